@@ -1,0 +1,77 @@
+"""Maillon's application factory.
+
+``flask --app app run`` and ``gunicorn app:app`` both use the module-level ``app``;
+tests call ``create_app({...})`` with their own configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, request
+
+from surplus import cli, errors, i18n, security
+from surplus.config import INSTANCE, Config
+from surplus.database import read_only_transactions, tune_engine
+from surplus.extensions import csrf, db, htmx, login_manager, migrate
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(INSTANCE), instance_relative_config=False)
+    app.config.from_object(Config())
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            tune_engine(engine)
+    migrate.init_app(app, db, render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    _init_login(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+
+    from surplus import api, mail, templating, views
+
+    mail.init_app(app)
+    templating.init_app(app)
+    views.register(app)
+    api.register(app)
+    cli.register(app)
+
+    @app.before_request
+    def _sqlite_read_only() -> None:
+        read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
+
+    if app.config.get("SCHEDULER_ENABLED"):
+        from surplus import jobs
+
+        jobs.start_background(app)
+    return app
+
+
+def _init_login(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from surplus.models import User
+
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        uid, _, version = user_id.partition(":")
+        if not uid.isdigit() or not version.isdigit():
+            return None
+        user = db.session.get(User, int(uid))
+        if user is None or user.session_version != int(version) or not user.active:
+            return None
+        return user
+
+
+app = create_app()

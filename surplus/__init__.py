@@ -1,0 +1,1 @@
+"""Maillon's web application and domain: models, services, views and the JSON API."""

@@ -1,0 +1,35 @@
+"""The JSON API under /api/v1, documented by flask-smorest at /api/v1/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_smorest import Api
+
+from ..extensions import csrf
+
+
+class MaillonApi(Api):
+    """flask-smorest's Api, leaving error responses to :mod:`surplus.errors`
+    (``{"error": ..., "fields": ...}`` for the API, pages elsewhere)."""
+
+    def _register_error_handlers(self) -> None:
+        pass
+
+    from .schemas import ErrorSchema as ERROR_SCHEMA  # noqa: N811  (flask-smorest's hook)
+
+
+api = MaillonApi(spec_kwargs={
+    "info": {"description": "Maillon: surplus food for Walloon food aid."},
+    "components": {"securitySchemes": {
+        "bearer": {"type": "http", "scheme": "bearer"}}},
+    "security": [{"bearer": []}],
+})
+
+
+def register(app: Flask) -> None:
+    from . import lots, me, tokens
+
+    api.init_app(app)
+    for module in (tokens, me, lots):
+        csrf.exempt(module.blp)  # bearer tokens, never cookies
+        api.register_blueprint(module.blp)

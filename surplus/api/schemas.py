@@ -1,0 +1,124 @@
+"""Marshmallow schemas of the API's requests and responses (the OpenAPI document)."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.String(required=True)
+    fields = ma.fields.Dict(keys=ma.fields.String())
+
+
+class TokenRequestSchema(ma.Schema):
+    email = ma.fields.String(required=True)
+    password = ma.fields.String(required=True, load_only=True)
+
+
+class TokenSchema(ma.Schema):
+    token = ma.fields.String()
+    token_type = ma.fields.String()
+    expires_in = ma.fields.Integer()
+
+
+class OrganisationSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    kind = ma.fields.Function(lambda o: o.kind.value)
+    verification = ma.fields.Function(lambda o: o.verification.value)
+    postcode = ma.fields.String()
+    locality = ma.fields.String()
+    lat = ma.fields.Float()
+    lon = ma.fields.Float()
+
+
+class UserSchema(ma.Schema):
+    id = ma.fields.Integer()
+    email = ma.fields.String()
+    name = ma.fields.String()
+    role = ma.fields.Function(lambda u: u.role.value)
+    language = ma.fields.String(allow_none=True)
+
+
+class MeSchema(ma.Schema):
+    user = ma.fields.Nested(UserSchema)
+    organisation = ma.fields.Nested(OrganisationSchema)
+
+
+def _iso(value):
+    return value.isoformat() if value is not None else None
+
+
+class LotInSchema(ma.Schema):
+    """Documentation of POST /lots; the rules are checked by the lot service."""
+
+    title = ma.fields.String(required=True)
+    category = ma.fields.String(required=True, metadata={"enum": [
+        "fruit_veg", "bakery", "dairy", "meat_fish", "ready_meals", "dry_goods", "drinks",
+        "frozen", "baby", "non_food"]})
+    description = ma.fields.String()
+    weight_kg = ma.fields.Float(required=True)
+    units = ma.fields.Integer()
+    date_kind = ma.fields.String(metadata={"enum": ["use_by", "best_before"]})
+    date = ma.fields.Date()
+    storage = ma.fields.String(required=True, metadata={"enum": ["ambient", "chilled", "frozen"]})
+    allergens = ma.fields.List(ma.fields.String())
+    fse_plus = ma.fields.Boolean()
+    divisible = ma.fields.Boolean()
+    min_part_kg = ma.fields.Float()
+    pickup_from = ma.fields.DateTime(required=True)
+    pickup_until = ma.fields.DateTime(required=True)
+    postcode = ma.fields.String()
+    locality = ma.fields.String()
+    lat = ma.fields.Float()
+    lon = ma.fields.Float()
+    lot_number = ma.fields.String()
+
+
+class LotSchema(ma.Schema):
+    id = ma.fields.Integer()
+    title = ma.fields.String()
+    category = ma.fields.Function(lambda lot: lot.category.value)
+    description = ma.fields.String()
+    weight_kg = ma.fields.Float()
+    remaining_kg = ma.fields.Float()
+    units = ma.fields.Integer(allow_none=True)
+    date_kind = ma.fields.Function(lambda lot: lot.date_kind.value if lot.date_kind else None)
+    date = ma.fields.Function(lambda lot: _iso(lot.best_date))
+    storage = ma.fields.Function(lambda lot: lot.storage.value)
+    allergens = ma.fields.List(ma.fields.String())
+    fse_plus = ma.fields.Boolean()
+    divisible = ma.fields.Boolean()
+    min_part_kg = ma.fields.Float()
+    pickup_from = ma.fields.Function(lambda lot: _iso(lot.pickup_from))
+    pickup_until = ma.fields.Function(lambda lot: _iso(lot.pickup_until))
+    postcode = ma.fields.String(attribute="pickup_postcode")
+    locality = ma.fields.String(attribute="pickup_locality")
+    lat = ma.fields.Float(attribute="pickup_lat")
+    lon = ma.fields.Float(attribute="pickup_lon")
+    status = ma.fields.Function(lambda lot: lot.status.value)
+    donor = ma.fields.Function(lambda lot: {"id": lot.donor.id, "name": lot.donor.name})
+    distance_km = ma.fields.Float(dump_default=None)
+
+
+class ClaimInSchema(ma.Schema):
+    kg = ma.fields.Float(required=True)
+    platform_id = ma.fields.Integer()
+    idempotency_key = ma.fields.String()
+
+
+class ClaimSchema(ma.Schema):
+    id = ma.fields.Integer()
+    lot_id = ma.fields.Integer()
+    kg = ma.fields.Float()
+    status = ma.fields.Function(lambda c: c.status.value)
+    platform_id = ma.fields.Integer()
+    status_reason = ma.fields.String()
+    created_at = ma.fields.Function(lambda c: _iso(c.created_at))
+
+
+class LotPageSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(LotSchema))
+    total = ma.fields.Integer()
+    page = ma.fields.Integer()
+    pages = ma.fields.Integer()

@@ -1,0 +1,90 @@
+"""One configuration class reading the environment, with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+INSTANCE = ROOT / "instance"
+
+
+def _flag(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret_key() -> str:
+    """A random key kept under instance/, so a laptop install needs no setup."""
+    INSTANCE.mkdir(exist_ok=True)
+    path = INSTANCE / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    def __init__(self) -> None:
+        env = os.environ
+        self.SECRET_KEY = env.get("SECRET_KEY") or _dev_secret_key()
+        self.SQLALCHEMY_DATABASE_URI = _database_url(
+            env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'maillon.db'}")
+        )
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # Session and cookies (Secure when served over HTTPS: set SESSION_COOKIE_SECURE=1).
+        secure = _flag("SESSION_COOKIE_SECURE")
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.PREFERRED_URL_SCHEME = "https" if secure else "http"
+        self.PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
+        self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
+        # Sign-in lockout: after this many failures, refuse for LOCKOUT_MINUTES.
+        self.LOGIN_MAX_FAILURES = int(env.get("LOGIN_MAX_FAILURES", "5"))
+        self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", "15"))
+        self.API_TOKEN_MAX_AGE = int(env.get("API_TOKEN_MAX_AGE", str(30 * 24 * 3600)))
+        # Languages: French first.
+        self.BABEL_DEFAULT_LOCALE = "fr"
+        self.BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
+        self.LANGUAGES = ["fr", "nl", "en"]
+        self.BABEL_TRANSLATION_DIRECTORIES = str(ROOT / "translations")
+        # Geocoding: the offline gazetteer unless GEOCODER=nominatim.
+        self.GEOCODER = env.get("GEOCODER", "gazetteer")
+        self.GEOCODER_USER_AGENT = env.get("GEOCODER_USER_AGENT", "maillon")
+        self.GEOCODER_TIMEOUT = float(env.get("GEOCODER_TIMEOUT", "3"))
+        self.ROAD_CIRCUITY = float(env.get("ROAD_CIRCUITY", "1.3"))
+        # Mail (SMTP).
+        self.MAIL_SERVER = env.get("MAIL_SERVER", "localhost")
+        self.MAIL_PORT = int(env.get("MAIL_PORT", "25"))
+        self.MAIL_USE_TLS = _flag("MAIL_USE_TLS")
+        self.MAIL_USE_SSL = _flag("MAIL_USE_SSL")
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME")
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD")
+        self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER", "Maillon <noreply@maillon.be>")
+        self.MAIL_TIMEOUT = int(env.get("MAIL_TIMEOUT", "10"))
+        self.MAIL_ENABLED = _flag("MAIL_ENABLED")
+        # Scheduler: runs only where asked (make run, or `flask scheduler`).
+        self.SCHEDULER_ENABLED = _flag("SCHEDULER_ENABLED")
+        # API documentation (flask-smorest).
+        self.API_TITLE = "Maillon API"
+        self.API_VERSION = "v1"
+        self.OPENAPI_VERSION = "3.0.3"
+        self.OPENAPI_URL_PREFIX = "/api/v1"
+        self.OPENAPI_JSON_PATH = "openapi.json"
+        self.LOTS_PER_PAGE = 20
+
+
+def _database_url(url: str) -> str:
+    # Accept the common postgres:// spelling and pick psycopg 3.
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return url

@@ -1,0 +1,252 @@
+"""Seed a believable Wallonia for demonstrations and load tests."""
+
+from __future__ import annotations
+
+import random
+import re
+import unicodedata
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from . import geo
+from .demo_data import BENEFICIARIES, DEMO_PASSWORD, DONORS, FSE_PRODUCTS, PLATFORMS, PRODUCTS
+from .models import (
+    Category,
+    Convention,
+    ConventionStatus,
+    DateKind,
+    Depot,
+    DistributionMode,
+    Lot,
+    Organisation,
+    OrgKind,
+    Role,
+    Run,
+    Stop,
+    StopKind,
+    StorageClass,
+    User,
+    Vehicle,
+    Verification,
+)
+from .services.lot_dates import BRUSSELS, expires_at, local_today
+
+NAMED_USERS = {
+    "producteur": "Ferme du Bois de Recogne",
+    "epicerie": "Épicerie Au Panier Vert",
+    "cpas": "CPAS de Libramont-Chevigny",
+    "asbl": "Les Restos du Cœur de Bastogne",
+}
+WALLOON = re.compile(r"^(1[34]\d\d|[4-7]\d\d\d)$")
+
+
+def _slug(text: str) -> str:
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:40]
+
+
+class Seeder:
+    def __init__(self, session: Session, scale: int, seed: int = 2026):
+        self.s = session
+        self.scale = max(1, scale)
+        self.rng = random.Random(seed)
+        self.today = local_today()
+        self.password_hash = generate_password_hash(DEMO_PASSWORD)
+        self.platforms: dict[str, Organisation] = {}
+        self.depots: dict[str, Depot] = {}
+        self.beneficiaries: list[tuple[Organisation, list[str]]] = []
+        self.donors: list[Organisation] = []
+        self.walloon = [p for p in geo.all_places() if WALLOON.match(p.postcode)]
+
+    # -- organisations and people -------------------------------------------------
+    def org(self, name: str, kind: str, postcode: str, locality: str, *,
+            jitter: bool = False, verified: bool = True) -> Organisation:
+        place = geo.lookup(postcode, locality)
+        assert place is not None, (postcode, locality)
+        lat, lon = place.lat, place.lon
+        if jitter:
+            lat += self.rng.uniform(-0.01, 0.01)
+            lon += self.rng.uniform(-0.015, 0.015)
+        org = Organisation(
+            name=name, kind=OrgKind(kind), postcode=place.postcode, locality=place.locality,
+            address=f"Rue de la Station {self.rng.randint(1, 120)}", lat=lat, lon=lon,
+            verification=Verification.VERIFIED if verified else Verification.PENDING,
+            email=f"contact@{_slug(name)}.demo.maillon.be", phone="+32 61 00 00 00",
+            afsca_number=f"AFSCA-{self.rng.randint(100000, 999999)}",
+        )
+        self.s.add(org)
+        return org
+
+    def user(self, org: Organisation, email: str, name: str, role: Role) -> User:
+        user = User(email=email, name=name, organisation=org, role=role, language="fr",
+                    password_hash=self.password_hash)
+        self.s.add(user)
+        return user
+
+    def seed_platforms(self) -> None:
+        for key, name, pc, loc, vans, cold in PLATFORMS:
+            org = self.org(name, "platform", pc, loc)
+            self.platforms[key] = org
+            depot = Depot(platform=org, name=f"Dépôt {loc}", postcode=org.postcode,
+                          locality=org.locality, address=org.address, lat=org.lat,
+                          lon=org.lon, cold_room=cold)
+            self.s.add(depot)
+            self.depots[key] = depot
+            for van, cap, fridge, freezer in vans:
+                self.s.add(Vehicle(platform=org, name=van, capacity_kg=cap,
+                                   refrigerated=fridge, freezer=freezer))
+            email = ("coordination@demo.maillon.be" if key == "libramont"
+                     else f"coordination.{key}@demo.maillon.be")
+            self.user(org, email, f"Coordination {loc}", Role.COORDINATOR)
+        team = self.org("Maillon — équipe du site", "platform", "5000", "Namur")
+        self.user(team, "admin@demo.maillon.be", "Administration Maillon", Role.SITE_ADMIN)
+
+    def convention(self, ben: Organisation, platform: Organisation, persons: int,
+                   fse: bool, mode: str) -> None:
+        fse = fse and mode != DistributionMode.SOCIAL_GROCERY.value
+        self.s.add(Convention(
+            platform=platform, beneficiary=ben, status=ConventionStatus.ACTIVE,
+            valid_from=self.today - timedelta(days=200), valid_until=self.today + timedelta(days=365),
+            fse_plus_allowed=fse,
+            fse_plus_approval_number=f"FSE+/BE/{self.rng.randint(1000, 9999)}" if fse else None,
+            fse_plus_approval_expires=self.today + timedelta(days=300) if fse else None,
+            persons_per_week=persons, chilled_capacity_kg=round(persons * 0.8),
+            frozen_capacity_kg=round(persons * 0.4) if persons >= 150 else 0,
+            opening_hours={d: [["09:00", "12:00"], ["13:30", "16:30"]]
+                           for d in ("mon", "tue", "wed", "thu", "fri")},
+            contact_name="Service social", contact_phone="+32 81 00 00 00",
+            decided_at=datetime.now(UTC),
+        ))
+
+    def seed_beneficiaries(self) -> None:
+        for copy in range(self.scale):
+            for name, kind, pc, loc, keys, persons, fse, mode in BENEFICIARIES:
+                if copy:
+                    place = self.rng.choice(self.walloon)
+                    pc, loc, name = place.postcode, place.locality, f"{name} ({copy + 1})"
+                org = self.org(name, kind, pc, loc, jitter=copy > 0)
+                org.distribution_mode = DistributionMode(mode)
+                if copy:
+                    keys = [self.nearest_platform(org)]
+                for key in keys:
+                    self.convention(org, self.platforms[key], persons, fse, mode)
+                self.beneficiaries.append((org, keys))
+                if copy == 0 and name in NAMED_USERS.values():
+                    local = next(k for k, v in NAMED_USERS.items() if v == name)
+                    self.user(org, f"{local}@demo.maillon.be", "Travailleuse sociale"
+                              if kind == "cpas" else "Bénévole", Role.ORG_ADMIN)
+                else:
+                    self.user(org, f"{_slug(name)}-{len(self.beneficiaries)}@demo.maillon.be",
+                              "Service social", Role.ORG_ADMIN)
+        for key, platform in self.platforms.items():
+            platform.service_postcodes = sorted({o.postcode for o, ks in self.beneficiaries
+                                                 if key in ks})
+
+    def nearest_platform(self, org: Organisation) -> str:
+        return min(self.platforms, key=lambda k: geo.road_km(
+            org.lat, org.lon, self.platforms[k].lat, self.platforms[k].lon))
+
+    def seed_donors(self) -> None:
+        for copy in range(self.scale):
+            for name, kind, pc, loc in DONORS:
+                if copy:
+                    place = self.rng.choice(self.walloon)
+                    pc, loc, name = place.postcode, place.locality, f"{name} ({copy + 1})"
+                org = self.org(name, kind, pc, loc, jitter=copy > 0)
+                self.donors.append(org)
+                local = next((k for k, v in NAMED_USERS.items() if v == name and copy == 0), None)
+                email = (f"{local}@demo.maillon.be" if local
+                         else f"{_slug(name)}-{len(self.donors)}@demo.maillon.be")
+                self.user(org, email, "Responsable", Role.ORG_ADMIN)
+        for name, kind, pc, loc in [("Ferme des Nouveaux Champs", "producer", "6890", "Libin"),
+                                    ("Épicerie du Coin", "shop", "6600", "Bastogne")]:
+            org = self.org(name, kind, pc, loc, verified=False)
+            self.user(org, f"{_slug(name)}@demo.maillon.be", "Nouveau venu", Role.ORG_ADMIN)
+
+    # -- lots -------------------------------------------------------------------------
+    def lot(self, donor: Organisation, title: str, category: str, storage: str,
+            date_kind: str, days: int, kg: float, allergens: list[str], divisible: bool,
+            fse: bool = False) -> Lot:
+        start_day = self.today + timedelta(days=self.rng.randint(0, 1))
+        pickup_from = datetime.combine(start_day, time(8, 0), tzinfo=BRUSSELS)
+        pickup_until = pickup_from + timedelta(hours=self.rng.choice([9, 33]))
+        best = max(days, (pickup_until.date() - self.today).days + 1)
+        grams = int(round(kg)) * 1000
+        kind, cat, sto = DateKind(date_kind), Category(category), StorageClass(storage)
+        lot = Lot(
+            donor=donor, title=title, category=cat, description="", weight_g=grams,
+            remaining_g=grams, units=None, date_kind=kind,
+            best_date=self.today + timedelta(days=best),
+            expires_at=expires_at(kind, self.today + timedelta(days=best), cat, sto),
+            storage=sto, allergens=allergens, fse_plus=fse, divisible=divisible,
+            min_part_g=min(grams, 5000 if divisible else 0) if divisible else 0,
+            pickup_address=donor.address, pickup_postcode=donor.postcode,
+            pickup_locality=donor.locality, pickup_lat=donor.lat, pickup_lon=donor.lon,
+            pickup_from=pickup_from.astimezone(UTC), pickup_until=pickup_until.astimezone(UTC),
+            lot_number=f"L{self.rng.randint(10000, 99999)}",
+        )
+        self.s.add(lot)
+        return lot
+
+    def seed_lots(self) -> int:
+        count = 0
+        for donor in self.donors:
+            for _ in range(4):
+                title, cat, sto, kind, (d1, d2), (k1, k2), allergens, div = \
+                    self.rng.choice(PRODUCTS)
+                self.lot(donor, title, cat, sto, kind, self.rng.randint(d1, d2),
+                         self.rng.uniform(k1, k2), allergens, div)
+                count += 1
+        for i, (title, cat, sto, days, kg) in enumerate(FSE_PRODUCTS * self.scale):
+            platform = list(self.platforms.values())[i % len(self.platforms)]
+            self.lot(platform, title, cat, sto, "best_before", days, kg, [], True, fse=True)
+            count += 1
+        return count
+
+    # -- runs ---------------------------------------------------------------------
+    def seed_runs(self) -> None:
+        self.s.flush()
+        for key, platform in self.platforms.items():
+            depot = self.depots[key]
+            network = [o for o, keys in self.beneficiaries if key in keys]
+            vans = self.s.scalars(select(Vehicle).where(Vehicle.platform_id == platform.id)).all()
+            for offset in range(7):
+                day = self.today + timedelta(days=offset)
+                if day.weekday() >= 5:
+                    continue
+                for v_index, van in enumerate(vans):
+                    stops = self.rng.sample(network, k=min(len(network), self.rng.randint(3, 6)))
+                    stops.sort(key=lambda o: geo.road_km(depot.lat, depot.lon, o.lat, o.lon))
+                    start = datetime.combine(day, time(7, 30), tzinfo=BRUSSELS).astimezone(UTC)
+                    run = Run(platform=platform, vehicle=van, depot=depot, start_at=start,
+                              name=f"{van.name} — {day.isoformat()}")
+                    for pos, org in enumerate(stops):
+                        opens = datetime.combine(day, time(9, 0), tzinfo=BRUSSELS)
+                        run.stops.append(Stop(
+                            position=pos, kind=StopKind.REGULAR, organisation=org,
+                            address=f"{org.address}, {org.postcode} {org.locality}",
+                            lat=org.lat, lon=org.lon,
+                            load_delta_kg=-float(self.rng.randint(40, 250) // (v_index + 1)),
+                            window_start=opens.astimezone(UTC),
+                            window_end=(opens + timedelta(hours=7, minutes=30)).astimezone(UTC),
+                            service_min=15))
+                    self.s.add(run)
+
+
+def is_empty(session: Session) -> bool:
+    return (session.scalar(select(func.count(Organisation.id))) or 0) == 0
+
+
+def seed(session: Session, scale: int = 1) -> dict[str, int]:
+    seeder = Seeder(session, scale)
+    seeder.seed_platforms()
+    seeder.seed_beneficiaries()
+    seeder.seed_donors()
+    lots = seeder.seed_lots()
+    seeder.seed_runs()
+    session.flush()
+    return {"platforms": len(seeder.platforms), "beneficiaries": len(seeder.beneficiaries),
+            "donors": len(seeder.donors), "lots": lots}

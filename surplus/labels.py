@@ -1,0 +1,122 @@
+"""Translated labels of the domain's codes, for pages and messages."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from .models import (
+    Allergen,
+    Category,
+    ClaimStatus,
+    ConventionStatus,
+    DateKind,
+    DistributionMode,
+    LotStatus,
+    OrgKind,
+    Role,
+    StorageClass,
+    Verification,
+)
+
+ORG_KINDS = {
+    OrgKind.PRODUCER: _l("Producer"),
+    OrgKind.SHOP: _l("Shop"),
+    OrgKind.SUPERMARKET: _l("Supermarket"),
+    OrgKind.INDUSTRY: _l("Food industry"),
+    OrgKind.AUCTION: _l("Fruit and vegetable auction"),
+    OrgKind.PLATFORM: _l("Logistics platform"),
+    OrgKind.CPAS: _l("CPAS"),
+    OrgKind.ASSOCIATION: _l("Association"),
+}
+ROLES = {
+    Role.MEMBER: _l("Member"),
+    Role.ORG_ADMIN: _l("Organisation administrator"),
+    Role.COORDINATOR: _l("Platform coordinator"),
+    Role.SITE_ADMIN: _l("Site administrator"),
+}
+VERIFICATION = {
+    Verification.PENDING: _l("Awaiting verification"),
+    Verification.VERIFIED: _l("Verified"),
+    Verification.REJECTED: _l("Refused"),
+}
+CATEGORIES = {
+    Category.FRUIT_VEG: _l("Fruit and vegetables"),
+    Category.BAKERY: _l("Bakery"),
+    Category.DAIRY: _l("Dairy"),
+    Category.MEAT_FISH: _l("Meat and fish"),
+    Category.READY_MEALS: _l("Ready meals"),
+    Category.DRY_GOODS: _l("Dry goods"),
+    Category.DRINKS: _l("Drinks"),
+    Category.FROZEN: _l("Frozen food"),
+    Category.BABY: _l("Baby food"),
+    Category.NON_FOOD: _l("Hygiene and non-food"),
+}
+STORAGE = {
+    StorageClass.AMBIENT: _l("Ambient"),
+    StorageClass.CHILLED: _l("Chilled"),
+    StorageClass.FROZEN: _l("Frozen"),
+}
+DATE_KINDS = {
+    DateKind.USE_BY: _l("Use by"),
+    DateKind.BEST_BEFORE: _l("Best before"),
+}
+ALLERGENS = {
+    Allergen.GLUTEN: _l("Gluten"),
+    Allergen.CRUSTACEANS: _l("Crustaceans"),
+    Allergen.EGGS: _l("Eggs"),
+    Allergen.FISH: _l("Fish"),
+    Allergen.PEANUTS: _l("Peanuts"),
+    Allergen.SOYBEANS: _l("Soybeans"),
+    Allergen.MILK: _l("Milk"),
+    Allergen.NUTS: _l("Nuts"),
+    Allergen.CELERY: _l("Celery"),
+    Allergen.MUSTARD: _l("Mustard"),
+    Allergen.SESAME: _l("Sesame"),
+    Allergen.SULPHITES: _l("Sulphites"),
+    Allergen.LUPIN: _l("Lupin"),
+    Allergen.MOLLUSCS: _l("Molluscs"),
+}
+LOT_STATUS = {
+    LotStatus.OPEN: _l("Open"),
+    LotStatus.CLAIMED: _l("Fully claimed"),
+    LotStatus.WITHDRAWN: _l("Withdrawn"),
+    LotStatus.EXPIRED: _l("Expired"),
+}
+CLAIM_STATUS = {
+    ClaimStatus.ACTIVE: _l("Claimed"),
+    ClaimStatus.COLLECTED: _l("Collected"),
+    ClaimStatus.DELIVERED: _l("Delivered"),
+    ClaimStatus.CANCELLED: _l("Cancelled"),
+    ClaimStatus.WITHDRAWN: _l("Withdrawn by the donor"),
+}
+CONVENTION_STATUS = {
+    ConventionStatus.REQUESTED: _l("Requested"),
+    ConventionStatus.ACTIVE: _l("In force"),
+    ConventionStatus.SUSPENDED: _l("Suspended"),
+    ConventionStatus.DECLINED: _l("Declined"),
+    ConventionStatus.ENDED: _l("Ended"),
+}
+DISTRIBUTION = {
+    DistributionMode.FREE_PARCELS: _l("Free food parcels"),
+    DistributionMode.SOCIAL_RESTAURANT: _l("Social restaurant"),
+    DistributionMode.SOCIAL_GROCERY: _l("Social grocery"),
+}
+
+ALL = {
+    "org_kind": ORG_KINDS, "role": ROLES, "verification": VERIFICATION,
+    "category": CATEGORIES, "storage": STORAGE, "date_kind": DATE_KINDS,
+    "allergen": ALLERGENS, "lot_status": LOT_STATUS, "claim_status": CLAIM_STATUS,
+    "convention_status": CONVENTION_STATUS, "distribution": DISTRIBUTION,
+}
+
+
+def label(kind: str, code: object) -> str:
+    table = ALL[kind]
+    try:
+        return str(table[code])  # type: ignore[index]
+    except KeyError:
+        return str(code)
+
+
+def choices(kind: str) -> list[tuple[str, str]]:
+    return [(code.value, str(text)) for code, text in ALL[kind].items()]

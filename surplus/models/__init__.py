@@ -1,0 +1,32 @@
+"""SQLAlchemy 2 typed models, split by concept."""
+
+from .base import db, utcnow
+from .convention import Convention
+from .enums import (
+    Allergen,
+    Category,
+    ClaimStatus,
+    ConventionStatus,
+    DateKind,
+    DistributionMode,
+    LotStatus,
+    OrgKind,
+    Role,
+    RunStatus,
+    StopKind,
+    StopStatus,
+    StorageClass,
+    Verification,
+)
+from .event import AppendOnlyError, Event
+from .lot import MAX_LOT_GRAMS, Claim, Lot
+from .organisation import Invitation, Organisation, User
+from .run import Depot, Run, Stop, Vehicle
+
+__all__ = [
+    "MAX_LOT_GRAMS", "Allergen", "AppendOnlyError", "Category", "Claim", "ClaimStatus",
+    "Convention", "ConventionStatus", "DateKind", "Depot", "DistributionMode", "Event",
+    "Invitation", "Lot", "LotStatus", "OrgKind", "Organisation", "Role", "Run", "RunStatus",
+    "Stop", "StopKind", "StopStatus", "StorageClass", "User", "Vehicle", "Verification", "db",
+    "utcnow",
+]

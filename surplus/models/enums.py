@@ -1,0 +1,130 @@
+"""Closed vocabularies of the domain (DESIGN.md §2). Values are the API's codes."""
+
+from __future__ import annotations
+
+import enum
+
+
+class OrgKind(enum.StrEnum):
+    PRODUCER = "producer"
+    SHOP = "shop"
+    SUPERMARKET = "supermarket"
+    INDUSTRY = "industry"
+    AUCTION = "auction"
+    PLATFORM = "platform"
+    CPAS = "cpas"
+    ASSOCIATION = "association"
+
+    @property
+    def is_beneficiary(self) -> bool:
+        return self in (OrgKind.CPAS, OrgKind.ASSOCIATION)
+
+    @property
+    def is_donor(self) -> bool:
+        return not self.is_beneficiary
+
+
+class Verification(enum.StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    ORG_ADMIN = "org_admin"
+    COORDINATOR = "coordinator"
+    SITE_ADMIN = "site_admin"
+
+
+class ConventionStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    DECLINED = "declined"
+    ENDED = "ended"
+
+
+class DistributionMode(enum.StrEnum):
+    """How a beneficiary hands food out; FSE+ food never goes to a selling channel."""
+
+    FREE_PARCELS = "free_parcels"
+    SOCIAL_RESTAURANT = "social_restaurant"
+    SOCIAL_GROCERY = "social_grocery"
+
+
+class Category(enum.StrEnum):
+    FRUIT_VEG = "fruit_veg"
+    BAKERY = "bakery"
+    DAIRY = "dairy"
+    MEAT_FISH = "meat_fish"
+    READY_MEALS = "ready_meals"
+    DRY_GOODS = "dry_goods"
+    DRINKS = "drinks"
+    FROZEN = "frozen"
+    BABY = "baby"
+    NON_FOOD = "non_food"
+
+
+class DateKind(enum.StrEnum):
+    USE_BY = "use_by"
+    BEST_BEFORE = "best_before"
+
+
+class StorageClass(enum.StrEnum):
+    AMBIENT = "ambient"
+    CHILLED = "chilled"
+    FROZEN = "frozen"
+
+
+class Allergen(enum.StrEnum):
+    """The 14 allergens of Annex II to Regulation (EU) No 1169/2011."""
+
+    GLUTEN = "gluten"
+    CRUSTACEANS = "crustaceans"
+    EGGS = "eggs"
+    FISH = "fish"
+    PEANUTS = "peanuts"
+    SOYBEANS = "soybeans"
+    MILK = "milk"
+    NUTS = "nuts"
+    CELERY = "celery"
+    MUSTARD = "mustard"
+    SESAME = "sesame"
+    SULPHITES = "sulphites"
+    LUPIN = "lupin"
+    MOLLUSCS = "molluscs"
+
+
+class LotStatus(enum.StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+class ClaimStatus(enum.StrEnum):
+    ACTIVE = "active"
+    COLLECTED = "collected"
+    DELIVERED = "delivered"
+    CANCELLED = "cancelled"
+    WITHDRAWN = "withdrawn"  # the donor withdrew the lot
+
+
+class RunStatus(enum.StrEnum):
+    PLANNED = "planned"
+    ON_ROAD = "on_road"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class StopKind(enum.StrEnum):
+    REGULAR = "regular"
+    PICKUP = "pickup"
+    DROPOFF = "dropoff"
+
+
+class StopStatus(enum.StrEnum):
+    PLANNED = "planned"
+    DONE = "done"
+    REJECTED = "rejected"

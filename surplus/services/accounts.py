@@ -1,0 +1,234 @@
+"""Organisations and their people: sign-up, sign-in with lockout, invitations, verification."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash
+
+from .. import geo
+from ..errors import Forbidden, Invalid
+from ..models import Invitation, Organisation, OrgKind, Role, User, Verification, utcnow
+from . import events
+
+MIN_PASSWORD = 10
+INVITATION_DAYS = 7
+# Compared against when the e-mail is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = "scrypt:32768:8:1$abcdefghijklmnop$" + "0" * 128
+
+
+def normalise_enterprise_number(raw: str) -> str | None:
+    """The 10 digits of a Belgian enterprise number (BCE/KBO), or None if invalid.
+
+    Accepts "0123.456.749", "BE 0123 456 749" and the like; the last two digits
+    are 97 minus the first eight modulo 97.
+    """
+    digits = re.sub(r"[\s.\-]", "", raw.strip().upper()).removeprefix("BE")
+    if len(digits) == 9:
+        digits = "0" + digits
+    if not re.fullmatch(r"[01]\d{9}", digits):
+        return None
+    if 97 - int(digits[:8]) % 97 != int(digits[8:]):
+        return None
+    return digits
+
+
+def format_enterprise_number(digits: str | None) -> str:
+    if not digits:
+        return ""
+    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"
+
+
+def check_password_strength(password: str) -> str | None:
+    if len(password) < MIN_PASSWORD:
+        return str(_l("Use at least %(n)d characters.", n=MIN_PASSWORD))
+    if password.lower() == password.upper() and password.isdigit():
+        return str(_l("Mix letters with the digits."))
+    return None
+
+
+@dataclass
+class SignUp:
+    org_name: str
+    kind: OrgKind
+    address: str
+    postcode: str
+    locality: str
+    enterprise_number: str
+    afsca_number: str
+    phone: str
+    name: str
+    email: str
+    password: str
+    language: str = "fr"
+
+
+def email_taken(session: Session, email: str) -> bool:
+    return session.scalar(
+        select(User.id).where(func.lower(User.email) == email.strip().lower())
+    ) is not None
+
+
+def sign_up(session: Session, data: SignUp) -> User:
+    """Create an organisation (pending verification) and its first user, an org admin."""
+    errors: dict[str, str] = {}
+    place = geo.geocode(data.address, data.postcode, data.locality)
+    if place is None:
+        errors["postcode"] = str(_l("Unknown Belgian postcode."))
+    number = None
+    if data.enterprise_number.strip():
+        number = normalise_enterprise_number(data.enterprise_number)
+        if number is None:
+            errors["enterprise_number"] = str(
+                _l("Not a valid enterprise number (10 digits, e.g. 0123.456.749).")
+            )
+        elif session.scalar(select(Organisation.id).where(
+                Organisation.enterprise_number == number)) is not None:
+            errors["enterprise_number"] = str(
+                _l("An organisation with this enterprise number already exists.")
+            )
+    if email_taken(session, data.email):
+        errors["email"] = str(_l("An account already uses this e-mail address."))
+    weak = check_password_strength(data.password)
+    if weak:
+        errors["password"] = weak
+    if errors:
+        raise Invalid(str(_l("Please correct the marked fields.")), errors)
+    assert place is not None
+    org = Organisation(
+        name=data.org_name.strip(), kind=data.kind, address=data.address.strip(),
+        postcode=place.postcode, locality=place.locality, lat=place.lat, lon=place.lon,
+        enterprise_number=number, afsca_number=data.afsca_number.strip() or None,
+        phone=data.phone.strip(), email=data.email.strip().lower(),
+        verification=Verification.PENDING,
+    )
+    session.add(org)
+    session.flush()
+    user = User(
+        email=data.email.strip().lower(), name=data.name.strip(), organisation=org,
+        role=Role.ORG_ADMIN, language=data.language,
+    )
+    user.set_password(data.password)
+    session.add(user)
+    session.flush()
+    events.record(session, user, org, "signed_up", after={"kind": org.kind, "name": org.name})
+    return user
+
+
+def authenticate(session: Session, email: str, password: str, *, max_failures: int,
+                 lockout_minutes: int, now: datetime | None = None) -> User:
+    """The user with these credentials; counts failures and locks the account briefly."""
+    now = now or utcnow()
+    user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+    refused = Invalid(str(_l("Wrong e-mail address or password.")),
+                      {"password": str(_l("Wrong e-mail address or password."))})
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password)
+        raise refused
+    if user.locked_until is not None and user.locked_until > now:
+        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
+        raise Invalid(str(_l("Too many failed attempts. Try again in %(m)d minutes.", m=minutes)),
+                      {"password": str(_l("Account locked for a few minutes."))})
+    if not user.check_password(password) or not user.active:
+        user.failed_logins += 1
+        if user.failed_logins >= max_failures:
+            user.locked_until = now + timedelta(minutes=lockout_minutes)
+            user.failed_logins = 0
+            events.record(session, None, user, "locked", organisation_id=user.organisation_id)
+        session.flush()
+        raise refused
+    user.failed_logins = 0
+    user.locked_until = None
+    return user
+
+
+def sign_out_everywhere(session: Session, user: User) -> None:
+    """Invalidate every session and API token of ``user``."""
+    user.session_version += 1
+    session.flush()
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(session: Session, actor: User, email: str, role: Role) -> tuple[Invitation, str]:
+    """An org admin invites someone into its organisation; returns the secret token."""
+    if not actor.is_org_admin:
+        raise Forbidden(str(_l("Only an organisation administrator can invite members.")))
+    allowed = {Role.MEMBER, Role.ORG_ADMIN}
+    if actor.organisation.is_platform:
+        allowed.add(Role.COORDINATOR)
+    if role not in allowed:
+        raise Invalid(str(_l("This role cannot be given here.")),
+                      {"role": str(_l("Choose another role."))})
+    if email_taken(session, email):
+        raise Invalid(str(_l("An account already uses this e-mail address.")),
+                      {"email": str(_l("An account already uses this e-mail address."))})
+    token = secrets.token_urlsafe(32)
+    inv = Invitation(
+        organisation_id=actor.organisation_id, email=email.strip().lower(), role=role,
+        token_hash=_hash(token), invited_by_id=actor.id,
+        expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
+    )
+    session.add(inv)
+    session.flush()
+    events.record(session, actor, inv, "invited", after={"email": inv.email, "role": role})
+    return inv, token
+
+
+def find_invitation(session: Session, token: str) -> Invitation | None:
+    inv = session.scalar(select(Invitation).where(Invitation.token_hash == _hash(token)))
+    if inv is None or inv.accepted_at is not None or inv.expires_at < utcnow():
+        return None
+    return inv
+
+
+def accept_invitation(session: Session, token: str, name: str, password: str,
+                      language: str) -> User:
+    inv = find_invitation(session, token)
+    if inv is None:
+        raise Invalid(str(_l("This invitation is no longer valid.")))
+    weak = check_password_strength(password)
+    if weak:
+        raise Invalid(str(_l("Please correct the marked fields.")), {"password": weak})
+    if email_taken(session, inv.email):
+        raise Invalid(str(_l("An account already uses this e-mail address.")))
+    user = User(email=inv.email, name=name.strip(), organisation_id=inv.organisation_id,
+                role=inv.role, language=language)
+    user.set_password(password)
+    session.add(user)
+    inv.accepted_at = utcnow()
+    session.flush()
+    events.record(session, user, inv, "accepted", organisation_id=inv.organisation_id)
+    return user
+
+
+def may_verify(actor: User, org: Organisation) -> bool:
+    """Site admins verify anyone; coordinators verify donors and beneficiaries."""
+    return actor.is_site_admin or (actor.is_coordinator and not org.is_platform)
+
+
+def verify(session: Session, actor: User, org: Organisation, accept: bool, reason: str = "") -> None:
+    if not may_verify(actor, org):
+        raise Forbidden(str(_l("You may not verify this organisation.")))
+    before = events.snapshot(org, "verification")
+    org.verification = Verification.VERIFIED if accept else Verification.REJECTED
+    session.flush()
+    events.record(session, actor, org, "verified" if accept else "rejected",
+                  before=before, after=events.snapshot(org, "verification"), reason=reason,
+                  organisation_id=org.id)
+
+
+def set_language(session: Session, user: User, language: str, languages: list[str]) -> None:
+    if language not in languages:
+        raise Invalid(str(_l("Unknown language.")), {"language": str(_l("Unknown language."))})
+    user.language = language
+    session.flush()

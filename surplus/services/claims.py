@@ -1,0 +1,164 @@
+"""Claiming kilograms of a lot, and cancelling a claim, safely under concurrency.
+
+Conservation (DESIGN.md §3 rule 5) rests on one conditional UPDATE of the lot's
+remaining grams, checked by its row count, in the transaction that inserts the claim;
+the CHECK constraint ``remaining_g >= 0`` stands behind it. On PostgreSQL the UPDATE
+re-reads the row after waiting for a concurrent writer; on SQLite write transactions
+start with BEGIN IMMEDIATE, so they run one after the other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from .. import geo
+from ..errors import Conflict, Forbidden, Invalid
+from ..models import Claim, ClaimStatus, Convention, Lot, LotStatus, User
+from . import events
+from .eligibility import conventions_for, lot_refusal
+
+
+def _kg_to_grams(kg: object) -> int:
+    try:
+        value = float(str(kg).replace(",", "."))
+    except (TypeError, ValueError):
+        raise Invalid(str(_l("Enter the kilograms to claim.")),
+                      {"kg": str(_l("Enter a number."))}) from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise Invalid(str(_l("Claim more than 0 kg.")), {"kg": str(_l("Claim more than 0 kg."))})
+    return int(round(value * 1000))
+
+
+def _available(lot_id: int, session: Session) -> float:
+    remaining = session.scalar(select(Lot.remaining_g).where(Lot.id == lot_id)) or 0
+    return remaining / 1000
+
+
+def _choose_convention(session: Session, actor: User, lot: Lot,
+                       platform_id: int | None, now: datetime) -> Convention:
+    refusal = lot_refusal(session, actor.organisation, lot, now)
+    if refusal:
+        raise Forbidden(refusal)
+    options = conventions_for(session, actor.organisation, lot, now)
+    if platform_id is not None:
+        chosen = [c for c in options if c.platform_id == platform_id]
+        if not chosen:
+            raise Forbidden(str(_l("You have no convention in force with this platform that "
+                                   "covers this lot.")), {"platform_id": str(_l("Not allowed."))})
+        return chosen[0]
+    # Several platforms: the one nearest the pickup place carries it best.
+    return min(options, key=lambda c: geo.road_km(c.platform.lat, c.platform.lon,
+                                                  lot.pickup_lat, lot.pickup_lon))
+
+
+def claim_lot(session: Session, actor: User, lot_id: int, kg: object,
+              platform_id: int | None = None, idempotency_key: str | None = None,
+              now: datetime | None = None) -> tuple[Claim, bool]:
+    """Claim ``kg`` of a lot for the actor's organisation.
+
+    Returns ``(claim, created)``; a repeated idempotency key returns the first claim.
+    Raises Forbidden (403) when a rule refuses, Invalid (400) for a bad quantity and
+    Conflict (409, with ``available_kg``) when the kilograms are no longer there.
+    """
+    now = now or datetime.now(UTC)
+    org = actor.organisation
+    key = (idempotency_key or "").strip()[:64] or None
+    if key:
+        existing = session.scalar(select(Claim).where(
+            Claim.beneficiary_id == org.id, Claim.idempotency_key == key))
+        if existing is not None:
+            return existing, False
+    grams = _kg_to_grams(kg)
+    lot = session.get(Lot, lot_id)
+    if lot is None:
+        raise Forbidden(str(_l("This lot is not offered to your organisation.")))
+    convention = _choose_convention(session, actor, lot, platform_id, now)
+    if not lot.divisible and grams != lot.weight_g:
+        raise Invalid(str(_l("This lot cannot be split: claim all %(kg)s kg.",
+                             kg=f"{lot.weight_kg:g}")), {"kg": str(_l("Claim the whole lot."))})
+    if lot.divisible and grams < lot.min_part_g and grams != lot.remaining_g:
+        raise Invalid(str(_l("Claim at least %(kg)s kg, or all that remains.",
+                             kg=f"{lot.min_part_kg:g}")),
+                      {"kg": str(_l("Below the minimum part."))})
+    before = events.snapshot(lot, "remaining_g", "status")
+    try:
+        with session.begin_nested():
+            done = session.execute(
+                update(Lot)
+                .where(Lot.id == lot_id, Lot.status == LotStatus.OPEN,
+                       Lot.remaining_g >= grams, Lot.pickup_until > now,
+                       or_(Lot.expires_at.is_(None), Lot.expires_at > now),
+                       or_(Lot.remaining_g == grams, Lot.min_part_g <= grams))
+                .values(remaining_g=Lot.remaining_g - grams,
+                        status=case((Lot.remaining_g == grams, LotStatus.CLAIMED.value),
+                                    else_=LotStatus.OPEN.value))
+                .execution_options(synchronize_session=False)).rowcount
+            if done != 1:
+                raise _Lost()
+            claim = Claim(lot_id=lot_id, beneficiary_id=org.id,
+                          platform_id=convention.platform_id, convention_id=convention.id,
+                          grams=grams, idempotency_key=key, created_by_id=actor.id)
+            session.add(claim)
+            session.flush()
+    except _Lost:
+        available = _available(lot_id, session)
+        raise Conflict(str(_l("Someone was faster: %(kg)s kg remain.", kg=f"{available:g}")),
+                       {"kg": str(_l("Only %(kg)s kg remain.", kg=f"{available:g}"))},
+                       available_kg=available) from None
+    except IntegrityError:
+        if key is None:
+            raise
+        existing = session.scalar(select(Claim).where(
+            Claim.beneficiary_id == org.id, Claim.idempotency_key == key))
+        if existing is None:
+            raise
+        return existing, False
+    session.refresh(lot)
+    events.record(session, actor, lot, "claimed", before=before,
+                  after=events.snapshot(lot, "remaining_g", "status"),
+                  organisation_id=lot.donor_id)
+    events.record(session, actor, claim, "created",
+                  after={"lot_id": lot_id, "grams": grams, "platform_id": claim.platform_id})
+    return claim, True
+
+
+class _Lost(Exception):
+    """The conditional update found fewer kilograms than asked."""
+
+
+def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") -> None:
+    """Cancel a claim before collection; its kilograms go back to the lot."""
+    if claim.beneficiary_id != actor.organisation_id and not actor.is_site_admin \
+            and not (actor.is_coordinator and claim.platform_id == actor.organisation_id):
+        raise Forbidden(str(_l("Only the claiming organisation can cancel this claim.")))
+    done = session.execute(
+        update(Claim).where(Claim.id == claim.id, Claim.status == ClaimStatus.ACTIVE)
+        .values(status=ClaimStatus.CANCELLED, status_reason=reason.strip())
+        .execution_options(synchronize_session=False)).rowcount
+    if done != 1:
+        raise Conflict(str(_l("This claim can no longer be cancelled (collected, withdrawn or "
+                              "already cancelled).")))
+    lot_before = events.snapshot(claim.lot, "remaining_g", "status")
+    session.execute(
+        update(Lot).where(Lot.id == claim.lot_id)
+        .values(remaining_g=Lot.remaining_g + claim.grams,
+                status=case((Lot.status == LotStatus.CLAIMED, LotStatus.OPEN.value),
+                            else_=Lot.status))
+        .execution_options(synchronize_session=False))
+    session.refresh(claim)
+    session.refresh(claim.lot)
+    events.record(session, actor, claim, "cancelled", before={"status": "active"},
+                  after={"status": "cancelled"}, reason=reason)
+    events.record(session, actor, claim.lot, "claim_cancelled", before=lot_before,
+                  after=events.snapshot(claim.lot, "remaining_g", "status"),
+                  organisation_id=claim.lot.donor_id)
+
+
+def claims_of(org_id: int):
+    """The organisation's claims, newest first (a select to paginate or execute)."""
+    return select(Claim).where(Claim.beneficiary_id == org_id).order_by(Claim.id.desc())

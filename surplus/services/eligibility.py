@@ -1,0 +1,140 @@
+"""Which open lots a beneficiary may receive, and through which convention
+(DESIGN.md §3 rules 1-4). The same rules filter the lot list (as SQL) and check a
+single lot or claim (in Python), so they are written side by side here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, false, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from ..models import (
+    Convention,
+    ConventionStatus,
+    DistributionMode,
+    Lot,
+    LotStatus,
+    Organisation,
+    StorageClass,
+    Verification,
+)
+from .lot_dates import local_today
+
+
+@dataclass(frozen=True)
+class Channel:
+    """What one convention in force lets its beneficiary receive."""
+
+    convention: Convention
+    categories: frozenset[str] | None  # None: every category
+    storages: frozenset[StorageClass]
+    fse_plus: bool
+
+
+def channels(session: Session, org: Organisation, today: date | None = None) -> list[Channel]:
+    """The beneficiary's conventions in force today, as receiving channels."""
+    if not org.is_beneficiary or org.verification != Verification.VERIFIED:
+        return []
+    today = today or local_today()
+    rows = session.scalars(
+        select(Convention).where(Convention.beneficiary_id == org.id,
+                                 Convention.status == ConventionStatus.ACTIVE)
+        .order_by(Convention.id)).all()
+    selling = org.distribution_mode == DistributionMode.SOCIAL_GROCERY
+    result = []
+    for conv in rows:
+        if not conv.in_force(today):
+            continue
+        storages = {StorageClass.AMBIENT}
+        if conv.chilled_capacity_kg > 0:
+            storages.add(StorageClass.CHILLED)
+        if conv.frozen_capacity_kg > 0:
+            storages.add(StorageClass.FROZEN)
+        result.append(Channel(
+            convention=conv,
+            categories=frozenset(conv.accepted_categories) if conv.accepted_categories else None,
+            storages=frozenset(storages),
+            fse_plus=conv.allows_fse_plus(today) and not selling,
+        ))
+    return result
+
+
+def _channel_accepts(ch: Channel, lot: Lot) -> bool:
+    return (
+        (ch.categories is None or lot.category.value in ch.categories)
+        and lot.storage in ch.storages
+        and (not lot.fse_plus or ch.fse_plus)
+    )
+
+
+def offerable_clause(now: datetime):
+    """SQL: the lot is open, has kilograms left, can still be picked up and given."""
+    donor = aliased(Organisation)
+    return and_(
+        Lot.status == LotStatus.OPEN,
+        Lot.remaining_g > 0,
+        Lot.pickup_until > now,
+        or_(Lot.expires_at.is_(None), Lot.expires_at > now),
+        Lot.donor_id.in_(select(donor.id).where(donor.verification == Verification.VERIFIED)),
+    )
+
+
+def eligible_clause(chans: list[Channel]):
+    """SQL: at least one channel accepts the lot."""
+    if not chans:
+        return false()
+    parts = []
+    for ch in chans:
+        cond = [Lot.storage.in_(list(ch.storages))]
+        if ch.categories is not None:
+            cond.append(Lot.category.in_(sorted(ch.categories)))
+        if not ch.fse_plus:
+            cond.append(Lot.fse_plus.is_(False))
+        parts.append(and_(*cond))
+    return or_(*parts)
+
+
+def lot_refusal(session: Session, org: Organisation, lot: Lot,
+                now: datetime | None = None) -> str | None:
+    """Why ``org`` may not receive ``lot`` now, as a sentence; None when it may."""
+    now = now or datetime.now(UTC)
+    if not org.is_beneficiary:
+        return str(_l("Only CPAS and associations can claim lots."))
+    if org.verification != Verification.VERIFIED:
+        return str(_l("Your organisation is awaiting verification by a platform."))
+    if lot.status != LotStatus.OPEN or lot.remaining_g <= 0:
+        return str(_l("This lot is no longer available."))
+    if (lot.expires_at is not None and lot.expires_at <= now) or lot.pickup_until <= now:
+        return str(_l("This lot has expired."))
+    if lot.donor.verification != Verification.VERIFIED:
+        return str(_l("This donor is not verified yet."))
+    chans = channels(session, org, local_today(now))
+    if not chans:
+        return str(_l("Your organisation has no convention in force with a platform."))
+    if lot.fse_plus and not any(ch.fse_plus for ch in chans):
+        if org.distribution_mode == DistributionMode.SOCIAL_GROCERY:
+            return str(_l("FSE+ stock is given free of charge and cannot go to a social "
+                          "grocery."))
+        return str(_l("FSE+ stock: your organisation has no FSE+ approval in force."))
+    if lot.storage == StorageClass.CHILLED and not any(
+            StorageClass.CHILLED in ch.storages for ch in chans):
+        return str(_l("Chilled food: your convention declares no chilled storage."))
+    if lot.storage == StorageClass.FROZEN and not any(
+            StorageClass.FROZEN in ch.storages for ch in chans):
+        return str(_l("Frozen food: your convention declares no freezer storage."))
+    if not any(_channel_accepts(ch, lot) for ch in chans):
+        return str(_l("Your conventions do not cover this category."))
+    return None
+
+
+def conventions_for(session: Session, org: Organisation, lot: Lot,
+                    now: datetime | None = None) -> list[Convention]:
+    """Conventions through which ``org`` may claim ``lot`` (empty when it may not)."""
+    now = now or datetime.now(UTC)
+    if lot_refusal(session, org, lot, now) is not None:
+        return []
+    return [ch.convention for ch in channels(session, org, local_today(now))
+            if _channel_accepts(ch, lot)]

@@ -1,0 +1,115 @@
+"""Sign-in, sign-out, sign-up and invitation acceptance."""
+
+from __future__ import annotations
+
+from flask import (
+    Blueprint, current_app, flash, redirect, render_template, request, session, url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from ..errors import DomainError
+from ..extensions import db
+from ..forms import AcceptInvitationForm, LoginForm, SignUpForm
+from ..models import OrgKind
+from ..services import accounts
+from ..services.accounts import SignUp
+from .helpers import apply_errors, render_form, safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _start_session(user) -> None:
+    """A fresh session on sign-in: nothing from the anonymous session survives."""
+    language = session.get("language")
+    session.clear()
+    login_user(user)
+    if language:
+        session["language"] = language
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    """Sign-in page; on success redirects to ``next`` or the dashboard."""
+    if current_user.is_authenticated:
+        return redirect(url_for("main.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.authenticate(
+                db.session, form.email.data, form.password.data,
+                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
+                lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"],
+            )
+        except DomainError as error:
+            db.session.commit()  # keep the failure count
+            apply_errors(form, error)
+            form.form_errors.append(error.message)
+            return render_form("auth/login.html", 422, form=form)
+        db.session.commit()
+        _start_session(user)
+        return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
+    return render_form("auth/login.html", 422 if form.errors else 200, form=form)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    """Ends the session everywhere this cookie was copied; redirects to sign-in."""
+    accounts.sign_out_everywhere(db.session, current_user._get_current_object())
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/signup", methods=["GET", "POST"])
+def signup():
+    """Organisation sign-up: the organisation and its first user (org admin)."""
+    form = SignUpForm()
+    if form.validate_on_submit():
+        data = SignUp(
+            org_name=form.org_name.data, kind=OrgKind(form.kind.data),
+            address=form.address.data or "", postcode=form.postcode.data.strip(),
+            locality=form.locality.data, enterprise_number=form.enterprise_number.data or "",
+            afsca_number=form.afsca_number.data or "", phone=form.phone.data or "",
+            name=form.name.data, email=form.email.data, password=form.password.data,
+            language=str(session.get("language") or request.accept_languages.best_match(
+                current_app.config["LANGUAGES"]) or "fr"),
+        )
+        try:
+            user = accounts.sign_up(db.session, data)
+        except DomainError as error:
+            db.session.rollback()
+            apply_errors(form, error)
+            return render_form("auth/signup.html", 422, form=form)
+        db.session.commit()
+        _start_session(user)
+        flash(_("Welcome! Your organisation will be verified shortly."), "success")
+        return redirect(url_for("main.index"))
+    return render_form("auth/signup.html", 422 if form.errors else 200, form=form)
+
+
+@bp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation_accept(token: str):
+    """Accept an invitation: choose a name and password; 404 when the link is not valid."""
+    invitation = accounts.find_invitation(db.session, token)
+    if invitation is None:
+        return render_template("error.html", code=404,
+                               message=_("This invitation is no longer valid.")), 404
+    form = AcceptInvitationForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.accept_invitation(
+                db.session, token, form.name.data, form.password.data,
+                str(session.get("language") or "fr"))
+        except DomainError as error:
+            db.session.rollback()
+            apply_errors(form, error)
+            return render_form("auth/accept.html", 422, form=form, invitation=invitation)
+        db.session.commit()
+        _start_session(user)
+        return redirect(url_for("main.index"))
+    return render_form("auth/accept.html", 422 if form.errors else 200, form=form,
+                       invitation=invitation)

@@ -1,0 +1,46 @@
+"""The organisation's claims and their cancellation."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import joinedload
+
+from .. import access
+from ..errors import DomainError
+from ..extensions import db
+from ..models import Claim, Lot
+from ..services import claims as claim_service
+
+bp = Blueprint("claims", __name__, url_prefix="/claims")
+
+
+@bp.get("/")
+@login_required
+def claim_list():
+    """Claims of the organisation, newest first, with pickup details."""
+    if not current_user.organisation.is_beneficiary:
+        abort(403)
+    rows = db.session.scalars(
+        claim_service.claims_of(current_user.organisation_id)
+        .options(joinedload(Claim.lot).joinedload(Lot.donor), joinedload(Claim.platform))
+        .limit(300)).all()
+    return render_template("claims/list.html", claims=rows)
+
+
+@bp.post("/<int:claim_id>/cancel")
+@login_required
+def claim_cancel(claim_id: int):
+    """Cancel a claim before collection (claimant only); kilograms return to the lot."""
+    claim = access.get_for(current_user, Claim, claim_id, access.CHANGE)
+    try:
+        claim_service.cancel_claim(db.session, current_user, claim,
+                                   request.form.get("reason", ""))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("claims.claim_list"))
+    db.session.commit()
+    flash(_("Claim cancelled; %(kg)s kg are offered again.", kg=f"{claim.kg:g}"), "success")
+    return redirect(url_for("claims.claim_list"))

@@ -1,0 +1,43 @@
+"""Small helpers shared by the views."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import render_template
+from flask_wtf import FlaskForm
+
+from ..errors import DomainError
+from ..extensions import htmx
+
+
+def apply_errors(form: FlaskForm, error: DomainError) -> None:
+    """Attach a service's per-field messages to the form's fields."""
+    for name, message in error.fields.items():
+        field = getattr(form, name, None)
+        messages = message if isinstance(message, list) else [message]
+        if field is not None:
+            field.errors = list(field.errors) + [str(m) for m in messages]
+        else:
+            form.form_errors.extend(str(m) for m in messages)
+    if not error.fields:
+        form.form_errors.append(error.message)
+
+
+def render_form(template: str, status: int = 200, **context):
+    """Re-render a form; 422 on errors, which our htmx config swaps like a 200."""
+    return render_template(template, **context), status
+
+
+def page_or_fragment(page: str, fragment: str, **context):
+    """The whole page, or only the fragment when htmx asks (the page includes it)."""
+    return render_template(fragment if htmx and not htmx.boosted else page, **context)
+
+
+def safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target

@@ -1,0 +1,151 @@
+"""Donor pages: post a lot (one or a CSV), my lots, withdraw; and a lot's own page."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import (
+    Blueprint, Response, abort, flash, redirect, render_template, request, url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .. import access
+from ..errors import DomainError
+from ..extensions import db, htmx
+from ..forms import ClaimForm, CsvUploadForm, LotForm
+from ..models import Claim, Lot
+from ..services import lots as lot_service
+from ..services.eligibility import conventions_for
+from ..services.lot_dates import BRUSSELS
+from .helpers import apply_errors, render_form
+
+bp = Blueprint("lots", __name__, url_prefix="/lots")
+
+
+def _require_donor() -> None:
+    if current_user.organisation.is_beneficiary:
+        abort(403)
+
+
+def _default_window() -> dict[str, str]:
+    start = datetime.now(BRUSSELS).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    end = (start + timedelta(days=1)).replace(hour=17)
+    return {"pickup_from": start.strftime("%Y-%m-%dT%H:%M"),
+            "pickup_until": end.strftime("%Y-%m-%dT%H:%M")}
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+def lot_new():
+    """Post a lot; invalid input comes back (422) with every value and a message per field."""
+    _require_donor()
+    form = LotForm(data=None if request.method == "POST" else _default_window())
+    template = "lots/_form.html" if htmx else "lots/new.html"
+    if request.method == "GET":
+        return render_template("lots/new.html", form=form)
+    if not form.validate_on_submit():
+        return render_form(template, 422, form=form)
+    try:
+        lot, warnings = lot_service.create_lot(db.session, current_user, form.service_data())
+    except DomainError as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return render_form(template, 422, form=form)
+    db.session.commit()
+    flash(_("Lot “%(title)s” posted.", title=lot.title), "success")
+    for warning in warnings:
+        flash(warning, "warning")
+    target = url_for("lots.lot_show", lot_id=lot.id)
+    if htmx:
+        return Response(status=204, headers={"HX-Redirect": target})
+    return redirect(target)
+
+
+@bp.get("/template.csv")
+@login_required
+def lot_template():
+    """The CSV template for bulk posting (same columns as the API)."""
+    return Response(lot_service.csv_template(), mimetype="text/csv",
+                    headers={"Content-Disposition": "attachment; filename=maillon-lots.csv"})
+
+
+@bp.route("/bulk", methods=["GET", "POST"])
+@login_required
+def lot_bulk():
+    """Upload a CSV: all rows posted in one transaction, or none and the bad rows listed."""
+    _require_donor()
+    form = CsvUploadForm()
+    if request.method == "GET":
+        return render_template("lots/bulk.html", form=form, rows=None)
+    if not form.validate_on_submit():
+        return render_form("lots/bulk.html", 422, form=form, rows=None)
+    raw = form.file.data.read(2_000_000)
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        content = raw.decode("cp1252", errors="replace")
+    try:
+        posted = lot_service.create_lots_from_csv(db.session, current_user, content)
+    except DomainError as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return render_form("lots/bulk.html", 422, form=form, rows=error.extra.get("rows"))
+    db.session.commit()
+    flash(_("%(n)d lots posted.", n=len(posted)), "success")
+    return redirect(url_for("lots.lot_mine"))
+
+
+@bp.get("/mine")
+@login_required
+def lot_mine():
+    """The organisation's lots with what was claimed, by whom, and what remains."""
+    _require_donor()
+    rows = db.session.scalars(
+        select(Lot).where(Lot.donor_id == current_user.organisation_id)
+        .options(selectinload(Lot.claims).selectinload(Claim.beneficiary))
+        .order_by(Lot.created_at.desc(), Lot.id.desc()).limit(300)).all()
+    return render_template("lots/mine.html", lots=rows)
+
+
+@bp.get("/<int:lot_id>")
+@login_required
+def lot_show(lot_id: int):
+    """A lot's page: the donor sees its claims; an eligible beneficiary may claim it.
+    A beneficiary that may not receive it gets 403 with the reason; others 404."""
+    lot = db.session.get(Lot, lot_id)
+    if lot is None:
+        abort(404)
+    if not access.can(current_user, access.VIEW, lot):
+        reason = access.lot_visible_reason(current_user, lot)
+        if reason:
+            return render_template("error.html", code=403, message=reason), 403
+        abort(404)
+    claim_form = None
+    if current_user.organisation.is_beneficiary and lot.status.value == "open":
+        options = conventions_for(db.session, current_user.organisation, lot)
+        if options:
+            claim_form = ClaimForm(kg=f"{lot.remaining_kg:g}")
+            claim_form.platform_id.choices = [(c.platform_id, c.platform.name) for c in options]
+    return render_template("lots/show.html", lot=lot, claim_form=claim_form)
+
+
+@bp.post("/<int:lot_id>/withdraw")
+@login_required
+def lot_withdraw(lot_id: int):
+    """Withdraw a lot (its donor only, else 404/403); live claims are withdrawn too."""
+    lot = access.get_for(current_user, Lot, lot_id, access.CHANGE)
+    if lot.donor_id != current_user.organisation_id and not current_user.is_site_admin:
+        abort(403)
+    try:
+        affected = lot_service.withdraw_lot(db.session, current_user, lot,
+                                            request.form.get("reason", ""))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("lots.lot_mine"))
+    db.session.commit()
+    flash(_("Lot withdrawn; %(n)d claims were withdrawn with it.", n=len(affected)), "success")
+    return redirect(url_for("lots.lot_mine"))

@@ -1,0 +1,60 @@
+"""Beneficiary pages: browse the lots offered to the organisation, and claim one."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ..errors import DomainError
+from ..extensions import db, htmx
+from ..models import Lot
+from ..services import claims as claim_service
+from ..services.browse import Filters, browse
+
+bp = Blueprint("market", __name__)
+
+
+def _require_beneficiary() -> None:
+    if not current_user.organisation.is_beneficiary:
+        abort(403)
+
+
+@bp.get("/lots")
+@login_required
+def lot_list():
+    """Open lots the organisation may receive; the results fragment alone for htmx."""
+    _require_beneficiary()
+    filters = Filters.from_args(request.args)
+    page = browse(db.session, current_user.organisation, filters,
+                  page=request.args.get("page", 1, type=int),
+                  per_page=current_app.config["LOTS_PER_PAGE"])
+    template = "lots/_results.html" if htmx and not htmx.boosted else "lots/list.html"
+    return render_template(template, page=page, filters=filters, args=request.args)
+
+
+@bp.post("/lots/<int:lot_id>/claim")
+@login_required
+def lot_claim(lot_id: int):
+    """Claim kilograms of a lot: 201 with the claim card, 409 if someone was faster,
+    403 with the reason if the organisation may not receive it, 400 for a bad quantity."""
+    _require_beneficiary()
+    platform = request.form.get("platform_id", type=int)
+    try:
+        claim, _created = claim_service.claim_lot(
+            db.session, current_user, lot_id, request.form.get("kg", ""),
+            platform_id=platform, idempotency_key=request.form.get("idempotency_key"))
+    except DomainError as error:
+        db.session.rollback()
+        if htmx:
+            lot = db.session.get(Lot, lot_id)
+            return render_template("lots/_claim_result.html", error=error.message,
+                                   lot=lot), error.status
+        flash(error.message, "error")
+        return redirect(url_for("lots.lot_show", lot_id=lot_id)), 303
+    db.session.commit()
+    if htmx:
+        return render_template("lots/_claim_result.html", claim=claim, lot=claim.lot), 201
+    flash(_("You claimed %(kg)s kg of “%(title)s”.", kg=f"{claim.kg:g}",
+            title=claim.lot.title), "success")
+    return redirect(url_for("claims.claim_list"))

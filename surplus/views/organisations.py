@@ -1,0 +1,53 @@
+"""Organisation pages and the verification queue of new donors and beneficiaries."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request
+from flask_login import current_user, login_required
+
+from .. import access
+from ..extensions import db
+from ..models import Organisation
+from ..services import accounts
+from .helpers import page_or_fragment
+
+bp = Blueprint("organisations", __name__, url_prefix="/organisations")
+
+
+def _queue():
+    rows = db.session.scalars(Organisation.pending()).all()
+    return [org for org in rows if accounts.may_verify(current_user, org)]
+
+
+@bp.get("/pending")
+@login_required
+def pending_list():
+    """Organisations awaiting verification (coordinators and site admins, else 403)."""
+    access.require_coordinator(current_user)
+    return render_template("organisations/pending.html", orgs=_queue())
+
+
+@bp.post("/<int:org_id>/verification")
+@login_required
+def verification_decide(org_id: int):
+    """Verify or refuse an organisation; answers the refreshed queue fragment."""
+    access.require_coordinator(current_user)
+    org = access.get_for(current_user, Organisation, org_id)
+    if not accounts.may_verify(current_user, org):
+        abort(403)
+    decision = request.form.get("decision")
+    if decision not in ("verify", "reject"):
+        abort(400)
+    accounts.verify(db.session, current_user, org, decision == "verify",
+                    request.form.get("reason", "").strip())
+    db.session.commit()
+    return page_or_fragment("organisations/pending.html", "organisations/_queue.html",
+                            orgs=_queue())
+
+
+@bp.get("/<int:org_id>")
+@login_required
+def organisation_show(org_id: int):
+    """An organisation's card; 404 unless it is yours, in your network, or pending for you."""
+    org = access.get_for(current_user, Organisation, org_id)
+    return render_template("organisations/show.html", org=org)
