@@ -1,0 +1,58 @@
+# Maillon — two commands on a fresh machine: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export FLASK_APP := app
+
+.PHONY: run test install install-test translations extract-messages migrate seed lint bench clean
+
+$(BIN)/activate:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/activate
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+translations: install
+	$(BIN)/pybabel compile -d translations
+
+extract-messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
+	$(BIN)/pybabel update -N -i translations/messages.pot -d translations
+
+migrate: translations
+	$(BIN)/flask db upgrade
+
+seed: migrate
+	$(BIN)/flask demo seed --if-empty
+
+## Serve the demo region on http://$(HOST):$(PORT) with the scheduler in this process.
+run: seed
+	SCHEDULER_ENABLED=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/mypy matching
+
+## The whole suite: lint, types, then every test on SQLite and PostgreSQL and in Chromium.
+test: install-test translations lint
+	$(BIN)/pytest
+
+bench: install-test translations
+	$(BIN)/python bench/matching.py
+	$(BIN)/python bench/booking.py
+	$(BIN)/python bench/web.py
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache
