@@ -7,6 +7,7 @@ The PostgreSQL test database is created for this run and dropped at its end.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import shutil
 import uuid
@@ -15,10 +16,12 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
 from app import create_app
+from surplus.database import read_only_transactions
 from surplus.extensions import db
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL",
@@ -114,14 +117,27 @@ def database_uri(backend: str, request: pytest.FixtureRequest, tmp_path) -> str:
     return request.getfixturevalue("pg_database")
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in an empty context, as a server would: its own app context,
+    database session and ``g``, never the test's."""
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
+
+
 @pytest.fixture
 def app(database_uri: str, backend: str) -> Iterator[Flask]:
     app = create_app(_base_config(database_uri))
+    app.test_client_class = IsolatedClient
     if backend == "postgresql":
         _truncate(app)
+    # The test's own session only sets up and reads; it must never hold SQLite's write
+    # lock while a request runs. Tests call db.session.rollback() to see a request's work.
+    read_only_transactions(True)
     with app.app_context():
         yield app
         db.session.remove()
+    read_only_transactions(False)
     _dispose(app)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+from flask_babel import force_locale, gettext
 from werkzeug.security import generate_password_hash
 
 from surplus import geo
@@ -140,3 +141,11 @@ def world() -> World:
     )
     db.session.commit()
     return w
+
+
+def translated(language: str, msgid: str, **variables: object) -> str:
+    """The catalogue's translation of ``msgid``; fails if the catalogue lacks it."""
+    with force_locale(language):
+        text = gettext(msgid, **variables)
+    assert text != msgid or language == "en", f"no {language} translation for {msgid!r}"
+    return text
