@@ -35,7 +35,8 @@ def email_field(label: str) -> EmailField:
 
 class LoginForm(FlaskForm):
     email = email_field(_l("E-mail address"))
-    password = PasswordField(_l("Password"), validators=[required()])
+    password = PasswordField(_l("Password"), validators=[required()],
+                             render_kw={"autocomplete": "current-password"})
 
 
 class SignUpForm(FlaskForm):

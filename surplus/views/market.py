@@ -37,7 +37,8 @@ def lot_list():
 @login_required
 def lot_claim(lot_id: int):
     """Claim kilograms of a lot: 201 with the claim card, 409 if someone was faster,
-    403 with the reason if the organisation may not receive it, 400 for a bad quantity."""
+    403 with the reason if the organisation may not receive it, 400 for a bad quantity
+    (for htmx, 403 and 400 answer 422 so that the message is swapped in)."""
     _require_beneficiary()
     platform = request.form.get("platform_id", type=int)
     try:
@@ -47,9 +48,10 @@ def lot_claim(lot_id: int):
     except DomainError as error:
         db.session.rollback()
         if htmx:
+            # htmx swaps only 2xx, 409 and 422 (base.html): refusals come back as 422.
             lot = db.session.get(Lot, lot_id)
             return render_template("lots/_claim_result.html", error=error.message,
-                                   lot=lot), error.status
+                                   lot=lot), 409 if error.status == 409 else 422
         flash(error.message, "error")
         return redirect(url_for("lots.lot_show", lot_id=lot_id)), 303
     db.session.commit()

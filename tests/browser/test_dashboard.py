@@ -1,0 +1,46 @@
+"""Foundation: sign in through the form and land on a working dashboard."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests import factories
+
+pytestmark = pytest.mark.browser
+
+
+def test_sign_in_shows_dashboard_without_csp_violations(seed, new_context, sign_in):
+    def build() -> dict[str, str]:
+        w = factories.world()
+        return {"email": w.cpas_user.email, "org": w.cpas.name, "name": w.cpas_user.name}
+
+    who = seed(build)
+
+    page = new_context().new_page()
+    # Violations as the page itself sees them, besides Chromium's console report.
+    page.add_init_script("""
+        window.__cspViolations = [];
+        document.addEventListener("securitypolicyviolation", (e) =>
+            window.__cspViolations.push(e.violatedDirective + " " + e.blockedURI));
+    """)
+    console: list[str] = []
+    page.on("console", lambda message: console.append(f"{message.type}: {message.text}"))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    sign_in(page, who["email"])
+
+    heading = page.locator("main h1")
+    expect(heading).to_be_visible()
+    expect(heading).to_contain_text(who["name"])
+    expect(page.locator("main hgroup p")).to_contain_text(who["org"])
+    # The page's scripts ran: htmx is there, nothing was refused by the CSP, no JS error.
+    page.wait_for_function("typeof htmx === 'object'")
+    assert page.evaluate("typeof htmx") == "object"
+    assert page.evaluate("htmx.config.includeIndicatorStyles") is False
+    csp = [m for m in console if "Content Security Policy" in m]
+    assert not csp, csp
+    assert page.evaluate("window.__cspViolations") == []
+    assert not errors, errors
+
