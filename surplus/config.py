@@ -70,6 +70,7 @@ class Config:
         self.MAIL_DEFAULT_SENDER = env.get("MAIL_DEFAULT_SENDER", "Maillon <noreply@maillon.be>")
         self.MAIL_TIMEOUT = int(env.get("MAIL_TIMEOUT", "10"))
         self.MAIL_ENABLED = _flag("MAIL_ENABLED")
+        self.MAIL_BACKEND = env.get("MAIL_BACKEND", "smtp")
         # Scheduler: runs only where asked (make run, or `flask scheduler`).
         self.SCHEDULER_ENABLED = _flag("SCHEDULER_ENABLED")
         # API documentation (flask-smorest).
