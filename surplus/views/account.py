@@ -73,7 +73,7 @@ def invitation_create():
         return _page(form, 422)
     db.session.commit()
     link = url_for("auth.invitation_accept", token=token, _external=True)
-    sent = mail.send(invitation.email, None,
+    sent = mail.send(invitation.email, current_user.language,
                      _("Invitation to join %(org)s on Maillon", org=current_user.organisation.name),
                      "invitation", link=link, organisation=current_user.organisation,
                      inviter=current_user)
