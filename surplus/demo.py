@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -109,7 +109,8 @@ class Seeder:
         fse = fse and mode != DistributionMode.SOCIAL_GROCERY.value
         self.s.add(Convention(
             platform=platform, beneficiary=ben, status=ConventionStatus.ACTIVE,
-            valid_from=self.today - timedelta(days=200), valid_until=self.today + timedelta(days=365),
+            valid_from=self.today - timedelta(days=200),
+            valid_until=self.today + timedelta(days=365),
             fse_plus_allowed=fse,
             fse_plus_approval_number=f"FSE+/BE/{self.rng.randint(1000, 9999)}" if fse else None,
             fse_plus_approval_expires=self.today + timedelta(days=300) if fse else None,

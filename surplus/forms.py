@@ -15,8 +15,8 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 from wtforms.validators import DataRequired, Email, Length, Optional, Regexp
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import labels
 from .models import OrgKind
@@ -29,7 +29,8 @@ def required() -> DataRequired:
 
 
 def email_field(label: str) -> EmailField:
-    return EmailField(label, validators=[required(), Email(message=_l("Not a valid e-mail address.")),
+    return EmailField(label, validators=[required(),
+                                         Email(message=_l("Not a valid e-mail address.")),
                                          Length(max=254)])
 
 

@@ -22,9 +22,9 @@ def select_locale() -> str:
 
 
 def init_app(app: Flask) -> None:
-    from .extensions import babel
-
     from flask_babel import get_locale
+
+    from .extensions import babel
 
     babel.init_app(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale

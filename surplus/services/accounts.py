@@ -216,7 +216,8 @@ def may_verify(actor: User, org: Organisation) -> bool:
     return actor.is_site_admin or (actor.is_coordinator and not org.is_platform)
 
 
-def verify(session: Session, actor: User, org: Organisation, accept: bool, reason: str = "") -> None:
+def verify(session: Session, actor: User, org: Organisation, accept: bool,
+           reason: str = "") -> None:
     if not may_verify(actor, org):
         raise Forbidden(str(_l("You may not verify this organisation.")))
     before = events.snapshot(org, "verification")
