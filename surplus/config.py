@@ -59,6 +59,8 @@ class Config:
         self.GEOCODER = env.get("GEOCODER", "gazetteer")
         self.GEOCODER_USER_AGENT = env.get("GEOCODER_USER_AGENT", "maillon")
         self.GEOCODER_TIMEOUT = float(env.get("GEOCODER_TIMEOUT", "3"))
+        self.GEOCODER_DOMAIN = env.get("GEOCODER_DOMAIN", "nominatim.openstreetmap.org")
+        self.GEOCODER_SCHEME = env.get("GEOCODER_SCHEME", "https")
         self.ROAD_CIRCUITY = float(env.get("ROAD_CIRCUITY", "1.3"))
         # Mail (SMTP).
         self.MAIL_SERVER = env.get("MAIL_SERVER", "localhost")

@@ -86,6 +86,8 @@ def geocode(address: str, postcode: str, locality: str) -> Place | None:
         geocoder = Nominatim(
             user_agent=current_app.config["GEOCODER_USER_AGENT"],
             timeout=current_app.config["GEOCODER_TIMEOUT"],
+            domain=current_app.config["GEOCODER_DOMAIN"],
+            scheme=current_app.config["GEOCODER_SCHEME"],
         )
         found = geocoder.geocode(f"{address}, {postcode} {locality}, Belgium")
     except Exception as exc:  # network, quota, timeout: the gazetteer still answers

@@ -113,14 +113,14 @@ def new_context(browser: Browser, live_server: str) -> Iterator[Callable[[], Bro
 
 
 @pytest.fixture
-def sign_in(live_server: str) -> Callable[[Page, str], None]:
+def sign_in(live_server: str) -> Callable[..., None]:
     """Sign ``page`` in through the login form and wait for the dashboard."""
 
-    def run(page: Page, email: str) -> None:
+    def run(page: Page, email: str, password: str = PASSWORD) -> None:
         page.goto("/login")
         form = page.locator("main form:has(input[name=password])")
         form.locator("input[name=email]").fill(email)
-        form.locator("input[name=password]").fill(PASSWORD)
+        form.locator("input[name=password]").fill(password)
         form.locator("button[type=submit]").click()
         expect(page).to_have_url(re.compile(re.escape(live_server) + r"/(\?.*)?$"))
 

@@ -44,3 +44,17 @@ def test_sign_in_shows_dashboard_without_csp_violations(seed, new_context, sign_
     assert page.evaluate("window.__cspViolations") == []
     assert not errors, errors
 
+
+
+def test_demo_coordinator_signs_in_to_the_seeded_region(seed, new_context, sign_in):
+    from surplus import demo
+    from surplus.demo_data import DEMO_PASSWORD
+    from surplus.extensions import db
+
+    seed(lambda: demo.seed(db.session))
+    page = new_context().new_page()
+    sign_in(page, "coordination@demo.maillon.be", DEMO_PASSWORD)
+    expect(page.locator("main hgroup p")).to_contain_text("Libramont")
+    # Two donors of the demo region wait for verification; the dashboard links to them.
+    page.locator("a[href='/organisations/pending']").first.click()
+    expect(page.locator("main article")).to_have_count(2)
