@@ -134,3 +134,69 @@ class ClaimForm(FlaskForm):
     kg = StringField(_l("Kilograms"), render_kw={"inputmode": "decimal"})
     platform_id = SelectField(_l("Through the platform"), coerce=int, validate_choice=False)
     idempotency_key = HiddenField()
+
+
+class ConventionForm(FlaskForm):
+    """The beneficiary's figures; the rules live in services.convention_input."""
+
+    platform_id = SelectField(_l("Platform"), validate_choice=False)
+    persons_per_week = StringField(_l("Persons served per week"),
+                                   render_kw={"inputmode": "numeric"})
+    chilled_capacity_kg = StringField(_l("Chilled storage (kg), 0 if none"),
+                                      render_kw={"inputmode": "decimal"})
+    frozen_capacity_kg = StringField(_l("Freezer storage (kg), 0 if none"),
+                                     render_kw={"inputmode": "decimal"})
+    accepted_categories = SelectMultipleField(
+        _l("Categories you accept (none ticked: all)"), validate_choice=False,
+        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+    hours_mon = StringField(_l("Monday"))
+    hours_tue = StringField(_l("Tuesday"))
+    hours_wed = StringField(_l("Wednesday"))
+    hours_thu = StringField(_l("Thursday"))
+    hours_fri = StringField(_l("Friday"))
+    hours_sat = StringField(_l("Saturday"))
+    hours_sun = StringField(_l("Sunday"))
+    afsca_number = StringField(_l("AFSCA registration number"))
+    fse_plus_approval_number = StringField(_l("FSE+ approval number (if any)"))
+    fse_plus_approval_expires = StringField(_l("FSE+ approval valid until"),
+                                            render_kw={"type": "date"})
+    contact_name = StringField(_l("Contact person"))
+    contact_phone = StringField(_l("Contact phone"))
+
+    DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.accepted_categories.choices = labels.choices("category")
+
+    def fill_from(self, conv) -> None:
+        for name in ("persons_per_week", "chilled_capacity_kg", "frozen_capacity_kg",
+                     "fse_plus_approval_number", "contact_name", "contact_phone"):
+            value = getattr(conv, name)
+            getattr(self, name).data = "" if value is None else (
+                f"{value:g}" if isinstance(value, float) else str(value))
+        self.fse_plus_approval_expires.data = (conv.fse_plus_approval_expires.isoformat()
+                                               if conv.fse_plus_approval_expires else "")
+        self.accepted_categories.data = list(conv.accepted_categories or [])
+        for day in self.DAYS:
+            spans = (conv.opening_hours or {}).get(day, [])
+            getattr(self, f"hours_{day}").data = ", ".join(f"{a}-{b}" for a, b in spans)
+        self.afsca_number.data = conv.beneficiary.afsca_number or ""
+
+    def service_data(self) -> dict:
+        names = ("persons_per_week", "chilled_capacity_kg", "frozen_capacity_kg",
+                 "afsca_number", "fse_plus_approval_number", "fse_plus_approval_expires",
+                 "contact_name", "contact_phone")
+        data = {name: getattr(self, name).data or "" for name in names}
+        data["accepted_categories"] = list(self.accepted_categories.data or [])
+        data["opening_hours"] = {day: getattr(self, f"hours_{day}").data or ""
+                                 for day in self.DAYS}
+        return data
+
+
+class ConventionDecisionForm(FlaskForm):
+    action = HiddenField()
+    reason = StringField(_l("Reason (shown to the beneficiary)"))
+    valid_from = StringField(_l("Valid from"), render_kw={"type": "date"})
+    valid_until = StringField(_l("Valid until"), render_kw={"type": "date"})
+    fse_plus = BooleanField(_l("FSE+ stock allowed"))

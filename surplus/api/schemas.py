@@ -122,3 +122,48 @@ class LotPageSchema(ma.Schema):
     total = ma.fields.Integer()
     page = ma.fields.Integer()
     pages = ma.fields.Integer()
+
+
+class ConventionInSchema(ma.Schema):
+    """Documentation of POST/PATCH /conventions; the rules are checked by the service."""
+
+    platform_id = ma.fields.Integer()
+    persons_per_week = ma.fields.Integer(required=True)
+    chilled_capacity_kg = ma.fields.Float()
+    frozen_capacity_kg = ma.fields.Float()
+    accepted_categories = ma.fields.List(ma.fields.String())
+    opening_hours = ma.fields.Dict(keys=ma.fields.String(),
+                                   values=ma.fields.List(ma.fields.List(ma.fields.String())))
+    afsca_number = ma.fields.String()
+    fse_plus_approval_number = ma.fields.String()
+    fse_plus_approval_expires = ma.fields.Date()
+    contact_name = ma.fields.String()
+    contact_phone = ma.fields.String()
+
+
+class ConventionSchema(ma.Schema):
+    id = ma.fields.Integer()
+    platform_id = ma.fields.Integer()
+    beneficiary_id = ma.fields.Integer()
+    status = ma.fields.Function(lambda c: c.status.value)
+    valid_from = ma.fields.Function(lambda c: _iso(c.valid_from))
+    valid_until = ma.fields.Function(lambda c: _iso(c.valid_until))
+    fse_plus_allowed = ma.fields.Boolean()
+    fse_plus_approval_number = ma.fields.String(allow_none=True)
+    fse_plus_approval_expires = ma.fields.Function(lambda c: _iso(c.fse_plus_approval_expires))
+    persons_per_week = ma.fields.Integer()
+    chilled_capacity_kg = ma.fields.Float()
+    frozen_capacity_kg = ma.fields.Float()
+    accepted_categories = ma.fields.List(ma.fields.String())
+    opening_hours = ma.fields.Dict()
+    decision_reason = ma.fields.String()
+    pending_changes = ma.fields.Dict(allow_none=True)
+
+
+class DecisionSchema(ma.Schema):
+    action = ma.fields.String(required=True, metadata={"enum": [
+        "approve", "decline", "suspend", "reinstate", "end"]})
+    reason = ma.fields.String()
+    valid_from = ma.fields.Date()
+    valid_until = ma.fields.Date()
+    fse_plus = ma.fields.Boolean()

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 typed models, split by concept."""
 
+from .allocation import AllocationBatch, AllocationLine, BatchStatus, LineStatus
 from .base import db, utcnow
 from .convention import Convention
 from .enums import (
@@ -24,7 +25,8 @@ from .organisation import Invitation, Organisation, User
 from .run import Depot, Run, Stop, Vehicle
 
 __all__ = [
-    "MAX_LOT_GRAMS", "Allergen", "AppendOnlyError", "Category", "Claim", "ClaimStatus",
+    "AllocationBatch", "AllocationLine", "BatchStatus", "LineStatus", "MAX_LOT_GRAMS",
+    "Allergen", "AppendOnlyError", "Category", "Claim", "ClaimStatus",
     "Convention", "ConventionStatus", "DateKind", "Depot", "DistributionMode", "Event",
     "Invitation", "Lot", "LotStatus", "OrgKind", "Organisation", "Role", "Run", "RunStatus",
     "Stop", "StopKind", "StopStatus", "StorageClass", "User", "Vehicle", "Verification", "db",

@@ -48,6 +48,9 @@ class Convention(db.Model):
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     decision_reason: Mapped[str] = mapped_column(Text, default="")
+    # Figures the beneficiary changed that widen what it may receive (FSE+ approval,
+    # a new cold-chain class, more categories): held until a coordinator approves.
+    pending_changes: Mapped[dict | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from .. import geo
 from ..errors import Conflict, Forbidden, Invalid
-from ..models import Claim, ClaimStatus, Convention, Lot, LotStatus, User
+from ..models import Claim, ClaimStatus, Convention, Lot, LotStatus, Organisation, User
 from . import events
 from .eligibility import conventions_for, lot_refusal
 
@@ -39,12 +39,11 @@ def _available(lot_id: int, session: Session) -> float:
     return remaining / 1000
 
 
-def _choose_convention(session: Session, actor: User, lot: Lot,
+def _choose_convention(session: Session, org: Organisation, lot: Lot,
                        platform_id: int | None, now: datetime) -> Convention:
-    refusal = lot_refusal(session, actor.organisation, lot, now)
-    if refusal:
-        raise Forbidden(refusal)
-    options = conventions_for(session, actor.organisation, lot, now)
+    options = conventions_for(session, org, lot, now)
+    if not options:
+        raise Forbidden(lot_refusal(session, org, lot, now) or str(_l("Not allowed.")))
     if platform_id is not None:
         chosen = [c for c in options if c.platform_id == platform_id]
         if not chosen:
@@ -56,17 +55,35 @@ def _choose_convention(session: Session, actor: User, lot: Lot,
                                                   lot.pickup_lat, lot.pickup_lon))
 
 
-def claim_lot(session: Session, actor: User, lot_id: int, kg: object,
+def _acting_for(actor: User | None, beneficiary: Organisation | None,
+                platform_id: int | None) -> Organisation:
+    """The organisation the claim is for: the actor's own, or, for a platform's
+    coordinator (or the unattended matcher, ``actor=None``), a beneficiary of its network
+    through that platform."""
+    if beneficiary is None:
+        assert actor is not None
+        return actor.organisation
+    if actor is None or actor.is_site_admin or (
+            actor.is_coordinator and platform_id == actor.organisation_id):
+        if platform_id is None:
+            raise Invalid(str(_l("Choose the platform.")))
+        return beneficiary
+    raise Forbidden(str(_l("Only a coordinator of the platform may claim for a beneficiary.")))
+
+
+def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
               platform_id: int | None = None, idempotency_key: str | None = None,
-              now: datetime | None = None) -> tuple[Claim, bool]:
-    """Claim ``kg`` of a lot for the actor's organisation.
+              now: datetime | None = None,
+              beneficiary: Organisation | None = None) -> tuple[Claim, bool]:
+    """Claim ``kg`` of a lot for the actor's organisation (or, for a coordinator or the
+    unattended matcher, for ``beneficiary`` through ``platform_id``).
 
     Returns ``(claim, created)``; a repeated idempotency key returns the first claim.
     Raises Forbidden (403) when a rule refuses, Invalid (400) for a bad quantity and
     Conflict (409, with ``available_kg``) when the kilograms are no longer there.
     """
     now = now or datetime.now(UTC)
-    org = actor.organisation
+    org = _acting_for(actor, beneficiary, platform_id)
     key = (idempotency_key or "").strip()[:64] or None
     if key:
         existing = session.scalar(select(Claim).where(
@@ -77,7 +94,7 @@ def claim_lot(session: Session, actor: User, lot_id: int, kg: object,
     lot = session.get(Lot, lot_id)
     if lot is None:
         raise Forbidden(str(_l("This lot is not offered to your organisation.")))
-    convention = _choose_convention(session, actor, lot, platform_id, now)
+    convention = _choose_convention(session, org, lot, platform_id, now)
     if not lot.divisible and grams != lot.weight_g:
         raise Invalid(str(_l("This lot cannot be split: claim all %(kg)s kg.",
                              kg=f"{lot.weight_kg:g}")), {"kg": str(_l("Claim the whole lot."))})
@@ -102,7 +119,8 @@ def claim_lot(session: Session, actor: User, lot_id: int, kg: object,
                 raise _Lost()
             claim = Claim(lot_id=lot_id, beneficiary_id=org.id,
                           platform_id=convention.platform_id, convention_id=convention.id,
-                          grams=grams, idempotency_key=key, created_by_id=actor.id)
+                          grams=grams, idempotency_key=key,
+                          created_by_id=actor.id if actor else None)
             session.add(claim)
             session.flush()
     except _Lost:
@@ -122,7 +140,7 @@ def claim_lot(session: Session, actor: User, lot_id: int, kg: object,
     events.record(session, actor, lot, "claimed", before=before,
                   after=events.snapshot(lot, "remaining_g", "status"),
                   organisation_id=lot.donor_id)
-    events.record(session, actor, claim, "created",
+    events.record(session, actor, claim, "created", organisation_id=org.id,
                   after={"lot_id": lot_id, "grams": grams, "platform_id": claim.platform_id})
     return claim, True
 

@@ -6,7 +6,8 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import account, auth, claims, lots, main, market, organisations
+    from . import account, auth, claims, conventions, lots, main, market, organisations, platform
 
-    for module in (auth, main, account, organisations, lots, market, claims):
+    for module in (auth, main, account, organisations, lots, market, claims, conventions,
+                   platform):
         app.register_blueprint(module.bp)

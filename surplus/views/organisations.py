@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from flask_login import current_user, login_required
 
-from .. import access
+from .. import access, geo
 from ..extensions import db
 from ..models import Organisation
 from ..services import accounts
@@ -14,9 +14,15 @@ from .helpers import page_or_fragment
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
 
-def _queue():
-    rows = db.session.scalars(Organisation.pending()).all()
-    return [org for org in rows if accounts.may_verify(current_user, org)]
+def _queue() -> list[tuple[Organisation, float | None]]:
+    """Pending organisations this user may verify; a coordinator sees the nearest first."""
+    rows = [org for org in db.session.scalars(Organisation.pending())
+            if accounts.may_verify(current_user, org)]
+    here = current_user.organisation
+    if not current_user.is_coordinator:
+        return [(org, None) for org in rows]
+    ranked = [(org, geo.road_km(here.lat, here.lon, org.lat, org.lon)) for org in rows]
+    return sorted(ranked, key=lambda item: item[1])
 
 
 @bp.get("/pending")
