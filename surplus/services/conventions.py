@@ -57,14 +57,19 @@ def _invalid(errors: dict[str, str]) -> Invalid:
 
 
 def platforms_for(session: Session, org: Organisation) -> list[tuple[Organisation, float, bool]]:
-    """Verified platforms by distance, each with whether it serves the org's commune."""
+    """Verified platforms by distance, each with whether it serves the org's commune.
+    A platform-kind organisation with neither a depot nor a service area (the site's own
+    team) is not a logistics platform one can work with, and is left out."""
     from .. import geo
+    from ..models import Depot
 
+    with_depot = set(session.scalars(select(Depot.platform_id)))
     rows = session.scalars(select(Organisation).where(
         Organisation.kind == OrgKind.PLATFORM,
         Organisation.verification == Verification.VERIFIED)).all()
     found = [(p, geo.road_km(org.lat, org.lon, p.lat, p.lon),
-              org.postcode in (p.service_postcodes or [])) for p in rows if p.service_postcodes]
+              org.postcode in (p.service_postcodes or []))
+             for p in rows if p.service_postcodes or p.id in with_depot]
     return sorted(found, key=lambda item: item[1])
 
 
