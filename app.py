@@ -68,7 +68,9 @@ def _init_login(app: Flask) -> None:
         uid, _, version = user_id.partition(":")
         if not uid.isdigit() or not version.isdigit():
             return None
-        user = db.session.get(User, int(uid))
+        from sqlalchemy.orm import joinedload
+
+        user = db.session.get(User, int(uid), options=[joinedload(User.organisation)])
         if user is None or user.session_version != int(version) or not user.active:
             return None
         return user

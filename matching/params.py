@@ -36,6 +36,10 @@ class Params:
                       donations at least 3 days before the use-by date).
     candidates_per_lot -- how many nearest eligible beneficiaries each lot is offered
                       to in the allocation graph (a spatial-index query).
+    reserve_candidates -- further nearest eligible beneficiaries per lot, not in the
+                      flow, that the repair may use to place kilograms it frees.
+    extra_candidates -- for lots still not fully placed after the repair, this many
+                      more nearest eligible beneficiaries are searched and filled.
     kg_step        -- kilogram resolution of the flow solver (integer units of this size).
     """
 
@@ -49,4 +53,6 @@ class Params:
     urgent_within: timedelta = timedelta(days=3)
     urgency_value: float = 0.5
     candidates_per_lot: int = 25
+    reserve_candidates: int = 0
+    extra_candidates: int = 50
     kg_step: float = 0.1

@@ -22,6 +22,12 @@ def demo_seed(scale: int, if_empty: bool) -> None:
         return
     counts = demo_module.seed(db.session, scale=scale)
     db.session.commit()
+    if db.engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with db.engine.connect() as conn:  # fresh statistics for the planner
+            conn.execute(text("ANALYZE"))
+            conn.commit()
     click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 

@@ -82,6 +82,13 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.LOTS_PER_PAGE = 20
+        # Matcher: weekly kg per served person, receipts window, farthest accepted km,
+        # and the daily unattended allocation of lots nearing their date.
+        self.MATCH_KG_PER_PERSON = float(env.get("MATCH_KG_PER_PERSON", "2.5"))
+        self.MATCH_WINDOW_DAYS = int(env.get("MATCH_WINDOW_DAYS", "7"))
+        self.MATCH_MAX_KM = float(env.get("MATCH_MAX_KM", "50"))
+        self.MATCH_DAILY_AT = env.get("MATCH_DAILY_AT", "06:30")
+        self.MATCH_URGENT_HOURS = int(env.get("MATCH_URGENT_HOURS", "48"))
         # Map tiles (Leaflet); markers still show when tiles cannot load.
         self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap")

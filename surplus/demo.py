@@ -24,14 +24,14 @@ from .models import (
     Organisation,
     OrgKind,
     Role,
-    Run,
-    Stop,
-    StopKind,
+    RunTemplate,
     StorageClass,
+    TemplateStop,
     User,
     Vehicle,
     Verification,
 )
+from .services import runs
 from .services.lot_dates import BRUSSELS, expires_at, local_today
 
 NAMED_USERS = {
@@ -209,32 +209,34 @@ class Seeder:
 
     # -- runs ---------------------------------------------------------------------
     def seed_runs(self) -> None:
+        """Weekly rounds (Monday to Friday, one per van) over the platform's network,
+        materialised two weeks ahead by the same service as the scheduler's job."""
         self.s.flush()
         for key, platform in self.platforms.items():
             depot = self.depots[key]
             network = [o for o, keys in self.beneficiaries if key in keys]
             vans = self.s.scalars(select(Vehicle).where(Vehicle.platform_id == platform.id)).all()
-            for offset in range(7):
-                day = self.today + timedelta(days=offset)
-                if day.weekday() >= 5:
-                    continue
+            for weekday in range(5):
                 for v_index, van in enumerate(vans):
-                    stops = self.rng.sample(network, k=min(len(network), self.rng.randint(3, 6)))
-                    stops.sort(key=lambda o: geo.road_km(depot.lat, depot.lon, o.lat, o.lon))
-                    start = datetime.combine(day, time(7, 30), tzinfo=BRUSSELS).astimezone(UTC)
-                    run = Run(platform=platform, vehicle=van, depot=depot, start_at=start,
-                              name=f"{van.name} — {day.isoformat()}")
-                    for pos, org in enumerate(stops):
-                        opens = datetime.combine(day, time(9, 0), tzinfo=BRUSSELS)
-                        run.stops.append(Stop(
-                            position=pos, kind=StopKind.REGULAR, organisation=org,
+                    chosen = self.rng.sample(network, k=min(len(network), self.rng.randint(3, 6)))
+                    chosen.sort(key=lambda o: geo.road_km(depot.lat, depot.lon, o.lat, o.lon))
+                    template = RunTemplate(
+                        platform=platform, vehicle=van, depot=depot, weekday=weekday,
+                        departure="07:30", max_duration_min=600,
+                        name=f"{van.name} — {WEEKDAY_NAMES[weekday]}")
+                    for pos, org in enumerate(chosen):
+                        template.stops.append(TemplateStop(
+                            position=pos, organisation=org,
                             address=f"{org.address}, {org.postcode} {org.locality}",
                             lat=org.lat, lon=org.lon,
                             load_delta_kg=-float(self.rng.randint(40, 250) // (v_index + 1)),
-                            window_start=opens.astimezone(UTC),
-                            window_end=(opens + timedelta(hours=7, minutes=30)).astimezone(UTC),
-                            service_min=15))
-                    self.s.add(run)
+                            opens="09:00", closes="16:30", service_min=15))
+                    self.s.add(template)
+        self.s.flush()
+        runs.materialise(self.s, self.today)
+
+
+WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
 def is_empty(session: Session) -> bool:

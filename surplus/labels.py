@@ -6,11 +6,13 @@ from flask_babel import lazy_gettext as _l
 
 from .models import (
     Allergen,
+    BatchStatus,
     Category,
     ClaimStatus,
     ConventionStatus,
     DateKind,
     DistributionMode,
+    LineStatus,
     LotStatus,
     OrgKind,
     Role,
@@ -102,7 +104,20 @@ DISTRIBUTION = {
     DistributionMode.SOCIAL_GROCERY: _l("Social grocery"),
 }
 
+BATCH_STATUS = {
+    BatchStatus.PREVIEW: _l("To review"),
+    BatchStatus.CONFIRMED: _l("Confirmed"),
+    BatchStatus.DISCARDED: _l("Nothing to allocate"),
+}
+LINE_STATUS = {
+    LineStatus.PROPOSED: _l("Proposed"),
+    LineStatus.REMOVED: _l("Removed"),
+    LineStatus.CLAIMED: _l("Claimed"),
+    LineStatus.SKIPPED: _l("Skipped"),
+}
+
 ALL = {
+    "batch_status": BATCH_STATUS, "line_status": LINE_STATUS,
     "org_kind": ORG_KINDS, "role": ROLES, "verification": VERIFICATION,
     "category": CATEGORIES, "storage": STORAGE, "date_kind": DATE_KINDS,
     "allergen": ALLERGENS, "lot_status": LOT_STATUS, "claim_status": CLAIM_STATUS,

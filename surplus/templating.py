@@ -7,7 +7,7 @@ from datetime import date, datetime
 from flask import Flask
 from flask_babel import format_date, format_datetime, format_decimal
 
-from . import labels
+from . import labels, match_labels
 
 
 def kg(value: float | None) -> str:
@@ -29,3 +29,5 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(when, "when")
     app.add_template_global(labels.label, "label")
     app.add_template_global(labels.ALL, "LABELS")
+    app.add_template_global(match_labels.why, "why")
+    app.add_template_global(match_labels.unallocated, "unallocated_reason")

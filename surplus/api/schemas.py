@@ -167,3 +167,59 @@ class DecisionSchema(ma.Schema):
     valid_from = ma.fields.Date()
     valid_until = ma.fields.Date()
     fse_plus = ma.fields.Boolean()
+
+
+class StopSchema(ma.Schema):
+    id = ma.fields.Integer()
+    position = ma.fields.Integer()
+    kind = ma.fields.Function(lambda s: s.kind.value)
+    status = ma.fields.Function(lambda s: s.status.value)
+    organisation_id = ma.fields.Integer(allow_none=True)
+    claim_id = ma.fields.Integer(allow_none=True)
+    address = ma.fields.String()
+    lat = ma.fields.Float()
+    lon = ma.fields.Float()
+    load_delta_kg = ma.fields.Float()
+    window_start = ma.fields.Function(lambda s: _iso(s.window_start))
+    window_end = ma.fields.Function(lambda s: _iso(s.window_end))
+    planned_at = ma.fields.Function(lambda s: _iso(getattr(s, "planned_at", None)))
+    load_after_kg = ma.fields.Float(dump_default=None)
+    temperature_c = ma.fields.Float(allow_none=True)
+    receiver_name = ma.fields.String()
+
+
+class RunSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    start_at = ma.fields.Function(lambda r: _iso(r.start_at))
+    status = ma.fields.Function(lambda r: r.status.value)
+    vehicle = ma.fields.Function(lambda r: {
+        "id": r.vehicle.id, "name": r.vehicle.name, "capacity_kg": r.vehicle.capacity_kg,
+        "refrigerated": r.vehicle.refrigerated, "freezer": r.vehicle.freezer})
+    depot = ma.fields.Function(lambda r: {"id": r.depot.id, "name": r.depot.name,
+                                          "lat": r.depot.lat, "lon": r.depot.lon})
+
+
+class RunDetailSchema(RunSchema):
+    km = ma.fields.Float()
+    stops = ma.fields.List(ma.fields.Nested(StopSchema))
+
+
+class BookingInSchema(ma.Schema):
+    run_id = ma.fields.Integer()
+    self_collect = ma.fields.Boolean()
+
+
+class BookingSchema(ma.Schema):
+    claim_id = ma.fields.Integer()
+    self_collect = ma.fields.Boolean()
+    run_id = ma.fields.Integer(allow_none=True)
+    pickup_eta = ma.fields.String(allow_none=True)
+    drop_eta = ma.fields.String(allow_none=True)
+    added_km = ma.fields.Float(allow_none=True)
+
+
+class StopConfirmInSchema(ma.Schema):
+    temperature = ma.fields.Float()
+    receiver = ma.fields.String()
+    note = ma.fields.String()

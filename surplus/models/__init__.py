@@ -22,13 +22,14 @@ from .enums import (
 from .event import AppendOnlyError, Event
 from .lot import MAX_LOT_GRAMS, Claim, Lot
 from .organisation import Invitation, Organisation, User
-from .run import Depot, Run, Stop, Vehicle
+from .run import Depot, Run, RunTemplate, Stop, TemplateStop, Vehicle
 
 __all__ = [
     "AllocationBatch", "AllocationLine", "BatchStatus", "LineStatus", "MAX_LOT_GRAMS",
     "Allergen", "AppendOnlyError", "Category", "Claim", "ClaimStatus",
     "Convention", "ConventionStatus", "DateKind", "Depot", "DistributionMode", "Event",
     "Invitation", "Lot", "LotStatus", "OrgKind", "Organisation", "Role", "Run", "RunStatus",
+    "RunTemplate", "TemplateStop",
     "Stop", "StopKind", "StopStatus", "StorageClass", "User", "Vehicle", "Verification", "db",
     "utcnow",
 ]

@@ -104,6 +104,8 @@ class Claim(db.Model):
     )
     status_reason: Mapped[str] = mapped_column(Text, default="")
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
+    # The beneficiary fetches the lot at the donor's itself (no run takes it).
+    self_collect: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

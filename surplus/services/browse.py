@@ -1,10 +1,11 @@
 """The lot list a beneficiary browses: eligible open lots, filtered and ranked.
 
-Ranking (until the matcher scores lots) = road km + 8 km per day left before the
-lot's date, days capped at 14: a lot due tomorrow 30 km away comes before one due in
-three weeks next door. Filtering happens in SQL on a narrow projection; ranking runs
-in NumPy on those rows; only the page's lots are then loaded in full, so the number of
-queries does not grow with the page size.
+Ranking is the matcher's score for the organisation (:mod:`matching.score`): the value
+of a first kilogram in the allocation objective, so nearer lots come first and a lot
+within ``urgent_within`` of its date counts as ``μ/λ`` km nearer (50 km by default).
+Filtering happens in SQL on a narrow projection; ranking runs in NumPy on those rows;
+only the page's lots are then loaded in full, so the number of queries does not grow
+with the page size.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from matching.distance import great_circle_km
+from matching.score import scores, urgent_equivalent_km
 
 from ..models import Category, Lot, Organisation, StorageClass
+from . import matching_adapter
 from .eligibility import channels, eligible_clause, offerable_clause
 
-KM_PER_DAY = 8.0
-URGENCY_CAP_DAYS = 14
 DEG_KM = 111.195  # km per degree of latitude
 
 
@@ -63,6 +64,7 @@ class Card:
     lot: Lot
     km: float
     days_left: float | None
+    urgent: bool = False
 
 
 @dataclass
@@ -71,6 +73,9 @@ class Page:
     total: int = 0
     page: int = 1
     pages: int = 1
+    need_kg: float = 0.0
+    target_kg: float = 0.0
+    urgent_km: float = 0.0
 
 
 def browse(session: Session, org: Organisation, filters: Filters, page: int = 1,
@@ -111,8 +116,13 @@ def browse(session: Session, org: Organisation, filters: Filters, page: int = 1,
     km = great_circle_km(org.lat, org.lon, lats, lons) * circuity
     keep = km <= filters.max_km if filters.max_km else np.ones(len(rows), dtype=bool)
     ids, km, days = ids[keep], km[keep], days[keep]
-    score = km + KM_PER_DAY * np.minimum(days, URGENCY_CAP_DAYS)
-    order = np.lexsort((ids, score))
+    params = matching_adapter.params(now)
+    urgent = days <= params.urgent_within.total_seconds() / 86400
+    target = max(ch.convention.persons_per_week for ch in chans) * params.kg_per_person
+    received = matching_adapter.received_kg(session, [org.id], now).get(org.id, 0.0)
+    need = max(0.0, target - received)
+    score = scores(km, urgent, need, params)
+    order = np.lexsort((ids, days, -score))
     total = int(len(order))
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
@@ -121,5 +131,7 @@ def browse(session: Session, org: Organisation, filters: Filters, page: int = 1,
     lots = {lot.id: lot for lot in session.scalars(
         select(Lot).options(joinedload(Lot.donor)).where(Lot.id.in_(wanted)))}
     cards = [Card(lots[int(ids[i])], float(km[i]),
-                  None if math.isinf(days[i]) else float(days[i])) for i in chosen]
-    return Page(cards=cards, total=total, page=page, pages=pages)
+                  None if math.isinf(days[i]) else float(days[i]), bool(urgent[i]))
+             for i in chosen]
+    return Page(cards=cards, total=total, page=page, pages=pages, need_kg=need,
+                target_kg=target, urgent_km=urgent_equivalent_km(params))

@@ -94,6 +94,9 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
     lot = session.get(Lot, lot_id)
     if lot is None:
         raise Forbidden(str(_l("This lot is not offered to your organisation.")))
+    if lot.status == LotStatus.CLAIMED or (lot.status == LotStatus.OPEN
+                                           and lot.remaining_g < grams):
+        raise _conflict(lot.remaining_kg)  # someone was faster: not a refusal
     convention = _choose_convention(session, org, lot, platform_id, now)
     if not lot.divisible and grams != lot.weight_g:
         raise Invalid(str(_l("This lot cannot be split: claim all %(kg)s kg.",
@@ -124,10 +127,7 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
             session.add(claim)
             session.flush()
     except _Lost:
-        available = _available(lot_id, session)
-        raise Conflict(str(_l("Someone was faster: %(kg)s kg remain.", kg=f"{available:g}")),
-                       {"kg": str(_l("Only %(kg)s kg remain.", kg=f"{available:g}"))},
-                       available_kg=available) from None
+        raise _conflict(_available(lot_id, session)) from None
     except IntegrityError:
         if key is None:
             raise
@@ -143,6 +143,12 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
     events.record(session, actor, claim, "created", organisation_id=org.id,
                   after={"lot_id": lot_id, "grams": grams, "platform_id": claim.platform_id})
     return claim, True
+
+
+def _conflict(available: float) -> Conflict:
+    return Conflict(str(_l("Someone was faster: %(kg)s kg remain.", kg=f"{available:g}")),
+                    {"kg": str(_l("Only %(kg)s kg remain.", kg=f"{available:g}"))},
+                    available_kg=available)
 
 
 class _Lost(Exception):
@@ -170,6 +176,9 @@ def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") 
         .execution_options(synchronize_session=False))
     session.refresh(claim)
     session.refresh(claim.lot)
+    from .booking import unbook
+
+    unbook(session, actor, claim)
     events.record(session, actor, claim, "cancelled", before={"status": "active"},
                   after={"status": "cancelled"}, reason=reason)
     events.record(session, actor, claim.lot, "claim_cancelled", before=lot_before,

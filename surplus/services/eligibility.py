@@ -70,9 +70,12 @@ def _channel_accepts(ch: Channel, lot: Lot) -> bool:
     )
 
 
+_DONOR = aliased(Organisation)
+
+
 def offerable_clause(now: datetime):
     """SQL: the lot is open, has kilograms left, can still be picked up and given."""
-    donor = aliased(Organisation)
+    donor = _DONOR
     return and_(
         Lot.status == LotStatus.OPEN,
         Lot.remaining_g > 0,

@@ -128,6 +128,9 @@ def withdraw_lot(session: Session, actor: User, lot: Lot, reason: str) -> list[C
         claim_before = events.snapshot(claim, "status", "grams")
         claim.status = ClaimStatus.WITHDRAWN
         claim.status_reason = reason
+        from .booking import unbook
+
+        unbook(session, actor, claim)
         events.record(session, actor, claim, "withdrawn", before=claim_before,
                       after=events.snapshot(claim, "status", "grams"), reason=reason)
     session.flush()

@@ -6,8 +6,20 @@ from flask import Flask
 
 
 def register(app: Flask) -> None:
-    from . import account, auth, claims, conventions, lots, main, market, organisations, platform
+    from . import (
+        account,
+        allocation,
+        auth,
+        claims,
+        conventions,
+        lots,
+        main,
+        market,
+        organisations,
+        platform,
+        runs,
+    )
 
     for module in (auth, main, account, organisations, lots, market, claims, conventions,
-                   platform):
+                   platform, allocation, runs):
         app.register_blueprint(module.bp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -11,6 +13,7 @@ from .. import access
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Claim, Lot
+from ..services import booking
 from ..services import claims as claim_service
 
 bp = Blueprint("claims", __name__, url_prefix="/claims")
@@ -44,3 +47,45 @@ def claim_cancel(claim_id: int):
     db.session.commit()
     flash(_("Claim cancelled; %(kg)s kg are offered again.", kg=f"{claim.kg:g}"), "success")
     return redirect(url_for("claims.claim_list"))
+
+
+@bp.get("/<int:claim_id>")
+@login_required
+def claim_show(claim_id: int):
+    """A claim: the lot, who claimed it, its booking on a run (proposal for coordinators)."""
+    claim = access.get_for(current_user, Claim, claim_id)
+    stops = booking.booked_stops(db.session, claim)
+    proposal, candidates = None, []
+    may_book = current_user.is_coordinator and claim.platform_id == current_user.organisation_id
+    if may_book and not stops and claim.status.value == "active":
+        proposal = booking.propose(db.session, claim)
+        candidates = booking.candidate_runs(db.session, claim, datetime.now(UTC), None)
+    return render_template("claims/show.html", claim=claim, stops=stops, proposal=proposal,
+                           candidates=candidates, may_book=may_book)
+
+
+@bp.post("/<int:claim_id>/booking")
+@login_required
+def claim_book(claim_id: int):
+    """Book the claim on the proposed run, or on ``run_id``; or self-collection."""
+    claim = access.get_for(current_user, Claim, claim_id)
+    try:
+        if request.form.get("self_collect"):
+            booking.self_collect(db.session, current_user, claim)
+        elif request.form.get("cancel"):
+            if not (current_user.is_coordinator
+                    and claim.platform_id == current_user.organisation_id):
+                abort(403)
+            booking.unbook(db.session, current_user, claim)
+        else:
+            booking.book(db.session, current_user, claim,
+                         run_id=request.form.get("run_id", type=int))
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 403:
+            abort(403)
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Saved."), "success")
+    return redirect(url_for("claims.claim_show", claim_id=claim.id))

@@ -23,7 +23,8 @@ from .. import access
 from ..errors import DomainError
 from ..extensions import db, htmx
 from ..forms import ClaimForm, CsvUploadForm, LotForm
-from ..models import Claim, Lot
+from ..models import Claim, Lot, Organisation
+from ..services import allocation, matching_adapter
 from ..services import lots as lot_service
 from ..services.eligibility import conventions_for
 from ..services.lot_dates import BRUSSELS
@@ -136,7 +137,19 @@ def lot_show(lot_id: int):
         if options:
             claim_form = ClaimForm(kg=f"{lot.remaining_kg:g}")
             claim_form.platform_id.choices = [(c.platform_id, c.platform.name) for c in options]
-    return render_template("lots/show.html", lot=lot, claim_form=claim_form)
+    placed, names = [], {}
+    org = current_user.organisation
+    if lot.status.value == "open" and (lot.donor_id == org.id or current_user.is_coordinator):
+        placed = allocation.best_placed(
+            db.session, lot, platform=org if current_user.is_coordinator else None)
+        names = {o.id: o.name for o, _a in placed}
+        runner_ids = [a.explanation.runner_up_id for _o, a in placed
+                      if a.explanation.runner_up_id is not None]
+        if runner_ids:
+            names |= dict(db.session.execute(select(Organisation.id, Organisation.name)
+                                             .where(Organisation.id.in_(runner_ids))).all())
+    return render_template("lots/show.html", lot=lot, claim_form=claim_form, placed=placed,
+                           names=names, explanation_dict=matching_adapter.explanation_dict)
 
 
 @bp.post("/<int:lot_id>/withdraw")

@@ -50,6 +50,27 @@ def review_queue():
                            decision=ConventionDecisionForm())
 
 
+@bp.get("/claims")
+@login_required
+def claim_list():
+    """Live claims through this platform, to book on runs."""
+    from sqlalchemy import select
+    from sqlalchemy.orm import joinedload
+
+    from ..models import Claim, ClaimStatus, Lot, Stop
+
+    platform = _platform()
+    rows = db.session.scalars(
+        select(Claim).options(joinedload(Claim.lot).joinedload(Lot.donor),
+                              joinedload(Claim.beneficiary))
+        .where(Claim.platform_id == platform.id,
+               Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED]))
+        .order_by(Claim.id.desc()).limit(300)).all()
+    booked = set(db.session.scalars(select(Stop.claim_id).where(
+        Stop.claim_id.in_([c.id for c in rows]))))
+    return render_template("platform/claims.html", claims=rows, booked=booked)
+
+
 @bp.get("/network")
 @login_required
 def network_list():

@@ -97,13 +97,14 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def new_context(browser: Browser, live_server: str) -> Iterator[Callable[[], BrowserContext]]:
-    """Opens isolated browser contexts (one per user); all are closed after the test."""
+def new_context(browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
+    """Opens isolated browser contexts (one per user); all are closed after the test.
+    Keyword arguments go to ``browser.new_context`` (a phone's viewport, say)."""
     contexts: list[BrowserContext] = []
 
-    def make() -> BrowserContext:
-        context = browser.new_context(base_url=live_server, locale="fr-BE",
-                                      timezone_id="Europe/Brussels")
+    def make(**options) -> BrowserContext:
+        context = browser.new_context(**{"base_url": live_server, "locale": "fr-BE",
+                                         "timezone_id": "Europe/Brussels", **options})
         contexts.append(context)
         return context
 

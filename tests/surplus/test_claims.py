@@ -177,3 +177,12 @@ def test_withdrawal_withdraws_live_claims_with_the_reason(w):
     assert claim.status_reason == "Rappel du fabricant"
     with pytest.raises(Forbidden):
         lots.withdraw_lot(db.session, w.other_donor_user, factories.lot(w.donor), "x")
+
+
+def test_a_lot_claimed_to_the_last_kilogram_is_a_conflict_not_a_refusal(w):
+    lot = factories.lot(w.donor, kg=20)
+    claims.claim_lot(db.session, w.cpas_user, lot.id, 20)
+    db.session.commit()
+    with pytest.raises(Conflict) as caught:
+        claims.claim_lot(db.session, w.asbl_user, lot.id, 5)
+    assert caught.value.extra["available_kg"] == 0

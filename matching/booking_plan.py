@@ -1,0 +1,214 @@
+"""The planners behind ``insert`` and ``book``: cheapest, sequential and regret insertion.
+
+They work on a table ``val[s, r]`` holding, for shipment ``s`` and run ``r``, an
+estimate of the km added by its best insertion at ``level[s, r]``: 0 to 2 are lower
+bounds, 3 is exact, with its edges (see :mod:`matching.booking_kernels`). Raising an
+entry keeps the larger of its bounds. ``inf`` means the shipment can never ride that
+run: a run only gets later and fuller as stops are added, so that never changes.
+
+A row's ``k`` cheapest runs are known once its ``k`` smallest entries are exact, since
+every other entry bounds its true cost from below. :meth:`Planner.settle` gets there
+best first, for many rows at once: each round raises by one level the smallest inexact
+entries that could still enter a row's top ``k``, a few per row, more for rows that
+take long (a shipment that fits nowhere must rule out every run).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .booking_fleet import Fleet, Shipments
+from .booking_kernels import coarse_bounds, distance_bounds, scan, slack_bounds
+
+EXACT = 3
+TIE = 1e-9  # km: costs this close are equal (float noise), and the first run wins
+_UNIQUE = 1e12  # stands for the second-best cost of a shipment left with a single run
+_BOUNDS = {0: distance_bounds, 1: slack_bounds}
+_FEW = 4  # up to this many entries, scanning beats a slack bound then a scan
+_MANY = 64  # beyond this many coarse entries, a distance bound first pays off
+
+
+class Planner:
+    """One planner's runs (a private :class:`Fleet`) and its lazy cost table."""
+
+    def __init__(self, fleet: Fleet, ships: Shipments, bounds: NDArray, level: int) -> None:
+        self.fleet, self.ships = fleet, ships
+        self.val = bounds.copy()
+        shape = bounds.shape
+        self.level = np.full(shape, level, np.int8)
+        self.edge_a = np.zeros(shape, np.int32)
+        self.edge_b = np.zeros(shape, np.int32)
+        self.seen = np.zeros(shape, np.int32)  # version of the run the entry was made on
+        self.version = np.zeros(shape[1], np.int32)
+        self.tags: dict[int, list[tuple[str, int] | None]] = {}
+        self.placed: list[tuple[int, int, float]] = []  # (shipment, run, added km)
+        self.beaten = False  # gave up: cannot end better than a rival (see sequential)
+
+    @property
+    def km(self) -> float:
+        return sum(km for _, _, km in self.placed)
+
+    def coarse(self, ss: NDArray, rr: NDArray) -> None:
+        """Level-0 bounds again for entries ``(ss, rr)`` whose run changed, if finite."""
+        live = np.isfinite(self.val[ss, rr])
+        ss, rr = ss[live], rr[live]
+        self.val[ss, rr] = coarse_bounds(self.fleet, self.ships, ss, rr)
+        self.level[ss, rr] = 0
+        self.seen[ss, rr] = self.version[rr]
+
+    def refresh(self, ss: NDArray) -> None:
+        """Level-0 bounds for the entries of rows ``ss`` whose run changed since."""
+        i, r = np.nonzero(self.seen[ss] != self.version)
+        self.coarse(ss[i], r)
+
+    def settle(self, ss: NDArray, k: int) -> None:
+        """Make the ``k`` smallest entries of each row of ``ss`` exact (best first).
+
+        Entries within :data:`TIE` of the ``k``-th are made exact too, so that equal
+        costs always go to the run listed first, whatever the order of evaluation.
+        """
+        r_count = self.val.shape[1]
+        k = min(k, r_count)
+        pending, rounds = np.asarray(ss), 0
+        while pending.size and k:
+            rows, levels = self.val[pending], self.level[pending]
+            inexact = (levels < EXACT) & np.isfinite(rows)
+            kth = np.partition(np.where(inexact, np.inf, rows), k - 1, axis=1)[:, k - 1 : k]
+            open_ = inexact & (rows <= kth + TIE)
+            unresolved = open_.any(axis=1)
+            if not unresolved.any():
+                return
+            pending, rows, open_ = pending[unresolved], rows[unresolved], open_[unresolved]
+            # Raise the few smallest open entries of each row (more as rounds go by).
+            width = min((k + 1) << (rounds // 3), r_count)
+            ranked = np.where(open_, rows, np.inf)
+            part = np.argpartition(ranked, width - 1, axis=1)[:, :width]
+            at = np.arange(len(pending))[:, None]
+            i, j = np.nonzero(open_[at, part])
+            self._raise(pending[i], part[i, j])
+            rounds += 1
+
+    def _raise(self, si: NDArray, ri: NDArray) -> None:
+        """Raise each entry ``(si, ri)`` at least one level.
+
+        Kernel calls cost more than the items they carry when the items are few, so a
+        few coarse entries skip the distance level and a few slack-less ones are
+        scanned at once.
+        """
+        lev = self.level[si, ri].copy()
+        if np.count_nonzero(lev == 0) <= _MANY:
+            lev[lev == 0] = 1
+        if np.count_nonzero(lev == 1) <= _FEW:
+            lev[lev == 1] = EXACT - 1
+        for level, kernel in _BOUNDS.items():
+            at = lev == level
+            if at.any():
+                s, r = si[at], ri[at]
+                self.val[s, r] = np.maximum(self.val[s, r], kernel(self.fleet, self.ships, s, r))
+                self.level[s, r] = level + 1
+        at = lev == EXACT - 1
+        if at.any():
+            s, r = si[at], ri[at]
+            cost, a, b, _, _ = scan(self.fleet, self.ships, s, r)
+            self.val[s, r], self.level[s, r] = cost, EXACT
+            self.edge_a[s, r], self.edge_b[s, r] = a, b
+
+    def top2(self, ss: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
+        """Best and second-best (cost, run) of each row; meaningful after ``settle(k=2)``."""
+        rows = self.val[ss]
+        if rows.shape[1] < 2:
+            none = np.zeros(len(ss), np.int64)
+            first = rows[:, 0] if rows.shape[1] else np.full(len(ss), math.inf)
+            return first, none, np.full(len(ss), math.inf), none
+        part = np.argpartition(rows, 1, axis=1)[:, :2]
+        vals = np.take_along_axis(rows, part, axis=1)
+        swap = vals[:, 1] < vals[:, 0]
+        part[swap] = part[swap][:, ::-1]
+        vals[swap] = vals[swap][:, ::-1]
+        return vals[:, 0], part[:, 0], vals[:, 1], part[:, 1]
+
+    def best_run(self, s: int) -> int | None:
+        """The first run of the least exact cost of row ``s`` (its cheapest once settled)."""
+        row = np.where(self.level[s] == EXACT, self.val[s], math.inf)
+        if not row.size or not math.isfinite(least := float(row.min())):
+            return None
+        return int(np.argmax(row <= least + TIE))
+
+    def place(self, s: int, r: int) -> None:
+        """Book shipment ``s`` on run ``r`` at the edges of its exact entry."""
+        a, b = int(self.edge_a[s, r]), int(self.edge_b[s, r])
+        self.placed.append((s, r, float(self.val[s, r])))
+        tags = self.tags.setdefault(r, [None] * (int(self.fleet.n[r]) + 2))
+        tags.insert(b + 1, ("d", s))
+        tags.insert(a + 1, ("p", s))
+        self.fleet.insert_stops(r, self.ships, s, a, b)
+        self.version[r] += 1
+        self.val[s] = math.inf
+
+
+def sequential(planner: Planner, rival: Planner | None = None, block: int = 32) -> Planner:
+    """Each shipment in turn takes its cheapest insertion on the runs as they are then.
+
+    To share the work, a block of shipments is settled at once on the runs as they are
+    at the start of the block; each shipment then bounds again the runs changed since
+    and settles again, so the result is the one-by-one result. With a ``rival``, stop
+    (and set ``beaten``) as soon as this result can no longer be :func:`better`: a
+    shipment that fits nowhere now never will, and km only grow.
+    """
+    s_count = planner.val.shape[0]
+    for lo in range(0, s_count, block):
+        rows = np.arange(lo, min(lo + block, s_count))
+        planner.refresh(rows)
+        planner.settle(rows, 1)
+        for s in rows.tolist():
+            one = np.array([s])
+            planner.refresh(one)
+            planner.settle(one, 1)
+            r = planner.best_run(s)
+            if r is not None:
+                planner.place(s, r)
+            if rival is not None:
+                most = len(planner.placed) + s_count - 1 - s
+                ahead = len(rival.placed)
+                if most < ahead or (most == ahead and planner.km >= rival.km):
+                    planner.beaten = True
+                    return planner
+    return planner
+
+
+def regret(planner: Planner) -> Planner:
+    """Regret-2 insertion: book first the shipment that would lose most by waiting."""
+    pool = np.arange(planner.val.shape[0])
+    planner.settle(pool, 2)
+    best1, run1, best2, run2 = (np.empty(len(pool)) for _ in range(4))
+    best1[:], run1[:], best2[:], run2[:] = planner.top2(pool)
+    while True:
+        pool = pool[np.isfinite(best1[pool])]
+        if not pool.size:
+            return planner
+        gain = np.where(np.isfinite(best2[pool]), best2[pool], _UNIQUE) - best1[pool]
+        s = int(pool[np.argmax(gain)])
+        r = planner.best_run(s)
+        assert r is not None  # best1[s] is finite and exact
+        planner.place(s, r)
+        pool = pool[pool != s]
+        planner.coarse(pool, np.full(len(pool), r))
+        # Rows whose two best runs may change: r was one of them, or may now be.
+        was = (run1[pool] == r) | (run2[pool] == r)
+        near = pool[~was & (planner.val[pool, r] < best2[pool])]
+        planner._raise(near, np.full(len(near), r))  # bound by distance
+        moved = pool[was | (planner.val[pool, r] < best2[pool])]
+        planner.settle(moved, 2)
+        best1[moved], run1[moved], best2[moved], run2[moved] = planner.top2(moved)
+
+
+def better(one: Planner, other: Planner) -> bool:
+    """More shipments booked, or as many for fewer km."""
+    if one.beaten or other.beaten:
+        return other.beaten and not one.beaten
+    if len(one.placed) != len(other.placed):
+        return len(one.placed) > len(other.placed)
+    return one.km < other.km - 1e-9

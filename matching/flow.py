@@ -1,0 +1,129 @@
+"""The continuous relaxation of the allocation as a min-cost maximum flow (OR-Tools).
+
+Network (capacities in units of ``params.kg_step`` kg, costs scaled to integers):
+
+    source ─► lot i          capacity kg_i,               cost −μ if urgent
+    lot i ─► (b, class)      capacity min(kg_i, cap_b,c), cost λ · km_ib   (candidates)
+    (b, class) ─► b          capacity cap_b,c,            cost 0
+    b ─► sink, tier k        capacity need_b·(s_k − s_{k−1}), cost −v_k
+    b ─► sink, beyond need   capacity Σ_c cap_b,c,        cost 0
+
+``SimpleMinCostFlow.solve_max_flow_with_min_cost`` first maximises the kilograms that
+reach the sink, then minimises the cost among maximum flows: that is the lexicographic
+objective of :mod:`matching.allocation` with every lot divisible and no minimum part.
+Because tier values decrease, a beneficiary's tiers fill in order, so the flow's value
+is ``F`` exactly, up to the integer rounding of costs and tier widths.
+
+Kilograms already given (``fixed``, per beneficiary and class) reduce capacities and
+fill the lowest tiers first; the allocation uses this to re-solve divisible lots around
+indivisible lots it has placed whole.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+from ortools.graph.python import min_cost_flow
+
+from .candidates import CandidateGraph, Problem
+from .errors import SolverError
+from .utility import tier_values
+
+COST_SCALE = 10_000  # objective units → integer arc costs
+
+
+def _units(kg: NDArray, step: float) -> NDArray:
+    return np.floor(np.asarray(kg, dtype=float) / step + 1e-9).astype(np.int64)
+
+
+class _Arcs:
+    def __init__(self) -> None:
+        self.parts: list[tuple[NDArray, ...]] = []
+
+    def add(self, tail: NDArray, head: NDArray | int, cap: NDArray, cost: NDArray | float) -> None:
+        tail = np.asarray(tail, dtype=np.int64)
+        self.parts.append(
+            (
+                tail,
+                np.broadcast_to(np.asarray(head, dtype=np.int64), tail.shape),
+                np.broadcast_to(np.asarray(cap, dtype=np.int64), tail.shape),
+                np.broadcast_to(
+                    np.rint(np.asarray(cost) * COST_SCALE).astype(np.int64), tail.shape
+                ),
+            )
+        )
+
+    def column(self, j: int) -> NDArray:
+        return np.concatenate([p[j] for p in self.parts])
+
+
+def solve_flow(
+    problem: Problem,
+    graph: CandidateGraph,
+    fairness: bool = True,
+    use: NDArray | None = None,
+    fixed: NDArray | None = None,
+) -> NDArray:
+    """Kilograms on every candidate pair in a min-cost maximum flow.
+
+    ``use`` selects the pairs the flow may use (default: ``graph.in_flow``); ``fixed``
+    holds kilograms already given per beneficiary and storage class. With
+    ``fairness=False`` the tiers and urgency are left out: the result is the pure
+    distance-minimising maximum flow, the benchmark's distance reference.
+    """
+    params = problem.params
+    step = params.kg_step
+    n_lots, n_bens = len(problem.lots), len(problem.beneficiaries)
+    pairs = np.flatnonzero(graph.in_flow if use is None else use)
+    x = np.zeros(graph.size)
+    if len(pairs) == 0:
+        return x
+    fixed = np.zeros((n_bens, 3)) if fixed is None else fixed
+    p_lot, p_ben = graph.lot[pairs], graph.ben[pairs]
+    p_class = problem.lot_class[p_lot]
+    bc_keys, bc_of_pair = np.unique(p_ben * 3 + p_class, return_inverse=True)
+    bc_ben, bc_class = bc_keys // 3, bc_keys % 3
+    room = np.maximum(problem.ben_cap[bc_ben, bc_class] - fixed[bc_ben, bc_class], 0.0)
+    bc_units = _units(room, step)
+    lots = np.unique(p_lot)
+    bens = np.unique(p_ben)
+    lot_units = _units(problem.lot_kg, step)
+
+    source, sink = 0, 1
+    lot_node = 2 + np.arange(n_lots)
+    bc_node = 2 + n_lots + np.arange(len(bc_keys))
+    ben_node = 2 + n_lots + len(bc_keys) + np.arange(n_bens)
+    arcs = _Arcs()
+    # Pair arcs first, so that arc j carries pair pairs[j].
+    arcs.add(
+        lot_node[p_lot],
+        bc_node[bc_of_pair],
+        np.minimum(lot_units[p_lot], bc_units[bc_of_pair]),
+        params.km_cost * graph.km[pairs],
+    )
+    urgent = problem.lot_urgent[lots] & fairness
+    arcs.add(np.full(len(lots), source), lot_node[lots], lot_units[lots],
+             -params.urgency_value * urgent)  # fmt: skip
+    arcs.add(bc_node, ben_node[bc_ben], bc_units, 0.0)
+    if fairness:
+        shares = np.concatenate(([0.0], np.asarray(params.need_tiers, dtype=float)))
+        need, given = problem.ben_need[bens], fixed[bens].sum(axis=1)
+        for lo, hi, value in zip(shares[:-1], shares[1:], tier_values(params), strict=True):
+            # The part of tier [lo, hi] of the need not yet covered by fixed kilograms.
+            width = np.clip(hi * need, given, None) - np.clip(lo * need, given, None)
+            units = np.rint(width / step).astype(np.int64)
+            keep = units > 0
+            arcs.add(ben_node[bens[keep]], sink, units[keep], -value)
+    ben_room = np.bincount(bc_ben, weights=bc_units, minlength=n_bens).astype(np.int64)
+    arcs.add(ben_node[bens], sink, ben_room[bens], 0.0)
+
+    solver = min_cost_flow.SimpleMinCostFlow()
+    solver.add_arcs_with_capacity_and_unit_cost(*(arcs.column(j) for j in range(4)))
+    total = int(lot_units[lots].sum())
+    solver.set_node_supply(source, total)
+    solver.set_node_supply(sink, -total)
+    status = solver.solve_max_flow_with_min_cost()
+    if status != solver.OPTIMAL:
+        raise SolverError(f"min-cost flow failed with status {status}")
+    x[pairs] = solver.flows(np.arange(len(pairs), dtype=np.int64)) * step
+    return x

@@ -1,0 +1,65 @@
+"""Translated sentences for the matcher's reason keys (``matching.REASONS``, ``matching.WHY``).
+
+``matching`` is pure and speaks English keys; this module gives each key a sentence in
+the user's language, filled with the explanation's figures.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import format_percent
+from flask_babel import lazy_gettext as _l
+
+UNALLOCATED = {
+    "past_use_by": _l("Past its date."),
+    "fse_plus_not_approved": _l("FSE+ stock, and no organisation within reach holds an FSE+ "
+                                "approval through this platform."),
+    "no_ambient_storage": _l("No organisation within reach takes ambient goods."),
+    "no_chilled_storage": _l("No organisation within reach has chilled storage."),
+    "no_freezer_storage": _l("No organisation within reach has freezer storage."),
+    "category_not_accepted": _l("No organisation within reach accepts this category."),
+    "too_far": _l("Every organisation that could take it is too far."),
+    "no_capacity": _l("No organisation within reach has room left in that storage class."),
+    "no_eligible_beneficiary": _l("No organisation of the network may receive this lot."),
+    "capacity_exhausted": _l("Every organisation that may receive this lot is full."),
+    "no_room_for_whole_lot": _l("Indivisible, and no organisation has room for all of it."),
+    "below_min_part": _l("What is left is smaller than the donor's minimum part."),
+    "empty_lot": _l("Nothing left on this lot."),
+}
+
+WHY = {
+    "only_candidate": _l("No other organisation within reach may receive this lot."),
+    "shared": _l("Every organisation within reach received part of this lot."),
+    "runner_up_full": _l("%(runner_up)s could also receive it but has no room left."),
+    "closer_and_needier": _l("Closer than %(runner_up)s (%(km)s km vs %(runner_up_km)s km) "
+                             "and more of its need unmet (%(unmet)s vs %(runner_up_unmet)s)."),
+    "greater_need": _l("More of its need unmet than %(runner_up)s (%(unmet)s vs "
+                       "%(runner_up_unmet)s), which outweighs the longer trip (%(km)s km vs "
+                       "%(runner_up_km)s km)."),
+    "closer": _l("Closer than %(runner_up)s (%(km)s km vs %(runner_up_km)s km), which outweighs "
+                 "its greater unmet need (%(runner_up_unmet)s vs %(unmet)s)."),
+    "better_overall": _l("%(runner_up)s is closer and needier here, but the plan as a whole "
+                         "places more food or serves needs better by sending it other lots."),
+}
+
+
+def unallocated(reason: str) -> str:
+    return str(UNALLOCATED.get(reason, reason))
+
+
+def why(explanation: dict[str, Any], names: dict[int, str]) -> str:
+    """The sentence for an assignment's explanation (stored as a dict)."""
+    template = WHY.get(explanation.get("reason", ""))
+    if template is None:
+        return ""
+    runner = explanation.get("runner_up_id")
+    unmet_after = explanation.get("runner_up_unmet")
+    values = {
+        "runner_up": names.get(runner, f"#{runner}") if runner is not None else "",
+        "km": f"{explanation.get('km', 0):.0f}",
+        "runner_up_km": f"{explanation.get('runner_up_km') or 0:.0f}",
+        "unmet": format_percent(explanation.get("unmet_before", 0)),
+        "runner_up_unmet": format_percent(unmet_after or 0),
+    }
+    return str(template) % values

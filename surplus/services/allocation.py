@@ -1,0 +1,215 @@
+"""Batch allocation: the matcher's proposal over a platform's open lots, reviewed and
+confirmed into claims through the same concurrency-safe service as manual claims.
+
+1. ``propose`` gathers the open lots of the platform's area and the beneficiaries of its
+   network (through their convention with this platform only), runs
+   :func:`matching.allocate`, and stores the proposal as a batch of lines.
+2. The coordinator removes lines or changes their kilograms (``remove_line``,
+   ``adjust_line``).
+3. ``confirm`` claims each remaining line with ``claims.claim_lot`` on behalf of its
+   beneficiary; a line that can no longer be claimed (claimed meanwhile, expired, rule
+   changed) is skipped with the reason, the others go through.
+4. ``run_unattended`` does 1 and 3 for lots nearing their date, for the daily job.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import matching
+
+from ..errors import Conflict, DomainError, Forbidden, Invalid
+from ..models import (
+    AllocationBatch,
+    AllocationLine,
+    BatchStatus,
+    Convention,
+    ConventionStatus,
+    LineStatus,
+    Lot,
+    Organisation,
+    OrgKind,
+    User,
+    utcnow,
+)
+from . import claims, events, matching_adapter
+from .eligibility import channels, offerable_clause
+from .platform_board import area_postcodes
+
+
+def _platform_of(actor: User | None, platform: Organisation | None) -> Organisation:
+    if actor is None:
+        assert platform is not None
+        return platform
+    if actor.is_coordinator:
+        return actor.organisation
+    if actor.is_site_admin and platform is not None:
+        return platform
+    raise Forbidden(str(_l("Only a platform coordinator runs the matcher.")))
+
+
+def _network(session: Session, platform: Organisation, now: datetime):
+    rows = session.scalars(select(Organisation).join(
+        Convention, Convention.beneficiary_id == Organisation.id).where(
+        Convention.platform_id == platform.id,
+        Convention.status == ConventionStatus.ACTIVE)).unique().all()
+    network = {}
+    for org in rows:
+        mine = [ch for ch in channels(session, org) if ch.convention.platform_id == platform.id]
+        if mine:
+            network[org.id] = (org, mine)
+    return network
+
+
+def propose(session: Session, actor: User | None, *, platform: Organisation | None = None,
+            now: datetime | None = None, within_hours: int | None = None) -> AllocationBatch:
+    """Run the matcher over the platform's open lots; store the proposal."""
+    now = now or datetime.now(UTC)
+    platform = _platform_of(actor, platform)
+    query = select(Lot).where(offerable_clause(now),
+                              Lot.pickup_postcode.in_(sorted(area_postcodes(session, platform))))
+    if within_hours is not None:
+        query = query.where(Lot.expires_at.is_not(None),
+                            Lot.expires_at <= now + timedelta(hours=within_hours))
+    lots = session.scalars(query.order_by(Lot.id)).all()
+    network = _network(session, platform, now)
+    inputs = matching_adapter.beneficiaries(session, network, now)
+    result = matching.allocate([matching_adapter.to_lot(lot) for lot in lots], inputs,
+                               matching_adapter.params(now))
+    shares = matching.need_met_shares(inputs, matching_adapter.params(now), result) \
+        if inputs else []
+    batch = AllocationBatch(
+        platform_id=platform.id, created_by_id=actor.id if actor else None,
+        unattended=actor is None,
+        summary={"lots": len(lots), "beneficiaries": len(inputs),
+                 "kg_offered": round(sum(lot.remaining_kg for lot in lots), 3),
+                 "kg_placed": round(result.kg_placed, 3),
+                 "jain": round(matching.jain_index(shares), 4) if shares else None,
+                 "seconds": round(sum(result.stats.get(k, 0.0) for k in result.stats
+                                      if k.endswith("_s")), 3)},
+        unallocated={str(lot_id): [round(u.kg, 3), u.reason]
+                     for lot_id, u in result.unallocated.items()})
+    for a in result.assignments:
+        grams = int(round(a.kg * 1000))
+        if grams > 0:
+            batch.lines.append(AllocationLine(
+                lot_id=int(a.lot_id), beneficiary_id=int(a.beneficiary_id), grams=grams,
+                km=round(a.km, 2), explanation=matching_adapter.explanation_dict(a.explanation),
+                reason_key=a.explanation.reason))
+    session.add(batch)
+    session.flush()
+    events.record(session, actor, batch, "proposed", organisation_id=platform.id,
+                  after=batch.summary)
+    return batch
+
+
+def _editable(actor: User, line: AllocationLine) -> None:
+    if line.batch.status != BatchStatus.PREVIEW:
+        raise Conflict(str(_l("This proposal was already confirmed.")))
+    _platform_of(actor, line.batch.platform)
+
+
+def remove_line(session: Session, actor: User, line: AllocationLine) -> None:
+    _editable(actor, line)
+    line.status = LineStatus.REMOVED if line.status == LineStatus.PROPOSED \
+        else LineStatus.PROPOSED
+    session.flush()
+
+
+def adjust_line(session: Session, actor: User, line: AllocationLine, kg: object) -> None:
+    _editable(actor, line)
+    try:
+        grams = int(round(float(str(kg).replace(",", ".")) * 1000))
+    except ValueError:
+        raise Invalid(str(_l("Enter a number.")), {"kg": str(_l("Enter a number."))}) from None
+    if grams <= 0 or grams > line.lot.remaining_g:
+        raise Invalid(str(_l("Between 0 and %(kg)s kg.", kg=f"{line.lot.remaining_kg:g}")),
+                      {"kg": str(_l("Between 0 and %(kg)s kg.",
+                                    kg=f"{line.lot.remaining_kg:g}"))})
+    line.grams = grams
+    session.flush()
+
+
+def confirm(session: Session, actor: User | None, batch: AllocationBatch) -> dict[str, int]:
+    """Claim every proposed line; skip (with the reason) those no longer possible."""
+    if batch.status != BatchStatus.PREVIEW:
+        raise Conflict(str(_l("This proposal was already confirmed.")))
+    if actor is not None:
+        _platform_of(actor, batch.platform)
+    counts = {"claimed": 0, "skipped": 0}
+    for line in batch.lines:
+        if line.status != LineStatus.PROPOSED:
+            continue
+        try:
+            claim, _created = claims.claim_lot(
+                session, actor, line.lot_id, line.kg, platform_id=batch.platform_id,
+                idempotency_key=f"batch-{batch.id}-line-{line.id}",
+                beneficiary=line.beneficiary)
+        except DomainError as error:
+            line.status, line.note = LineStatus.SKIPPED, error.message
+            counts["skipped"] += 1
+            continue
+        line.status, line.claim_id = LineStatus.CLAIMED, claim.id
+        counts["claimed"] += 1
+    batch.status = BatchStatus.CONFIRMED
+    batch.confirmed_at = utcnow()
+    batch.summary = {**batch.summary, **counts}
+    session.flush()
+    events.record(session, actor, batch, "confirmed", organisation_id=batch.platform_id,
+                  after=counts)
+    return counts
+
+
+def run_unattended(session: Session, now: datetime | None = None) -> dict[str, int]:
+    """The daily job: allocate and confirm, for every platform, its lots nearing their date."""
+    now = now or datetime.now(UTC)
+    hours = current_app.config["MATCH_URGENT_HOURS"]
+    totals = {"platforms": 0, "claimed": 0, "skipped": 0}
+    for platform in session.scalars(select(Organisation).where(
+            Organisation.kind == OrgKind.PLATFORM).order_by(Organisation.id)):
+        batch = propose(session, None, platform=platform, now=now, within_hours=hours)
+        if not batch.lines:
+            batch.status = BatchStatus.DISCARDED
+            continue
+        counts = confirm(session, None, batch)
+        totals["platforms"] += 1
+        totals["claimed"] += counts["claimed"]
+        totals["skipped"] += counts["skipped"]
+    session.flush()
+    return totals
+
+
+def best_placed(session: Session, lot: Lot, platform: Organisation | None = None,
+                now: datetime | None = None, limit: int = 5) -> list[tuple[Organisation, Any]]:
+    """Where the matcher would send this lot now: its assignments among the beneficiaries
+    within reach (of ``platform``'s network when given), best first, with explanations."""
+    from ..geo import road_km
+
+    now = now or datetime.now(UTC)
+    max_km = current_app.config["MATCH_MAX_KM"]
+    query = select(Organisation).join(
+        Convention, Convention.beneficiary_id == Organisation.id).where(
+        Convention.status == ConventionStatus.ACTIVE)
+    if platform is not None:
+        query = query.where(Convention.platform_id == platform.id)
+    network = {}
+    for org in session.scalars(query).unique():
+        if road_km(org.lat, org.lon, lot.pickup_lat, lot.pickup_lon) > max_km:
+            continue
+        chans = [ch for ch in channels(session, org)
+                 if platform is None or ch.convention.platform_id == platform.id]
+        if chans:
+            network[org.id] = (org, chans)
+    if not network or lot.remaining_g <= 0:
+        return []
+    inputs = matching_adapter.beneficiaries(session, network, now)
+    result = matching.allocate([matching_adapter.to_lot(lot)], inputs,
+                               matching_adapter.params(now))
+    ranked = sorted(result.assignments, key=lambda a: (-a.kg, a.km))[:limit]
+    return [(network[int(a.beneficiary_id)][0], a) for a in ranked]

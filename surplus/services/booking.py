@@ -1,0 +1,179 @@
+"""Booking a claim onto an existing run: a pickup at the donor and a drop-off at the
+beneficiary inserted where they add the fewest km (matching.booking), or self-collection.
+
+The drop-off window on a given day spans the beneficiary's delivery opening hours that
+day (from the first opening to the last closing, declared in its convention); a day
+without opening hours takes no drop-off. The deadline is the lot's use-by moment.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matching.booking import Insertion, Shipment, explain_no_insertion, insert
+
+from ..errors import Conflict, Forbidden, Invalid
+from ..models import (
+    Claim,
+    ClaimStatus,
+    Convention,
+    Run,
+    Stop,
+    StopKind,
+    User,
+)
+from . import events, matching_adapter, runs
+from .eligibility import channels
+from .lot_dates import BRUSSELS
+from .runs import _local
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+@dataclass
+class Proposal:
+    insertion: Insertion | None
+    run: Run | None
+    reasons: list[str]
+
+
+def _drop_window(conv: Convention, day: date) -> tuple[datetime, datetime] | None:
+    spans = (conv.opening_hours or {}).get(WEEKDAYS[day.weekday()], [])
+    if not spans:
+        return None
+    return _local(day, min(s[0] for s in spans)), _local(day, max(s[1] for s in spans))
+
+
+def shipment(claim: Claim, day: date) -> Shipment | None:
+    lot = claim.lot
+    window = _drop_window(claim.convention, day)
+    if window is None:
+        return None
+    org = claim.beneficiary
+    return Shipment(id=claim.id, kg=claim.kg, storage=lot.storage.value,
+                    pickup_lat=lot.pickup_lat, pickup_lon=lot.pickup_lon, drop_lat=org.lat,
+                    drop_lon=org.lon, pickup_window=(lot.pickup_from, lot.pickup_until),
+                    drop_window=window, deadline=lot.expires_at)
+
+
+def candidate_runs(session: Session, claim: Claim, now: datetime,
+                    run_id: int | None) -> list[Run]:
+    platforms = [ch.convention.platform_id for ch in channels(session, claim.beneficiary)]
+    until = claim.lot.expires_at or (claim.lot.pickup_until + timedelta(days=14))
+    found = runs.planned_runs(session, platforms, now, until)
+    return [r for r in found if run_id is None or r.id == run_id]
+
+
+def propose(session: Session, claim: Claim, now: datetime | None = None,
+            run_id: int | None = None) -> Proposal:
+    """The best insertion for the claim among the runs of the beneficiary's platforms."""
+    now = now or datetime.now(UTC)
+    params = matching_adapter.params(now)
+    by_day: dict[date, list[Run]] = defaultdict(list)
+    for run in candidate_runs(session, claim, now, run_id):
+        by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
+    best: tuple[Insertion, Run] | None = None
+    reasons: list[str] = []
+    for day, day_runs in sorted(by_day.items()):
+        ship = shipment(claim, day)
+        if ship is None:
+            continue
+        plans = [runs.to_plan(r) for r in day_runs]
+        found = insert(plans, ship, params)
+        if found is None:
+            reasons += [r.message for r in explain_no_insertion(plans, ship, params)][:3]
+            continue
+        if best is None or found.added_km < best[0].added_km:
+            best = (found, next(r for r in day_runs if r.id == found.run_id))
+    if best is None:
+        if not by_day:
+            reasons.insert(0, str(_l("No planned run of your platforms before the lot's "
+                                     "date.")))
+        return Proposal(None, None, reasons or [str(_l("No run fits in time."))])
+    return Proposal(best[0], best[1], [])
+
+
+def _may_book(actor: User, claim: Claim) -> None:
+    if not (actor.is_site_admin or (actor.is_coordinator
+                                    and actor.organisation_id == claim.platform_id)):
+        raise Forbidden(str(_l("Only a coordinator of the claim's platform can book it.")))
+
+
+def booked_stops(session: Session, claim: Claim) -> list[Stop]:
+    return list(session.scalars(select(Stop).where(Stop.claim_id == claim.id)
+                                .order_by(Stop.run_id, Stop.position)))
+
+
+def book(session: Session, actor: User, claim: Claim, run_id: int | None = None,
+         now: datetime | None = None) -> Proposal:
+    """Insert the claim's pickup and drop-off into the best run (or the chosen one)."""
+    _may_book(actor, claim)
+    if claim.status != ClaimStatus.ACTIVE:
+        raise Conflict(str(_l("Only a claim not yet collected can be booked.")))
+    if booked_stops(session, claim):
+        raise Conflict(str(_l("This claim is already booked; cancel the booking first.")))
+    proposal = propose(session, claim, now, run_id)
+    if proposal.insertion is None or proposal.run is None:
+        raise Invalid(" ".join(proposal.reasons), {"run_id": proposal.reasons[0]})
+    ins, run = proposal.insertion, proposal.run
+    ship = shipment(claim, run.start_at.astimezone(BRUSSELS).date())
+    assert ship is not None
+    params = matching_adapter.params(now or datetime.now(UTC))
+    drop_end = ship.drop_window[1] if ship.drop_window else None
+    if ship.deadline is not None:
+        latest = ship.deadline - timedelta(minutes=params.service_min)
+        drop_end = latest if drop_end is None else min(drop_end, latest)
+    lot, org = claim.lot, claim.beneficiary
+    pickup = Stop(run_id=run.id, position=2 * runs.TEMP_POSITION, kind=StopKind.PICKUP,
+                  organisation_id=lot.donor_id, claim_id=claim.id,
+                  address=f"{lot.pickup_address} {lot.pickup_postcode} {lot.pickup_locality}",
+                  lat=lot.pickup_lat, lon=lot.pickup_lon, load_delta_kg=claim.kg,
+                  window_start=lot.pickup_from, window_end=lot.pickup_until,
+                  service_min=int(params.service_min))
+    drop = Stop(run_id=run.id, position=2 * runs.TEMP_POSITION + 1, kind=StopKind.DROPOFF,
+                organisation_id=org.id, claim_id=claim.id,
+                address=f"{org.address} {org.postcode} {org.locality}",
+                lat=org.lat, lon=org.lon, load_delta_kg=-claim.kg,
+                window_start=ship.drop_window[0] if ship.drop_window else None,
+                window_end=drop_end, service_min=int(params.service_min))
+    ordered = list(run.stops)
+    ordered.insert(ins.pickup_index, pickup)
+    ordered.insert(ins.drop_index, drop)
+    session.add_all([pickup, drop])
+    session.flush()
+    runs.renumber(session, run, ordered)
+    session.refresh(run)
+    claim.self_collect = False
+    events.record(session, actor, claim, "booked", organisation_id=claim.beneficiary_id,
+                  after={"run_id": run.id, "pickup_eta": ins.pickup_eta,
+                         "drop_eta": ins.drop_eta, "added_km": round(ins.added_km, 2)})
+    events.record(session, actor, run, "stops_added", organisation_id=run.platform_id,
+                  after={"claim_id": claim.id, "pickup_index": ins.pickup_index,
+                         "drop_index": ins.drop_index})
+    return proposal
+
+
+def self_collect(session: Session, actor: User, claim: Claim) -> None:
+    """The beneficiary collects at the donor itself: no run carries the claim."""
+    if actor.organisation_id != claim.beneficiary_id:
+        _may_book(actor, claim)
+    unbook(session, actor, claim)
+    claim.self_collect = True
+    session.flush()
+    events.record(session, actor, claim, "self_collect", organisation_id=claim.beneficiary_id)
+
+
+def unbook(session: Session, actor: User | None, claim: Claim) -> int:
+    """Remove the claim's stops from their run; the run's times and load follow."""
+    stops = [s for s in booked_stops(session, claim) if s.confirmed_at is None]
+    for stop in stops:
+        runs.remove_stop(session, None, stop)
+    if stops:
+        events.record(session, actor, claim, "unbooked", organisation_id=claim.beneficiary_id)
+    return len(stops)

@@ -1,0 +1,93 @@
+"""Drivers confirm stops: picked up or delivered, with the measured temperature for the
+cold chain and the receiver's name. These confirmations are the lot's traceability
+events (who, when, where, at what temperature)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
+
+from ..errors import Conflict, Forbidden, Invalid
+from ..models import ClaimStatus, Stop, StopKind, StopStatus, StorageClass, User, utcnow
+from . import events
+
+# Highest temperature at which a lot may be handed over, by storage class (°C).
+MAX_TEMPERATURE = {StorageClass.CHILLED: 7.0, StorageClass.FROZEN: -15.0}
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    message: str
+
+
+def _claim(stop: Stop):
+    from ..models import Claim, db
+
+    return db.session.get(Claim, stop.claim_id) if stop.claim_id else None
+
+
+def confirm(session: Session, actor: User, stop: Stop, temperature: object = None,
+            receiver: str = "", note: str = "") -> Outcome:
+    """Mark a stop done. A chilled or frozen lot needs its temperature; above the limit
+    the handover is refused: the stop is marked rejected and an event records it."""
+    if stop.run.platform_id != actor.organisation_id and not actor.is_site_admin:
+        raise Forbidden(str(_l("Only the platform running this van confirms its stops.")))
+    if stop.status != StopStatus.PLANNED:
+        raise Conflict(str(_l("This stop is already confirmed.")))
+    claim = _claim(stop)
+    lot = claim.lot if claim else None
+    celsius = None
+    if temperature not in (None, ""):
+        try:
+            celsius = float(str(temperature).replace(",", "."))
+        except ValueError:
+            raise Invalid(str(_l("Enter the temperature in °C.")),
+                          {"temperature": str(_l("Enter a number."))}) from None
+    limit = MAX_TEMPERATURE.get(lot.storage) if lot else None
+    if limit is not None and celsius is None:
+        raise Invalid(str(_l("Measure and enter the temperature of this chilled or frozen "
+                             "lot.")), {"temperature": str(_l("Required for the cold chain."))})
+    if stop.kind == StopKind.DROPOFF and not receiver.strip():
+        raise Invalid(str(_l("Who received it?")), {"receiver": str(_l("Enter a name."))})
+    if claim is not None and stop.kind == StopKind.DROPOFF \
+            and claim.status != ClaimStatus.COLLECTED:
+        raise Conflict(str(_l("Confirm the pickup of this lot first.")))
+    before = {"status": stop.status.value}
+    stop.temperature_c = celsius
+    stop.receiver_name = receiver.strip()[:200]
+    stop.note = note.strip()[:1000]
+    stop.confirmed_at = utcnow()
+    stop.confirmed_by_id = actor.id
+    if limit is not None and celsius is not None and celsius > limit:
+        message = str(_l("Too warm: %(t)s °C measured, at most %(max)s °C for this lot. "
+                         "Do not hand it over; the refusal is recorded.",
+                         t=f"{celsius:g}", max=f"{limit:g}"))
+        stop.status = StopStatus.REJECTED
+        session.flush()
+        events.record(session, actor, stop, "rejected", before=before,
+                      after={"status": "rejected", "temperature_c": celsius,
+                             "lot_id": lot.id if lot else None}, reason=message,
+                      organisation_id=stop.run.platform_id)
+        if lot is not None:
+            events.record(session, actor, lot, "cold_chain_broken", reason=message,
+                          after={"stop_id": stop.id, "temperature_c": celsius},
+                          organisation_id=lot.donor_id)
+        return Outcome(False, message)
+    stop.status = StopStatus.DONE
+    if claim is not None:
+        claim.status = ClaimStatus.COLLECTED if stop.kind == StopKind.PICKUP \
+            else ClaimStatus.DELIVERED
+    session.flush()
+    action = {StopKind.PICKUP: "picked_up", StopKind.DROPOFF: "delivered"}.get(stop.kind, "done")
+    after = {"status": "done", "temperature_c": celsius, "receiver": stop.receiver_name,
+             "run_id": stop.run_id}
+    events.record(session, actor, stop, action, before=before, after=after,
+                  organisation_id=stop.run.platform_id)
+    if lot is not None and claim is not None:
+        events.record(session, actor, lot, action, organisation_id=lot.donor_id,
+                      after={**after, "claim_id": claim.id, "kg": claim.kg,
+                             "beneficiary_id": claim.beneficiary_id})
+    return Outcome(True, str(_l("Recorded.")))

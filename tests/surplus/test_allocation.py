@@ -1,0 +1,129 @@
+"""Batch allocation: the matcher's proposal, edits, confirmation into claims, the job."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+import matching
+from surplus.errors import Conflict, Forbidden, Invalid
+from surplus.extensions import db
+from surplus.models import (
+    AllocationBatch,
+    BatchStatus,
+    Claim,
+    ClaimStatus,
+    LineStatus,
+    Lot,
+)
+from surplus.services import allocation, claims, matching_adapter
+from surplus.services.eligibility import lot_refusal
+from tests import factories
+
+
+@pytest.fixture
+def w(app):
+    w = factories.world()
+    w.yog = factories.lot(w.donor, kg=40, title="Yaourts")
+    w.pasta = factories.lot(w.donor, kg=60, storage="ambient", category="dry_goods",
+                            date_kind="best_before", days=30, title="Pâtes")
+    w.pallet = factories.lot(w.donor, kg=25, divisible=False, title="Palette")
+    w.far = factories.lot(w.other_donor, kg=30, title="Hors zone")  # Namur, not our area
+    db.session.commit()
+    return w
+
+
+def test_proposal_is_feasible_and_explained(w):
+    batch = allocation.propose(db.session, w.coordinator)
+    db.session.commit()
+    assert batch.status == BatchStatus.PREVIEW and batch.lines
+    assert {line.lot_id for line in batch.lines} <= {w.yog.id, w.pasta.id, w.pallet.id}
+    for line in batch.lines:
+        lot = db.session.get(Lot, line.lot_id)
+        assert lot_refusal(db.session, line.beneficiary, lot) is None
+        assert line.explanation["reason"] in matching.WHY
+        assert line.km >= 0
+    given = {}
+    for line in batch.lines:
+        given[line.lot_id] = given.get(line.lot_id, 0) + line.grams
+    assert given[w.pallet.id] in (0, 25_000) and len(
+        [x for x in batch.lines if x.lot_id == w.pallet.id]) <= 1
+    assert all(grams <= db.session.get(Lot, lot_id).remaining_g
+               for lot_id, grams in given.items())
+    assert batch.summary["kg_placed"] == pytest.approx(sum(given.values()) / 1000)
+
+
+def test_confirm_claims_lines_and_skips_lots_claimed_meanwhile(w):
+    batch = allocation.propose(db.session, w.coordinator)
+    db.session.commit()
+    first, *rest = batch.lines
+    allocation.remove_line(db.session, w.coordinator, first)
+    taken = next(x for x in rest if x.lot_id != first.lot_id)
+    lot = db.session.get(Lot, taken.lot_id)
+    claims.claim_lot(db.session, w.cpas_user if taken.beneficiary_id != w.cpas.id
+                     else w.asbl_user, lot.id, lot.remaining_kg)
+    db.session.commit()
+    counts = allocation.confirm(db.session, w.coordinator, batch)
+    db.session.commit()
+    assert counts["skipped"] >= 1 and taken.status == LineStatus.SKIPPED and taken.note
+    assert first.status == LineStatus.REMOVED
+    claimed = [x for x in batch.lines if x.status == LineStatus.CLAIMED]
+    assert counts["claimed"] == len(claimed)
+    for line in claimed:
+        claim = db.session.get(Claim, line.claim_id)
+        assert claim.beneficiary_id == line.beneficiary_id and claim.grams == line.grams
+        assert claim.platform_id == w.platform.id and claim.status == ClaimStatus.ACTIVE
+    with pytest.raises(Conflict):
+        allocation.confirm(db.session, w.coordinator, batch)
+
+
+def test_adjusting_a_line_is_checked(w):
+    batch = allocation.propose(db.session, w.coordinator)
+    line = batch.lines[0]
+    with pytest.raises(Invalid):
+        allocation.adjust_line(db.session, w.coordinator, line, "0")
+    with pytest.raises(Invalid):
+        allocation.adjust_line(db.session, w.coordinator, line, "1000")
+    allocation.adjust_line(db.session, w.coordinator, line, "1,5")
+    assert line.grams == 1500
+
+
+def test_only_coordinators_run_it(w):
+    with pytest.raises(Forbidden):
+        allocation.propose(db.session, w.cpas_user)
+    batch = allocation.propose(db.session, w.coordinator)
+    with pytest.raises(Forbidden):
+        allocation.remove_line(db.session, w.asbl_user, batch.lines[0])
+
+
+def test_receipts_reduce_need_and_transit_takes_room(w):
+    claims.claim_lot(db.session, w.cpas_user, w.yog.id, 30)
+    db.session.commit()
+    now = datetime.now(UTC)
+    assert matching_adapter.received_kg(db.session, [w.cpas.id], now) == {w.cpas.id: 30.0}
+    assert matching_adapter.in_transit_kg(db.session, [w.cpas.id]) == {
+        (w.cpas.id, "chilled"): 30.0}
+    future = now + timedelta(days=8)
+    assert matching_adapter.received_kg(db.session, [w.cpas.id], future) == {}
+
+
+def test_unattended_run_claims_lots_nearing_their_date(w, app):
+    w.yog.expires_at = datetime.now(UTC) + timedelta(hours=20)
+    db.session.commit()
+    totals = allocation.run_unattended(db.session)
+    db.session.commit()
+    assert totals["claimed"] >= 1
+    done = db.session.scalars(select(AllocationBatch).where(
+        AllocationBatch.unattended.is_(True), AllocationBatch.status == BatchStatus.CONFIRMED
+    )).all()
+    assert [b.platform_id for b in done] == [w.platform.id]
+    claimed_lots = {line.lot_id for b in done for line in b.lines}
+    assert claimed_lots == {w.yog.id}, "only lots nearing their date"
+    from surplus import jobs
+
+    again = jobs.daily_allocation_job(app)  # the scheduled job, in its own app context
+    assert set(again) == {"platforms", "claimed", "skipped"}
+    db.session.rollback()
+    claimed = db.session.scalar(select(func.sum(Claim.grams)).where(
+        Claim.lot_id == w.yog.id, Claim.status == ClaimStatus.ACTIVE))
+    assert 0 < claimed <= 40_000, "running it twice never claims more than the lot"
