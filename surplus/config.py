@@ -34,7 +34,9 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = _database_url(
             env.get("DATABASE_URL", f"sqlite:///{INSTANCE / 'maillon.db'}")
         )
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # A ping per checkout costs a loopback round trip and spares users the error of a
+        # connection the server dropped (restart, failover).
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "pool_recycle": 1800}
         # Session and cookies (Secure when served over HTTPS: set SESSION_COOKIE_SECURE=1).
         secure = _flag("SESSION_COOKIE_SECURE")
         self.SESSION_COOKIE_HTTPONLY = True

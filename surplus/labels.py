@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask_babel import lazy_gettext as _l
 
 from .models import (
@@ -126,11 +128,21 @@ ALL = {
 
 
 def label(kind: str, code: object) -> str:
-    table = ALL[kind]
-    try:
-        return str(table[code])  # type: ignore[index]
-    except KeyError:
-        return str(code)
+    """The translated label of a code, in the current language (cached per language)."""
+    from flask_babel import get_locale
+
+    return _label(kind, str(code.value if hasattr(code, "value") else code), str(get_locale()))
+
+
+@lru_cache(maxsize=2048)
+def _label(kind: str, code: str, locale: str) -> str:
+    from flask_babel import force_locale
+
+    text = ALL[kind].get(code)  # type: ignore[call-overload]
+    if text is None:
+        return code
+    with force_locale(locale):
+        return str(text)
 
 
 def choices(kind: str) -> list[tuple[str, str]]:

@@ -1,27 +1,53 @@
-"""Template filters and globals."""
+"""Template filters and globals.
+
+Dates and weights are formatted by Babel, which is slow for a list of cards; the
+results are cached per (value, pattern, locale), since a page repeats the same pickup
+times and dates over and over.
+"""
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
+from babel.dates import format_date as babel_date
+from babel.dates import format_datetime as babel_datetime
+from babel.numbers import format_decimal as babel_decimal
 from flask import Flask
-from flask_babel import format_date, format_datetime, format_decimal
+from flask_babel import get_locale, get_timezone
 
 from . import labels, match_labels
+
+
+@lru_cache(maxsize=4096)
+def _datetime(value: datetime, pattern: str, locale: str, tz: str) -> str:
+    return babel_datetime(value, pattern, tzinfo=get_timezone() if tz else None, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _date(value: date, pattern: str, locale: str) -> str:
+    return babel_date(value, pattern, locale=locale)
+
+
+@lru_cache(maxsize=4096)
+def _kg(value: float, locale: str) -> str:
+    return f"{babel_decimal(value, format='#,##0.#', locale=locale)} kg"
 
 
 def kg(value: float | None) -> str:
     if value is None:
         return ""
-    return f"{format_decimal(round(value, 1), format='#,##0.#')} kg"
+    return _kg(round(float(value), 1), str(get_locale()))
 
 
 def when(value: datetime | date | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
+    locale = str(get_locale())
     if isinstance(value, datetime):
-        return format_datetime(value, "short" if fmt == "short" else "EEE d MMM, HH:mm")
-    return format_date(value, "EEE d MMM yyyy" if fmt == "medium" else fmt)
+        pattern = "short" if fmt == "short" else "EEE d MMM, HH:mm"
+        return _datetime(value, pattern, locale, str(get_timezone()))
+    return _date(value, "EEE d MMM yyyy" if fmt == "medium" else fmt, locale)
 
 
 def init_app(app: Flask) -> None:
