@@ -99,18 +99,24 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
 @pytest.fixture
 def new_context(browser: Browser, live_server: str) -> Iterator[Callable[..., BrowserContext]]:
     """Opens isolated browser contexts (one per user); all are closed after the test.
-    Keyword arguments go to ``browser.new_context`` (a phone's viewport, say)."""
+    Keyword arguments go to ``browser.new_context`` (a phone's viewport, say). Every page
+    of every context is watched: a Content-Security-Policy report in the console fails
+    the test."""
     contexts: list[BrowserContext] = []
+    csp: list[str] = []
 
     def make(**options) -> BrowserContext:
         context = browser.new_context(**{"base_url": live_server, "locale": "fr-BE",
                                          "timezone_id": "Europe/Brussels", **options})
+        context.on("console",
+                   lambda m: "Content Security Policy" in m.text and csp.append(m.text))
         contexts.append(context)
         return context
 
     yield make
     for context in contexts:
         context.close()
+    assert not csp, f"the Content-Security-Policy blocked something: {csp}"
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from surplus.models import Role
 from surplus.services.lot_dates import local_today
@@ -52,15 +52,9 @@ def test_fse_plus_convention_gates_the_claim(seed, new_context, sign_in, live_se
     refusal = _french(live_app, "FSE+ stock: your organisation has no FSE+ approval in force.")
     expires = (local_today() + timedelta(days=100)).isoformat()
 
-    csp: list[str] = []
-
-    def open_page() -> Page:
-        context = new_context()
-        context.on("console", lambda m: "Content Security Policy" in m.text and csp.append(m.text))
-        return context.new_page()
 
     # The association's admin requests a convention, declaring an FSE+ approval.
-    association = open_page()
+    association = new_context().new_page()
     sign_in(association, who["admin"])
     association.goto("/conventions/new")
     form = association.locator("main form:has(select[name=platform_id])")
@@ -78,7 +72,7 @@ def test_fse_plus_convention_gates_the_claim(seed, new_context, sign_in, live_se
     expect(association.locator("main .flash-error")).to_have_count(0)
 
     # The coordinator approves it from the review queue, without FSE+: htmx swaps the card.
-    coordinator = open_page()
+    coordinator = new_context().new_page()
     sign_in(coordinator, who["coordinator"])
     coordinator.goto("/platform/conventions")
     card = coordinator.locator(f"#review-{conv_id}")
@@ -135,4 +129,3 @@ def test_fse_plus_convention_gates_the_claim(seed, new_context, sign_in, live_se
     claim = association.locator("main article[id^=claim-]").filter(has_text=TITLE)
     expect(claim).to_have_count(1)
     expect(claim.locator(".claim-kg")).to_have_text(_kg("10"))
-    assert not csp, csp

@@ -58,3 +58,8 @@ def test_demo_coordinator_signs_in_to_the_seeded_region(seed, new_context, sign_
     # Two donors of the demo region wait for verification; the dashboard links to them.
     page.locator("a[href='/organisations/pending']").first.click()
     expect(page.locator("main article")).to_have_count(2)
+    # The platform's network map draws its markers even though no tile can load here.
+    page.goto("/platform/")
+    markers = page.locator("#network-map path.leaflet-interactive")
+    expect(markers.first).to_be_visible()
+    assert markers.count() >= 5
