@@ -118,6 +118,9 @@ LINE_STATUS = {
     LineStatus.SKIPPED: _l("Skipped"),
 }
 
+WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+            _l("Saturday"), _l("Sunday"))
+
 ALL = {
     "batch_status": BATCH_STATUS, "line_status": LINE_STATUS,
     "org_kind": ORG_KINDS, "role": ROLES, "verification": VERIFICATION,

@@ -12,6 +12,7 @@ def register(app: Flask) -> None:
         auth,
         claims,
         conventions,
+        fleet,
         lots,
         main,
         market,
@@ -21,5 +22,5 @@ def register(app: Flask) -> None:
     )
 
     for module in (auth, main, account, organisations, lots, market, claims, conventions,
-                   platform, allocation, runs):
+                   platform, allocation, runs, fleet):
         app.register_blueprint(module.bp)
