@@ -40,7 +40,7 @@ Algorithm
    beneficiaries of each lot, found with a cKDTree (:mod:`matching.candidates`).
 3. Solve the continuous relaxation (all lots divisible, no minimum part) on that graph
    as a min-cost maximum flow with OR-Tools (:mod:`matching.flow`); when there are
-   indivisible lots this first pass is coarse (the 10 nearest candidates only).
+   indivisible lots this first pass is coarse (the 15 nearest candidates only).
 4. Repair (:mod:`matching.repair`): give each indivisible lot whole to one beneficiary,
    solve the flow again, in full, for the divisible lots around them, mend parts below
    the minimum, and place what was freed, farther if needed.

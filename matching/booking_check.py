@@ -1,9 +1,10 @@
 """Independent validator of bookings: one plain loop over each final route.
 
-It shares no code with the planner beyond the distance function: it rebuilds every
-run's final stop list from the insertions, walks it leg by leg with ``datetime``
-arithmetic relative to the run's start, and reports every broken rule of the time
-model in :mod:`matching.booking` as a sentence. Tests and ``bench/booking.py`` use it.
+It shares no code with the planner beyond the distance function
+(:class:`matching.distance.RoadEstimate`): it rebuilds every run's final stop list from
+the insertions, walks it leg by leg in minutes since the run's start (taken from the
+datetimes in UTC), and reports every broken rule of the time model in
+:mod:`matching.booking` as a sentence. Tests and ``bench/booking.py`` use it.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from .distance import RoadEstimate
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 TOLERANCE = 1e-6  # minutes, kg and km of float noise
 ETA_TOLERANCE_MIN = 1e-3  # ETAs are datetimes, rounded to the microsecond
 _VEHICLE = {"ambient": None, "chilled": "refrigerated", "frozen": "freezer"}
+
+
+def _elapsed(start: datetime, moment: datetime) -> float:
+    """Real minutes from ``start`` to ``moment``, in UTC: Python subtracts two datetimes
+    of the same time zone as wall-clock times, which is wrong across a DST change."""
+    return (moment.astimezone(UTC) - start.astimezone(UTC)) / timedelta(minutes=1)
 
 
 @dataclass
@@ -91,7 +98,7 @@ def check_route(
         need = _VEHICLE[ship.storage]
         if need is not None and not getattr(run, need):
             out.violations.append(f"{ship.id!r} ({ship.storage}) on a vehicle without {need}")
-        if ship.deadline is not None and ship.deadline <= params.now:
+        if ship.deadline is not None and _elapsed(params.now, ship.deadline) <= 0:
             out.violations.append(f"{ship.id!r} booked after its use-by")
     if out.violations:
         return out
@@ -119,10 +126,9 @@ def check_route(
 
 def _walk(run: RunPlan, route: list[_Stop], params: Params, out: RouteCheck) -> None:
     road = RoadEstimate(params.circuity)
-    minute = timedelta(minutes=1)
 
     def at(moment: datetime) -> float:
-        return (moment - run.start) / minute
+        return _elapsed(run.start, moment)
 
     load = run.start_load_kg
     if load is None:
@@ -149,6 +155,8 @@ def _walk(run: RunPlan, route: list[_Stop], params: Params, out: RouteCheck) -> 
         load += stop.delta
         if load > run.capacity_kg + TOLERANCE:
             out.violations.append(f"{stop.label}: {load:.1f} kg on board > {run.capacity_kg}")
+        if load < -TOLERANCE:
+            out.violations.append(f"{stop.label}: unloads more than is on board ({load:.1f} kg)")
     out.starts.pop()
     if run.max_duration_min is not None and t > run.max_duration_min + TOLERANCE:
         out.violations.append(f"lasts {t:.1f} min > {run.max_duration_min} min")
@@ -167,14 +175,13 @@ def validate_route(
     problems = [f"run {run.id!r}: {v}" for v in check.violations]
     if problems:
         return problems
-    minute = timedelta(minutes=1)
     for ship, ins in booked:
         for name, index, eta in (
             ("pickup", ins.pickup_index, ins.pickup_eta),
             ("drop-off", ins.drop_index, ins.drop_eta),
         ):
             walked = check.starts[index]
-            if abs((eta - run.start) / minute - walked) > ETA_TOLERANCE_MIN:
+            if abs(_elapsed(run.start, eta) - walked) > ETA_TOLERANCE_MIN:
                 problems.append(
                     f"run {run.id!r}: {ship.id!r} {name} ETA {eta} is not the "
                     f"planned time ({walked:.3f} min after start)"

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .booking_fleet import EPS, INF, Fleet, Shipments, to_minutes
-from .booking_kernels import _edges as edge_terms
-from .booking_kernels import scan
+from .booking_arrays import EPS, INF, Shipments, to_minutes
+from .booking_fleet import Fleet
+from .booking_kernels import edge_terms, scan
 
 if TYPE_CHECKING:
     from .booking_model import RunPlan, Shipment
@@ -65,13 +65,19 @@ def _reason(key: str, run_id: Hashable | None = None, **values: object) -> Reaso
 def explain_no_insertion(
     runs: Sequence[RunPlan], shipment: Shipment, params: Params
 ) -> list[Reason]:
-    """Reasons why ``insert(runs, shipment, params)`` finds nothing (empty if it would)."""
+    """Why the shipment cannot be booked, or cannot ride some of the runs.
+
+    First the shipment's own reasons (expired, an empty window, no runs at all), then
+    one reason for each run that cannot take it, in the order of ``runs``. When
+    :func:`~matching.booking.insert` finds nothing, every run has its reason; an empty
+    list means every run can take the shipment.
+    """
     out: list[Reason] = []
-    if shipment.deadline is not None and shipment.deadline <= params.now:
+    if to_minutes(shipment.deadline, INF) <= to_minutes(params.now, 0.0):
         out.append(_reason("expired"))
     for which, window in (("pickup", shipment.pickup_window), ("drop-off", shipment.drop_window)):
         if window is not None and window[0] is not None and window[1] is not None:
-            if window[1] < window[0]:
+            if to_minutes(window[1], INF) < to_minutes(window[0], -INF):
                 out.append(_reason("empty_window", which=which))
     if not runs:
         out.append(_reason("no_runs"))
@@ -91,6 +97,11 @@ def explain_no_insertion(
         pickup_ok = t["p_ok"][r][edges]
         drop_ok = np.maximum(dep[r] + t["dd"][r, :-1] * mpk[r], ships.ewd[0])[edges]
         drop_ok = drop_ok <= ships.lwd[0] + EPS
+        # On the pickup's own edge the drop-off comes after the pickup; later edges are
+        # judged on the run's times without the pickup (a necessary condition).
+        same_ok = pickup_ok & (t["sd_same"][r][edges] <= ships.lwd[0] + EPS)
+        drop_ok[: int(np.argmax(pickup_ok)) + 1] = False
+        drop_ok |= same_ok
         if _STORAGE_NEEDS[shipment.storage] not in (None, *_has(run)):
             vehicle = "freezer" if shipment.storage == "frozen" else "refrigerated vehicle"
             out.append(_reason("storage", run.id, vehicle=vehicle, storage=shipment.storage))
@@ -103,7 +114,7 @@ def explain_no_insertion(
             out.append(_reason("no_room", run.id, kg=shipment.kg, free=free))
         elif not pickup_ok.any():
             out.append(_reason("pickup_window", run.id))
-        elif not drop_ok[int(np.argmax(pickup_ok)) :].any():
+        elif not drop_ok.any():
             drop_end = to_minutes(shipment.drop_window[1], INF) if shipment.drop_window else INF
             late = ships.lwd[0] < drop_end
             out.append(_reason("drop_deadline" if late else "drop_window", run.id))

@@ -1,14 +1,10 @@
-"""NumPy state of a set of runs, and the kernels of the booking planner.
+"""NumPy state of a set of runs for the booking planner.
 
 The time model and the algorithm are described in :mod:`matching.booking`. Here they
 are arrays: one row per run, one column per node (node 0 is the depot the run leaves,
 nodes ``1..n`` its stops, node ``n + 1`` the depot it returns to; shorter rows are padded
 with copies of their depot, so padded legs are 0 km long). Edge ``e`` is the leg from
-node ``e`` to node ``e + 1``. Times are float minutes since :data:`EPOCH`.
-
-Distances are :func:`matching.distance.great_circle_km` times the circuity, computed
-from 3-D unit vectors (``2 R asin(chord / 2)``, the same great circle) because every
-shipment is measured against every node of every run.
+node ``e`` to node ``e + 1``. Units: :mod:`matching.booking_arrays`.
 
 Per node, the forward pass gives the arrival ``A``, the service start ``S`` and the
 waiting ``w = S - A``; with the cumulative waiting ``CW`` and ``Q_k = CW_k + L_k - S_k``
@@ -20,109 +16,19 @@ for ``m = n + 1`` (the return, whose latest time is ``start + max_duration_min``
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .distance import EARTH_RADIUS_KM
-from .errors import InvalidInputError
+from .booking_arrays import EPOCH, EPS, INF, MINUTE, Shipments, chord_km, to_minutes, unit
 
 if TYPE_CHECKING:
-    from .booking_model import RunPlan, Shipment
+    from .booking_model import RunPlan
 
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-MINUTE = timedelta(minutes=1)
-#: Float noise allowed on minutes and kilograms; far below anything a person can see.
-EPS = 1e-6
-INF = np.inf
-NEED = {"ambient": 0, "chilled": 1, "frozen": 2}
 RAW = {"lat": 0, "lon": 1, "delta": 2, "ws": 3, "we": 4, "svc": 5}
 STATE = {"S": 0, "A": 1, "CW": 2, "Q": 3, "AS": 4, "load": 5, "dep": 6}
 _PAD = {"delta": 0.0, "ws": -INF, "we": INF, "svc": 0.0}  # padding nodes: depot copies
-
-
-def to_minutes(moment: datetime | None, default: float) -> float:
-    """Minutes since :data:`EPOCH`; ``default`` for ``None``."""
-    if moment is None:
-        return default
-    try:
-        return (moment - EPOCH) / MINUTE
-    except TypeError:  # naive datetime
-        raise InvalidInputError(f"datetime {moment!r} must be timezone-aware") from None
-
-
-def to_datetime(minutes: float, like: datetime) -> datetime:
-    """Inverse of :func:`to_minutes`, in the time zone of ``like``."""
-    return (EPOCH + timedelta(minutes=float(minutes))).astimezone(like.tzinfo)
-
-
-def unit(lat: NDArray, lon: NDArray) -> NDArray:
-    """3-D unit vectors, stacked on a new first axis of length 3."""
-    phi, lam = np.radians(lat), np.radians(lon)
-    return np.stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
-
-
-def chord_km(u: NDArray, v: NDArray, circuity: float) -> NDArray:
-    """Road km between unit vectors ``u`` and ``v`` (first axis: x, y, z; broadcasting)."""
-    dx, dy, dz = u[0] - v[0], u[1] - v[1], u[2] - v[2]
-    half = np.sqrt(dx * dx + dy * dy + dz * dz) * 0.5
-    return np.arcsin(np.minimum(half, 1.0)) * (2.0 * EARTH_RADIUS_KM * circuity)
-
-
-@dataclass
-class Shipments:
-    """Shipments as arrays. ``lwd``: latest drop-off start (window end, deadline - service)."""
-
-    plat: NDArray
-    plon: NDArray
-    dlat: NDArray
-    dlon: NDArray
-    pu: NDArray  # pickup unit vectors (3, S)
-    du: NDArray  # drop-off unit vectors
-    pu32: NDArray  # the same in single precision
-    du32: NDArray
-    kg: NDArray
-    need: NDArray
-    ewp: NDArray
-    lwp: NDArray
-    ewd: NDArray
-    lwd: NDArray
-    pd_km: NDArray
-    svc: float
-
-    @classmethod
-    def build(cls, shipments: Sequence[Shipment], circuity: float, svc: float) -> Shipments:
-        def window(w: tuple[datetime, datetime] | None) -> tuple[float, float]:
-            return (-INF, INF) if w is None else (to_minutes(w[0], -INF), to_minutes(w[1], INF))
-
-        pw = np.array([window(s.pickup_window) for s in shipments], float).reshape(-1, 2)
-        dw = np.array([window(s.drop_window) for s in shipments], float).reshape(-1, 2)
-        dl = np.array([to_minutes(s.deadline, INF) for s in shipments], float)
-        col = np.array(
-            [(s.pickup_lat, s.pickup_lon, s.drop_lat, s.drop_lon, s.kg) for s in shipments], float
-        ).reshape(-1, 5)
-        pu, du = unit(col[:, 0], col[:, 1]), unit(col[:, 2], col[:, 3])
-        return cls(
-            plat=col[:, 0],
-            plon=col[:, 1],
-            dlat=col[:, 2],
-            dlon=col[:, 3],
-            pu=pu,
-            du=du,
-            pu32=pu.astype(np.float32),
-            du32=du.astype(np.float32),
-            kg=col[:, 4],
-            need=np.array([NEED[s.storage] for s in shipments], np.int8),
-            ewp=pw[:, 0],
-            lwp=pw[:, 1],
-            ewd=dw[:, 0],
-            lwd=np.minimum(dw[:, 1], dl - svc),
-            pd_km=chord_km(pu, du, circuity),
-            svc=svc,
-        )
 
 
 class Fleet:
@@ -160,6 +66,7 @@ class Fleet:
         self.raw[RAW["we"], np.arange(r_count), self.n + 1] = self.end_l
         self.load0 = np.zeros(r_count)
         self.ready = np.zeros(r_count, bool)
+        self.all_ready = r_count == 0
         self.base_ok = np.zeros(r_count, bool)
         self.state = np.zeros((len(STATE), r_count, width))
         self._shape_geometry(width)
@@ -198,7 +105,9 @@ class Fleet:
 
     def ensure(self, rows: NDArray) -> None:
         """Read the time state of the given runs, if not read yet."""
-        rows = rows[~self.ready[rows]]
+        if self.all_ready:
+            return
+        rows = np.unique(rows[~self.ready[rows]])
         if not rows.size:
             return
         rr, cc = self._slots(rows)
@@ -219,6 +128,7 @@ class Fleet:
         deliveries = -np.minimum(self.raw[RAW["delta"], rows], 0.0).sum(axis=1)
         self.load0[rows] = [d if g is None else g for g, d in zip(given, deliveries, strict=True)]
         self.ready[rows] = True
+        self.all_ready = bool(self.ready.all())
         self._derive(rows)
 
     def _derive(self, rows: NDArray) -> None:
@@ -233,7 +143,8 @@ class Fleet:
         q_tail = np.minimum.accumulate(q[:, ::-1], axis=1)[:, ::-1]
         load = self.load0[rows, None] + np.cumsum(delta, axis=1)
         late = (serve - we)[:, 1:].max(axis=1)
-        self.base_ok[rows] = (late <= EPS) & (load.max(axis=1) <= self.cap[rows] + EPS)
+        fits = (load.max(axis=1) <= self.cap[rows] + EPS) & (load.min(axis=1) >= -EPS)
+        self.base_ok[rows] = (late <= EPS) & fits
         cw_prev = np.concatenate([np.zeros((len(rows), 1)), cw[:, :-1]], axis=1)
         self.state[:, rows] = (serve, arrive, cw, q, q_tail - cw_prev, load, serve + svc)
 
@@ -292,6 +203,19 @@ class Fleet:
         u = np.concatenate(pieces, axis=1)
         u = np.concatenate([u, np.repeat(u[:, -1:], self.u.shape[2] - n - 4, axis=1)], axis=1)
         self.n[row] = n + 2
+        self._geometry(np.array([row]), u[:, None])
+        self._derive(np.array([row]))
+
+    def remove_stops(self, row: int, k_p: int, k_d: int) -> None:
+        """Take out the nodes ``k_p`` and ``k_d`` (a shipment's pickup and drop-off)."""
+        n = int(self.n[row])
+        keep = np.ones(n + 2, bool)
+        keep[[k_p, k_d]] = False
+        self.raw[:, row, :n] = self.raw[:, row, : n + 2][:, keep]
+        self.raw[:, row, n:] = self.raw[:, row, n - 1, None]  # depot copies
+        u = self.u[:, row, : n + 2][:, keep]
+        u = np.concatenate([u, np.repeat(u[:, -1:], self.u.shape[2] - n, axis=1)], axis=1)
+        self.n[row] = n - 2
         self._geometry(np.array([row]), u[:, None])
         self._derive(np.array([row]))
 

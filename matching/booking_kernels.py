@@ -1,4 +1,4 @@
-"""The three estimates of a shipment's cost on a run, from cheapest to exact.
+"""The four estimates of a shipment's cost on a run, from cheapest to exact.
 
 Level 0, :func:`coarse_bounds`: from a circle around the run (no per-node work).
 
@@ -28,14 +28,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .booking_fleet import EPS, INF, Fleet, Shipments, chord_km
+from .booking_arrays import EPS, INF, Shipments, chord_km
+from .booking_fleet import Fleet
 
 #: Single-precision distances err by about 2 m each; level-1 bounds give up 50 m to
 #: stay below the exact cost.
 MARGIN_KM = 0.05
-
-
-LEVELS = ("coarse", "distance", "slack", "exact")
 
 
 def _exclusive_prefix_min(x: NDArray) -> NDArray:
@@ -122,7 +120,7 @@ def distance_grid(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> N
     return out
 
 
-def _edges(
+def edge_terms(
     fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray, alone: bool = True
 ) -> dict[str, Any]:
     """Per (item, edge): each stop alone on the edge. Rows ``ri`` must be ready.
@@ -131,21 +129,24 @@ def _edges(
     """
     g = fleet.gather(ri)
     mpk = g["mpk"]
-    dp = chord_km(g["u"], ships.pu[:, si, None], fleet.circuity)
-    dd = chord_km(g["u"], ships.du[:, si, None], fleet.circuity)
-    kg, svc = ships.kg[si, None], ships.svc
+    dp, dd = chord_km(g["u"][:, None], ships.both[:, :, si, None], fleet.circuity)
+    kg, ewp, lwp, ewd, lwd, pd_km = ships.table[si].T[:, :, None]
+    svc = ships.svc
     dep, arr1, as1 = g["dep"], g["A"][:, 1:], g["AS"][:, 1:]
     ok_run = fleet.base_ok[ri] & fleet.can_carry(ships, si, ri)
     valid = g["valid"] & ok_run[:, None]
     room = g["load"][:, :-1] + kg <= fleet.cap[ri, None] + EPS
-    sp = np.maximum(dep + dp[:, :-1] * mpk, ships.ewp[si, None])
-    p_ok = valid & room & (sp <= ships.lwp[si, None] + EPS)
+    sp = np.maximum(dep + dp[:, :-1] * mpk, ewp)
+    p_ok = valid & room & (sp <= lwp + EPS)
     delay1 = sp + svc + dp[:, 1:] * mpk - arr1
-    sd_same = np.maximum(sp + svc + ships.pd_km[si, None] * mpk, ships.ewd[si, None])
-    same_ok = p_ok & (sd_same <= ships.lwd[si, None] + EPS)
+    sd_same = np.maximum(sp + svc + pd_km * mpk, ewd)
+    same_ok = p_ok & (sd_same <= lwd + EPS)
     same_ok &= sd_same + svc + dd[:, 1:] * mpk - arr1 <= as1 + EPS
     t = {
         "g": g,
+        "kg": kg,
+        "ewd": ewd,
+        "lwd": lwd,
         "dd": dd,
         "sp": sp,
         "sd_same": sd_same,
@@ -155,11 +156,11 @@ def _edges(
         "same_ok": same_ok,
         "p_det": dp[:, :-1] + dp[:, 1:] - g["el"],
         "d_det": dd[:, :-1] + dd[:, 1:] - g["el"],
-        "same_cost": dp[:, :-1] + ships.pd_km[si, None] + dd[:, 1:] - g["el"],
+        "same_cost": dp[:, :-1] + pd_km + dd[:, 1:] - g["el"],
     }
     if alone:
-        sd0 = np.maximum(dep + dd[:, :-1] * mpk, ships.ewd[si, None])
-        d_ok = valid & room & (sd0 <= ships.lwd[si, None] + EPS)
+        sd0 = np.maximum(dep + dd[:, :-1] * mpk, ewd)
+        d_ok = valid & room & (sd0 <= lwd + EPS)
         t["d_ok"] = d_ok & (sd0 + svc + dd[:, 1:] * mpk - arr1 <= as1 + EPS)
         t["alone_ok"] = p_ok & (delay1 <= as1 + EPS)
         t["sd0"] = sd0
@@ -167,19 +168,19 @@ def _edges(
 
 
 def slack_bounds(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> NDArray:
-    """Level 1 for aligned items ``(si[i], ri[i])``."""
+    """Level 2 for aligned items ``(si[i], ri[i])``."""
     if len(si) == 0:
         return np.zeros(0)
-    fleet.ensure(np.unique(ri))
-    t = _edges(fleet, ships, si, ri)
+    fleet.ensure(ri)
+    t = edge_terms(fleet, ships, si, ri)
     pickups = _exclusive_prefix_min(np.where(t["alone_ok"], t["p_det"], INF))
     pair = (pickups + np.where(t["d_ok"], t["d_det"], INF)).min(axis=1)
     return np.minimum(pair, np.where(t["same_ok"], t["same_cost"], INF).min(axis=1))
 
 
 def scan(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> tuple[NDArray, ...]:
-    """Level 2 for aligned items: (added km, pickup edge, drop-off edge, both start times)."""
-    fleet.ensure(np.unique(ri))
+    """Level 3 for aligned items: (added km, pickup edge, drop-off edge, both start times)."""
+    fleet.ensure(ri)
     out = [np.empty(len(si)) for _ in range(5)]
     for lo in range(0, len(si), 256):
         part = slice(lo, lo + 256)
@@ -190,22 +191,22 @@ def scan(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> tuple[NDAr
 
 
 def _scan(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> tuple[NDArray, ...]:
-    t = _edges(fleet, ships, si, ri, alone=False)
+    t = edge_terms(fleet, ships, si, ri, alone=False)
     g, dd, delay1 = t["g"], t["dd"], t["delay1"][:, :, None]
     e_count, mpk = g["E"], g["mpk"][:, :, None]
     idx = np.arange(e_count)
     later = idx[None, :] > idx[:, None]  # [a, b]: the drop-off edge comes after the pickup's
     cw = g["CW"][:, :-1]
     lag = np.maximum(delay1 - (cw[:, None, :] - cw[:, :, None]), 0.0)
-    sd = np.maximum(g["dep"][:, None, :] + lag + dd[:, None, :-1] * mpk, ships.ewd[si, None, None])
+    sd = np.maximum(g["dep"][:, None, :] + lag + dd[:, None, :-1] * mpk, t["ewd"][:, :, None])
     ok = later & t["p_ok"][:, :, None] & t["valid"][:, None, :]
-    ok &= sd <= ships.lwd[si, None, None] + EPS
+    ok &= sd <= t["lwd"][:, :, None] + EPS
     after = sd + ships.svc + dd[:, None, 1:] * mpk - g["A"][:, None, 1:]
     ok &= after <= g["AS"][:, None, 1:] + EPS
     between = np.minimum.accumulate(np.where(later, g["Q"][:, None, :-1], INF), axis=2)
     ok &= delay1 <= between - cw[:, :, None] + EPS
     on_board = np.maximum.accumulate(np.where(~later.T, g["load"][:, None, :-1], -INF), axis=2)
-    ok &= on_board + ships.kg[si, None, None] <= fleet.cap[ri, None, None] + EPS
+    ok &= on_board + t["kg"][:, :, None] <= fleet.cap[ri, None, None] + EPS
     cost = np.where(ok, t["p_det"][:, :, None] + t["d_det"][:, None, :], INF)
     cost[:, idx, idx] = np.where(t["same_ok"], t["same_cost"], INF)
     sd[:, idx, idx] = t["sd_same"]

@@ -1,10 +1,12 @@
-"""The planners behind ``insert`` and ``book``: cheapest, sequential and regret insertion.
+"""The planners behind ``insert`` and ``book``: cheapest, sequential and regret insertion,
+and the improvement by taking bookings off and booking them again.
 
 They work on a table ``val[s, r]`` holding, for shipment ``s`` and run ``r``, an
 estimate of the km added by its best insertion at ``level[s, r]``: 0 to 2 are lower
 bounds, 3 is exact, with its edges (see :mod:`matching.booking_kernels`). Raising an
-entry keeps the larger of its bounds. ``inf`` means the shipment can never ride that
-run: a run only gets later and fuller as stops are added, so that never changes.
+entry keeps the larger of its bounds. ``inf`` means the shipment cannot ride that run:
+a run only gets later and fuller as stops are added, so that holds until a booking is
+taken off the run (then its whole column is bounded anew).
 
 A row's ``k`` cheapest runs are known once its ``k`` smallest entries are exact, since
 every other entry bounds its true cost from below. :meth:`Planner.settle` gets there
@@ -20,14 +22,15 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from .booking_fleet import Fleet, Shipments
+from .booking_arrays import Shipments, chord_km
+from .booking_fleet import Fleet
 from .booking_kernels import coarse_bounds, distance_bounds, scan, slack_bounds
 
 EXACT = 3
 TIE = 1e-9  # km: costs this close are equal (float noise), and the first run wins
 _UNIQUE = 1e12  # stands for the second-best cost of a shipment left with a single run
 _BOUNDS = {0: distance_bounds, 1: slack_bounds}
-_FEW = 4  # up to this many entries, scanning beats a slack bound then a scan
+_FEW = 8  # up to this many entries, scanning beats a slack bound then a scan
 _MANY = 64  # beyond this many coarse entries, a distance bound first pays off
 
 
@@ -44,12 +47,18 @@ class Planner:
         self.seen = np.zeros(shape, np.int32)  # version of the run the entry was made on
         self.version = np.zeros(shape[1], np.int32)
         self.tags: dict[int, list[tuple[str, int] | None]] = {}
-        self.placed: list[tuple[int, int, float]] = []  # (shipment, run, added km)
+        self.placed: dict[int, tuple[int, float]] = {}  # shipment -> (run, km when placed)
+        self.added = 0.0
         self.beaten = False  # gave up: cannot end better than a rival (see sequential)
+        self.hopeless = np.zeros(shape[0], bool)  # rows that fit no run as given
 
     @property
     def km(self) -> float:
-        return sum(km for _, _, km in self.placed)
+        """Km added to the runs so far."""
+        return self.added
+
+    def _route_km(self, r: int) -> float:
+        return float(self.fleet.el[r, : int(self.fleet.n[r]) + 1].sum())
 
     def coarse(self, ss: NDArray, rr: NDArray) -> None:
         """Level-0 bounds again for entries ``(ss, rr)`` whose run changed, if finite."""
@@ -83,7 +92,7 @@ class Planner:
                 return
             pending, rows, open_ = pending[unresolved], rows[unresolved], open_[unresolved]
             # Raise the few smallest open entries of each row (more as rounds go by).
-            width = min((k + 1) << (rounds // 3), r_count)
+            width = min((k + 3) << (rounds // 3), r_count)
             ranked = np.where(open_, rows, np.inf)
             part = np.argpartition(ranked, width - 1, axis=1)[:, :width]
             at = np.arange(len(pending))[:, None]
@@ -111,10 +120,16 @@ class Planner:
                 self.level[s, r] = level + 1
         at = lev == EXACT - 1
         if at.any():
-            s, r = si[at], ri[at]
-            cost, a, b, _, _ = scan(self.fleet, self.ships, s, r)
-            self.val[s, r], self.level[s, r] = cost, EXACT
-            self.edge_a[s, r], self.edge_b[s, r] = a, b
+            self.exact(si[at], ri[at])
+
+    def exact(self, si: NDArray, ri: NDArray) -> None:
+        """Make the entries ``(si, ri)`` exact."""
+        live = (self.level[si, ri] < EXACT) & np.isfinite(self.val[si, ri])
+        si, ri = si[live], ri[live]
+        if si.size:
+            cost, a, b, _, _ = scan(self.fleet, self.ships, si, ri)
+            self.val[si, ri], self.level[si, ri] = cost, EXACT
+            self.edge_a[si, ri], self.edge_b[si, ri] = a, b
 
     def top2(self, ss: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         """Best and second-best (cost, run) of each row; meaningful after ``settle(k=2)``."""
@@ -140,13 +155,54 @@ class Planner:
     def place(self, s: int, r: int) -> None:
         """Book shipment ``s`` on run ``r`` at the edges of its exact entry."""
         a, b = int(self.edge_a[s, r]), int(self.edge_b[s, r])
-        self.placed.append((s, r, float(self.val[s, r])))
+        self.placed[s] = (r, float(self.val[s, r]))
         tags = self.tags.setdefault(r, [None] * (int(self.fleet.n[r]) + 2))
         tags.insert(b + 1, ("d", s))
         tags.insert(a + 1, ("p", s))
+        before = self._route_km(r)
         self.fleet.insert_stops(r, self.ships, s, a, b)
+        self.added += self._route_km(r) - before
         self.version[r] += 1
-        self.val[s] = math.inf
+
+    def unplace(self, s: int) -> None:
+        """Take shipment ``s`` off its run; its row keeps its entries, stale for that run."""
+        r, _ = self.placed.pop(s)
+        tags = self.tags[r]
+        k_p, k_d = tags.index(("p", s)), tags.index(("d", s))
+        before = self._route_km(r)
+        self.fleet.remove_stops(r, k_p, k_d)
+        self.added += self._route_km(r) - before
+        del tags[k_d], tags[k_p]
+        self.version[r] += 1
+        # A lighter, earlier run may now take what it could not: bound the column anew.
+        rows = np.arange(self.val.shape[0])
+        column = np.full(len(rows), r)
+        self.val[rows, r] = coarse_bounds(self.fleet, self.ships, rows, column)
+        self.level[rows, r] = 0
+        self.seen[rows, r] = self.version[r]
+
+    def shares(self) -> dict[int, float]:
+        """Each booked shipment's km: replaying every run's bookings in the order they
+        were first placed, the km its two stops add. A run's shares add up to its new
+        km minus its old km."""
+        out: dict[int, float] = {}
+        order = {s: i for i, s in enumerate(self.placed)}
+        for r, tags in self.tags.items():
+            on = sorted({t[1] for t in tags if t is not None}, key=order.__getitem__)
+            n = len(tags)
+            u = self.fleet.u[:, r, :n]
+            mask = np.array([t is None for t in tags])
+            before = _path_km(u, mask, self.fleet.circuity)
+            for s in on:
+                mask |= np.array([t is not None and t[1] == s for t in tags])
+                after = _path_km(u, mask, self.fleet.circuity)
+                out[s], before = max(after - before, 0.0), after
+        return out
+
+
+def _path_km(u: NDArray, mask: NDArray, circuity: float) -> float:
+    nodes = u[:, mask]
+    return float(chord_km(nodes[:, :-1], nodes[:, 1:], circuity).sum())
 
 
 def sequential(planner: Planner, rival: Planner | None = None, block: int = 32) -> Planner:
@@ -171,7 +227,9 @@ def sequential(planner: Planner, rival: Planner | None = None, block: int = 32) 
             if r is not None:
                 planner.place(s, r)
             if rival is not None:
-                most = len(planner.placed) + s_count - 1 - s
+                # Shipments that fit nowhere on the runs as given never fit later either.
+                hopeless = int(np.count_nonzero(rival.hopeless[s + 1 :]))
+                most = len(planner.placed) + s_count - 1 - s - hopeless
                 ahead = len(rival.placed)
                 if most < ahead or (most == ahead and planner.km >= rival.km):
                     planner.beaten = True
@@ -185,6 +243,7 @@ def regret(planner: Planner) -> Planner:
     planner.settle(pool, 2)
     best1, run1, best2, run2 = (np.empty(len(pool)) for _ in range(4))
     best1[:], run1[:], best2[:], run2[:] = planner.top2(pool)
+    planner.hopeless = ~np.isfinite(best1)
     while True:
         pool = pool[np.isfinite(best1[pool])]
         if not pool.size:
@@ -199,10 +258,33 @@ def regret(planner: Planner) -> Planner:
         # Rows whose two best runs may change: r was one of them, or may now be.
         was = (run1[pool] == r) | (run2[pool] == r)
         near = pool[~was & (planner.val[pool, r] < best2[pool])]
-        planner._raise(near, np.full(len(near), r))  # bound by distance
+        planner._raise(near, np.full(len(near), r))  # a finer bound
         moved = pool[was | (planner.val[pool, r] < best2[pool])]
         planner.settle(moved, 2)
         best1[moved], run1[moved], best2[moved], run2[moved] = planner.top2(moved)
+
+
+def improve(planner: Planner, limit: int, sweeps: int = 2) -> Planner:
+    """Take off and book again the ``limit`` dearest shipments, ``sweeps`` times.
+
+    A booking made early may have a cheaper place once others were added; each one goes
+    to its cheapest insertion on the runs as they are without it, which is never dearer
+    than where it was (it can go back), so the km only fall.
+    """
+    for _ in range(sweeps):
+        before = planner.km
+        shares = planner.shares()
+        for s in sorted(shares, key=lambda s: -shares[s])[:limit]:
+            planner.unplace(s)
+            one = np.array([s])
+            planner.refresh(one)
+            planner.settle(one, 1)
+            r = planner.best_run(s)
+            assert r is not None  # it fits where it was
+            planner.place(s, r)
+        if before - planner.km < 1e-6:
+            break
+    return planner
 
 
 def better(one: Planner, other: Planner) -> bool:

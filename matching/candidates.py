@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -69,11 +70,11 @@ class Problem:
     ben_lat: NDArray
     ben_lon: NDArray
 
-    @property
+    @cached_property
     def lot_xyz(self) -> NDArray:
         return _unit_vectors(self.lot_lat, self.lot_lon)
 
-    @property
+    @cached_property
     def ben_xyz(self) -> NDArray:
         return _unit_vectors(self.ben_lat, self.ben_lon)
 
@@ -273,7 +274,8 @@ def widen(
     width = np.diff(graph.ptr)
     more = candidate_graph(problem, k=graph.k, reserve=int(width.max()) - graph.k + extra,
                            only=lots)  # fmt: skip
-    new = more.rank >= width[more.lot]
+    n_bens = len(problem.beneficiaries)
+    new = ~np.isin(more.lot * n_bens + more.ben, graph.lot * n_bens + graph.ben)
     old_idx = np.arange(graph.size)
     cols = [
         np.concatenate((a, b[new]))

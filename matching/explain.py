@@ -23,14 +23,15 @@ WHY: dict[str, str] = {
     "shared": "Every organisation within reach received part of this lot.",
     "runner_up_full": "{runner_up} could also receive it but has no room left.",
     "closer_and_needier": "Closer than {runner_up} ({km:.0f} km vs {runner_up_km:.0f} km) "
-    "and with more of its need unmet ({unmet:.0%} vs {runner_up_unmet:.0%}).",
+    "and with at least as much of its need unmet ({unmet:.0%} vs {runner_up_unmet:.0%}).",
     "greater_need": "More of its need unmet than {runner_up} ({unmet:.0%} vs "
     "{runner_up_unmet:.0%}), which outweighs the longer trip ({km:.0f} km vs "
     "{runner_up_km:.0f} km).",
     "closer": "Closer than {runner_up} ({km:.0f} km vs {runner_up_km:.0f} km), which "
     "outweighs {runner_up}'s greater unmet need ({runner_up_unmet:.0%} vs {unmet:.0%}).",
-    "better_overall": "{runner_up} is closer and needier here, but the plan as a whole "
-    "places more food or serves needs better by sending it other lots.",
+    "better_overall": "{runner_up} is as close or closer and as needy or needier here, "
+    "but the plan as a whole places more food or serves needs better by sending it "
+    "other lots.",
 }
 
 
@@ -98,14 +99,15 @@ def explain(state: State, edges: NDArray) -> list[Explanation]:
     r_unmet = np.divide(r_left, need[r], out=np.zeros(len(edges)), where=need[r] > 0)
     cap = np.nan_to_num(p.ben_cap[r, p.lot_class[lot]], nan=0.0)
     r_room = np.maximum(0.0, cap - recv[r, p.lot_class[lot]])
-    closer, needier = km[edges] <= km[first], unmet >= r_unmet
+    closer = km[edges] <= km[first]
+    as_needy, needier = unmet >= r_unmet - 1e-9, unmet > r_unmet + 1e-9
     shared = np.bincount(lot, minlength=len(p.lots))[lot] > 1
     reason = np.select(
         [
             ~has_runner & shared,
             ~has_runner,
             r_room < np.maximum(p.lot_min_part[lot], EPS),
-            closer & needier,
+            closer & as_needy,
             needier,
             closer,
         ],

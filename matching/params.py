@@ -41,6 +41,10 @@ class Params:
     extra_candidates -- for lots still not fully placed after the repair, this many
                       more nearest eligible beneficiaries are searched and filled.
     kg_step        -- kilogram resolution of the flow solver (integer units of this size).
+    resolve        -- when there are indivisible lots, solve a coarse first flow, place
+                      them whole, then solve the divisible lots again around them (the
+                      default); ``False`` solves one flow and repairs it locally: faster
+                      (one flow instead of two), for a lower objective (see bench/README).
     """
 
     now: datetime
@@ -56,3 +60,4 @@ class Params:
     reserve_candidates: int = 0
     extra_candidates: int = 50
     kg_step: float = 0.1
+    resolve: bool = True

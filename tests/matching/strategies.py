@@ -61,6 +61,7 @@ params = st.builds(
     candidates_per_lot=st.sampled_from([1, 3, 25]),
     reserve_candidates=st.sampled_from([0, 4, 75]),
     extra_candidates=st.sampled_from([0, 2, 200]),
+    resolve=st.booleans(),
 )
 
 
@@ -76,3 +77,38 @@ def instances(
         [draw(beneficiaries(i)) for i in range(n_bens)],
         draw(params),
     )
+
+
+def realistic_instance(n_lots: int, n_bens: int, seed: int = 0):
+    """A seeded instance like the benchmark's, on a 60 × 60 km square around Namur."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    bens = [
+        Beneficiary(
+            f"b{i}",
+            50.2 + 0.55 * rng.random(),
+            4.5 + 0.85 * rng.random(),
+            persons_per_week=float(rng.integers(10, 200)),
+            received_kg=float(rng.integers(0, 100)),
+            capacity_kg={"ambient": 400.0, "chilled": 100.0},
+            fse_plus=bool(rng.random() < 0.2),
+            max_km=float(rng.choice([20.0, 40.0])),
+        )
+        for i in range(n_bens)
+    ]
+    lots = [
+        Lot(
+            f"l{i}",
+            float(round(rng.lognormal(3.5, 1.0), 1)) + 0.1,
+            50.2 + 0.55 * rng.random(),
+            4.5 + 0.85 * rng.random(),
+            storage=str(rng.choice(["ambient", "chilled"])),
+            category=str(rng.choice(CATEGORIES)),
+            fse_plus=bool(rng.random() < 0.05),
+            divisible=bool(rng.random() > 0.15),
+            min_part_kg=float(rng.choice([0.0, 5.0])),
+        )
+        for i in range(n_lots)
+    ]
+    return lots, bens, Params(now=NOW)

@@ -1,0 +1,157 @@
+"""Property tests of the booking planner against the independent validator.
+
+Instances are small: a few runs of up to six stops in a 20 km square, points often
+shared (ties), windows that bind, small vans, deadlines, two time zones.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from matching.booking import (
+    RunPlan,
+    Shipment,
+    StopPlan,
+    apply_insertion,
+    book,
+    book_sequential,
+    insert,
+    validate_booking,
+)
+from matching.booking_check import check_route
+from matching.params import Params
+
+T0 = datetime(2025, 3, 30, 0, 30, tzinfo=UTC)  # Brussels moves to summer time at 01:00 UTC
+ZONES = [UTC, ZoneInfo("Europe/Brussels")]
+SHARED = [(50.0, 4.0), (50.05, 4.1), (50.1, 4.05), (50.12, 4.2)]
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def points(draw) -> tuple[float, float]:
+    if draw(st.booleans()):
+        return draw(st.sampled_from(SHARED))
+    return draw(st.floats(50.0, 50.15)), draw(st.floats(4.0, 4.25))
+
+
+@st.composite
+def moments(draw, lo: int = 0, hi: int = 360) -> datetime:
+    return (T0 + timedelta(minutes=draw(st.integers(lo, hi)))).astimezone(
+        draw(st.sampled_from(ZONES))
+    )
+
+
+@st.composite
+def windows(draw) -> tuple[datetime, datetime] | None:
+    if draw(st.integers(0, 2)) == 0:
+        return None
+    opens = draw(moments())
+    return opens, opens + timedelta(minutes=draw(st.integers(-10, 240)))
+
+
+@st.composite
+def stops(draw) -> StopPlan:
+    window = draw(windows()) or (None, None)
+    if draw(st.booleans()):
+        window = (None, window[1]) if draw(st.booleans()) else (window[0], None)
+    delta = draw(st.sampled_from([-40.0, -15.0, 0.0, 10.0, 25.0]))
+    return StopPlan(*draw(points()), delta, *window, draw(st.sampled_from([0.0, 5.0, 10.0])))
+
+
+@st.composite
+def runs(draw, rid: str) -> RunPlan:
+    cold = draw(st.integers(0, 2))
+    return RunPlan(
+        rid,
+        draw(st.sampled_from([30.0, 60.0, 150.0, 400.0])),
+        cold >= 1,
+        cold == 2,
+        *draw(points()),
+        draw(moments(0, 120)),
+        draw(st.lists(stops(), max_size=6)),
+        draw(st.sampled_from([30.0, 50.0, 80.0])),
+        draw(st.none() | st.floats(60.0, 600.0)),
+        draw(st.none() | st.sampled_from([0.0, 20.0, 100.0])),
+    )
+
+
+@st.composite
+def shipments(draw, sid: str) -> Shipment:
+    deadline = draw(st.none() | moments(-90, 600))
+    return Shipment(
+        sid,
+        draw(st.sampled_from([5.0, 20.0, 45.0, 100.0])),
+        draw(st.sampled_from(["ambient", "ambient", "chilled", "frozen"])),
+        *draw(points()),
+        *draw(points()),
+        draw(windows()),
+        draw(windows()),
+        deadline,
+    )
+
+
+fleets = st.integers(1, 3).flatmap(lambda n: st.tuples(*(runs(f"r{i}") for i in range(n))))
+many = st.integers(0, 7).flatmap(lambda n: st.tuples(*(shipments(f"s{i}") for i in range(n))))
+parameters = st.builds(
+    Params,
+    now=st.just(T0),
+    circuity=st.sampled_from([1.0, 1.3]),
+    service_min=st.sampled_from([0.0, 5.0, 10.0]),
+)
+
+
+def brute_force(fleet, ship, params) -> float | None:
+    """Least added km over every run and every pair of positions, by the validator."""
+    best = None
+    for run in fleet:
+        before = check_route(run, [], params)
+        if before.violations:
+            continue
+        size = len(run.stops) + 2
+        for i in range(size - 1):
+            for j in range(i + 1, size):
+                after = check_route(run, [(ship, i, j)], params)
+                if not after.violations and (best is None or after.km - before.km < best):
+                    best = after.km - before.km
+    return best
+
+
+def one_by_one(fleet, ships, params) -> tuple[int, float]:
+    """Sequential cheapest insertion through the public ``insert``."""
+    fleet, count, km = list(fleet), 0, 0.0
+    for ship in ships:
+        found = insert(fleet, ship, params)
+        if found is not None:
+            k = [r.id for r in fleet].index(found.run_id)
+            fleet[k] = apply_insertion(fleet[k], ship, found, params)
+            count, km = count + 1, km + found.added_km
+    return count, km
+
+
+@SETTINGS
+@given(fleets, shipments("s"), parameters)
+def test_insert_equals_brute_force_and_respects_every_rule(fleet, ship, params):
+    found = insert(fleet, ship, params)
+    best = brute_force(fleet, ship, params)
+    assert (found is None) == (best is None)
+    if found is not None:
+        assert abs(found.added_km - max(best, 0.0)) < 1e-6
+        assert validate_booking(fleet, [ship], [found], params) == []
+
+
+@SETTINGS
+@given(fleets, many, parameters)
+def test_book_respects_every_rule_and_is_never_worse_than_sequential(fleet, ships, params):
+    result = book(fleet, ships, params)
+    assert validate_booking(fleet, ships, result, params) == []
+    count, km = one_by_one(fleet, ships, params)
+    booked = sum(i.added_km for i in result)
+    assert len(result) > count or (len(result) == count and booked <= km + 1e-6)
+    baseline = book_sequential(fleet, ships, params)
+    assert validate_booking(fleet, ships, baseline, params) == []
+    assert len(baseline) == count
+    assert abs(sum(i.added_km for i in baseline) - km) < 1e-6
