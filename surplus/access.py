@@ -21,7 +21,6 @@ from .models import (
     Lot,
     LotStatus,
     Organisation,
-    Role,
     Run,
     Stop,
     User,
@@ -169,10 +168,6 @@ def require(user: User, action: str, obj: T | None) -> T:
 def get_for(user: User, model: type[T], ident: int, action: str = VIEW) -> T:
     return require(user, action, db.session.get(model, ident))
 
-
-def require_role(user: User, *roles: Role) -> None:
-    if not user.is_authenticated or (user.role not in roles and not user.is_site_admin):
-        abort(403)
 
 
 def require_coordinator(user: User) -> None:

@@ -40,11 +40,6 @@ def normalise_enterprise_number(raw: str) -> str | None:
     return digits
 
 
-def format_enterprise_number(digits: str | None) -> str:
-    if not digits:
-        return ""
-    return f"{digits[:4]}.{digits[4:7]}.{digits[7:]}"
-
 
 def check_password_strength(password: str) -> str | None:
     if len(password) < MIN_PASSWORD:

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Conflict, Forbidden, Invalid
 from ..models import (
     Claim,
     ClaimStatus,
@@ -234,9 +234,3 @@ def history(session: Session, conv: Convention) -> list:
         Event.subject_type == "convention", Event.subject_id == conv.id,
         Event.organisation_id == conv.beneficiary_id).order_by(Event.id)))
 
-
-def get(session: Session, conv_id: int) -> Convention:
-    conv = session.get(Convention, conv_id)
-    if conv is None:
-        raise NotFound(str(_l("Not found.")))
-    return conv
