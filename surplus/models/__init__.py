@@ -1,15 +1,17 @@
 """SQLAlchemy 2 typed models, split by concept."""
 
-from .allocation import AllocationBatch, AllocationLine, BatchStatus, LineStatus
+from .allocation import AllocationBatch, AllocationLine
 from .base import db, utcnow
 from .convention import Convention
 from .enums import (
     Allergen,
+    BatchStatus,
     Category,
     ClaimStatus,
     ConventionStatus,
     DateKind,
     DistributionMode,
+    LineStatus,
     LotStatus,
     OrgKind,
     Role,

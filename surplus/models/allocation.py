@@ -3,7 +3,6 @@ coordinator (or run unattended), and confirmed into claims."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 from typing import Any
 
@@ -11,21 +10,9 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, enum_column, utcnow
+from .enums import BatchStatus, LineStatus
 from .lot import Claim, Lot
 from .organisation import Organisation
-
-
-class BatchStatus(enum.StrEnum):
-    PREVIEW = "preview"
-    CONFIRMED = "confirmed"
-    DISCARDED = "discarded"
-
-
-class LineStatus(enum.StrEnum):
-    PROPOSED = "proposed"
-    REMOVED = "removed"
-    CLAIMED = "claimed"
-    SKIPPED = "skipped"
 
 
 class AllocationBatch(db.Model):

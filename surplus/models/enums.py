@@ -128,3 +128,16 @@ class StopStatus(enum.StrEnum):
     PLANNED = "planned"
     DONE = "done"
     REJECTED = "rejected"
+
+
+class BatchStatus(enum.StrEnum):
+    PREVIEW = "preview"
+    CONFIRMED = "confirmed"
+    DISCARDED = "discarded"
+
+
+class LineStatus(enum.StrEnum):
+    PROPOSED = "proposed"
+    REMOVED = "removed"
+    CLAIMED = "claimed"
+    SKIPPED = "skipped"

@@ -16,7 +16,13 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matching.booking import Insertion, Shipment, explain_no_insertion, insert
+from matching.booking import (
+    Insertion,
+    Shipment,
+    apply_insertion,
+    explain_no_insertion,
+    insert,
+)
 
 from ..errors import Conflict, Forbidden, Invalid
 from ..models import (
@@ -125,23 +131,22 @@ def book(session: Session, actor: User, claim: Claim, run_id: int | None = None,
     ship = shipment(claim, run.start_at.astimezone(BRUSSELS).date())
     assert ship is not None
     params = matching_adapter.params(now or datetime.now(UTC))
-    drop_end = ship.drop_window[1] if ship.drop_window else None
-    if ship.deadline is not None:
-        latest = ship.deadline - timedelta(minutes=params.service_min)
-        drop_end = latest if drop_end is None else min(drop_end, latest)
+    # The planner's own stops carry the windows, the deadline folded into the drop-off's.
+    planned = apply_insertion(runs.to_plan(run), ship, ins, params).stops
+    p_plan, d_plan = planned[ins.pickup_index], planned[ins.drop_index]
     lot, org = claim.lot, claim.beneficiary
     pickup = Stop(run_id=run.id, position=2 * runs.TEMP_POSITION, kind=StopKind.PICKUP,
                   organisation_id=lot.donor_id, claim_id=claim.id,
                   address=f"{lot.pickup_address} {lot.pickup_postcode} {lot.pickup_locality}",
                   lat=lot.pickup_lat, lon=lot.pickup_lon, load_delta_kg=claim.kg,
-                  window_start=lot.pickup_from, window_end=lot.pickup_until,
-                  service_min=int(params.service_min))
+                  window_start=p_plan.window_start, window_end=p_plan.window_end,
+                  service_min=int(p_plan.service_min))
     drop = Stop(run_id=run.id, position=2 * runs.TEMP_POSITION + 1, kind=StopKind.DROPOFF,
                 organisation_id=org.id, claim_id=claim.id,
                 address=f"{org.address} {org.postcode} {org.locality}",
                 lat=org.lat, lon=org.lon, load_delta_kg=-claim.kg,
-                window_start=ship.drop_window[0] if ship.drop_window else None,
-                window_end=drop_end, service_min=int(params.service_min))
+                window_start=d_plan.window_start, window_end=d_plan.window_end,
+                service_min=int(d_plan.service_min))
     ordered = list(run.stops)
     ordered.insert(ins.pickup_index, pickup)
     ordered.insert(ins.drop_index, drop)

@@ -100,9 +100,10 @@ def eligible_clause(chans: list[Channel]):
     return or_(*parts)
 
 
-def lot_refusal(session: Session, org: Organisation, lot: Lot,
-                now: datetime | None = None) -> str | None:
-    """Why ``org`` may not receive ``lot`` now, as a sentence; None when it may."""
+def lot_refusal(session: Session, org: Organisation, lot: Lot, now: datetime | None = None,
+                chans: list[Channel] | None = None) -> str | None:
+    """Why ``org`` may not receive ``lot`` now, as a sentence; None when it may.
+    ``chans`` saves reading the organisation's conventions again when the caller has."""
     now = now or datetime.now(UTC)
     if not org.is_beneficiary:
         return str(_l("Only CPAS and associations can claim lots."))
@@ -114,7 +115,8 @@ def lot_refusal(session: Session, org: Organisation, lot: Lot,
         return str(_l("This lot has expired."))
     if lot.donor.verification != Verification.VERIFIED:
         return str(_l("This donor is not verified yet."))
-    chans = channels(session, org, local_today(now))
+    if chans is None:
+        chans = channels(session, org, local_today(now))
     if not chans:
         return str(_l("Your organisation has no convention in force with a platform."))
     if lot.fse_plus and not any(ch.fse_plus for ch in chans):
@@ -137,7 +139,7 @@ def conventions_for(session: Session, org: Organisation, lot: Lot,
                     now: datetime | None = None) -> list[Convention]:
     """Conventions through which ``org`` may claim ``lot`` (empty when it may not)."""
     now = now or datetime.now(UTC)
-    if lot_refusal(session, org, lot, now) is not None:
+    chans = channels(session, org, local_today(now))
+    if lot_refusal(session, org, lot, now, chans) is not None:
         return []
-    return [ch.convention for ch in channels(session, org, local_today(now))
-            if _channel_accepts(ch, lot)]
+    return [ch.convention for ch in chans if _channel_accepts(ch, lot)]

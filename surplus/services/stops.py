@@ -23,12 +23,6 @@ class Outcome:
     message: str
 
 
-def _claim(stop: Stop):
-    from ..models import Claim, db
-
-    return db.session.get(Claim, stop.claim_id) if stop.claim_id else None
-
-
 def confirm(session: Session, actor: User, stop: Stop, temperature: object = None,
             receiver: str = "", note: str = "") -> Outcome:
     """Mark a stop done. A chilled or frozen lot needs its temperature; above the limit
@@ -37,7 +31,7 @@ def confirm(session: Session, actor: User, stop: Stop, temperature: object = Non
         raise Forbidden(str(_l("Only the platform running this van confirms its stops.")))
     if stop.status != StopStatus.PLANNED:
         raise Conflict(str(_l("This stop is already confirmed.")))
-    claim = _claim(stop)
+    claim = stop.claim
     lot = claim.lot if claim else None
     celsius = None
     if temperature not in (None, ""):
