@@ -4,6 +4,11 @@ from .allocation import AllocationBatch, AllocationLine
 from .base import db, utcnow
 from .convention import Convention
 from .enums import (
+    AgreementStatus,
+    JobOutcome,
+    MailMode,
+    MailState,
+    NotificationKind,
     Allergen,
     BatchStatus,
     Category,
@@ -22,7 +27,10 @@ from .enums import (
     Verification,
 )
 from .event import AppendOnlyError, Event
+from .interplatform import LotOffer, TransportAgreement
+from .job import JobLock, JobRun
 from .lot import MAX_LOT_GRAMS, Claim, Lot
+from .notification import Notification, NotificationPreference
 from .organisation import Invitation, Organisation, User
 from .run import Depot, Run, RunTemplate, Stop, TemplateStop, Vehicle
 
@@ -33,5 +41,7 @@ __all__ = [
     "Invitation", "Lot", "LotStatus", "OrgKind", "Organisation", "Role", "Run", "RunStatus",
     "RunTemplate", "TemplateStop",
     "Stop", "StopKind", "StopStatus", "StorageClass", "User", "Vehicle", "Verification", "db",
-    "utcnow",
+    "utcnow", "AgreementStatus", "JobOutcome", "MailMode", "MailState", "NotificationKind",
+    "LotOffer", "TransportAgreement", "JobLock", "JobRun", "Notification",
+    "NotificationPreference",
 ]

@@ -141,3 +141,45 @@ class LineStatus(enum.StrEnum):
     REMOVED = "removed"
     CLAIMED = "claimed"
     SKIPPED = "skipped"
+
+
+class AgreementStatus(enum.StrEnum):
+    REQUESTED = "requested"
+    ACTIVE = "active"
+    REFUSED = "refused"
+    ENDED = "ended"
+
+
+class JobOutcome(enum.StrEnum):
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+
+
+class MailMode(enum.StrEnum):
+    """How a user receives one kind of notification by mail (always in the app)."""
+
+    OFF = "off"
+    IMMEDIATE = "immediate"
+    DIGEST = "digest"
+
+
+class MailState(enum.StrEnum):
+    """Where a notification's mail stands: none wanted, waiting, sent, or failed."""
+
+    NONE = "none"
+    PENDING = "pending"
+    DIGEST = "digest"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class NotificationKind(enum.StrEnum):
+    NEW_LOT = "new_lot"
+    LOT_CLAIMED = "lot_claimed"
+    BOOKING = "booking"
+    CONVENTION_DECISION = "convention_decision"
+    LOT_WITHDRAWN = "lot_withdrawn"
+    EXPIRING_APPROVAL = "expiring_approval"
+    TRANSPORT_AGREEMENT = "transport_agreement"

@@ -28,6 +28,8 @@ class Lot(db.Model):
         CheckConstraint("storage = 'ambient' OR best_date IS NOT NULL", name="cold_needs_date"),
         Index("ix_lot_status_expires", "status", "expires_at"),
         Index("ix_lot_donor_created", "donor_id", "created_at"),
+        Index("ix_lot_wave_next", "wave", "next_wave_at"),
+        CheckConstraint("wave BETWEEN 1 AND 3", name="wave_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -61,6 +63,10 @@ class Lot(db.Model):
         enum_column(LotStatus, "lot_status"), default=LotStatus.OPEN
     )
     status_reason: Mapped[str] = mapped_column(Text, default="")
+    # Offer waves (services/waves.py): 1 the platforms serving the donor, 2 those within
+    # a radius, 3 every platform; the escalation job moves it on at ``next_wave_at``.
+    wave: Mapped[int] = mapped_column(default=3)
+    next_wave_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

@@ -41,6 +41,8 @@ class Organisation(db.Model):
     )
     # Platforms only: communes (postcodes) served; read by the convention request page.
     service_postcodes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Platforms only: and/or every place within this many km of its depots (or seat).
+    service_radius_km: Mapped[float | None]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")

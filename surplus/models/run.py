@@ -138,6 +138,7 @@ class Stop(db.Model):
         UniqueConstraint("run_id", "position", name="uq_stop_run_position"),
         CheckConstraint("position >= 0", name="position_nonneg"),
         CheckConstraint("service_min >= 0", name="service_nonneg"),
+        CheckConstraint("leg BETWEEN 0 AND 2", name="leg_range"),
         CheckConstraint(
             "window_end IS NULL OR window_start IS NULL OR window_end >= window_start",
             name="window_order",
@@ -150,6 +151,9 @@ class Stop(db.Model):
     kind: Mapped[StopKind] = mapped_column(enum_column(StopKind, "stop_kind"))
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), index=True)
+    # 0: the claim goes straight from donor to beneficiary on this run. A hub relay has
+    # leg 1 (donor to the hub depot) and leg 2 (hub depot to beneficiary) on two runs.
+    leg: Mapped[int] = mapped_column(default=0)
     address: Mapped[str] = mapped_column(String(300), default="")
     lat: Mapped[float]
     lon: Mapped[float]
