@@ -75,6 +75,8 @@ class Config:
         self.MAIL_TIMEOUT = int(env.get("MAIL_TIMEOUT", "10"))
         self.MAIL_ENABLED = _flag("MAIL_ENABLED")
         self.MAIL_BACKEND = env.get("MAIL_BACKEND", "smtp")
+        # Links in mails sent by jobs, which have no request to take the address from.
+        self.PUBLIC_URL = env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
         # Scheduler: runs only where asked (make run, or `flask scheduler`).
         self.SCHEDULER_ENABLED = _flag("SCHEDULER_ENABLED")
         # API documentation (flask-smorest).

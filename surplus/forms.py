@@ -200,3 +200,19 @@ class ConventionDecisionForm(FlaskForm):
     valid_from = StringField(_l("Valid from"), render_kw={"type": "date"})
     valid_until = StringField(_l("Valid until"), render_kw={"type": "date"})
     fse_plus = BooleanField(_l("FSE+ stock allowed"))
+
+
+def notification_preferences_form(current: dict[str, str]) -> FlaskForm:
+    """One select per notification kind, offering the modes the kind allows; ``current``
+    (``{"new_lot": "digest", ...}``) fills it unless the request submitted values."""
+    from .notification_text import KIND_LABELS, MODE_LABELS
+    from .services.notification_prefs import ALLOWED_MODES
+
+    class NotificationPreferencesForm(FlaskForm):
+        pass
+
+    for kind, modes in ALLOWED_MODES.items():
+        setattr(NotificationPreferencesForm, kind.value, SelectField(
+            KIND_LABELS[kind], choices=[(m.value, MODE_LABELS[m]) for m in modes],
+            validators=[required()]))
+    return NotificationPreferencesForm(data=current)

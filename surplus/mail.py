@@ -16,8 +16,10 @@ def init_app(app: Flask) -> None:
     mail.init_app(app)
 
 
-def send(to: str, language: str | None, subject: str, template: str, **context: object) -> bool:
-    """Render ``mail/<template>.txt`` and ``.html`` in ``language`` and send them.
+def send(to: str, language: str | None, subject: str, template: str, *,
+         headers: dict[str, str] | None = None, **context: object) -> bool:
+    """Render ``mail/<template>.txt`` and ``.html`` in ``language`` and send them
+    (with extra ``headers``, such as List-Unsubscribe).
 
     Returns False (and logs) when mail is disabled or the SMTP server refuses;
     callers show the information on the page as well, so nothing is lost.
@@ -28,7 +30,7 @@ def send(to: str, language: str | None, subject: str, template: str, **context: 
         text = render_template(f"mail/{template}.txt", **context)
         html = render_template(f"mail/{template}.html", **context)
         subject = str(subject)
-    message = EmailMultiAlternatives(subject=subject, body=text, to=[to])
+    message = EmailMultiAlternatives(subject=subject, body=text, to=[to], headers=headers)
     message.attach_alternative(html, "text/html")
     try:
         message.send()

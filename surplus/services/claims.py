@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from .. import geo
 from ..errors import Conflict, Forbidden, Invalid
 from ..models import Claim, ClaimStatus, Convention, Lot, LotStatus, Organisation, User
-from . import events
+from . import events, notifications
 from .eligibility import conventions_for, lot_refusal
 
 
@@ -142,6 +142,7 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
                   organisation_id=lot.donor_id)
     events.record(session, actor, claim, "created", organisation_id=org.id,
                   after={"lot_id": lot_id, "grams": grams, "platform_id": claim.platform_id})
+    notifications.lot_claimed(session, claim)
     return claim, True
 
 

@@ -31,7 +31,7 @@ from ..models import (
     Verification,
     utcnow,
 )
-from . import events
+from . import events, notifications
 from .convention_input import Figures, parse_figures
 from .lot_dates import local_today
 
@@ -217,6 +217,7 @@ def decide(session: Session, actor: User, conv: Convention, action: str, *,
                   organisation_id=conv.platform_id)
     events.record(session, actor, conv, action, reason=reason,
                   after={"status": conv.status.value}, organisation_id=conv.beneficiary_id)
+    notifications.convention_decided(session, conv)
     return conv
 
 

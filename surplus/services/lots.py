@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Forbidden, Invalid
 from ..models import Claim, ClaimStatus, Lot, LotStatus, User
-from . import events
+from . import events, notifications
 from .lot_input import FIELDS, LotDraft, parse_lot
 
 LOT_FIELDS = ("status", "remaining_g", "weight_g", "status_reason")
@@ -136,6 +136,7 @@ def withdraw_lot(session: Session, actor: User, lot: Lot, reason: str) -> list[C
     session.flush()
     events.record(session, actor, lot, "withdrawn", before=before,
                   after=events.snapshot(lot, *LOT_FIELDS), reason=reason)
+    notifications.lot_withdrawn(session, lot, affected)
     return affected
 
 

@@ -16,11 +16,13 @@ def register(app: Flask) -> None:
         lots,
         main,
         market,
+        notifications,
         organisations,
         platform,
         runs,
     )
 
     for module in (auth, main, account, organisations, lots, market, claims, conventions,
-                   platform, allocation, runs, fleet):
+                   platform, allocation, runs, fleet,
+                   notifications):
         app.register_blueprint(module.bp)

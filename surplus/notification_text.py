@@ -1,0 +1,144 @@
+"""What a notification says and where it leads, rendered from its kind and parameters in
+the current locale (the reader's page language, or ``force_locale`` for a mail)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from .labels import label
+from .models import MailMode, Notification, NotificationKind
+from .templating import kg, when
+
+KIND_LABELS = {
+    NotificationKind.NEW_LOT: _l("New lots offered to my organisation"),
+    NotificationKind.LOT_CLAIMED: _l("Claims on my lots"),
+    NotificationKind.BOOKING: _l("Pickups booked"),
+    NotificationKind.CONVENTION_DECISION: _l("Decisions on my conventions"),
+    NotificationKind.LOT_WITHDRAWN: _l("Lots withdrawn by their donor"),
+    NotificationKind.EXPIRING_APPROVAL: _l("Conventions and FSE+ approvals about to expire"),
+    NotificationKind.TRANSPORT_AGREEMENT: _l("Transport agreements between platforms"),
+}
+MODE_LABELS = {
+    MailMode.OFF: _l("No e-mail"),
+    MailMode.IMMEDIATE: _l("An e-mail each time"),
+    MailMode.DIGEST: _l("One e-mail a day"),
+}
+# subject_type -> (endpoint, URL argument): the page of the notification's object.
+_PAGES = {"lot": ("lots.lot_show", "lot_id"), "claim": ("claims.claim_show", "claim_id"),
+          "convention": ("conventions.convention_show", "conv_id"),
+          "run": ("runs.run_show", "run_id")}
+
+
+def _day(value: Any) -> str:
+    return when(date.fromisoformat(value)) if value else ""
+
+
+def _moment(value: Any) -> str:
+    return when(datetime.fromisoformat(value)) if value else ""
+
+
+def _reason(p: dict[str, Any]) -> str:
+    return " " + _("Reason: %(reason)s", reason=p["reason"]) if p.get("reason") else ""
+
+
+def text(n: Notification) -> str:
+    """The notification as one or two sentences."""
+    try:
+        return _text(n)
+    except (KeyError, TypeError, ValueError):  # parameters of an older shape: stay readable
+        return str(KIND_LABELS.get(n.kind, n.kind))
+
+
+def subject(n: Notification) -> str:
+    """A mail subject line."""
+    try:
+        return _subject(n)
+    except (KeyError, TypeError, ValueError):
+        return str(KIND_LABELS.get(n.kind, n.kind))
+
+
+def _text(n: Notification) -> str:
+    p = n.params or {}
+    kind = n.kind
+    if kind == NotificationKind.NEW_LOT:
+        line = _("New lot offered: %(title)s, %(kg)s from %(donor)s (%(place)s).",
+                 title=p["title"], kg=kg(p["kg"]), donor=p["donor"], place=p["locality"])
+        if p.get("date_kind") and p.get("date"):
+            line += f" {label('date_kind', p['date_kind'])} {_day(p['date'])}."
+        return line
+    if kind == NotificationKind.LOT_CLAIMED:
+        return _("%(org)s claimed %(kg)s of your lot %(title)s (through %(platform)s).",
+                 org=p["beneficiary"], kg=kg(p["kg"]), title=p["title"],
+                 platform=p["platform"])
+    if kind == NotificationKind.BOOKING:
+        if not p.get("run"):
+            return _("%(title)s (%(kg)s for %(org)s) will be collected by the beneficiary.",
+                     title=p["title"], kg=kg(p["kg"]), org=p["beneficiary"])
+        line = _("%(title)s (%(kg)s for %(org)s) is booked on the run %(run)s of %(platform)s.",
+                 title=p["title"], kg=kg(p["kg"]), org=p["beneficiary"], run=p["run"],
+                 platform=p["platform"])
+        if p.get("pickup"):
+            return line + " " + _("Pickup around %(time)s.", time=_moment(p["pickup"]))
+        return line
+    if kind == NotificationKind.CONVENTION_DECISION:
+        return _("Your convention with %(platform)s is now: %(status)s.",
+                 platform=p["platform"], status=label("convention_status", p["status"])
+                 ) + _reason(p)
+    if kind == NotificationKind.LOT_WITHDRAWN:
+        return _("%(donor)s withdrew the lot %(title)s; your claim of %(kg)s is cancelled.",
+                 donor=p["donor"], title=p["title"], kg=kg(p["kg"])) + _reason(p)
+    if kind == NotificationKind.EXPIRING_APPROVAL:
+        if p.get("what") == "fse_plus":
+            return _("The FSE+ approval of %(org)s (convention with %(platform)s) expires on "
+                     "%(date)s.", org=p["beneficiary"], platform=p["platform"],
+                     date=_day(p["date"]))
+        return _("The convention between %(org)s and %(platform)s ends on %(date)s.",
+                 org=p["beneficiary"], platform=p["platform"], date=_day(p["date"]))
+    if kind == NotificationKind.TRANSPORT_AGREEMENT:
+        action, other = p.get("action"), p["platform"]
+        if action == "requested":
+            return _("%(platform)s asks for a transport agreement with your platform.",
+                     platform=other)
+        if action == "approved":
+            return _("%(platform)s approved your transport agreement.", platform=other)
+        if action == "refused":
+            return _("%(platform)s refused your transport agreement.", platform=other) \
+                + _reason(p)
+        return _("The transport agreement with %(platform)s has ended.", platform=other)
+    raise KeyError(kind)
+
+
+def _subject(n: Notification) -> str:
+    p = n.params or {}
+    kind = n.kind
+    if kind == NotificationKind.NEW_LOT:
+        return _("New lot on Maillon: %(title)s", title=p["title"])
+    if kind == NotificationKind.LOT_CLAIMED:
+        return _("Your lot %(title)s was claimed", title=p["title"])
+    if kind == NotificationKind.BOOKING:
+        return _("Pickup booked: %(title)s", title=p["title"])
+    if kind == NotificationKind.CONVENTION_DECISION:
+        return _("Your convention with %(platform)s", platform=p["platform"])
+    if kind == NotificationKind.LOT_WITHDRAWN:
+        return _("Lot withdrawn: %(title)s", title=p["title"])
+    if kind == NotificationKind.EXPIRING_APPROVAL:
+        return _("Expiring soon: %(org)s", org=p["beneficiary"])
+    return _("Transport agreement with %(platform)s", platform=p["platform"])
+
+
+def link(n: Notification, external: bool = False) -> str:
+    """The page of the notification's object (the dashboard when it has none)."""
+    if n.kind == NotificationKind.TRANSPORT_AGREEMENT:
+        # The agreements pages are built alongside; until they exist, the dashboard.
+        endpoint = "agreements.index" if "agreements.index" in current_app.view_functions \
+            else "main.index"
+        return url_for(endpoint, _external=external)
+    page = _PAGES.get(n.subject_type)
+    if page is None:
+        return url_for("main.index", _external=external)
+    return url_for(page[0], **{page[1]: n.subject_id}, _external=external)
