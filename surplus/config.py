@@ -79,6 +79,7 @@ class Config:
         self.PUBLIC_URL = env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
         # Scheduler: runs only where asked (make run, or `flask scheduler`).
         self.SCHEDULER_ENABLED = _flag("SCHEDULER_ENABLED")
+        self.DIGEST_AT = env.get("DIGEST_AT", "07:00")  # daily digest mails, Brussels time
         # API documentation (flask-smorest).
         self.API_TITLE = "Maillon API"
         self.API_VERSION = "v1"

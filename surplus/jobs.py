@@ -1,86 +1,100 @@
-"""APScheduler 3 registration of the periodic jobs (the jobs are service functions).
+"""The periodic jobs and their APScheduler 3 registration (the jobs are service functions).
 
-Exactly one scheduler runs: inside ``make run``'s process in development
-(SCHEDULER_ENABLED=1), or in its own ``flask --app app scheduler`` process in
-production, never in gunicorn workers. Jobs are idempotent, coalesced and never run
-two instances at once.
+Adding a job is one line in :func:`registry`: a name, its label, a function
+``(session, now) -> int | dict`` and a schedule. ``services/job_runs.py`` runs each
+firing under a database lease and logs it.
+
+One scheduler runs: inside ``make run``'s process in development (SCHEDULER_ENABLED=1),
+or in its own ``flask --app app scheduler`` process in production, never in gunicorn
+workers. Each scheduler keeps its jobs in memory (a job store is never shared);
+``coalesce`` and ``max_instances=1`` keep one process from piling up runs, and the lease
+makes an accidental second scheduler skip what the first is doing or has just done.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
-from .extensions import db
-from .services import allocation, lots, runs
+from .services import (
+    allocation,
+    job_runs,
+    lots,
+    notification_mail,
+    notifications,
+    runs,
+)
+from .services.job_runs import Job, daily_at, every
+from .services.lot_dates import local_today
 
 log = logging.getLogger(__name__)
 
-
-def _in_context(app: Flask, name: str, work: Callable[[], object]) -> object:
-    with app.app_context():
-        try:
-            result = work()
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("%s failed", name)
-            raise
-        finally:
-            db.session.remove()
-    log.info("%s: %s", name, result)
-    return result
+TIMEZONE = "Europe/Brussels"
+MISFIRE_GRACE_SECONDS = 300
 
 
-def expire_lots_job(app: Flask) -> object:
-    """Expire lots past their date or their pickup window (every 10 minutes)."""
-    return _in_context(app, "expire_lots", lambda: lots.expire_lots(db.session))
+def _materialise_runs(session: Session, now: datetime) -> int:
+    return runs.materialise(session, local_today(now))
 
 
-def daily_allocation_job(app: Flask) -> object:
-    """Allocate and claim, unattended, the lots nearing their date (daily); each
-    platform's run is stored as a batch that its coordinators see."""
-    return _in_context(app, "daily_allocation", lambda: allocation.run_unattended(db.session))
+def _remind_expiring(session: Session, now: datetime) -> int:
+    return notifications.remind_expiring(session, local_today(now))
 
 
-def materialise_runs_job(app: Flask) -> object:
-    """Create the dated runs of the weekly rounds two weeks ahead (nightly; idempotent)."""
-    return _in_context(app, "materialise_runs", lambda: runs.materialise(db.session))
-
-
-def _daily_at(value: str) -> dict:
-    hour, _sep, minute = value.partition(":")
-    return {"trigger": "cron", "hour": int(hour), "minute": int(minute or 0)}
-
-
-def jobs(app: Flask) -> list[tuple[str, Callable[[Flask], object], dict]]:
+def registry(config: Mapping[str, Any]) -> list[Job]:
+    """Every periodic job, in the order the job page lists them."""
     return [
-        ("expire_lots", expire_lots_job, {"trigger": "interval", "minutes": 10}),
-        ("daily_allocation", daily_allocation_job, _daily_at(app.config["MATCH_DAILY_AT"])),
-        ("materialise_runs", materialise_runs_job, {"trigger": "cron", "hour": 2, "minute": 15}),
+        Job("expire_lots", _l("Expire lots past their date or pickup window"),
+            lots.expire_lots, every(minutes=10)),
+        Job("daily_allocation", _l("Daily unattended allocation of lots nearing their date"),
+            allocation.run_unattended, daily_at(config["MATCH_DAILY_AT"])),
+        Job("materialise_runs", _l("Create the dated runs of the weekly rounds"),
+            _materialise_runs, daily_at("02:15")),
+        Job("deliver_mail", _l("Send the mail of new notifications"),
+            notification_mail.deliver_pending, every(minutes=1)),
+        Job("send_digests", _l("Send the daily digest mails"),
+            notification_mail.send_digests, daily_at(config["DIGEST_AT"])),
+        Job("remind_expiring", _l("Remind of conventions and FSE+ approvals expiring soon"),
+            _remind_expiring, daily_at("06:00")),
     ]
 
 
-def _configure(scheduler, app: Flask) -> None:
-    for job_id, func, trigger in jobs(app):
-        scheduler.add_job(func, args=[app], id=job_id, replace_existing=True,
-                          coalesce=True, max_instances=1, misfire_grace_time=300, **trigger)
+def find(config: Mapping[str, Any], name: str) -> Job | None:
+    return next((job for job in registry(config) if job.name == name), None)
+
+
+def configure(scheduler: BaseScheduler, app: Flask) -> None:
+    """Add every job of the registry to ``scheduler`` (its in-memory job store)."""
+    for job in registry(app.config):
+        scheduler.add_job(job_runs.run, args=[app, job], id=job.name, name=job.name,
+                          replace_existing=True, coalesce=True, max_instances=1,
+                          misfire_grace_time=MISFIRE_GRACE_SECONDS, **job.schedule.trigger)
 
 
 def start_background(app: Flask) -> BackgroundScheduler:
-    scheduler = BackgroundScheduler(timezone="Europe/Brussels")
-    _configure(scheduler, app)
+    scheduler = BackgroundScheduler(timezone=TIMEZONE)
+    configure(scheduler, app)
     scheduler.start()
-    app.extensions["scheduler"] = scheduler
+    app.extensions["scheduler"] = scheduler  # the job page shows its next run times
     return scheduler
 
 
 def run_blocking(app: Flask) -> None:
-    scheduler = BlockingScheduler(timezone="Europe/Brussels")
-    _configure(scheduler, app)
-    log.info("scheduler started with %d jobs", len(jobs(app)))
+    """The ``flask scheduler`` process: runs the jobs until stopped."""
+    if not logging.getLogger().handlers:  # under systemd, the journal shows each run
+        logging.basicConfig(level=logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    scheduler = BlockingScheduler(timezone=TIMEZONE)
+    configure(scheduler, app)
+    app.extensions["scheduler"] = scheduler
+    log.info("scheduler started with %d jobs", len(scheduler.get_jobs()))
     scheduler.start()

@@ -13,6 +13,7 @@ def register(app: Flask) -> None:
         claims,
         conventions,
         fleet,
+        jobs,
         lots,
         main,
         market,
@@ -23,6 +24,6 @@ def register(app: Flask) -> None:
     )
 
     for module in (auth, main, account, organisations, lots, market, claims, conventions,
-                   platform, allocation, runs, fleet,
+                   platform, allocation, runs, fleet, jobs,
                    notifications):
         app.register_blueprint(module.bp)

@@ -120,9 +120,10 @@ def test_unattended_run_claims_lots_nearing_their_date(w, app):
     claimed_lots = {line.lot_id for b in done for line in b.lines}
     assert claimed_lots == {w.yog.id}, "only lots nearing their date"
     from surplus import jobs
+    from surplus.services import job_runs
 
-    again = jobs.daily_allocation_job(app)  # the scheduled job, in its own app context
-    assert set(again) == {"platforms", "claimed", "skipped"}
+    again = job_runs.run(app, jobs.find(app.config, "daily_allocation"))  # as scheduled
+    assert set(again.counts) == {"platforms", "claimed", "skipped"}
     db.session.rollback()
     claimed = db.session.scalar(select(func.sum(Claim.grams)).where(
         Claim.lot_id == w.yog.id, Claim.status == ClaimStatus.ACTIVE))
