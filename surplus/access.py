@@ -23,6 +23,7 @@ from .models import (
     Organisation,
     Run,
     Stop,
+    TransportAgreement,
     User,
     Vehicle,
     db,
@@ -133,8 +134,23 @@ def _platform_asset(user: User, action: str, obj: Depot | Vehicle | Run) -> bool
     return _coordinates(user, obj.platform_id)
 
 
+def _run(user: User, action: str, run: Run) -> bool:
+    """A platform also sees (not changes) another platform's run that carries one of its
+    claims under a transport agreement."""
+    if _platform_asset(user, action, run):
+        return True
+    return action == VIEW and any(
+        stop.claim is not None and _same_org(user, stop.claim.platform_id) for stop in run.stops)
+
+
 def _stop(user: User, action: str, stop: Stop) -> bool:
     return _platform_asset(user, action, stop.run)
+
+
+def _agreement(user: User, action: str, agreement: TransportAgreement) -> bool:
+    """Only the two platforms' coordinators see an agreement; the service says who decides."""
+    return user.is_coordinator and user.organisation_id in (agreement.carrier_id,
+                                                            agreement.client_id)
 
 
 def _event(user: User, action: str, ev: Event) -> bool:
@@ -150,9 +166,10 @@ _CHECKS = {
     Convention: _convention,
     Depot: _platform_asset,
     Vehicle: _platform_asset,
-    Run: _platform_asset,
+    Run: _run,
     Stop: _stop,
     Event: _event,
+    TransportAgreement: _agreement,
 }
 
 

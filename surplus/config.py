@@ -94,6 +94,12 @@ class Config:
         self.MATCH_MAX_KM = float(env.get("MATCH_MAX_KM", "50"))
         self.MATCH_DAILY_AT = env.get("MATCH_DAILY_AT", "06:30")
         self.MATCH_URGENT_HOURS = int(env.get("MATCH_URGENT_HOURS", "48"))
+        # Offer waves: a new lot goes to the platforms serving the donor (wave 1), after
+        # WAVE_DELAY_HOURS to those within WAVE_RADIUS_KM road km (wave 2), then to all
+        # (wave 3); a lot within WAVE_URGENT_HOURS of its date goes to all at once.
+        self.WAVE_DELAY_HOURS = float(env.get("WAVE_DELAY_HOURS", "12"))
+        self.WAVE_RADIUS_KM = float(env.get("WAVE_RADIUS_KM", "90"))
+        self.WAVE_URGENT_HOURS = float(env.get("WAVE_URGENT_HOURS", "24"))
         # Map tiles (Leaflet); markers still show when tiles cannot load.
         self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
         self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap")

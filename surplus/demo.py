@@ -13,7 +13,9 @@ from werkzeug.security import generate_password_hash
 
 from . import geo
 from .demo_data import BENEFICIARIES, DEMO_PASSWORD, DONORS, FSE_PRODUCTS, PLATFORMS, PRODUCTS
+from .errors import DomainError
 from .models import (
+    AgreementStatus,
     Category,
     Convention,
     ConventionStatus,
@@ -24,14 +26,16 @@ from .models import (
     Organisation,
     OrgKind,
     Role,
+    Run,
     RunTemplate,
     StorageClass,
     TemplateStop,
+    TransportAgreement,
     User,
     Vehicle,
     Verification,
 )
-from .services import runs
+from .services import booking, claims, runs, waves
 from .services.lot_dates import BRUSSELS, expires_at, local_today
 
 NAMED_USERS = {
@@ -236,6 +240,72 @@ class Seeder:
         runs.materialise(self.s, self.today)
 
 
+    # -- inter-platform ---------------------------------------------------------------
+    def seed_waves(self) -> None:
+        """Offer every lot in its first wave; one lot of the Mons auction, posted 14 hours
+        ago, has already escalated to wave 2 and reached Namur's network."""
+        now = datetime.now(UTC)
+        self.s.flush()
+        lots = self.s.scalars(select(Lot).order_by(Lot.id)).all()
+        mons = next(d for d in self.donors if d.postcode == "7000")
+        posted = now - timedelta(hours=14)
+        story = self.lot(mons, "Chicons de la criée — invendus du jour", "fruit_veg",
+                         "chilled", "best_before", 6, 180, [], True)
+        story.created_at = posted
+        story.pickup_from = posted
+        story.pickup_until = now + timedelta(hours=30)
+        self.s.flush()
+        all_reaches = waves.reaches(self.s)
+        for lot in lots:
+            waves.publish(self.s, lot, now, all_reaches, notify=self.scale == 1)
+        waves.publish(self.s, story, posted, all_reaches, notify=self.scale == 1)
+        waves.escalate(self.s, now)
+
+    def seed_shared_run(self) -> None:
+        """Charleroi's vans carry for SOREAL (Mons-Borinage): a Charleroi bakery's lot
+        claimed by the CPAS of Boussu rides on a Charleroi run."""
+        today = self.today
+        agreement = TransportAgreement(
+            carrier=self.platforms["charleroi"], client=self.platforms["soreal"],
+            status=AgreementStatus.ACTIVE, valid_from=today - timedelta(days=20),
+            valid_until=today + timedelta(days=345), requested_by_org_id=self.platforms[
+                "soreal"].id, note="Tournées Charleroi → Borinage du mardi et jeudi",
+            decided_at=datetime.now(UTC))
+        self.s.add(agreement)
+        bakery = next(d for d in self.donors if d.postcode == "6000")
+        lot = self.lot(bakery, "Pains et viennoiseries de la veille", "bakery", "ambient",
+                       "best_before", 3, 60, ["gluten"], True)
+        lot.wave = waves.LAST_WAVE
+        carrier_runs = self.s.scalars(select(Run).where(
+            Run.platform_id == self.platforms["charleroi"].id,
+            Run.start_at >= datetime.combine(today + timedelta(days=1), time(0, 0),
+                                              tzinfo=BRUSSELS).astimezone(UTC))
+            .order_by(Run.start_at)).all()
+        if not carrier_runs:
+            return
+        day = carrier_runs[0].start_at.astimezone(BRUSSELS).date()
+        lot.pickup_from = datetime.combine(day, time(7, 0), tzinfo=BRUSSELS).astimezone(UTC)
+        lot.pickup_until = lot.pickup_from + timedelta(hours=11)
+        lot.best_date = day + timedelta(days=2)
+        lot.expires_at = expires_at(DateKind.BEST_BEFORE, lot.best_date, Category.BAKERY,
+                                    StorageClass.AMBIENT)
+        boussu = next(o for o, _keys in self.beneficiaries if o.postcode == "7300")
+        social_worker = self.s.scalars(select(User).where(
+            User.organisation_id == boussu.id)).first()
+        coordinator = self.s.scalars(select(User).where(
+            User.organisation_id == self.platforms["soreal"].id)).first()
+        self.s.flush()
+        claim, _ = claims.claim_lot(self.s, social_worker, lot.id, 40,
+                                    platform_id=self.platforms["soreal"].id)
+        for run in carrier_runs:
+            try:
+                with self.s.begin_nested():
+                    booking.book(self.s, coordinator, claim, run_id=run.id)
+                return
+            except DomainError:
+                continue
+
+
 WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 
 
@@ -250,6 +320,9 @@ def seed(session: Session, scale: int = 1) -> dict[str, int]:
     seeder.seed_donors()
     lots = seeder.seed_lots()
     seeder.seed_runs()
+    session.flush()
+    seeder.seed_waves()
+    seeder.seed_shared_run()
     session.flush()
     return {"platforms": len(seeder.platforms), "beneficiaries": len(seeder.beneficiaries),
             "donors": len(seeder.donors), "lots": lots}

@@ -10,6 +10,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -200,6 +201,31 @@ class ConventionDecisionForm(FlaskForm):
     valid_from = StringField(_l("Valid from"), render_kw={"type": "date"})
     valid_until = StringField(_l("Valid until"), render_kw={"type": "date"})
     fse_plus = BooleanField(_l("FSE+ stock allowed"))
+
+
+class AgreementRequestForm(FlaskForm):
+    """Renders a transport agreement request; the rules live in services.agreements."""
+
+    other_id = SelectField(_l("Other platform"), validate_choice=False)
+    direction = RadioField(_l("Who carries"), validate_choice=False, choices=[
+        ("we_carry", _l("Our vans carry for them")),
+        ("they_carry", _l("Their vans carry for us"))])
+    valid_from = StringField(_l("First day"), render_kw={"type": "date"})
+    valid_until = StringField(_l("Last day (optional)"), render_kw={"type": "date"})
+    note = TextAreaField(_l("Note for the other platform"),
+                         validators=[Optional(), Length(max=1000)])
+
+
+class AgreementDecisionForm(FlaskForm):
+    action = HiddenField()
+    reason = StringField(_l("Reason (shown to the other platform)"))
+
+
+class AreaForm(FlaskForm):
+    postcodes = TextAreaField(_l("Postcodes of the communes you serve"),
+                              render_kw={"rows": 4})
+    radius_km = StringField(_l("Radius around your depots (km, optional)"),
+                            render_kw={"inputmode": "decimal"})
 
 
 def notification_preferences_form(current: dict[str, str]) -> FlaskForm:

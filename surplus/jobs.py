@@ -32,6 +32,7 @@ from .services import (
     notification_mail,
     notifications,
     runs,
+    waves,
 )
 from .services.job_runs import Job, daily_at, every
 from .services.lot_dates import local_today
@@ -55,6 +56,8 @@ def registry(config: Mapping[str, Any]) -> list[Job]:
     return [
         Job("expire_lots", _l("Expire lots past their date or pickup window"),
             lots.expire_lots, every(minutes=10)),
+        Job("escalate_waves", _l("Offer unclaimed lots to the next wave"),
+            waves.escalate, every(minutes=5)),
         Job("daily_allocation", _l("Daily unattended allocation of lots nearing their date"),
             allocation.run_unattended, daily_at(config["MATCH_DAILY_AT"])),
         Job("materialise_runs", _l("Create the dated runs of the weekly rounds"),

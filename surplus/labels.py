@@ -7,6 +7,7 @@ from functools import lru_cache
 from flask_babel import lazy_gettext as _l
 
 from .models import (
+    AgreementStatus,
     Allergen,
     BatchStatus,
     Category,
@@ -118,6 +119,13 @@ LINE_STATUS = {
     LineStatus.SKIPPED: _l("Skipped"),
 }
 
+AGREEMENT_STATUS = {
+    AgreementStatus.REQUESTED: _l("Awaiting decision"),
+    AgreementStatus.ACTIVE: _l("In force"),
+    AgreementStatus.REFUSED: _l("Request refused"),
+    AgreementStatus.ENDED: _l("Agreement ended"),
+}
+
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
             _l("Saturday"), _l("Sunday"))
 
@@ -127,6 +135,7 @@ ALL = {
     "category": CATEGORIES, "storage": STORAGE, "date_kind": DATE_KINDS,
     "allergen": ALLERGENS, "lot_status": LOT_STATUS, "claim_status": CLAIM_STATUS,
     "convention_status": CONVENTION_STATUS, "distribution": DISTRIBUTION,
+    "agreement_status": AGREEMENT_STATUS,
 }
 
 

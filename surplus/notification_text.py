@@ -19,7 +19,7 @@ KIND_LABELS = {
     NotificationKind.LOT_CLAIMED: _l("Claims on my lots"),
     NotificationKind.BOOKING: _l("Pickups booked"),
     NotificationKind.CONVENTION_DECISION: _l("Decisions on my conventions"),
-    NotificationKind.LOT_WITHDRAWN: _l("Lots withdrawn by their donor"),
+    NotificationKind.LOT_WITHDRAWN: _l("Lots withdrawn or recalled by their donor"),
     NotificationKind.EXPIRING_APPROVAL: _l("Conventions and FSE+ approvals about to expire"),
     NotificationKind.TRANSPORT_AGREEMENT: _l("Transport agreements between platforms"),
 }
@@ -89,6 +89,10 @@ def _text(n: Notification) -> str:
         return _("Your convention with %(platform)s is now: %(status)s.",
                  platform=p["platform"], status=label("convention_status", p["status"])
                  ) + _reason(p)
+    if kind == NotificationKind.LOT_WITHDRAWN and p.get("recalled"):
+        return _("Recall: %(donor)s recalls the lot %(title)s (batch %(batch)s). Do not hand "
+                 "out the %(kg)s you received; keep it apart.", donor=p["donor"],
+                 title=p["title"], batch=p.get("batch") or "—", kg=kg(p["kg"])) + _reason(p)
     if kind == NotificationKind.LOT_WITHDRAWN:
         return _("%(donor)s withdrew the lot %(title)s; your claim of %(kg)s is cancelled.",
                  donor=p["donor"], title=p["title"], kg=kg(p["kg"])) + _reason(p)
@@ -124,6 +128,8 @@ def _subject(n: Notification) -> str:
         return _("Pickup booked: %(title)s", title=p["title"])
     if kind == NotificationKind.CONVENTION_DECISION:
         return _("Your convention with %(platform)s", platform=p["platform"])
+    if kind == NotificationKind.LOT_WITHDRAWN and p.get("recalled"):
+        return _("Recall: %(title)s", title=p["title"])
     if kind == NotificationKind.LOT_WITHDRAWN:
         return _("Lot withdrawn: %(title)s", title=p["title"])
     if kind == NotificationKind.EXPIRING_APPROVAL:

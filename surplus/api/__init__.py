@@ -27,9 +27,9 @@ api = MaillonApi(spec_kwargs={
 
 
 def register(app: Flask) -> None:
-    from . import conventions, lots, me, runs, tokens
+    from . import agreements, conventions, lots, me, runs, tokens
 
     api.init_app(app)
-    for module in (tokens, me, lots, conventions, runs):
+    for module in (tokens, me, lots, conventions, runs, agreements):
         csrf.exempt(module.blp)  # bearer tokens, never cookies
         api.register_blueprint(module.blp)

@@ -87,6 +87,15 @@ def claim_book(claim_id: int):
         raise Invalid(_("run_id must be a number."), {"run_id": _("Enter a number.")})
     proposal = booking.book(db.session, g.api_user, claim, run_id=run_id)
     db.session.commit()
+    if proposal.relay is not None:
+        relay = proposal.relay
+        return {"claim_id": claim.id, "self_collect": False, "run_id": relay.first_run.id,
+                "pickup_eta": relay.first.pickup_eta.isoformat(),
+                "drop_eta": relay.second.drop_eta.isoformat(),
+                "added_km": round(relay.added_km, 2),
+                "relay": {"hub_depot_id": relay.hub.id, "second_run_id": relay.second_run.id,
+                          "hub_eta": relay.first.drop_eta.isoformat(),
+                          "hub_departure_eta": relay.second.pickup_eta.isoformat()}}
     ins = proposal.insertion
     assert ins is not None
     return {"claim_id": claim.id, "self_collect": False, "run_id": ins.run_id,

@@ -99,6 +99,9 @@ class LotSchema(ma.Schema):
     status = ma.fields.Function(lambda lot: lot.status.value)
     donor = ma.fields.Function(lambda lot: {"id": lot.donor.id, "name": lot.donor.name})
     distance_km = ma.fields.Float(dump_default=None)
+    wave = ma.fields.Integer(metadata={"description": "Offer wave: 1 platforms serving the "
+                                       "donor, 2 platforms within the radius, 3 all."})
+    next_wave_at = ma.fields.Function(lambda lot: _iso(lot.next_wave_at))
 
 
 class ClaimInSchema(ma.Schema):
@@ -186,6 +189,8 @@ class StopSchema(ma.Schema):
     load_after_kg = ma.fields.Float(dump_default=None)
     temperature_c = ma.fields.Float(allow_none=True)
     receiver_name = ma.fields.String()
+    leg = ma.fields.Integer()
+    for_platform_id = ma.fields.Function(lambda s: s.claim.platform_id if s.claim else None)
 
 
 class RunSchema(ma.Schema):
@@ -217,6 +222,7 @@ class BookingSchema(ma.Schema):
     pickup_eta = ma.fields.String(allow_none=True)
     drop_eta = ma.fields.String(allow_none=True)
     added_km = ma.fields.Float(allow_none=True)
+    relay = ma.fields.Dict(allow_none=True)
 
 
 class StopConfirmInSchema(ma.Schema):

@@ -5,10 +5,6 @@ from .base import db, utcnow
 from .convention import Convention
 from .enums import (
     AgreementStatus,
-    JobOutcome,
-    MailMode,
-    MailState,
-    NotificationKind,
     Allergen,
     BatchStatus,
     Category,
@@ -16,8 +12,12 @@ from .enums import (
     ConventionStatus,
     DateKind,
     DistributionMode,
+    JobOutcome,
     LineStatus,
     LotStatus,
+    MailMode,
+    MailState,
+    NotificationKind,
     OrgKind,
     Role,
     RunStatus,

@@ -39,8 +39,7 @@ from ..models import (
     utcnow,
 )
 from . import claims, events, matching_adapter
-from .eligibility import channels, offerable_clause
-from .platform_board import area_postcodes
+from .eligibility import channels, offerable_clause, offered_clause
 
 
 def _platform_of(actor: User | None, platform: Organisation | None) -> Organisation:
@@ -72,8 +71,8 @@ def propose(session: Session, actor: User | None, *, platform: Organisation | No
     """Run the matcher over the platform's open lots; store the proposal."""
     now = now or datetime.now(UTC)
     platform = _platform_of(actor, platform)
-    query = select(Lot).where(offerable_clause(now),
-                              Lot.pickup_postcode.in_(sorted(area_postcodes(session, platform))))
+    # The lots offered to this platform's network in their current wave (waves.py).
+    query = select(Lot).where(offerable_clause(now), offered_clause(platform.id))
     if within_hours is not None:
         query = query.where(Lot.expires_at.is_not(None),
                             Lot.expires_at <= now + timedelta(hours=within_hours))

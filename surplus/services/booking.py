@@ -1,6 +1,11 @@
 """Booking a claim onto an existing run: a pickup at the donor and a drop-off at the
 beneficiary inserted where they add the fewest km (matching.booking), or self-collection.
 
+The runs considered are those of the beneficiary's platforms and of every platform with
+a transport agreement in force that day to carry for the claim's platform. When none can
+do it before the lot's date, a hub relay (services/relay.py) is proposed: both legs are
+booked in the same transaction, so together or not at all.
+
 The drop-off window on a given day spans the beneficiary's delivery opening hours that
 day (from the first opening to the last closing, declared in its convention); a day
 without opening hours takes no drop-off. The deadline is the lot's use-by moment.
@@ -34,9 +39,10 @@ from ..models import (
     StopKind,
     User,
 )
-from . import events, matching_adapter, runs
+from . import agreements, events, matching_adapter, notifications, relay, runs
 from .eligibility import channels
 from .lot_dates import BRUSSELS
+from .relay import Relay
 from .runs import _local
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -47,6 +53,7 @@ class Proposal:
     insertion: Insertion | None
     run: Run | None
     reasons: list[str]
+    relay: Relay | None = None
 
 
 def _drop_window(conv: Convention, day: date) -> tuple[datetime, datetime] | None:
@@ -70,10 +77,16 @@ def shipment(claim: Claim, day: date) -> Shipment | None:
 
 def candidate_runs(session: Session, claim: Claim, now: datetime,
                     run_id: int | None) -> list[Run]:
-    platforms = [ch.convention.platform_id for ch in channels(session, claim.beneficiary)]
+    """Planned runs before the lot's date of the beneficiary's platforms, and of the
+    platforms carrying for the claim's platform on the run's day."""
+    own = {ch.convention.platform_id for ch in channels(session, claim.beneficiary)}
+    own.add(claim.platform_id)
     until = claim.lot.expires_at or (claim.lot.pickup_until + timedelta(days=14))
-    found = runs.planned_runs(session, platforms, now, until)
-    return [r for r in found if run_id is None or r.id == run_id]
+    carriers = agreements.carriers_for(session, [claim.platform_id], now.date(), until.date())
+    found = runs.planned_runs(session, sorted(own | set(carriers)), now, until)
+    return [r for r in found if (run_id is None or r.id == run_id) and (
+        r.platform_id in own or any(a.in_force(r.start_at.astimezone(BRUSSELS).date())
+                                    for a in carriers[r.platform_id]))]
 
 
 def propose(session: Session, claim: Claim, now: datetime | None = None,
@@ -98,6 +111,11 @@ def propose(session: Session, claim: Claim, now: datetime | None = None,
         if best is None or found.added_km < best[0].added_km:
             best = (found, next(r for r in day_runs if r.id == found.run_id))
     if best is None:
+        if run_id is None:
+            found_relay = relay.find(session, claim, [r for rs in by_day.values() for r in rs],
+                                     now, params, lambda c, day: _drop_window(c.convention, day))
+            if found_relay is not None:
+                return Proposal(None, None, [], found_relay)
         if not by_day:
             reasons.insert(0, str(_l("No planned run of your platforms before the lot's "
                                      "date.")))
@@ -125,28 +143,71 @@ def book(session: Session, actor: User, claim: Claim, run_id: int | None = None,
     if booked_stops(session, claim):
         raise Conflict(str(_l("This claim is already booked; cancel the booking first.")))
     proposal = propose(session, claim, now, run_id)
-    if proposal.insertion is None or proposal.run is None:
-        raise Invalid(" ".join(proposal.reasons), {"run_id": proposal.reasons[0]})
-    ins, run = proposal.insertion, proposal.run
-    ship = shipment(claim, run.start_at.astimezone(BRUSSELS).date())
-    assert ship is not None
     params = matching_adapter.params(now or datetime.now(UTC))
-    # The planner's own stops carry the windows, the deadline folded into the drop-off's.
+    lot, org = claim.lot, claim.beneficiary
+    donor = Place(lot.donor_id, f"{lot.pickup_address} {lot.pickup_postcode} "
+                  f"{lot.pickup_locality}", lot.pickup_lat, lot.pickup_lon)
+    receiver = Place(org.id, f"{org.address} {org.postcode} {org.locality}", org.lat, org.lon)
+    if proposal.relay is not None:
+        leg = proposal.relay
+        hub = Place(leg.hub.platform_id, f"{leg.hub.name}, {leg.hub.address} "
+                    f"{leg.hub.postcode} {leg.hub.locality}", leg.hub.lat, leg.hub.lon)
+        last = lot.expires_at or leg.first.drop_eta + relay.HORIZON
+        _place(session, actor, claim, leg.first_run, relay.first_leg(claim, leg.hub, last),
+               leg.first, params, donor, hub, 1)
+        window = _drop_window(claim.convention, leg.second_run.start_at.astimezone(
+            BRUSSELS).date())
+        assert window is not None
+        _place(session, actor, claim, leg.second_run,
+               relay.second_leg(claim, leg.hub, leg.first.drop_eta, last, window),
+               leg.second, params, hub, receiver, 2)
+        after = {"relay_hub_id": leg.hub.id, "runs": [leg.first_run.id, leg.second_run.id],
+                 "pickup_eta": leg.first.pickup_eta, "hub_eta": leg.first.drop_eta,
+                 "drop_eta": leg.second.drop_eta, "added_km": round(leg.added_km, 2)}
+        pickup_eta = leg.first.pickup_eta
+    elif proposal.insertion is not None and proposal.run is not None:
+        ins, run = proposal.insertion, proposal.run
+        ship = shipment(claim, run.start_at.astimezone(BRUSSELS).date())
+        assert ship is not None
+        _place(session, actor, claim, run, ship, ins, params, donor, receiver, 0)
+        after = {"run_id": run.id, "pickup_eta": ins.pickup_eta, "drop_eta": ins.drop_eta,
+                 "added_km": round(ins.added_km, 2)}
+        pickup_eta = ins.pickup_eta
+    else:
+        raise Invalid(" ".join(proposal.reasons), {"run_id": proposal.reasons[0]})
+    claim.self_collect = False
+    events.record(session, actor, claim, "booked", organisation_id=claim.beneficiary_id,
+                  after=after)
+    notifications.booked(session, claim, proposal.run or proposal.relay.first_run,
+                         pickup_eta)
+    return proposal
+
+
+@dataclass(frozen=True)
+class Place:
+    organisation_id: int
+    address: str
+    lat: float
+    lon: float
+
+
+def _place(session: Session, actor: User, claim: Claim, run: Run, ship: Shipment,
+           ins: Insertion,
+           params, origin: Place, destination: Place, leg: int) -> None:
+    """Insert one pickup and one drop-off of ``claim`` into ``run`` where ``ins`` says;
+    the planner's own stops carry the windows (the deadline folded into the drop-off's)."""
     planned = apply_insertion(runs.to_plan(run), ship, ins, params).stops
     p_plan, d_plan = planned[ins.pickup_index], planned[ins.drop_index]
-    lot, org = claim.lot, claim.beneficiary
     pickup = Stop(run_id=run.id, position=2 * runs.TEMP_POSITION, kind=StopKind.PICKUP,
-                  organisation_id=lot.donor_id, claim_id=claim.id,
-                  address=f"{lot.pickup_address} {lot.pickup_postcode} {lot.pickup_locality}",
-                  lat=lot.pickup_lat, lon=lot.pickup_lon, load_delta_kg=claim.kg,
-                  window_start=p_plan.window_start, window_end=p_plan.window_end,
-                  service_min=int(p_plan.service_min))
+                  organisation_id=origin.organisation_id, claim_id=claim.id, leg=leg,
+                  address=origin.address, lat=origin.lat, lon=origin.lon,
+                  load_delta_kg=claim.kg, window_start=p_plan.window_start,
+                  window_end=p_plan.window_end, service_min=int(p_plan.service_min))
     drop = Stop(run_id=run.id, position=2 * runs.TEMP_POSITION + 1, kind=StopKind.DROPOFF,
-                organisation_id=org.id, claim_id=claim.id,
-                address=f"{org.address} {org.postcode} {org.locality}",
-                lat=org.lat, lon=org.lon, load_delta_kg=-claim.kg,
-                window_start=d_plan.window_start, window_end=d_plan.window_end,
-                service_min=int(d_plan.service_min))
+                organisation_id=destination.organisation_id, claim_id=claim.id, leg=leg,
+                address=destination.address, lat=destination.lat, lon=destination.lon,
+                load_delta_kg=-claim.kg, window_start=d_plan.window_start,
+                window_end=d_plan.window_end, service_min=int(d_plan.service_min))
     ordered = list(run.stops)
     ordered.insert(ins.pickup_index, pickup)
     ordered.insert(ins.drop_index, drop)
@@ -154,14 +215,9 @@ def book(session: Session, actor: User, claim: Claim, run_id: int | None = None,
     session.flush()
     runs.renumber(session, run, ordered)
     session.refresh(run)
-    claim.self_collect = False
-    events.record(session, actor, claim, "booked", organisation_id=claim.beneficiary_id,
-                  after={"run_id": run.id, "pickup_eta": ins.pickup_eta,
-                         "drop_eta": ins.drop_eta, "added_km": round(ins.added_km, 2)})
     events.record(session, actor, run, "stops_added", organisation_id=run.platform_id,
-                  after={"claim_id": claim.id, "pickup_index": ins.pickup_index,
+                  after={"claim_id": claim.id, "leg": leg, "pickup_index": ins.pickup_index,
                          "drop_index": ins.drop_index})
-    return proposal
 
 
 def self_collect(session: Session, actor: User, claim: Claim) -> None:

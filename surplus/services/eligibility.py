@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, false, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -16,6 +17,7 @@ from ..models import (
     ConventionStatus,
     DistributionMode,
     Lot,
+    LotOffer,
     LotStatus,
     Organisation,
     StorageClass,
@@ -23,6 +25,7 @@ from ..models import (
 )
 from .lot_dates import local_today
 
+LAST_WAVE = 3  # offered to every platform
 
 @dataclass(frozen=True)
 class Channel:
@@ -85,13 +88,28 @@ def offerable_clause(now: datetime):
     )
 
 
+def offered_clause(platform_id: int):
+    """SQL: the lot is offered to ``platform_id``'s network in its current wave
+    (services/waves.py): wave 3 is everyone, waves 1-2 have a LotOffer row."""
+    return or_(Lot.wave >= LAST_WAVE, Lot.id.in_(
+        select(LotOffer.lot_id).where(LotOffer.platform_id == platform_id)))
+
+
+def offered_platforms(session: Session, lot: Lot) -> dict[int, int] | None:
+    """``{platform_id: wave}`` the lot is offered to now; None in wave 3 (everyone)."""
+    if lot.wave >= LAST_WAVE:
+        return None
+    return dict(session.execute(select(LotOffer.platform_id, LotOffer.wave)
+                                .where(LotOffer.lot_id == lot.id)).all())
+
+
 def eligible_clause(chans: list[Channel]):
-    """SQL: at least one channel accepts the lot."""
+    """SQL: at least one channel accepts the lot and the lot is offered to its platform."""
     if not chans:
         return false()
     parts = []
     for ch in chans:
-        cond = [Lot.storage.in_(list(ch.storages))]
+        cond = [Lot.storage.in_(list(ch.storages)), offered_clause(ch.convention.platform_id)]
         if ch.categories is not None:
             cond.append(Lot.category.in_(sorted(ch.categories)))
         if not ch.fse_plus:
@@ -130,8 +148,18 @@ def lot_refusal(session: Session, org: Organisation, lot: Lot, now: datetime | N
     if lot.storage == StorageClass.FROZEN and not any(
             StorageClass.FROZEN in ch.storages for ch in chans):
         return str(_l("Frozen food: your convention declares no freezer storage."))
-    if not any(_channel_accepts(ch, lot) for ch in chans):
+    accepting = [ch for ch in chans if _channel_accepts(ch, lot)]
+    if not accepting:
         return str(_l("Your conventions do not cover this category."))
+    offered = offered_platforms(session, lot)
+    if offered is not None and not any(ch.convention.platform_id in offered
+                                       for ch in accepting):
+        if lot.next_wave_at is None:
+            return str(_l("For now this lot is offered only to the networks of nearby "
+                          "platforms (wave %(wave)d of 3).", wave=lot.wave))
+        return str(_l("For now this lot is offered only to the networks of nearby "
+                      "platforms (wave %(wave)d of 3); it opens wider on %(when)s.",
+                      wave=lot.wave, when=format_datetime(lot.next_wave_at, "short")))
     return None
 
 
@@ -142,4 +170,6 @@ def conventions_for(session: Session, org: Organisation, lot: Lot,
     chans = channels(session, org, local_today(now))
     if lot_refusal(session, org, lot, now, chans) is not None:
         return []
-    return [ch.convention for ch in chans if _channel_accepts(ch, lot)]
+    offered = offered_platforms(session, lot)
+    return [ch.convention for ch in chans if _channel_accepts(ch, lot)
+            and (offered is None or ch.convention.platform_id in offered)]

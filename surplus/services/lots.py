@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from ..errors import Forbidden, Invalid
 from ..models import Claim, ClaimStatus, Lot, LotStatus, User
-from . import events, notifications
+from . import events, notifications, waves
 from .lot_input import FIELDS, LotDraft, parse_lot
 
 LOT_FIELDS = ("status", "remaining_g", "weight_g", "status_reason")
@@ -43,11 +43,13 @@ def _build(actor: User, d: LotDraft) -> Lot:
     )
 
 
-def _posted(session: Session, actor: User, lot: Lot) -> None:
+def _posted(session: Session, actor: User, lot: Lot, now: datetime | None,
+            all_reaches: list[waves.Reach] | None = None) -> None:
     events.record(session, actor, lot, "posted", after={
         "title": lot.title, "weight_g": lot.weight_g, "category": lot.category,
         "storage": lot.storage, "date_kind": lot.date_kind, "date": lot.best_date,
         "fse_plus": lot.fse_plus, "lot_number": lot.lot_number})
+    waves.publish(session, lot, now, all_reaches)
 
 
 def create_lot(session: Session, actor: User, data: Mapping[str, Any],
@@ -60,7 +62,7 @@ def create_lot(session: Session, actor: User, data: Mapping[str, Any],
     lot = _build(actor, draft)
     session.add(lot)
     session.flush()
-    _posted(session, actor, lot)
+    _posted(session, actor, lot, now)
     return lot, draft.warnings
 
 
@@ -108,12 +110,14 @@ def create_lots_from_csv(session: Session, actor: User, content: str,
     lots = [_build(actor, d) for d in drafts]
     session.add_all(lots)
     session.flush()
+    all_reaches = waves.reaches(session)
     for lot in lots:
-        _posted(session, actor, lot)
+        _posted(session, actor, lot, now, all_reaches)
     return lots
 
 
-def withdraw_lot(session: Session, actor: User, lot: Lot, reason: str) -> list[Claim]:
+def withdraw_lot(session: Session, actor: User, lot: Lot, reason: str,
+                 notify: bool = True) -> list[Claim]:
     """The donor withdraws a lot; its live claims are withdrawn with the reason."""
     if lot.donor_id != actor.organisation_id and not actor.is_site_admin:
         raise Forbidden(str(_l("Only the donor can withdraw this lot.")))
@@ -136,8 +140,32 @@ def withdraw_lot(session: Session, actor: User, lot: Lot, reason: str) -> list[C
     session.flush()
     events.record(session, actor, lot, "withdrawn", before=before,
                   after=events.snapshot(lot, *LOT_FIELDS), reason=reason)
-    notifications.lot_withdrawn(session, lot, affected)
+    if notify:
+        notifications.lot_withdrawn(session, lot, affected)
     return affected
+
+
+def recall_lot(session: Session, actor: User, lot: Lot, reason: str) -> list[Claim]:
+    """A food-safety recall: unlike a withdrawal it also reaches the food already picked
+    up or delivered. An open or claimed lot is withdrawn (claims still to collect are
+    withdrawn and unbooked); every organisation that claimed it is told, with the reason,
+    not to hand it out. Returns the claims whose holders were told."""
+    if lot.donor_id != actor.organisation_id and not actor.is_site_admin:
+        raise Forbidden(str(_l("Only the donor can recall this lot.")))
+    reason = reason.strip()
+    if not reason:
+        raise Invalid(str(_l("Say why the lot is recalled; the receivers will read it.")),
+                      {"reason": str(_l("Give the reason of the recall."))})
+    if lot.status in (LotStatus.OPEN, LotStatus.CLAIMED):
+        withdraw_lot(session, actor, lot, reason, notify=False)
+    lot.status_reason = reason
+    reached = [c for c in lot.claims if c.status in (
+        ClaimStatus.WITHDRAWN, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)]
+    session.flush()
+    events.record(session, actor, lot, "recalled", reason=reason,
+                  after={"claims": [c.id for c in reached]})
+    notifications.lot_withdrawn(session, lot, reached, recalled=True)
+    return reached
 
 
 def expire_lots(session: Session, now: datetime | None = None) -> int:

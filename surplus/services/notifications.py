@@ -103,8 +103,10 @@ def convention_decided(session: Session, conv: Convention) -> list[Notification]
                        "platform": conv.platform.name})
 
 
-def lot_withdrawn(session: Session, lot: Lot, claims: Iterable[Claim]) -> list[Notification]:
-    """Tell each claimant organisation (once, with its kilograms) that the lot is gone."""
+def lot_withdrawn(session: Session, lot: Lot, claims: Iterable[Claim],
+                  recalled: bool = False) -> list[Notification]:
+    """Tell each claimant organisation (once, with its kilograms) that the lot is gone,
+    or, for a ``recalled`` lot, that it must not be handed out."""
     kg_by_org: dict[int, float] = {}
     for claim in claims:
         kg_by_org[claim.beneficiary_id] = kg_by_org.get(claim.beneficiary_id, 0) + claim.kg
@@ -112,7 +114,7 @@ def lot_withdrawn(session: Session, lot: Lot, claims: Iterable[Claim]) -> list[N
     for org_id, kg in kg_by_org.items():
         rows += notify_org(session, org_id, NotificationKind.LOT_WITHDRAWN, lot, {
             **_lot_params(lot), "kg": round(kg, 3), "reason": lot.status_reason or "",
-            "donor": lot.donor.name})
+            "donor": lot.donor.name, "recalled": recalled, "batch": lot.lot_number})
     return rows
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Conflict, Forbidden, Invalid
@@ -49,6 +50,9 @@ def confirm(session: Session, actor: User, stop: Stop, temperature: object = Non
     if claim is not None and stop.kind == StopKind.DROPOFF \
             and claim.status != ClaimStatus.COLLECTED:
         raise Conflict(str(_l("Confirm the pickup of this lot first.")))
+    if claim is not None and stop.kind == StopKind.PICKUP and stop.leg == 2 \
+            and not _at_hub(session, stop):
+        raise Conflict(str(_l("The first leg has not reached the hub yet.")))
     before = {"status": stop.status.value}
     stop.temperature_c = celsius
     stop.receiver_name = receiver.strip()[:200]
@@ -71,11 +75,18 @@ def confirm(session: Session, actor: User, stop: Stop, temperature: object = Non
                           organisation_id=lot.donor_id)
         return Outcome(False, message)
     stop.status = StopStatus.DONE
-    if claim is not None:
-        claim.status = ClaimStatus.COLLECTED if stop.kind == StopKind.PICKUP \
-            else ClaimStatus.DELIVERED
+    # A relay's hand-over at the hub (end of leg 1, start of leg 2) leaves the claim
+    # collected; only the drop-off at the beneficiary delivers it.
+    if claim is not None and stop.kind == StopKind.PICKUP and stop.leg != 2:
+        claim.status = ClaimStatus.COLLECTED
+    elif claim is not None and stop.kind == StopKind.DROPOFF and stop.leg != 1:
+        claim.status = ClaimStatus.DELIVERED
     session.flush()
     action = {StopKind.PICKUP: "picked_up", StopKind.DROPOFF: "delivered"}.get(stop.kind, "done")
+    if stop.leg == 1 and stop.kind == StopKind.DROPOFF:
+        action = "left_at_hub"
+    elif stop.leg == 2 and stop.kind == StopKind.PICKUP:
+        action = "taken_from_hub"
     after = {"status": "done", "temperature_c": celsius, "receiver": stop.receiver_name,
              "run_id": stop.run_id}
     events.record(session, actor, stop, action, before=before, after=after,
@@ -85,3 +96,10 @@ def confirm(session: Session, actor: User, stop: Stop, temperature: object = Non
                       after={**after, "claim_id": claim.id, "kg": claim.kg,
                              "beneficiary_id": claim.beneficiary_id})
     return Outcome(True, str(_l("Recorded.")))
+
+
+def _at_hub(session: Session, stop: Stop) -> bool:
+    """The relay's first leg was dropped at the hub."""
+    return session.scalar(select(Stop.id).where(
+        Stop.claim_id == stop.claim_id, Stop.leg == 1, Stop.kind == StopKind.DROPOFF,
+        Stop.status == StopStatus.DONE)) is not None

@@ -8,7 +8,9 @@ from flask import Flask
 def register(app: Flask) -> None:
     from . import (
         account,
+        agreements,
         allocation,
+        area,
         auth,
         claims,
         conventions,
@@ -24,6 +26,6 @@ def register(app: Flask) -> None:
     )
 
     for module in (auth, main, account, organisations, lots, market, claims, conventions,
-                   platform, allocation, runs, fleet, jobs,
+                   platform, agreements, area, allocation, runs, fleet, jobs,
                    notifications):
         app.register_blueprint(module.bp)

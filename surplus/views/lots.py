@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    current_app,
     flash,
     redirect,
     render_template,
@@ -24,7 +25,7 @@ from ..errors import DomainError
 from ..extensions import db, htmx
 from ..forms import ClaimForm, CsvUploadForm, LotForm
 from ..models import Claim, Lot, Organisation
-from ..services import allocation, matching_adapter
+from ..services import allocation, matching_adapter, waves
 from ..services import lots as lot_service
 from ..services.eligibility import conventions_for
 from ..services.lot_dates import BRUSSELS
@@ -132,8 +133,10 @@ def lot_show(lot_id: int):
             return render_template("error.html", code=403, message=reason), 403
         abort(404)
     claim_form = None
+    visible_through: list[waves.Visibility] = []
     if current_user.organisation.is_beneficiary and lot.status.value == "open":
         options = conventions_for(db.session, current_user.organisation, lot)
+        visible_through = waves.why_visible(db.session, lot, options)
         if options:
             claim_form = ClaimForm(kg=f"{lot.remaining_kg:g}")
             claim_form.platform_id.choices = [(c.platform_id, c.platform.name) for c in options]
@@ -148,8 +151,32 @@ def lot_show(lot_id: int):
         if runner_ids:
             names |= dict(db.session.execute(select(Organisation.id, Organisation.name)
                                              .where(Organisation.id.in_(runner_ids))).all())
+    offered = waves.offers(db.session, lot) if (
+        lot.donor_id == org.id or org.is_platform or current_user.is_site_admin) else []
     return render_template("lots/show.html", lot=lot, claim_form=claim_form, placed=placed,
-                           names=names, explanation_dict=matching_adapter.explanation_dict)
+                           names=names, explanation_dict=matching_adapter.explanation_dict,
+                           visible_through=visible_through, offered=offered,
+                           wave_radius_km=current_app.config["WAVE_RADIUS_KM"])
+
+
+@bp.post("/<int:lot_id>/recall")
+@login_required
+def lot_recall(lot_id: int):
+    """Recall a lot for food safety (its donor only): every receiver is told."""
+    lot = access.get_for(current_user, Lot, lot_id, access.CHANGE)
+    if lot.donor_id != current_user.organisation_id and not current_user.is_site_admin:
+        abort(403)
+    try:
+        reached = lot_service.recall_lot(db.session, current_user, lot,
+                                         request.form.get("reason", ""))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("lots.lot_show", lot_id=lot_id))
+    db.session.commit()
+    flash(_("Recall sent to %(n)d organisations.",
+            n=len({c.beneficiary_id for c in reached})), "success")
+    return redirect(url_for("lots.lot_show", lot_id=lot_id))
 
 
 @bp.post("/<int:lot_id>/withdraw")

@@ -7,7 +7,18 @@ from sqlalchemy import func, select
 from matching.distance import RoadEstimate, great_circle_km
 from surplus import demo, geo
 from surplus.extensions import db
-from surplus.models import Convention, Lot, LotStatus, Organisation, OrgKind, User
+from surplus.models import (
+    Claim,
+    Convention,
+    Lot,
+    LotOffer,
+    LotStatus,
+    Organisation,
+    OrgKind,
+    Run,
+    Stop,
+    User,
+)
 
 
 def test_gazetteer_finds_localities_and_refuses_unknown_postcodes(app):
@@ -59,3 +70,19 @@ def test_demo_region_is_believable(app):
     assert db.session.scalar(select(func.count(Organisation.id)).where(
         Organisation.kind == OrgKind.PLATFORM)) == 7  # six platforms and the site team
     assert not demo.is_empty(db.session)
+
+
+def test_demo_region_shows_a_wave_and_a_shared_run(app):
+    demo.seed(db.session)
+    db.session.commit()
+    namur = db.session.scalar(select(Organisation).where(Organisation.locality == "Namur",
+                                                         Organisation.name.like("Distri%")))
+    story = db.session.scalar(select(Lot).where(Lot.title.like("Chicons%")))
+    assert story.donor.postcode == "7000" and story.wave == 2
+    assert db.session.scalar(select(LotOffer.wave).where(
+        LotOffer.lot_id == story.id, LotOffer.platform_id == namur.id)) == 2
+    shared = db.session.execute(
+        select(Run.platform_id, Claim.platform_id).join(Stop, Stop.run_id == Run.id)
+        .join(Claim, Claim.id == Stop.claim_id).where(Run.platform_id != Claim.platform_id)
+    ).all()
+    assert shared, "a claim of one platform rides on another platform's run"

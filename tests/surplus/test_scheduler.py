@@ -41,7 +41,7 @@ from tests.mailbox import inbox  # noqa: F401 (a fixture: a real SMTP server)
 
 WAIT = 120  # seconds; generous for a loaded CI machine, never slept through
 # Jobs that _region() gives work; the mail jobs' work depends on what the others notify.
-BUSY = {"expire_lots", "daily_allocation", "materialise_runs",
+BUSY = {"expire_lots", "escalate_waves", "daily_allocation", "materialise_runs",
         "remind_expiring"}
 
 
@@ -119,6 +119,7 @@ def test_every_job_run_twice_does_its_work_once(app, inbox):  # noqa: F811
     effects = _effects(w)
     assert effects["expired"] == {lot.id: 1 for lot in w.expired}, "one event per lot"
     assert all(db.session.get(Lot, lot.id).status == LotStatus.EXPIRED for lot in w.expired)
+    assert effects["escalated"] == {w.waiting.id: 1}
     assert effects["runs"] > 0 and effects["claims"] > 0 and effects["reminders"] > 0
     assert len(inbox.messages) == sent["deliver_mail"] + sent["send_digests"] > 0, \
         "every mail sent once"
@@ -284,6 +285,7 @@ def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri,
     assert effects["expired"] == {lot.id: 1 for lot in w.expired}
     assert effects["runs"] == counts["materialise_runs"]["count"] > 0
     assert effects["claims"] == counts["daily_allocation"]["claimed"] > 0
+    assert effects["escalated"][w.waiting.id] == counts["escalate_waves"]["lots"] == 1
     assert db.session.scalar(select(func.count()).select_from(Lot).where(
         Lot.status == LotStatus.EXPIRED)) == counts["expire_lots"]["count"] == 3
     assert effects["reminders"] == reminders and counts["remind_expiring"]["count"] == 0

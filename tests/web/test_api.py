@@ -56,6 +56,8 @@ def test_post_lot_and_errors_per_field(w, client, api_token):
     lot = created.get_json()
     assert lot["remaining_kg"] == 80 and lot["status"] == "open"
     assert lot["donor"]["id"] == w.donor.id and lot["locality"] == "Recogne"
+    # The hub in the donor's commune gets it first; the next wave is announced.
+    assert lot["wave"] == 1 and lot["next_wave_at"]
     bad = client.post("/api/v1/lots", json=_lot_json(weight_kg=-1, postcode="0000",
                                                      storage="warm"), headers=headers)
     assert bad.status_code == 400

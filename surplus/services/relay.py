@@ -1,0 +1,114 @@
+"""Hub relays: when no single run reaches the beneficiary before the lot's date, a run
+(of the claim's platform or of a platform carrying for it) takes the lot to a depot of
+the claim's platform, and one of that platform's runs leaving from this depot later
+delivers it. Both legs are found here and booked together by ``booking.book``.
+
+1. Hubs: the depots of the claim's platform; a chilled or frozen lot needs a cold room.
+2. Leg 1, for each day with candidate runs: the cheapest insertion of donor → hub
+   (no window at the hub; the lot's date is the deadline).
+3. Leg 2: the cheapest insertion of hub → beneficiary on a run of the claim's platform
+   leaving from that hub, picking up no earlier than leg 1's drop-off, dropping off in
+   the beneficiary's opening hours of the run's day.
+4. The relay with the fewest added km over both legs wins.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from matching import Params
+from matching.booking import Insertion, Shipment, insert
+
+from ..models import Claim, Depot, Run, StorageClass
+from . import runs
+from .lot_dates import BRUSSELS
+
+HORIZON = timedelta(days=14)
+
+
+@dataclass
+class Relay:
+    hub: Depot
+    first: Insertion
+    first_run: Run
+    second: Insertion
+    second_run: Run
+
+    @property
+    def added_km(self) -> float:
+        return self.first.added_km + self.second.added_km
+
+
+def hubs(session: Session, claim: Claim) -> list[Depot]:
+    query = select(Depot).where(Depot.platform_id == claim.platform_id).order_by(Depot.id)
+    if claim.lot.storage != StorageClass.AMBIENT:
+        query = query.where(Depot.cold_room.is_(True))
+    return list(session.scalars(query))
+
+
+def first_leg(claim: Claim, hub: Depot, last: datetime) -> Shipment:
+    lot = claim.lot
+    return Shipment(id=claim.id, kg=claim.kg, storage=lot.storage.value,
+                    pickup_lat=lot.pickup_lat, pickup_lon=lot.pickup_lon,
+                    drop_lat=hub.lat, drop_lon=hub.lon,
+                    pickup_window=(lot.pickup_from, lot.pickup_until), deadline=last)
+
+
+def second_leg(claim: Claim, hub: Depot, ready: datetime, last: datetime,
+               drop_window: tuple[datetime, datetime]) -> Shipment:
+    org = claim.beneficiary
+    return Shipment(id=claim.id, kg=claim.kg, storage=claim.lot.storage.value,
+                    pickup_lat=hub.lat, pickup_lon=hub.lon, drop_lat=org.lat, drop_lon=org.lon,
+                    pickup_window=(ready, last), drop_window=drop_window,
+                    deadline=claim.lot.expires_at)
+
+
+def find(session: Session, claim: Claim, candidates: list[Run], now: datetime,
+         params: Params, drop_window) -> Relay | None:
+    """The cheapest two-leg relay, or None. ``drop_window(claim, day)`` gives the
+    beneficiary's opening hours on a day (booking's rule)."""
+    last = claim.lot.expires_at or (now + HORIZON)
+    by_day: dict[date, list[Run]] = defaultdict(list)
+    for run in candidates:
+        by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
+    own_runs = [r for r in runs.planned_runs(session, [claim.platform_id], now, last)]
+    best: Relay | None = None
+    for hub in hubs(session, claim):
+        from_hub = [r for r in own_runs if r.depot_id == hub.id]
+        if not from_hub:
+            continue
+        for _day, day_runs in sorted(by_day.items()):
+            leg1 = insert([runs.to_plan(r) for r in day_runs], first_leg(claim, hub, last),
+                          params)
+            if leg1 is None:
+                continue
+            run1 = next(r for r in day_runs if r.id == leg1.run_id)
+            second = _second(claim, hub, leg1, run1, from_hub, last, params, drop_window)
+            if second is None:
+                continue
+            relay = Relay(hub, leg1, run1, *second)
+            if best is None or relay.added_km < best.added_km:
+                best = relay
+    return best
+
+
+def _second(claim: Claim, hub: Depot, leg1: Insertion, run1: Run, from_hub: list[Run],
+            last: datetime, params: Params, drop_window) -> tuple[Insertion, Run] | None:
+    by_day: dict[date, list[Run]] = defaultdict(list)
+    for run in from_hub:
+        if run.id != run1.id and run.start_at >= leg1.drop_eta:
+            by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
+    for day, day_runs in sorted(by_day.items()):
+        window = drop_window(claim, day)
+        if window is None or leg1.drop_eta >= last:
+            continue
+        ship = second_leg(claim, hub, leg1.drop_eta, last, window)
+        found = insert([runs.to_plan(r) for r in day_runs], ship, params)
+        if found is not None:
+            return found, next(r for r in day_runs if r.id == found.run_id)
+    return None
