@@ -30,6 +30,7 @@ from ..models import (
     utcnow,
 )
 from . import events
+from .conventions import parse_day
 from .lot_dates import BRUSSELS, local_today
 
 DIRECTIONS = ("we_carry", "they_carry")
@@ -40,16 +41,6 @@ def _coordinator(actor: User) -> Organisation:
     if not actor.is_coordinator:
         raise Forbidden(str(_l("Only a platform coordinator manages transport agreements.")))
     return actor.organisation
-
-
-def _day(raw: Any, name: str, errors: dict[str, str]) -> date | None:
-    if raw in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        errors[name] = str(_l("Enter a date as YYYY-MM-DD."))
-        return None
 
 
 def request(session: Session, actor: User, *, other_id: Any, direction: str,
@@ -67,10 +58,10 @@ def request(session: Session, actor: User, *, other_id: Any, direction: str,
         errors["other_id"] = str(_l("Choose another platform."))
     if direction not in DIRECTIONS:
         errors["direction"] = str(_l("Say which platform's vans carry."))
-    start = _day(valid_from, "valid_from", errors)
+    start = parse_day(valid_from, "valid_from", errors)
     if start is None and "valid_from" not in errors:
         errors["valid_from"] = str(_l("Enter the first day."))
-    end = _day(valid_until, "valid_until", errors)
+    end = parse_day(valid_until, "valid_until", errors)
     if start is not None and start < local_today():
         errors["valid_from"] = str(_l("The first day cannot be in the past."))
     if start is not None and end is not None and end < start:

@@ -160,7 +160,7 @@ def may_decide(actor: User, conv: Convention) -> bool:
                                    and actor.organisation_id == conv.platform_id)
 
 
-def _parse_day(raw: Any, name: str, errors: dict[str, str]) -> date | None:
+def parse_day(raw: Any, name: str, errors: dict[str, str]) -> date | None:
     if raw in (None, ""):
         return None
     try:
@@ -194,8 +194,8 @@ def decide(session: Session, actor: User, conv: Convention, action: str, *,
             if name == "fse_plus_approval_expires" and value:
                 value = date.fromisoformat(value)
             setattr(conv, name, value)
-        start = _parse_day(valid_from, "valid_from", errors) or conv.valid_from or local_today()
-        end = _parse_day(valid_until, "valid_until", errors)
+        start = parse_day(valid_from, "valid_from", errors) or conv.valid_from or local_today()
+        end = parse_day(valid_until, "valid_until", errors)
         if end is not None and end < start:
             errors["valid_until"] = str(_l("The end date must follow the start date."))
         if fse_plus and not (conv.fse_plus_approval_number and conv.fse_plus_approval_expires

@@ -159,40 +159,35 @@ def lot_show(lot_id: int):
                            wave_radius_km=current_app.config["WAVE_RADIUS_KM"])
 
 
-@bp.post("/<int:lot_id>/recall")
-@login_required
-def lot_recall(lot_id: int):
-    """Recall a lot for food safety (its donor only): every receiver is told."""
+def _donor_ends(lot_id: int, action, done_message, back: str):
+    """Withdraw or recall a lot (its donor only, else 404/403) with the posted reason."""
     lot = access.get_for(current_user, Lot, lot_id, access.CHANGE)
     if lot.donor_id != current_user.organisation_id and not current_user.is_site_admin:
         abort(403)
     try:
-        reached = lot_service.recall_lot(db.session, current_user, lot,
-                                         request.form.get("reason", ""))
+        claims = action(db.session, current_user, lot, request.form.get("reason", ""))
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect(url_for("lots.lot_show", lot_id=lot_id))
-    db.session.commit()
-    flash(_("Recall sent to %(n)d organisations.",
-            n=len({c.beneficiary_id for c in reached})), "success")
-    return redirect(url_for("lots.lot_show", lot_id=lot_id))
+    else:
+        db.session.commit()
+        flash(done_message(claims), "success")
+    return redirect(back)
+
+
+@bp.post("/<int:lot_id>/recall")
+@login_required
+def lot_recall(lot_id: int):
+    """Recall a lot for food safety: every organisation that claimed it is told."""
+    return _donor_ends(lot_id, lot_service.recall_lot, lambda reached: _(
+        "Recall sent to %(n)d organisations.", n=len({c.beneficiary_id for c in reached})),
+        url_for("lots.lot_show", lot_id=lot_id))
 
 
 @bp.post("/<int:lot_id>/withdraw")
 @login_required
 def lot_withdraw(lot_id: int):
-    """Withdraw a lot (its donor only, else 404/403); live claims are withdrawn too."""
-    lot = access.get_for(current_user, Lot, lot_id, access.CHANGE)
-    if lot.donor_id != current_user.organisation_id and not current_user.is_site_admin:
-        abort(403)
-    try:
-        affected = lot_service.withdraw_lot(db.session, current_user, lot,
-                                            request.form.get("reason", ""))
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("lots.lot_mine"))
-    db.session.commit()
-    flash(_("Lot withdrawn; %(n)d claims were withdrawn with it.", n=len(affected)), "success")
-    return redirect(url_for("lots.lot_mine"))
+    """Withdraw a lot; its claims still to collect are withdrawn too."""
+    return _donor_ends(lot_id, lot_service.withdraw_lot, lambda affected: _(
+        "Lot withdrawn; %(n)d claims were withdrawn with it.", n=len(affected)),
+        url_for("lots.lot_mine"))
