@@ -90,6 +90,13 @@ def _lot(user: User, action: str, lot: Lot) -> bool:
         from .services.eligibility import lot_refusal
 
         return lot_refusal(db.session, user.organisation, lot) is None
+    if lot.status == LotStatus.OPEN and user.organisation.is_platform:
+        # A platform sees the open lots offered to its network in their current wave.
+        from .services.eligibility import offered_platforms
+
+        offered = offered_platforms(db.session, lot)
+        if offered is None or user.organisation_id in offered:
+            return True
     return db.session.scalar(
         select(Claim.id).where(
             Claim.lot_id == lot.id,

@@ -28,6 +28,7 @@ def demo_seed(scale: int, if_empty: bool) -> None:
         with db.engine.connect() as conn:  # fresh statistics for the planner
             conn.execute(text("ANALYZE"))
             conn.commit()
+    demo_module.first_jobs(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo("Seeded: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
 
 

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from datetime import UTC, datetime, time, timedelta
 
+from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
@@ -242,8 +243,8 @@ class Seeder:
 
     # -- inter-platform ---------------------------------------------------------------
     def seed_waves(self) -> None:
-        """Offer every lot in its first wave; one lot of the Mons auction, posted 14 hours
-        ago, has already escalated to wave 2 and reached Namur's network."""
+        """Offer every lot in its first wave; one lot of the Mons auction was posted 14
+        hours ago, so its wave 2 (Namur's network among others) is due."""
         now = datetime.now(UTC)
         self.s.flush()
         lots = self.s.scalars(select(Lot).order_by(Lot.id)).all()
@@ -259,7 +260,7 @@ class Seeder:
         for lot in lots:
             waves.publish(self.s, lot, now, all_reaches, notify=self.scale == 1)
         waves.publish(self.s, story, posted, all_reaches, notify=self.scale == 1)
-        waves.escalate(self.s, now)
+        # Its wave 2 is due: the first run of the escalation job moves it (first_jobs).
 
     def seed_shared_run(self) -> None:
         """Charleroi's vans carry for SOREAL (Mons-Borinage): a Charleroi bakery's lot
@@ -307,6 +308,21 @@ class Seeder:
 
 
 WEEKDAY_NAMES = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+
+
+FIRST_JOBS = ("escalate_waves", "expire_lots", "remind_expiring")
+
+
+def first_jobs(app: Flask) -> None:
+    """Run a few jobs once, as the scheduler would, so that the demo's job log has
+    entries and the Mons lot reaches its second wave straight away."""
+    from . import jobs
+    from .services import job_runs
+
+    for name in FIRST_JOBS:
+        job = jobs.find(app.config, name)
+        if job is not None:
+            job_runs.run(app, job)
 
 
 def is_empty(session: Session) -> bool:

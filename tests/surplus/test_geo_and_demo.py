@@ -10,6 +10,8 @@ from surplus.extensions import db
 from surplus.models import (
     Claim,
     Convention,
+    JobOutcome,
+    JobRun,
     Lot,
     LotOffer,
     LotStatus,
@@ -72,9 +74,15 @@ def test_demo_region_is_believable(app):
     assert not demo.is_empty(db.session)
 
 
-def test_demo_region_shows_a_wave_and_a_shared_run(app):
+def test_demo_region_shows_a_wave_a_shared_run_and_the_job_log(app):
     demo.seed(db.session)
     db.session.commit()
+    demo.first_jobs(app)  # as `flask demo seed` does
+    db.session.rollback()
+    log = {run.job: run for run in db.session.scalars(select(JobRun))}
+    assert set(log) == set(demo.FIRST_JOBS)
+    assert log["escalate_waves"].outcome == JobOutcome.OK
+    assert log["escalate_waves"].counts["lots"] >= 1
     namur = db.session.scalar(select(Organisation).where(Organisation.locality == "Namur",
                                                          Organisation.name.like("Distri%")))
     story = db.session.scalar(select(Lot).where(Lot.title.like("Chicons%")))

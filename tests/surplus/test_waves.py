@@ -142,3 +142,14 @@ def test_each_wave_tells_the_organisations_it_reaches(region):
     assert told(r.cpas_mons) == 1 and told(r.cpas_namur) == 0
     waves.escalate(db.session, r.now + timedelta(hours=13))
     assert told(r.cpas_namur) == 1 and told(r.cpas_mons) == 1
+
+
+def test_a_platform_sees_the_lots_offered_to_its_network(region, login_as):
+    r = region
+    coordinator = login_as(r.namur_coordinator)
+    assert coordinator.get(f"/lots/{r.lot.id}").status_code == 404
+    waves.escalate(db.session, r.now + timedelta(hours=13))
+    db.session.commit()
+    page = coordinator.get(f"/lots/{r.lot.id}")
+    assert page.status_code == 200
+    assert "Distri Namur" in page.get_data(as_text=True)  # listed among those offered
