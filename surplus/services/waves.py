@@ -25,7 +25,17 @@ from sqlalchemy.orm import Session
 
 from matching.distance import RoadEstimate
 
-from ..models import Depot, Lot, LotOffer, LotStatus, Organisation, OrgKind, Verification
+from ..models import (
+    Convention,
+    ConventionStatus,
+    Depot,
+    Lot,
+    LotOffer,
+    LotStatus,
+    Organisation,
+    OrgKind,
+    Verification,
+)
 from . import events
 from .eligibility import LAST_WAVE, offered_platforms
 
@@ -65,8 +75,12 @@ class Reach:
 
 
 def reaches(session: Session) -> list[Reach]:
+    """Verified platforms with a network (a convention in force or suspended): a lot
+    offered to a platform without beneficiaries would reach nobody."""
+    networked = select(Convention.platform_id).where(
+        Convention.status.in_([ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED]))
     platforms = session.scalars(select(Organisation).where(
-        Organisation.kind == OrgKind.PLATFORM,
+        Organisation.kind == OrgKind.PLATFORM, Organisation.id.in_(networked),
         Organisation.verification == Verification.VERIFIED).order_by(Organisation.id)).all()
     depots: dict[int, list[tuple[float, float]]] = {}
     for depot in session.scalars(select(Depot)):
