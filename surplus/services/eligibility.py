@@ -39,24 +39,33 @@ class Channel:
 
 def channels(session: Session, org: Organisation, today: date | None = None) -> list[Channel]:
     """The beneficiary's conventions in force today, as receiving channels."""
-    if not org.is_beneficiary or org.verification != Verification.VERIFIED:
-        return []
+    return channels_by_org(session, [org], today).get(org.id, [])
+
+
+def channels_by_org(session: Session, orgs: list[Organisation],
+                    today: date | None = None) -> dict[int, list[Channel]]:
+    """``channels`` of many organisations with one query."""
+    wanted = {o.id: o for o in orgs
+              if o.is_beneficiary and o.verification == Verification.VERIFIED}
+    if not wanted:
+        return {}
     today = today or local_today()
     rows = session.scalars(
-        select(Convention).where(Convention.beneficiary_id == org.id,
+        select(Convention).where(Convention.beneficiary_id.in_(list(wanted)),
                                  Convention.status == ConventionStatus.ACTIVE)
         .order_by(Convention.id)).all()
-    selling = org.distribution_mode == DistributionMode.SOCIAL_GROCERY
-    result = []
+    result: dict[int, list[Channel]] = {}
     for conv in rows:
         if not conv.in_force(today):
             continue
+        org = wanted[conv.beneficiary_id]
+        selling = org.distribution_mode == DistributionMode.SOCIAL_GROCERY
         storages = {StorageClass.AMBIENT}
         if conv.chilled_capacity_kg > 0:
             storages.add(StorageClass.CHILLED)
         if conv.frozen_capacity_kg > 0:
             storages.add(StorageClass.FROZEN)
-        result.append(Channel(
+        result.setdefault(org.id, []).append(Channel(
             convention=conv,
             categories=frozenset(conv.accepted_categories) if conv.accepted_categories else None,
             storages=frozenset(storages),
@@ -65,7 +74,7 @@ def channels(session: Session, org: Organisation, today: date | None = None) -> 
     return result
 
 
-def _channel_accepts(ch: Channel, lot: Lot) -> bool:
+def channel_accepts(ch: Channel, lot: Lot) -> bool:
     return (
         (ch.categories is None or lot.category.value in ch.categories)
         and lot.storage in ch.storages
@@ -148,7 +157,7 @@ def lot_refusal(session: Session, org: Organisation, lot: Lot, now: datetime | N
     if lot.storage == StorageClass.FROZEN and not any(
             StorageClass.FROZEN in ch.storages for ch in chans):
         return str(_l("Frozen food: your convention declares no freezer storage."))
-    accepting = [ch for ch in chans if _channel_accepts(ch, lot)]
+    accepting = [ch for ch in chans if channel_accepts(ch, lot)]
     if not accepting:
         return str(_l("Your conventions do not cover this category."))
     offered = offered_platforms(session, lot)
@@ -171,5 +180,5 @@ def conventions_for(session: Session, org: Organisation, lot: Lot,
     if lot_refusal(session, org, lot, now, chans) is not None:
         return []
     offered = offered_platforms(session, lot)
-    return [ch.convention for ch in chans if _channel_accepts(ch, lot)
+    return [ch.convention for ch in chans if channel_accepts(ch, lot)
             and (offered is None or ch.convention.platform_id in offered)]

@@ -31,7 +31,7 @@ from ..models import (
     User,
     utcnow,
 )
-from .eligibility import _channel_accepts, channels
+from .eligibility import channel_accepts, channels_by_org
 from .events import _plain
 from .notification_mail import deliver_pending, send_digests
 from .notification_prefs import STATE_FOR_MODE, modes_for
@@ -139,12 +139,12 @@ def new_lot_offered(session: Session, lot: Lot, platform_ids: list[int]) -> int:
               "locality": lot.pickup_locality, "date_kind": lot.date_kind,
               "date": lot.best_date, "storage": lot.storage}
     created = 0
-    for org in candidates:
-        if org.id in already or org.id == lot.donor_id:
-            continue
-        if any(ch.convention.platform_id in wanted and _channel_accepts(ch, lot)
-               for ch in channels(session, org)):
-            created += len(notify_org(session, org.id, NotificationKind.NEW_LOT, lot, params))
+    chans = channels_by_org(session, [o for o in candidates
+                                      if o.id not in already and o.id != lot.donor_id])
+    for org_id, org_chans in chans.items():
+        if any(ch.convention.platform_id in wanted and channel_accepts(ch, lot)
+               for ch in org_chans):
+            created += len(notify_org(session, org_id, NotificationKind.NEW_LOT, lot, params))
     return created
 
 
