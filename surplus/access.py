@@ -146,8 +146,10 @@ def _run(user: User, action: str, run: Run) -> bool:
     claims under a transport agreement."""
     if _platform_asset(user, action, run):
         return True
-    return action == VIEW and any(
-        stop.claim is not None and _same_org(user, stop.claim.platform_id) for stop in run.stops)
+    return action == VIEW and user.organisation.is_platform and db.session.scalar(
+        select(Stop.id).join(Claim, Claim.id == Stop.claim_id)
+        .where(Stop.run_id == run.id, Claim.platform_id == user.organisation_id)
+        .limit(1)) is not None
 
 
 def _stop(user: User, action: str, stop: Stop) -> bool:
