@@ -76,7 +76,7 @@ def find(session: Session, claim: Claim, candidates: list[Run], now: datetime,
     by_day: dict[date, list[Run]] = defaultdict(list)
     for run in candidates:
         by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
-    own_runs = [r for r in runs.planned_runs(session, [claim.platform_id], now, last)]
+    own_runs = runs.planned_runs(session, [claim.platform_id], now, last)
     best: Relay | None = None
     for hub in hubs(session, claim):
         from_hub = [r for r in own_runs if r.depot_id == hub.id]
@@ -99,13 +99,15 @@ def find(session: Session, claim: Claim, candidates: list[Run], now: datetime,
 
 def _second(claim: Claim, hub: Depot, leg1: Insertion, run1: Run, from_hub: list[Run],
             last: datetime, params: Params, drop_window) -> tuple[Insertion, Run] | None:
+    if leg1.drop_eta >= last:
+        return None
     by_day: dict[date, list[Run]] = defaultdict(list)
     for run in from_hub:
         if run.id != run1.id and run.start_at >= leg1.drop_eta:
             by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
     for day, day_runs in sorted(by_day.items()):
         window = drop_window(claim, day)
-        if window is None or leg1.drop_eta >= last:
+        if window is None:
             continue
         ship = second_leg(claim, hub, leg1.drop_eta, last, window)
         found = insert([runs.to_plan(r) for r in day_runs], ship, params)
