@@ -179,6 +179,10 @@ class Seeder:
         start_day = self.today + timedelta(days=self.rng.randint(0, 1))
         pickup_from = datetime.combine(start_day, time(8, 0), tzinfo=BRUSSELS)
         pickup_until = pickup_from + timedelta(hours=self.rng.choice([9, 33]))
+        if pickup_until <= datetime.now(UTC) + timedelta(hours=4):
+            # Seeded in the evening: today's short window would expire at once.
+            pickup_from += timedelta(days=1)
+            pickup_until += timedelta(days=1)
         best = max(days, (pickup_until.date() - self.today).days + 1)
         grams = int(round(kg)) * 1000
         kind, cat, sto = DateKind(date_kind), Category(category), StorageClass(storage)
@@ -262,6 +266,16 @@ class Seeder:
         waves.publish(self.s, story, posted, all_reaches, notify=self.scale == 1)
         # Its wave 2 is due: the first run of the escalation job moves it (first_jobs).
 
+    def seed_expiring_approval(self) -> None:
+        """The FSE+ approval of the CPAS of Bastogne ends in three weeks: the reminder
+        job tells the CPAS and the Libramont hub's coordinators."""
+        conv = self.s.scalar(select(Convention).join(
+            Organisation, Organisation.id == Convention.beneficiary_id).where(
+            Organisation.name == "CPAS de Bastogne",
+            Convention.platform_id == self.platforms["libramont"].id))
+        if conv is not None and conv.fse_plus_allowed:
+            conv.fse_plus_approval_expires = self.today + timedelta(days=21)
+
     def seed_shared_run(self) -> None:
         """Charleroi's vans carry for SOREAL (Mons-Borinage): a Charleroi bakery's lot
         claimed by the CPAS of Boussu rides on a Charleroi run."""
@@ -339,6 +353,7 @@ def seed(session: Session, scale: int = 1) -> dict[str, int]:
     session.flush()
     seeder.seed_waves()
     seeder.seed_shared_run()
+    seeder.seed_expiring_approval()
     session.flush()
     return {"platforms": len(seeder.platforms), "beneficiaries": len(seeder.beneficiaries),
             "donors": len(seeder.donors), "lots": lots}

@@ -83,6 +83,8 @@ def test_demo_region_shows_a_wave_a_shared_run_and_the_job_log(app):
     assert set(log) == set(demo.FIRST_JOBS)
     assert log["escalate_waves"].outcome == JobOutcome.OK
     assert log["escalate_waves"].counts["lots"] >= 1
+    assert log["remind_expiring"].counts["count"] >= 1  # Bastogne's FSE+ approval
+    assert log["expire_lots"].counts["count"] == 0, "nothing seeded is already over"
     namur = db.session.scalar(select(Organisation).where(Organisation.locality == "Namur",
                                                          Organisation.name.like("Distri%")))
     story = db.session.scalar(select(Lot).where(Lot.title.like("Chicons%")))
