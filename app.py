@@ -1,7 +1,8 @@
 """Maillon's application factory.
 
-``flask --app app run`` and ``gunicorn app:app`` both use the module-level ``app``;
-tests call ``create_app({...})`` with their own configuration.
+Nothing happens on import: ``flask --app app`` finds :func:`create_app`, gunicorn serves
+``wsgi:app`` (or ``'app:create_app()'``), and tests call ``create_app({...})`` with their
+own configuration.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from surplus import cli, errors, i18n, security
 from surplus.config import INSTANCE, Config
 from surplus.database import read_only_transactions, tune_engine
 from surplus.extensions import csrf, db, htmx, login_manager, migrate
+from surplus.routing import BoundedInt
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -21,6 +23,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.from_object(Config())
     if config:
         app.config.update(config)
+    app.url_map.converters["int"] = BoundedInt  # ids above 2**31 - 1 are a 404
 
     db.init_app(app)
     with app.app_context():
@@ -75,5 +78,3 @@ def _init_login(app: Flask) -> None:
             return None
         return user
 
-
-app = create_app()

@@ -16,7 +16,7 @@ pickup and drop-off windows and use-by deadlines. Figures, per size and planner:
   depend less on the other sessions' load than wall seconds.
 - booked, added km: shipments placed and the km they add to the runs (depot legs too).
 - infeasible: rule violations found by the independent validator
-  (``matching.booking_check``, a plain walk of every final route); must be 0.
+  (``matching.booking.check``, a plain walk of every final route); must be 0.
 - vs seq / vs OR-Tools: added km over the reference's when both book as many shipments,
   else both counts.
 
@@ -58,7 +58,7 @@ from matching.booking import (  # noqa: E402
     insert,
     validate_booking,
 )
-from matching.booking_check import check_route  # noqa: E402
+from matching.booking.check import check_route  # noqa: E402
 from matching.distance import great_circle_km  # noqa: E402
 from matching.params import Params  # noqa: E402
 

@@ -63,7 +63,7 @@ from matching import (  # noqa: E402
     greedy_allocate,
     jain_index,
 )
-from matching.candidates import Problem, _unit_vectors, candidate_graph  # noqa: E402
+from matching.candidates import Problem, candidate_graph, unit_vectors  # noqa: E402
 from matching.distance import EARTH_RADIUS_KM, great_circle_km  # noqa: E402
 from matching.flow import solve_flow  # noqa: E402
 from matching.utility import tier_values  # noqa: E402
@@ -159,7 +159,7 @@ def full_graph(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     params, bens, lots = problem.params, problem.beneficiaries, problem.lots
     b_lat, b_lon = np.array([b.lat for b in bens]), np.array([b.lon for b in bens])
     l_lat, l_lon = np.array([x.lat for x in lots]), np.array([x.lon for x in lots])
-    b_tree = cKDTree(_unit_vectors(b_lat, b_lon))
+    b_tree = cKDTree(unit_vectors(b_lat, b_lon))
     fse = np.array([b.fse_plus for b in bens])
     groups: dict[tuple[int, bool, str], list[int]] = {}
     for i in np.flatnonzero(problem.lot_live).tolist():
@@ -171,7 +171,7 @@ def full_graph(problem: Problem) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         allowed &= np.array([b.categories is None or category in b.categories for b in bens])
         idx = np.array(members)
         reach = problem.ben_max_km[allowed].max(initial=0.0) / params.circuity / EARTH_RADIUS_KM
-        near = cKDTree(_unit_vectors(l_lat[idx], l_lon[idx])).sparse_distance_matrix(
+        near = cKDTree(unit_vectors(l_lat[idx], l_lon[idx])).sparse_distance_matrix(
             b_tree, 2 * np.sin(reach / 2) + 1e-12, output_type="coo_matrix"
         )
         lot, ben = idx[near.row], near.col

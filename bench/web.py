@@ -10,7 +10,7 @@ Ctrl-C or failure):
 1. Creates a fresh PostgreSQL database ``maillon_bench_<pid>`` on ``--pg`` (default the
    local server, user postgres, trust auth), migrates it (``flask db upgrade``), seeds
    it (``flask demo seed --scale N``), runs ANALYZE, and checks the open-lot count.
-2. Serves ``app:app`` with gunicorn on a free loopback port (``--workers``, default
+2. Serves ``wsgi:app`` with gunicorn on a free loopback port (``--workers``, default
    2 x cores + 1; ``--threads`` > 1 switches to the gthread worker) and waits for
    ``/healthz``.
 3. Signs in one client per concurrent slot, each as a different beneficiary user
@@ -254,7 +254,7 @@ class Stack:
         with socket.socket() as sock:
             sock.bind((HOST, 0))
             self.port = sock.getsockname()[1]
-        argv = [_bin("gunicorn"), "app:app", "-w", str(self.args.workers),
+        argv = [_bin("gunicorn"), "wsgi:app", "-w", str(self.args.workers),
                 "-b", f"{HOST}:{self.port}", "--timeout", "120",
                 "--error-logfile", str(self.error_log), "--log-level", "warning"]
         if self.args.threads > 1:

@@ -44,7 +44,8 @@ from .params import Params
 _KM_GUARD = 1e-7
 
 
-def _unit_vectors(lat: NDArray, lon: NDArray) -> NDArray:
+def unit_vectors(lat: NDArray, lon: NDArray) -> NDArray:
+    """3-D unit vectors of points on the sphere, one row (x, y, z) per point."""
     phi, lam = np.radians(lat), np.radians(lon)
     return np.column_stack((np.cos(phi) * np.cos(lam), np.cos(phi) * np.sin(lam), np.sin(phi)))
 
@@ -72,11 +73,11 @@ class Problem:
 
     @cached_property
     def lot_xyz(self) -> NDArray:
-        return _unit_vectors(self.lot_lat, self.lot_lon)
+        return unit_vectors(self.lot_lat, self.lot_lon)
 
     @cached_property
     def ben_xyz(self) -> NDArray:
-        return _unit_vectors(self.ben_lat, self.ben_lon)
+        return unit_vectors(self.ben_lat, self.ben_lon)
 
     @classmethod
     def build(cls, lots: Sequence[Lot], bens: Sequence[Beneficiary], params: Params) -> Problem:

@@ -7,12 +7,16 @@ organisations reveal nothing) and 403 when the user may see it but not change it
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, NoReturn, TypeVar
 
-from flask import abort
-from sqlalchemy import or_, select
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, or_, select
 
+from .errors import Forbidden, NotFound
 from .models import (
+    AllocationBatch,
+    AllocationLine,
     Claim,
     Convention,
     Depot,
@@ -22,6 +26,7 @@ from .models import (
     LotStatus,
     Organisation,
     Run,
+    RunTemplate,
     Stop,
     TransportAgreement,
     User,
@@ -37,8 +42,14 @@ def _same_org(user: User, org_id: int | None) -> bool:
     return org_id is not None and user.organisation_id == org_id
 
 
-def _coordinates(user: User, platform_id: int | None) -> bool:
-    return user.is_site_admin or (user.is_coordinator and _same_org(user, platform_id))
+def coordinates(user: User | None, platform_id: int | None = None) -> bool:
+    """The one coordinator check: a site admin, or a coordinator of ``platform_id`` (of any
+    platform when ``platform_id`` is None)."""
+    if user is None or not user.is_authenticated:
+        return False
+    if user.is_site_admin:
+        return True
+    return user.is_coordinator and (platform_id is None or _same_org(user, platform_id))
 
 
 def _platform_serves(user: User, beneficiary_id: int) -> bool:
@@ -89,8 +100,9 @@ def _lot(user: User, action: str, lot: Lot) -> bool:
     if lot.status == LotStatus.OPEN and user.organisation.is_beneficiary:
         from .services.eligibility import lot_refusal
 
-        return lot_refusal(db.session, user.organisation, lot) is None
-    if lot.status == LotStatus.OPEN and user.organisation.is_platform:
+        if lot_refusal(db.session, user.organisation, lot) is None:
+            return True  # else it may still have claimed some before (below)
+    elif lot.status == LotStatus.OPEN and user.organisation.is_platform:
         # A platform sees the open lots offered to its network in their current wave.
         from .services.eligibility import offered_platforms
 
@@ -124,13 +136,13 @@ def _claim(user: User, action: str, claim: Claim) -> bool:
             or _same_org(user, claim.lot.donor_id)
             or _same_org(user, claim.platform_id)
         )
-    return _same_org(user, claim.beneficiary_id) or _coordinates(user, claim.platform_id)
+    return _same_org(user, claim.beneficiary_id) or coordinates(user, claim.platform_id)
 
 
 def _convention(user: User, action: str, conv: Convention) -> bool:
     if action == VIEW:
         return _same_org(user, conv.beneficiary_id) or _same_org(user, conv.platform_id)
-    return _coordinates(user, conv.platform_id) or (
+    return coordinates(user, conv.platform_id) or (
         _same_org(user, conv.beneficiary_id) and user.is_org_admin
     )
 
@@ -138,7 +150,7 @@ def _convention(user: User, action: str, conv: Convention) -> bool:
 def _platform_asset(user: User, action: str, obj: Depot | Vehicle | Run) -> bool:
     if action == VIEW:
         return _same_org(user, obj.platform_id)
-    return _coordinates(user, obj.platform_id)
+    return coordinates(user, obj.platform_id)
 
 
 def _run(user: User, action: str, run: Run) -> bool:
@@ -152,8 +164,22 @@ def _run(user: User, action: str, run: Run) -> bool:
         .limit(1)) is not None
 
 
+CONFIRM = "confirm"  # a stop: any member of the run's platform (its drivers) confirms it
+
+
 def _stop(user: User, action: str, stop: Stop) -> bool:
+    if action == CONFIRM:
+        return _same_org(user, stop.run.platform_id)
     return _platform_asset(user, action, stop.run)
+
+
+def _batch(user: User, action: str, batch: AllocationBatch) -> bool:
+    """The matcher's proposals are the platform coordinators' work, seen only by them."""
+    return coordinates(user, batch.platform_id)
+
+
+def _line(user: User, action: str, line: AllocationLine) -> bool:
+    return _batch(user, action, line.batch)
 
 
 def _agreement(user: User, action: str, agreement: TransportAgreement) -> bool:
@@ -175,27 +201,143 @@ _CHECKS = {
     Convention: _convention,
     Depot: _platform_asset,
     Vehicle: _platform_asset,
+    RunTemplate: _platform_asset,
     Run: _run,
     Stop: _stop,
     Event: _event,
     TransportAgreement: _agreement,
+    AllocationBatch: _batch,
+    AllocationLine: _line,
 }
 
 
-def require(user: User, action: str, obj: T | None) -> T:
-    """Return ``obj`` if ``user`` may do ``action`` on it; abort 404/403 otherwise."""
+def require(user: User, action: str, obj: T | None, message: str | None = None) -> T:
+    """Return ``obj`` if ``user`` may do ``action`` on it. Otherwise 404 when the user may
+    not even see it (ids of other organisations reveal nothing), 403 with ``message``
+    when they may see it but not do this."""
     if obj is None or not can(user, VIEW, obj):
-        abort(404)
+        raise NotFound(str(_l("Not found.")))
     if action != VIEW and not can(user, action, obj):
-        abort(403)
+        deny(message)
     return obj
 
 
-def get_for(user: User, model: type[T], ident: int, action: str = VIEW) -> T:
-    return require(user, action, db.session.get(model, ident))
+def get_for(user: User, model: type[T], ident: int, action: str = VIEW,
+            message: str | None = None) -> T:
+    """Fetch by id and authorise in one step (see :func:`require`)."""
+    return require(user, action, db.session.get(model, ident), message)
 
 
+def deny(message: str | None = None, fields: dict | None = None) -> NoReturn:
+    """Refuse an action (403) with a reason a person can read."""
+    raise Forbidden(message or str(_l("You are not allowed to do this.")), fields)
 
-def require_coordinator(user: User) -> None:
-    if not (user.is_site_admin or user.is_coordinator):
-        abort(403)
+
+def require_coordinator(user: User | None, platform_id: int | None = None,
+                        message: str | None = None) -> None:
+    """403 unless ``user`` coordinates ``platform_id`` (any platform when None)."""
+    if not coordinates(user, platform_id):
+        deny(message)
+
+
+def require_donor(user: User) -> None:
+    """Donors and platforms post lots; beneficiaries receive them."""
+    if user.organisation.is_beneficiary:
+        deny(str(_l("Only donors and platforms post lots.")))
+
+
+def require_beneficiary(user: User) -> None:
+    """Only a beneficiary organisation browses and claims the open lots offered to it."""
+    if not user.organisation.is_beneficiary:
+        deny(str(_l("Only CPAS and associations browse and claim lots.")))
+
+
+def get_lot(user: User, lot_id: int) -> Lot:
+    """A lot the user may see; for an existing open lot not offered to a beneficiary,
+    403 with the reason (the lot page and the API say why); 404 otherwise."""
+    lot = db.session.get(Lot, lot_id)
+    if lot is not None and not can(user, VIEW, lot):
+        reason = lot_visible_reason(user, lot)
+        if reason:
+            deny(reason)
+    return require(user, VIEW, lot)
+
+
+def visible_claims(user: User):
+    """The claims a user lists as its own: its organisation's, newest first."""
+    return (select(Claim).where(Claim.beneficiary_id == user.organisation_id)
+            .order_by(Claim.id.desc()))
+
+
+def require_platform_member(user: User) -> None:
+    """Runs, vans and rounds belong to logistics platforms; others have none."""
+    if not user.organisation.is_platform:
+        deny(str(_l("Only a logistics platform's team has runs.")))
+
+
+def visible_runs(user: User):
+    """The runs a user lists: its platform's own. (Another platform's run carrying one of
+    its claims is reached from the claim, see :func:`_run`.)"""
+    return select(Run).where(Run.platform_id == user.organisation_id)
+
+
+def visible_templates(user: User):
+    """The weekly rounds of the user's platform."""
+    return select(RunTemplate).where(RunTemplate.platform_id == user.organisation_id)
+
+
+def visible_vehicles(user: User):
+    return select(Vehicle).where(Vehicle.platform_id == user.organisation_id)
+
+
+def visible_depots(user: User):
+    return select(Depot).where(Depot.platform_id == user.organisation_id)
+
+
+def visible_batches(user: User):
+    """The matcher's proposals of the platform the user coordinates (none otherwise)."""
+    if not user.is_coordinator:
+        return select(AllocationBatch).where(False)
+    return select(AllocationBatch).where(
+        AllocationBatch.platform_id == user.organisation_id)
+
+
+def coordinated_platform(user: User, message: str | None = None) -> Organisation:
+    """The platform ``user`` acts for on the platform pages (its coordinators, or a site
+    admin whose organisation is a platform); 403 for anyone else."""
+    org = user.organisation
+    if not org.is_platform or not coordinates(user, org.id):
+        deny(message)
+    return org
+
+
+def visible_conventions(user: User):
+    """The conventions a user lists: its organisation's, as beneficiary or as platform."""
+    return select(Convention).where(or_(Convention.beneficiary_id == user.organisation_id,
+                                        Convention.platform_id == user.organisation_id))
+
+
+def may_verify(user: User, org: Organisation) -> bool:
+    """Site admins verify anyone; coordinators verify donors and beneficiaries."""
+    return user.is_site_admin or (user.is_coordinator and not org.is_platform)
+
+
+def visible_lots(user: User, *columns: Any, now: datetime | None = None) -> Select:
+    """The lots a user lists: for a beneficiary the open lots offered to it now, for
+    others the lots their organisation posted."""
+    org = user.organisation
+    if org.is_beneficiary:
+        return offered_lots(org, *columns, now=now)
+    return select(*(columns or (Lot,))).where(Lot.donor_id == org.id)
+
+
+def offered_lots(org: Organisation, *columns: Any, now: datetime | None = None,
+                 chans: list | None = None) -> Select:
+    """The open lots offered to a beneficiary organisation now: the lot list's scope
+    (``chans``, its conventions in force, saves reading them again)."""
+    from .services.eligibility import channels, eligible_clause, offerable_clause
+    from .services.lot_dates import local_today
+
+    now = now or datetime.now(UTC)
+    chans = channels(db.session, org, local_today(now)) if chans is None else chans
+    return select(*(columns or (Lot,))).where(offerable_clause(now), eligible_clause(chans))

@@ -87,6 +87,8 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.LOTS_PER_PAGE = 20
+        # Largest request body (a CSV of lots is the biggest); larger ones answer 413.
+        self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024)))
         # Matcher: weekly kg per served person, receipts window, farthest accepted km,
         # and the daily unattended allocation of lots nearing their date.
         self.MATCH_KG_PER_PERSON = float(env.get("MATCH_KG_PER_PERSON", "2.5"))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, render_template, request
+import sqlalchemy.exc
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -70,14 +71,18 @@ def _message_for(error: HTTPException) -> str:
 
 def _http_error(error: HTTPException):
     code = error.code or 500
+    data = getattr(error, "data", None) or {}
+    messages = data.get("errors") or data.get("messages")
+    if code in (400, 422) and messages:  # webargs refused a body or query (its schema)
+        from .schemas.base import flatten
+
+        fields = flatten(messages)
+        message = next(iter(fields.values())) if len(fields) == 1 else str(MESSAGES[422])
+        if wants_json():
+            return json_error(400, message, fields)
+        return render_template("error.html", code=400, message=message), 400
     if wants_json():
-        data = getattr(error, "data", None) or {}
-        fields = data.get("errors") or data.get("messages") or {}
-        if isinstance(fields, dict) and set(fields) <= {"json", "query", "form", "files"}:
-            fields = {k: v for part in fields.values() if isinstance(part, dict)
-                      for k, v in part.items()}
-        # Malformed input is a 400 for our clients, whatever webargs says.
-        return json_error(400 if code == 422 else code, _message_for(error), fields)
+        return json_error(code, _message_for(error), {})
     if error.response is not None:
         return error.response
     return render_template("error.html", code=code, message=_message_for(error)), code
@@ -96,7 +101,23 @@ def _csrf_error(error: CSRFError):
     return render_template("error.html", code=400, message=message), 400
 
 
+def _bad_value(error: Exception):
+    """Last line of defence: a value the database cannot store (out of range, a NUL byte)
+    that no schema caught is the client's fault, never a server error. The schemas are
+    the rule; this only keeps a gap in them from answering 500."""
+    from .extensions import db
+
+    db.session.rollback()
+    current_app.logger.warning("Refused a value the database cannot store: %s", error)
+    message = _("A value is out of range or contains a character that is not allowed.")
+    if wants_json():
+        return json_error(400, message)
+    return render_template("error.html", code=400, message=message), 400
+
+
 def init_app(app: Flask) -> None:
+    app.register_error_handler(sqlalchemy.exc.DataError, _bad_value)
+    app.register_error_handler(UnicodeEncodeError, _bad_value)
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(DomainError, _domain_error)

@@ -21,8 +21,22 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from . import labels
 from .models import OrgKind
+from .schemas.fields import BAD_TEXT, TEXT_MESSAGES
 
 REQUIRED = _l("This field is required.")
+
+
+class Form(FlaskForm):
+    """Every page form: text fields refuse what the input schemas refuse (a NUL byte,
+    control characters, lone surrogates), with the same message, before any service."""
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for field in self:
+            if isinstance(field.data, str) and BAD_TEXT.search(field.data):
+                field.errors = [*field.errors, str(TEXT_MESSAGES["control"])]
+                valid = False
+        return valid
 
 
 def required() -> DataRequired:
@@ -35,13 +49,13 @@ def email_field(label: str) -> EmailField:
                                          Length(max=254)])
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = email_field(_l("E-mail address"))
     password = PasswordField(_l("Password"), validators=[required()],
                              render_kw={"autocomplete": "current-password"})
 
 
-class SignUpForm(FlaskForm):
+class SignUpForm(Form):
     org_name = StringField(_l("Organisation name"), validators=[required(), Length(max=200)])
     kind = SelectField(_l("Kind of organisation"), validators=[required()])
     address = StringField(_l("Street and number"), validators=[Optional(), Length(max=300)])
@@ -64,27 +78,23 @@ class SignUpForm(FlaskForm):
             (OrgKind.PLATFORM.value, str(labels.ORG_KINDS[OrgKind.PLATFORM]))]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(Form):
     email = email_field(_l("E-mail address of the person"))
     role = SelectField(_l("Role"), validators=[required()])
 
 
-class AcceptInvitationForm(FlaskForm):
+class AcceptInvitationForm(Form):
     name = StringField(_l("Your name"), validators=[required(), Length(max=200)])
     password = PasswordField(_l("Password (at least 10 characters)"), validators=[required()])
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     language = SelectField(_l("Language"), validators=[required()])
 
 
-class DecisionForm(FlaskForm):
-    reason = TextAreaField(_l("Reason (shown to the organisation)"),
-                           validators=[Optional(), Length(max=1000)])
-
-
-class LotForm(FlaskForm):
-    """Renders the lot fields and carries CSRF; the rules live in services.lot_input."""
+class LotForm(Form):
+    """Renders the lot fields and carries CSRF; the rules live in schemas.lot.LotInSchema
+    and services.lot_input."""
 
     title = StringField(_l("Product"))
     category = SelectField(_l("Category"), validate_choice=False)
@@ -115,30 +125,19 @@ class LotForm(FlaskForm):
         self.date_kind.choices = [("", str(_l("No date")))] + labels.choices("date_kind")
         self.allergens.choices = labels.choices("allergen")
 
-    def service_data(self) -> dict:
-        """The submitted values, as the lot parser reads them."""
-        names = ["title", "category", "description", "weight_kg", "units", "date_kind", "date",
-                 "storage", "min_part_kg", "pickup_from", "pickup_until", "address",
-                 "postcode", "locality", "lot_number"]
-        data = {name: getattr(self, name).data or "" for name in names}
-        data["allergens"] = list(self.allergens.data or [])
-        data["fse_plus"] = bool(self.fse_plus.data)
-        data["divisible"] = bool(self.divisible.data)
-        return data
 
-
-class CsvUploadForm(FlaskForm):
+class CsvUploadForm(Form):
     file = FileField(_l("CSV file"), validators=[FileRequired(message=REQUIRED)])
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(Form):
     kg = StringField(_l("Kilograms"), render_kw={"inputmode": "decimal"})
     platform_id = SelectField(_l("Through the platform"), coerce=int, validate_choice=False)
     idempotency_key = HiddenField()
 
 
-class ConventionForm(FlaskForm):
-    """The beneficiary's figures; the rules live in services.convention_input."""
+class ConventionForm(Form):
+    """Renders the beneficiary's figures; schemas.convention reads them."""
 
     platform_id = SelectField(_l("Platform"), validate_choice=False)
     persons_per_week = StringField(_l("Persons served per week"),
@@ -184,18 +183,8 @@ class ConventionForm(FlaskForm):
             getattr(self, f"hours_{day}").data = ", ".join(f"{a}-{b}" for a, b in spans)
         self.afsca_number.data = conv.beneficiary.afsca_number or ""
 
-    def service_data(self) -> dict:
-        names = ("persons_per_week", "chilled_capacity_kg", "frozen_capacity_kg",
-                 "afsca_number", "fse_plus_approval_number", "fse_plus_approval_expires",
-                 "contact_name", "contact_phone")
-        data = {name: getattr(self, name).data or "" for name in names}
-        data["accepted_categories"] = list(self.accepted_categories.data or [])
-        data["opening_hours"] = {day: getattr(self, f"hours_{day}").data or ""
-                                 for day in self.DAYS}
-        return data
 
-
-class ConventionDecisionForm(FlaskForm):
+class ConventionDecisionForm(Form):
     action = HiddenField()
     reason = StringField(_l("Reason (shown to the beneficiary)"))
     valid_from = StringField(_l("Valid from"), render_kw={"type": "date"})
@@ -203,8 +192,8 @@ class ConventionDecisionForm(FlaskForm):
     fse_plus = BooleanField(_l("FSE+ stock allowed"))
 
 
-class AgreementRequestForm(FlaskForm):
-    """Renders a transport agreement request; the rules live in services.agreements."""
+class AgreementRequestForm(Form):
+    """Renders a transport agreement request; schemas.agreement reads it."""
 
     other_id = SelectField(_l("Other platform"), validate_choice=False)
     direction = RadioField(_l("Who carries"), validate_choice=False, choices=[
@@ -212,16 +201,15 @@ class AgreementRequestForm(FlaskForm):
         ("they_carry", _l("Their vans carry for us"))])
     valid_from = StringField(_l("First day"), render_kw={"type": "date"})
     valid_until = StringField(_l("Last day (optional)"), render_kw={"type": "date"})
-    note = TextAreaField(_l("Note for the other platform"),
-                         validators=[Optional(), Length(max=1000)])
+    note = TextAreaField(_l("Note for the other platform"), render_kw={"maxlength": 1000})
 
 
-class AgreementDecisionForm(FlaskForm):
+class AgreementDecisionForm(Form):
     action = HiddenField()
     reason = StringField(_l("Reason (shown to the other platform)"))
 
 
-class AreaForm(FlaskForm):
+class AreaForm(Form):
     postcodes = TextAreaField(_l("Postcodes of the communes you serve"),
                               render_kw={"rows": 4})
     radius_km = StringField(_l("Radius around your depots (km, optional)"),
@@ -231,10 +219,10 @@ class AreaForm(FlaskForm):
 def notification_preferences_form(current: dict[str, str]) -> FlaskForm:
     """One select per notification kind, offering the modes the kind allows; ``current``
     (``{"new_lot": "digest", ...}``) fills it unless the request submitted values."""
-    from .notification_text import KIND_LABELS, MODE_LABELS
-    from .services.notification_prefs import ALLOWED_MODES
+    from .services.notifications.prefs import ALLOWED_MODES
+    from .services.notifications.text import KIND_LABELS, MODE_LABELS
 
-    class NotificationPreferencesForm(FlaskForm):
+    class NotificationPreferencesForm(Form):
         pass
 
     for kind, modes in ALLOWED_MODES.items():

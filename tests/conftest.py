@@ -1,4 +1,5 @@
-"""Fixtures: an app per database backend (SQLite file and PostgreSQL), clients, sign-in.
+"""Fixtures: an app per database backend (SQLite file and PostgreSQL), clients, sign-in,
+the worlds of test data shared by several modules, and a real SMTP server.
 
 Each backend's schema is built once per run by the Alembic migrations (the real
 path); SQLite tests then copy the migrated file, PostgreSQL tests truncate the tables.
@@ -10,19 +11,40 @@ from __future__ import annotations
 import contextvars
 import os
 import shutil
+import socket
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 
 import psycopg
 import pytest
+from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import create_engine, select, text
 
 from app import create_app
 from surplus.database import read_only_transactions
 from surplus.extensions import db
+from surplus.mail import mail
+from surplus.models import (
+    AgreementStatus,
+    Depot,
+    JobRun,
+    Run,
+    RunTemplate,
+    TemplateStop,
+    TransportAgreement,
+    Vehicle,
+)
+from surplus.services import claims
+from surplus.services.booking import WEEKDAYS
+from surplus.services.lot_dates import BRUSSELS, local_today
+from tests import factories
+from tests.factories import PASSWORD
+from tests.mailbox import Inbox
 
 PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL",
                               "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -56,11 +78,34 @@ def _dispose(app: Flask) -> None:
             engine.dispose()
 
 
+@contextmanager
+def _app_on(uri: str, **settings) -> Iterator[Flask]:
+    app = create_app(_base_config(uri) | settings)
+    try:
+        yield app
+    finally:
+        _dispose(app)
+
+
+@pytest.fixture(scope="session")
+def make_app() -> Callable[..., AbstractContextManager[Flask]]:
+    """``with make_app(uri, **settings) as app:`` an application on the database ``uri``
+    with the test settings (``settings`` override them; ``None`` is Flask's default).
+    Its engines are its own, as another process's would be, and disposed on exit. Not
+    inside an app context: push your own."""
+    return _app_on
+
+
 def _migrate(uri: str) -> None:
-    app = create_app(_base_config(uri))
-    with app.app_context():
+    with _app_on(uri) as app, app.app_context():
         upgrade()
-    _dispose(app)
+
+
+@pytest.fixture(scope="session")
+def migrate() -> Callable[[str], None]:
+    """``migrate(uri)``: build the schema of the empty database ``uri`` by the Alembic
+    migrations."""
+    return _migrate
 
 
 @pytest.fixture(scope="session")
@@ -70,35 +115,65 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def _pg_url(dbname: str) -> str:
-    base, _, _ = PG_ADMIN_URL.rpartition("/")
-    return f"{base}/{dbname}".replace("postgresql://", "postgresql+psycopg://", 1)
+class PostgreSQL:
+    """The PostgreSQL server of the tests (``TEST_DATABASE_URL``): its databases by name."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.admin_url = admin_url
+
+    def url(self, name: str) -> str:
+        """The SQLAlchemy URL of the database ``name``."""
+        base, _, _ = self.admin_url.rpartition("/")
+        return f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+
+    def execute(self, statement: str) -> None:
+        """Run ``statement`` on the maintenance database, outside any transaction."""
+        try:
+            admin = psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5)
+        except psycopg.OperationalError as exc:  # every database test runs on PostgreSQL too
+            raise RuntimeError(f"PostgreSQL is required at {self.admin_url} "
+                               f"(TEST_DATABASE_URL); start it, e.g. with `bash .ci/run`: "
+                               f"{exc}") from exc
+        with admin:
+            admin.execute(statement)
+
+    def create(self, name: str, template: str | None = None) -> str:
+        """Create the database ``name``, a copy of the database ``template`` if given (no
+        one may be connected to it); returns its URL."""
+        copy = f' TEMPLATE "{template}"' if template else ""
+        self.execute(f'CREATE DATABASE "{name}"{copy}')
+        return self.url(name)
+
+    def drop(self, name: str) -> None:
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
+def postgres() -> PostgreSQL:
+    """The PostgreSQL server: ``create``, ``drop`` and ``url`` of databases by name."""
+    return PostgreSQL(PG_ADMIN_URL)
+
+
+@pytest.fixture(scope="session")
+def pg_database(postgres: PostgreSQL) -> Iterator[str]:
     name = f"maillon_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5)
-    except psycopg.OperationalError as exc:  # every database test runs on PostgreSQL too
-        raise RuntimeError(f"PostgreSQL is required at {PG_ADMIN_URL} (TEST_DATABASE_URL); "
-                           f"start it, e.g. with `bash .ci/run`: {exc}") from exc
-    admin.execute(f'CREATE DATABASE "{name}"')
-    url = _pg_url(name)
+    url = postgres.create(name)
     try:
         _migrate(url)
         yield url
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        postgres.drop(name)
 
 
-def _truncate(app: Flask) -> None:
-    with app.app_context():
-        names = [t.name for t in db.metadata.sorted_tables]
-        db.session.execute(text(
-            "TRUNCATE " + ", ".join(f'"{n}"' for n in names) + " RESTART IDENTITY CASCADE"))
-        db.session.commit()
+def _truncate(uri: str) -> None:
+    """Empty every table of the application in the PostgreSQL database ``uri``."""
+    engine = create_engine(uri)
+    names = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -108,12 +183,16 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def database_uri(backend: str, request: pytest.FixtureRequest, tmp_path) -> str:
+    """This test's database, migrated and empty: a copy of the SQLite template, or the
+    run's PostgreSQL database, truncated."""
     if backend == "sqlite":
         template = request.getfixturevalue("sqlite_template")
         path = tmp_path / "test.db"
         shutil.copy(template, path)
         return f"sqlite:///{path}"
-    return request.getfixturevalue("pg_database")
+    url = request.getfixturevalue("pg_database")
+    _truncate(url)
+    return url
 
 
 class IsolatedClient(FlaskClient):
@@ -125,19 +204,16 @@ class IsolatedClient(FlaskClient):
 
 
 @pytest.fixture
-def app(database_uri: str, backend: str) -> Iterator[Flask]:
-    app = create_app(_base_config(database_uri))
-    app.test_client_class = IsolatedClient
-    if backend == "postgresql":
-        _truncate(app)
-    # The test's own session only sets up and reads; it must never hold SQLite's write
-    # lock while a request runs. Tests call db.session.rollback() to see a request's work.
-    read_only_transactions(True)
-    with app.app_context():
-        yield app
-        db.session.remove()
-    read_only_transactions(False)
-    _dispose(app)
+def app(database_uri: str) -> Iterator[Flask]:
+    with _app_on(database_uri) as app:
+        app.test_client_class = IsolatedClient
+        # The test's own session only sets up and reads; it must never hold SQLite's write
+        # lock while a request runs. Tests call db.session.rollback() to see a request's work.
+        read_only_transactions(True)
+        with app.app_context():
+            yield app
+            db.session.remove()
+        read_only_transactions(False)
 
 
 @pytest.fixture
@@ -148,7 +224,6 @@ def client(app: Flask):
 @pytest.fixture
 def login_as(app: Flask):
     """Sign a test client in as ``user`` (password from the factories)."""
-    from tests.factories import PASSWORD
 
     def sign_in(user, client=None):
         client = client or app.test_client()
@@ -161,11 +236,143 @@ def login_as(app: Flask):
 
 @pytest.fixture
 def api_token(client):
-    from tests.factories import PASSWORD
-
     def token_for(user) -> dict[str, str]:
         response = client.post("/api/v1/token", json={"email": user.email, "password": PASSWORD})
         assert response.status_code == 200, response.get_json()
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
     return token_for
+
+
+# -- worlds of test data ------------------------------------------------------------------
+
+
+@pytest.fixture
+def w(app):
+    """The factories' world: two platforms, a CPAS and an association under convention
+    with the first, two donors. Modules that need more override this fixture."""
+    return factories.world()
+
+
+def _fleet(w: factories.World) -> tuple[Depot, Vehicle, RunTemplate]:
+    depot = Depot(platform_id=w.platform.id, name="Dépôt", postcode="6800",
+                  locality="Libramont-Chevigny", lat=w.platform.lat, lon=w.platform.lon)
+    van = Vehicle(platform_id=w.platform.id, name="Van", capacity_kg=500,
+                  refrigerated=True, freezer=False)
+    db.session.add_all([depot, van])
+    db.session.flush()
+    template = RunTemplate(platform_id=w.platform.id, vehicle_id=van.id, depot_id=depot.id,
+                           name="Tournée", weekday=0, departure="07:30", max_duration_min=600)
+    for pos, org in enumerate([w.asbl]):
+        template.stops.append(TemplateStop(position=pos, organisation_id=org.id,
+                                           lat=org.lat, lon=org.lon, load_delta_kg=-100,
+                                           opens="08:00", closes="17:00", service_min=15))
+    db.session.add(template)
+    db.session.flush()
+    return depot, van, template
+
+
+@pytest.fixture
+def make_fleet(app) -> Callable[[factories.World], tuple[Depot, Vehicle, RunTemplate]]:
+    """``make_fleet(w)``: a depot and a refrigerated 500 kg van of ``w.platform``, and its
+    Monday round (07:30, one stop delivering 100 kg to ``w.asbl``); flushed, not
+    committed. Returns ``(depot, van, template)``."""
+    return _fleet
+
+
+def _platform_fleet(platform) -> tuple[Depot, Vehicle]:
+    depot = Depot(platform_id=platform.id, name=f"Dépôt {platform.locality}",
+                  postcode=platform.postcode, locality=platform.locality, lat=platform.lat,
+                  lon=platform.lon, cold_room=True)
+    van = Vehicle(platform_id=platform.id, name="Frigo", capacity_kg=800, refrigerated=True)
+    db.session.add_all([depot, van])
+    db.session.flush()
+    return depot, van
+
+
+def _add_run(platform, depot: Depot, van: Vehicle, day: date) -> Run:
+    start = datetime.combine(day, time(7, 30), tzinfo=BRUSSELS).astimezone(UTC)
+    run = Run(platform_id=platform.id, vehicle_id=van.id, depot_id=depot.id,
+              name=f"{platform.name} {day.isoformat()}", start_at=start, max_duration_min=600)
+    db.session.add(run)
+    db.session.flush()
+    return run
+
+
+@pytest.fixture
+def add_run(app) -> Callable[..., Run]:
+    """``add_run(platform, depot, van, day)``: a run of ``platform`` leaving ``depot`` at
+    07:30 (Brussels) on ``day``, without stops; flushed, not committed."""
+    return _add_run
+
+
+@pytest.fixture
+def shared_world(app):
+    """Shared runs: CPAS (Libramont, through the hub) claims a lot of a Namur shop. The
+    hub has no run the lot's day; Namur's platform has one. Besides the factories'
+    world: ``today``, ``day1``, ``day2``, ``hub_depot``, ``hub_van``, ``namur_depot``,
+    ``namur_van``, ``namur_run``, ``lot`` and ``claim``."""
+    w = factories.world()
+    w.today = local_today()
+    w.day1 = w.today + timedelta(days=1)
+    w.day2 = w.today + timedelta(days=2)
+    w.hub_depot, w.hub_van = _platform_fleet(w.platform)
+    w.namur_depot, w.namur_van = _platform_fleet(w.other_platform)
+    w.namur_run = _add_run(w.other_platform, w.namur_depot, w.namur_van, w.day1)
+    w.lot = factories.lot(w.other_donor, kg=40, days=6)
+    # Collect by noon on day 1: only day 1's runs can pick it up.
+    w.lot.pickup_until = datetime.combine(w.day1, time(12, 0), tzinfo=BRUSSELS).astimezone(UTC)
+    w.cpas_convention.opening_hours = {d: [["08:00", "17:00"]] for d in WEEKDAYS}
+    db.session.commit()
+    w.claim, _ = claims.claim_lot(db.session, w.cpas_user, w.lot.id, 30)
+    db.session.commit()
+    return w
+
+
+@pytest.fixture
+def agree(app) -> Callable[..., TransportAgreement]:
+    """``agree(w, valid_from=w.today, valid_until=None)``: an active transport agreement,
+    committed: ``w.other_platform`` carries for ``w.platform``."""
+
+    def make(w, **kw) -> TransportAgreement:
+        agreement = TransportAgreement(
+            carrier_id=w.other_platform.id, client_id=w.platform.id,
+            status=AgreementStatus.ACTIVE, valid_from=kw.get("valid_from", w.today),
+            valid_until=kw.get("valid_until"), requested_by_org_id=w.platform.id)
+        db.session.add(agreement)
+        db.session.commit()
+        return agreement
+
+    return make
+
+
+@pytest.fixture
+def job_log(app) -> Callable[[], list[JobRun]]:
+    """``job_log()``: every logged job run, oldest first, as committed by the job's own
+    session (the test's session is rolled back first)."""
+
+    def read() -> list[JobRun]:
+        db.session.rollback()
+        return db.session.scalars(select(JobRun).order_by(JobRun.id)).all()
+
+    return read
+
+
+# -- mail ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def inbox(app) -> Iterator[Inbox]:
+    """Start aiosmtpd and point the app's mail at it (MAIL_ENABLED on); what arrives is in
+    ``inbox.messages`` (helpers to read it in :mod:`tests.mailbox`)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    box = Inbox()
+    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller.start()
+    app.config.update(MAIL_ENABLED=True, MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
+                      MAIL_USE_TLS=False, MAIL_USE_SSL=False, MAIL_BACKEND="smtp")
+    mail.init_app(app)  # Flask-Mailman reads its settings at initialisation
+    yield box
+    controller.stop()

@@ -6,6 +6,7 @@ from flask import Flask
 from flask_smorest import Api
 
 from ..extensions import csrf
+from ..routing import BoundedInt
 
 
 class MaillonApi(Api):
@@ -15,7 +16,7 @@ class MaillonApi(Api):
     def _register_error_handlers(self) -> None:
         pass
 
-    from .schemas import ErrorSchema as ERROR_SCHEMA  # noqa: N811  (flask-smorest's hook)
+    from ..schemas.answers import ErrorSchema as ERROR_SCHEMA  # noqa: N811  (flask-smorest's hook)
 
 
 api = MaillonApi(spec_kwargs={
@@ -30,6 +31,8 @@ def register(app: Flask) -> None:
     from . import agreements, conventions, lots, me, runs, tokens
 
     api.init_app(app)
+    api.register_converter(BoundedInt, lambda c: {"type": "integer", "minimum": c.min,
+                                                  "maximum": c.max})
     for module in (tokens, me, lots, conventions, runs, agreements):
         csrf.exempt(module.blp)  # bearer tokens, never cookies
         api.register_blueprint(module.blp)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask import g
-from flask_smorest import Blueprint
 
+from ..schemas.answers import ErrorSchema, MeSchema
 from .auth import token_required
-from .schemas import ErrorSchema, MeSchema
+from .blueprint import Blueprint
 
 blp = Blueprint("api_me", __name__, url_prefix="/api/v1", description="Current user")
 

@@ -1,62 +1,55 @@
-"""Runs, bookings and stop confirmations through the JSON API."""
+"""Runs, bookings and stop confirmations through the JSON API; the same schemas and
+services as the pages."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from flask import g, request
-from flask_babel import gettext as _
-from flask_smorest import Blueprint
-from sqlalchemy import select
+from flask import g
 
 from .. import access
-from ..errors import Conflict, Forbidden, Invalid, NotFound
+from ..errors import Conflict
 from ..extensions import db
 from ..models import Claim, Run, Stop
+from ..schemas.answers import (
+    BookingSchema,
+    ErrorSchema,
+    RefusalSchema,
+    RunDetailSchema,
+    RunSchema,
+    StopSchema,
+)
+from ..schemas.run import BookingInSchema, StopConfirmInSchema
 from ..services import booking
 from ..services import runs as run_service
 from ..services import stops as stop_service
+from ..services.booking import Proposal
 from .auth import token_required
-from .schemas import (
-    BookingInSchema,
-    BookingSchema,
-    ErrorSchema,
-    RunDetailSchema,
-    RunSchema,
-    StopConfirmInSchema,
-    StopSchema,
-)
+from .blueprint import Blueprint
 
 blp = Blueprint("api_runs", __name__, url_prefix="/api/v1", description="Runs and bookings")
 
 
-def _get(model, ident: int, action: str = access.VIEW):
-    obj = db.session.get(model, ident)
-    if obj is None or not access.can(g.api_user, access.VIEW, obj):
-        raise NotFound(_("Not found."))
-    if action != access.VIEW and not access.can(g.api_user, action, obj):
-        raise Forbidden(_("You are not allowed to do this."))
-    return obj
-
-
 @blp.get("/runs")
 @blp.response(200, RunSchema(many=True))
+@blp.alt_response(401, schema=ErrorSchema)
 @token_required
 def run_list():
     """Your platform's runs from today, two weeks ahead."""
     now = datetime.now(UTC) - timedelta(hours=12)
-    return db.session.scalars(select(Run).where(
-        Run.platform_id == g.api_user.organisation_id, Run.start_at >= now,
-        Run.start_at < now + timedelta(days=15)).order_by(Run.start_at)).all()
+    return db.session.scalars(access.visible_runs(g.api_user).where(
+        Run.start_at >= now, Run.start_at < now + timedelta(days=15))
+        .order_by(Run.start_at)).all()
 
 
 @blp.get("/runs/<int:run_id>")
 @blp.response(200, RunDetailSchema)
+@blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
 @token_required
 def run_show(run_id: int):
     """A run with its stops in order, planned times and load after each stop."""
-    run = _get(Run, run_id)
+    run = access.get_for(g.api_user, Run, run_id)
     table = run_service.timetable(run)
     for stop, eta, load in table.rows:
         stop.planned_at, stop.load_after_kg = eta, round(load, 3)
@@ -65,28 +58,28 @@ def run_show(run_id: int):
 
 
 @blp.post("/claims/<int:claim_id>/booking")
-@blp.doc(requestBody={"content": {"application/json": {"schema": BookingInSchema}}})
+@blp.arguments(BookingInSchema, required=False)
 @blp.response(201, BookingSchema)
 @blp.alt_response(400, schema=ErrorSchema)
+@blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
 @blp.alt_response(409, schema=ErrorSchema)
 @token_required
-def claim_book(claim_id: int):
-    """Book the claim on the best run (or ``run_id``), or ``self_collect``; 400 with the
-    reasons when no run fits in time."""
-    claim = _get(Claim, claim_id)
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise Invalid(_("Send a JSON object."))
-    if body.get("self_collect") is True:
+def claim_book(values: dict, claim_id: int):
+    """Book the claim on the best run (empty body), on ``run_id``, or ``self_collect``;
+    400 with the reasons when no run fits in time."""
+    claim = access.get_for(g.api_user, Claim, claim_id)
+    if values["self_collect"]:
         booking.self_collect(db.session, g.api_user, claim)
         db.session.commit()
         return {"claim_id": claim.id, "self_collect": True, "run_id": None}
-    run_id = body.get("run_id")
-    if run_id is not None and (not isinstance(run_id, int) or isinstance(run_id, bool)):
-        raise Invalid(_("run_id must be a number."), {"run_id": _("Enter a number.")})
-    proposal = booking.book(db.session, g.api_user, claim, run_id=run_id)
+    proposal = booking.book(db.session, g.api_user, claim, run_id=values["run_id"])
     db.session.commit()
+    return _booked(claim, proposal)
+
+
+def _booked(claim: Claim, proposal: Proposal) -> dict:
     if proposal.relay is not None:
         relay = proposal.relay
         return {"claim_id": claim.id, "self_collect": False, "run_id": relay.first_run.id,
@@ -104,20 +97,21 @@ def claim_book(claim_id: int):
 
 
 @blp.post("/stops/<int:stop_id>/confirm")
-@blp.doc(requestBody={"content": {"application/json": {"schema": StopConfirmInSchema}}})
+@blp.arguments(StopConfirmInSchema, required=False)
 @blp.response(200, StopSchema)
 @blp.alt_response(400, schema=ErrorSchema)
-@blp.alt_response(409, schema=ErrorSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=RefusalSchema)
 @token_required
-def stop_confirm(stop_id: int):
+def stop_confirm(values: dict, stop_id: int):
     """Picked up / delivered with ``temperature`` (°C, chilled and frozen lots) and
-    ``receiver``; a too-warm handover answers 409 and is recorded as refused."""
-    stop = _get(Stop, stop_id)
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body, dict):
-        raise Invalid(_("Send a JSON object."))
-    outcome = stop_service.confirm(db.session, g.api_user, stop, body.get("temperature"),
-                                   str(body.get("receiver") or ""), str(body.get("note") or ""))
+    ``receiver``; a too-warm handover answers 409 and is recorded as refused. Input
+    that is not a plausible measurement (NaN, 1e308, 500 °C) is a 400 and records
+    nothing."""
+    stop = access.get_for(g.api_user, Stop, stop_id, access.CONFIRM)
+    outcome = stop_service.confirm(db.session, g.api_user, stop, **values)
     db.session.commit()
     if not outcome.ok:  # recorded as refused (committed above), and reported
         raise Conflict(outcome.message, {"temperature": outcome.message}, refused=True)

@@ -2,32 +2,26 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
-from flask_smorest import Blueprint
+from flask import current_app
 
-from ..errors import DomainError, Invalid
+from ..errors import DomainError
 from ..extensions import db
+from ..schemas.account import TokenRequestSchema
+from ..schemas.answers import ErrorSchema, TokenSchema
 from ..services import accounts
 from .auth import Unauthorised, issue_token
-from .schemas import ErrorSchema, TokenRequestSchema, TokenSchema
+from .blueprint import Blueprint
 
 blp = Blueprint("api_tokens", __name__, url_prefix="/api/v1", description="Authentication")
 
 
 @blp.post("/token")
-@blp.doc(requestBody={"content": {"application/json": {"schema": TokenRequestSchema}}})
+@blp.arguments(TokenRequestSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(400, schema=ErrorSchema)
 @blp.alt_response(401, schema=ErrorSchema)
-def token_create():
+def token_create(body: dict):
     """Return a bearer token for valid credentials; 401 otherwise (with lockout)."""
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict) or not isinstance(body.get("email"), str) \
-            or not isinstance(body.get("password"), str):
-        from flask_babel import gettext as _
-
-        raise Invalid(_("Send a JSON object with email and password."),
-                      {"email": _("Required."), "password": _("Required.")})
     try:
         user = accounts.authenticate(
             db.session, body["email"], body["password"],

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash
 
-from .. import geo
-from ..errors import Forbidden, Invalid
+from .. import access, geo
+from ..errors import Invalid
 from ..models import Invitation, Organisation, OrgKind, Role, User, Verification, utcnow
 from . import events
 
@@ -156,8 +156,8 @@ def _hash(token: str) -> str:
 
 def invite(session: Session, actor: User, email: str, role: Role) -> tuple[Invitation, str]:
     """An org admin invites someone into its organisation; returns the secret token."""
-    if not actor.is_org_admin:
-        raise Forbidden(str(_l("Only an organisation administrator can invite members.")))
+    access.require(actor, access.CHANGE, actor.organisation,
+                   str(_l("Only an organisation administrator can invite members.")))
     allowed = {Role.MEMBER, Role.ORG_ADMIN}
     if actor.organisation.is_platform:
         allowed.add(Role.COORDINATOR)
@@ -206,15 +206,10 @@ def accept_invitation(session: Session, token: str, name: str, password: str,
     return user
 
 
-def may_verify(actor: User, org: Organisation) -> bool:
-    """Site admins verify anyone; coordinators verify donors and beneficiaries."""
-    return actor.is_site_admin or (actor.is_coordinator and not org.is_platform)
-
-
 def verify(session: Session, actor: User, org: Organisation, accept: bool,
            reason: str = "") -> None:
-    if not may_verify(actor, org):
-        raise Forbidden(str(_l("You may not verify this organisation.")))
+    if not access.may_verify(actor, org):
+        access.deny(str(_l("You may not verify this organisation.")))
     before = events.snapshot(org, "verification")
     org.verification = Verification.VERIFIED if accept else Verification.REJECTED
     session.flush()

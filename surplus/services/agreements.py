@@ -8,98 +8,91 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Forbidden, Invalid
+from .. import access
+from ..errors import Conflict, Invalid
 from ..models import (
     AgreementStatus,
     Claim,
     Organisation,
-    OrgKind,
     Run,
     Stop,
     StopKind,
     StopStatus,
     TransportAgreement,
     User,
-    Verification,
     utcnow,
 )
 from . import events
-from .conventions import parse_day
+from .conventions import logistics_platform
 from .lot_dates import BRUSSELS, local_today
 
 DIRECTIONS = ("we_carry", "they_carry")
 LIVE = (AgreementStatus.REQUESTED, AgreementStatus.ACTIVE)
+ONLY_COORDINATORS = _l("Only a platform coordinator manages transport agreements.")
 
 
-def _coordinator(actor: User) -> Organisation:
-    if not actor.is_coordinator:
-        raise Forbidden(str(_l("Only a platform coordinator manages transport agreements.")))
-    return actor.organisation
-
-
-def request(session: Session, actor: User, *, other_id: Any, direction: str,
-            valid_from: Any, valid_until: Any = None, note: str = "") -> TransportAgreement:
-    """Ask another platform for an agreement; ``direction`` says who carries."""
-    mine = _coordinator(actor)
+def request(session: Session, actor: User, *, other_id: int, direction: str,
+            valid_from: date, valid_until: date | None = None,
+            note: str = "") -> TransportAgreement:
+    """Ask another logistics platform for an agreement; ``direction`` says who carries.
+    The dates come checked by ``schemas.agreement`` (from today on, end after start)."""
+    mine = access.coordinated_platform(actor, str(ONLY_COORDINATORS))
+    other = logistics_platform(session, other_id)
     errors: dict[str, str] = {}
-    other = None
-    try:
-        other = session.get(Organisation, int(other_id))
-    except (TypeError, ValueError):
-        pass
-    if other is None or other.kind != OrgKind.PLATFORM \
-            or other.verification != Verification.VERIFIED or other.id == mine.id:
+    if other is None or other.id == mine.id:
         errors["other_id"] = str(_l("Choose another platform."))
     if direction not in DIRECTIONS:
         errors["direction"] = str(_l("Say which platform's vans carry."))
-    start = parse_day(valid_from, "valid_from", errors)
-    if start is None and "valid_from" not in errors:
-        errors["valid_from"] = str(_l("Enter the first day."))
-    end = parse_day(valid_until, "valid_until", errors)
-    if start is not None and start < local_today():
-        errors["valid_from"] = str(_l("The first day cannot be in the past."))
-    if start is not None and end is not None and end < start:
-        errors["valid_until"] = str(_l("The end date must follow the start date."))
     if errors:
         raise Invalid(str(_l("Please correct the marked fields.")), errors)
-    assert other is not None and start is not None
+    assert other is not None
     carrier, client = (mine, other) if direction == "we_carry" else (other, mine)
     clash = session.scalar(select(TransportAgreement).where(
         TransportAgreement.carrier_id == carrier.id, TransportAgreement.client_id == client.id,
         TransportAgreement.status.in_(LIVE),
-        or_(TransportAgreement.valid_until.is_(None), TransportAgreement.valid_until >= start),
-        *([TransportAgreement.valid_from <= end] if end is not None else [])))
+        or_(TransportAgreement.valid_until.is_(None),
+            TransportAgreement.valid_until >= valid_from),
+        *([TransportAgreement.valid_from <= valid_until] if valid_until is not None else [])))
     if clash is not None:
         raise Conflict(str(_l("An agreement between these platforms in this direction is "
                               "already asked for or in force over these dates.")))
     agreement = TransportAgreement(
-        carrier_id=carrier.id, client_id=client.id, valid_from=start, valid_until=end,
-        note=note.strip()[:1000], requested_by_org_id=mine.id, requested_by_id=actor.id)
+        carrier_id=carrier.id, client_id=client.id, valid_from=valid_from,
+        valid_until=valid_until, note=note.strip(), requested_by_org_id=mine.id,
+        requested_by_id=actor.id)
     session.add(agreement)
     session.flush()
     events.record(session, actor, agreement, "requested", organisation_id=mine.id,
                   after={"carrier_id": carrier.id, "client_id": client.id,
-                         "valid_from": start, "valid_until": end})
+                         "valid_from": valid_from, "valid_until": valid_until})
     _notify(session, agreement, "requested")
     return agreement
+
+
+def _acting_for(actor: User, agreement: TransportAgreement) -> int:
+    """The platform on whose behalf ``actor`` decides: its own when it is a party (a
+    site admin of neither acts for the deciding one)."""
+    parties = (agreement.carrier_id, agreement.client_id)
+    if not any(access.coordinates(actor, org_id) for org_id in parties):
+        access.deny(str(_l("This agreement is between other platforms.")))
+    return actor.organisation_id if actor.organisation_id in parties \
+        else agreement.deciding_org_id
 
 
 def decide(session: Session, actor: User, agreement: TransportAgreement, action: str,
            reason: str = "") -> TransportAgreement:
     """The asked platform approves or refuses; either platform ends one in force."""
-    mine = _coordinator(actor)
-    if mine.id not in (agreement.carrier_id, agreement.client_id):
-        raise Forbidden(str(_l("This agreement is between other platforms.")))
-    reason = reason.strip()[:1000]
+    by_org = _acting_for(actor, agreement)
+    action = str(action)
+    reason = reason.strip()
     if action in ("approve", "refuse"):
-        if mine.id != agreement.deciding_org_id:
-            raise Forbidden(str(_l("The other platform decides on your request.")))
+        if by_org != agreement.deciding_org_id:
+            access.deny(str(_l("The other platform decides on your request.")))
         if agreement.status != AgreementStatus.REQUESTED:
             raise Conflict(str(_l("This agreement was already decided.")))
         if action == "refuse" and not reason:
@@ -120,9 +113,9 @@ def decide(session: Session, actor: User, agreement: TransportAgreement, action:
     agreement.decided_by_id = actor.id
     agreement.decided_at = utcnow()
     session.flush()
-    events.record(session, actor, agreement, action, reason=reason, organisation_id=mine.id,
+    events.record(session, actor, agreement, action, reason=reason, organisation_id=by_org,
                   after={"status": agreement.status.value})
-    _notify(session, agreement, action, by_org_id=mine.id)
+    _notify(session, agreement, action, by_org_id=by_org)
     return agreement
 
 

@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session
 
 import matching
 
-from ..errors import Conflict, DomainError, Forbidden, Invalid
+from .. import access
+from ..errors import Conflict, DomainError, Invalid
 from ..models import (
     AllocationBatch,
     AllocationLine,
@@ -39,18 +40,23 @@ from ..models import (
     utcnow,
 )
 from . import claims, events, matching_adapter
-from .eligibility import channels, offerable_clause, offered_clause
+from .eligibility import channels, offerable_clause, offered_clause, receiving_channels
+from .lot_dates import local_today
+
+MATCHER_MESSAGE = _l("Only a platform coordinator runs the matcher.")
 
 
 def _platform_of(actor: User | None, platform: Organisation | None) -> Organisation:
-    if actor is None:
-        assert platform is not None
-        return platform
-    if actor.is_coordinator:
-        return actor.organisation
-    if actor.is_site_admin and platform is not None:
-        return platform
-    raise Forbidden(str(_l("Only a platform coordinator runs the matcher.")))
+    """The platform a batch is for: the one given (the daily job, a site admin), or the
+    acting coordinator's own."""
+    if platform is None:
+        assert actor is not None
+        platform = actor.organisation
+    if actor is not None:
+        access.require_coordinator(actor, platform.id, str(MATCHER_MESSAGE))
+    if not platform.is_platform:
+        access.deny(str(MATCHER_MESSAGE))
+    return platform
 
 
 def _network(session: Session, platform: Organisation, now: datetime):
@@ -60,7 +66,8 @@ def _network(session: Session, platform: Organisation, now: datetime):
         Convention.status == ConventionStatus.ACTIVE)).unique().all()
     network = {}
     for org in rows:
-        mine = [ch for ch in channels(session, org) if ch.convention.platform_id == platform.id]
+        mine = [ch for ch in channels(session, org, local_today(now))
+                if ch.convention.platform_id == platform.id]
         if mine:
             network[org.id] = (org, mine)
     return network
@@ -109,9 +116,9 @@ def propose(session: Session, actor: User | None, *, platform: Organisation | No
 
 
 def _editable(actor: User, line: AllocationLine) -> None:
+    access.require_coordinator(actor, line.batch.platform_id, str(MATCHER_MESSAGE))
     if line.batch.status != BatchStatus.PREVIEW:
         raise Conflict(str(_l("This proposal was already confirmed.")))
-    _platform_of(actor, line.batch.platform)
 
 
 def remove_line(session: Session, actor: User, line: AllocationLine) -> None:
@@ -121,26 +128,24 @@ def remove_line(session: Session, actor: User, line: AllocationLine) -> None:
     session.flush()
 
 
-def adjust_line(session: Session, actor: User, line: AllocationLine, kg: object) -> None:
+def adjust_line(session: Session, actor: User, line: AllocationLine, kg: float) -> None:
+    """Change a proposed line's kilograms (more than 0, to the gram: schemas.allocation),
+    within what the lot still has."""
     _editable(actor, line)
-    try:
-        grams = int(round(float(str(kg).replace(",", ".")) * 1000))
-    except ValueError:
-        raise Invalid(str(_l("Enter a number.")), {"kg": str(_l("Enter a number."))}) from None
-    if grams <= 0 or grams > line.lot.remaining_g:
-        raise Invalid(str(_l("Between 0 and %(kg)s kg.", kg=f"{line.lot.remaining_kg:g}")),
-                      {"kg": str(_l("Between 0 and %(kg)s kg.",
-                                    kg=f"{line.lot.remaining_kg:g}"))})
+    grams = int(round(kg * 1000))
+    if grams > line.lot.remaining_g:
+        message = str(_l("Between 0 and %(kg)s kg.", kg=f"{line.lot.remaining_kg:g}"))
+        raise Invalid(message, {"kg": message})
     line.grams = grams
     session.flush()
 
 
 def confirm(session: Session, actor: User | None, batch: AllocationBatch) -> dict[str, int]:
     """Claim every proposed line; skip (with the reason) those no longer possible."""
+    if actor is not None:
+        access.require_coordinator(actor, batch.platform_id, str(MATCHER_MESSAGE))
     if batch.status != BatchStatus.PREVIEW:
         raise Conflict(str(_l("This proposal was already confirmed.")))
-    if actor is not None:
-        _platform_of(actor, batch.platform)
     counts = {"claimed": 0, "skipped": 0}
     for line in batch.lines:
         if line.status != LineStatus.PROPOSED:
@@ -201,7 +206,9 @@ def best_placed(session: Session, lot: Lot, platform: Organisation | None = None
     for org in session.scalars(query).unique():
         if road_km(org.lat, org.lon, lot.pickup_lat, lot.pickup_lon) > max_km:
             continue
-        chans = [ch for ch in channels(session, org)
+        # Only the conventions through which it may receive this lot now (its wave
+        # included), so the list never suggests an organisation that could not claim it.
+        chans = [ch for ch in receiving_channels(session, org, lot, now)
                  if platform is None or ch.convention.platform_id == platform.id]
         if chans:
             network[org.id] = (org, chans)

@@ -29,7 +29,8 @@ from matching.booking import (
     insert,
 )
 
-from ..errors import Conflict, Forbidden, Invalid
+from .. import access
+from ..errors import Conflict, Invalid
 from ..models import (
     Claim,
     ClaimStatus,
@@ -43,7 +44,7 @@ from . import agreements, events, matching_adapter, notifications, relay, runs
 from .eligibility import channels
 from .lot_dates import BRUSSELS
 from .relay import Relay
-from .runs import _local
+from .runs import local_time
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -60,7 +61,7 @@ def _drop_window(conv: Convention, day: date) -> tuple[datetime, datetime] | Non
     spans = (conv.opening_hours or {}).get(WEEKDAYS[day.weekday()], [])
     if not spans:
         return None
-    return _local(day, min(s[0] for s in spans)), _local(day, max(s[1] for s in spans))
+    return local_time(day, min(s[0] for s in spans)), local_time(day, max(s[1] for s in spans))
 
 
 def shipment(claim: Claim, day: date) -> Shipment | None:
@@ -124,9 +125,8 @@ def propose(session: Session, claim: Claim, now: datetime | None = None,
 
 
 def _may_book(actor: User, claim: Claim) -> None:
-    if not (actor.is_site_admin or (actor.is_coordinator
-                                    and actor.organisation_id == claim.platform_id)):
-        raise Forbidden(str(_l("Only a coordinator of the claim's platform can book it.")))
+    access.require_coordinator(actor, claim.platform_id,
+                               str(_l("Only a coordinator of the claim's platform can book it.")))
 
 
 def booked_stops(session: Session, claim: Claim) -> list[Stop]:
@@ -221,9 +221,11 @@ def _place(session: Session, actor: User, claim: Claim, run: Run, ship: Shipment
 
 
 def self_collect(session: Session, actor: User, claim: Claim) -> None:
-    """The beneficiary collects at the donor itself: no run carries the claim."""
-    if actor.organisation_id != claim.beneficiary_id:
-        _may_book(actor, claim)
+    """The beneficiary collects at the donor itself: no run carries the claim. The
+    beneficiary decides this, or a coordinator of the claim's platform."""
+    if not access.can(actor, access.CHANGE, claim):
+        access.deny(str(_l("Only the beneficiary or a coordinator of the claim's platform "
+                           "chooses self-collection.")))
     unbook(session, actor, claim)
     claim.self_collect = True
     session.flush()

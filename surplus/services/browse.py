@@ -22,9 +22,11 @@ from sqlalchemy.orm import Session, joinedload
 from matching.distance import great_circle_km
 from matching.score import scores, urgent_equivalent_km
 
+from .. import access
 from ..models import Category, Lot, Organisation, StorageClass
 from . import matching_adapter
-from .eligibility import channels, eligible_clause, offerable_clause
+from .eligibility import channels
+from .lot_dates import local_today
 
 DEG_KM = 111.195  # km per degree of latitude
 
@@ -39,24 +41,9 @@ class Filters:
     q: str = ""
 
     @classmethod
-    def from_args(cls, args) -> Filters:
-        def enum(enum_cls, name):
-            try:
-                return enum_cls(args.get(name)) if args.get(name) else None
-            except ValueError:
-                return None
-
-        def positive(name, cast):
-            try:
-                value = cast(args.get(name, "").replace(",", "."))
-            except ValueError:
-                return None
-            return value if value > 0 and math.isfinite(value) else None
-
-        return cls(category=enum(Category, "category"), storage=enum(StorageClass, "storage"),
-                   max_km=positive("max_km", float), fse_only=args.get("fse_only") in ("1", "on",
-                   "true"), expiring_days=positive("expiring_days", int),
-                   q=(args.get("q") or "").strip()[:100])
+    def of(cls, values: dict) -> Filters:
+        """From :class:`LotFilterSchema`'s values (the page number is not a filter)."""
+        return cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
 
 
 @dataclass
@@ -81,9 +68,9 @@ class Page:
 def browse(session: Session, org: Organisation, filters: Filters, page: int = 1,
            per_page: int = 20, now: datetime | None = None) -> Page:
     now = now or datetime.now(UTC)
-    chans = channels(session, org)
-    query = select(Lot.id, Lot.pickup_lat, Lot.pickup_lon, Lot.expires_at).where(
-        offerable_clause(now), eligible_clause(chans))
+    chans = channels(session, org, local_today(now))
+    query = access.offered_lots(org, Lot.id, Lot.pickup_lat, Lot.pickup_lon, Lot.expires_at,
+                                now=now, chans=chans)
     if filters.category:
         query = query.where(Lot.category == filters.category)
     if filters.storage:

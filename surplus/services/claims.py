@@ -16,22 +16,18 @@ from sqlalchemy import case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import geo
-from ..errors import Conflict, Forbidden, Invalid
+from .. import access, geo
+from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Claim, ClaimStatus, Convention, Lot, LotStatus, Organisation, User
 from . import events, notifications
-from .eligibility import conventions_for, lot_refusal
+from .eligibility import conventions_for, lot_refusal, offerable_clause
 
 
-def _kg_to_grams(kg: object) -> int:
-    try:
-        value = float(str(kg).replace(",", "."))
-    except (TypeError, ValueError):
-        raise Invalid(str(_l("Enter the kilograms to claim.")),
-                      {"kg": str(_l("Enter a number."))}) from None
-    if not value > 0 or value != value or value == float("inf"):
+def _grams(kg: float) -> int:
+    grams = int(round(kg * 1000))
+    if grams <= 0:  # the schema bounds kg; the unattended matcher is trusted but checked
         raise Invalid(str(_l("Claim more than 0 kg.")), {"kg": str(_l("Claim more than 0 kg."))})
-    return int(round(value * 1000))
+    return grams
 
 
 def _available(lot_id: int, session: Session) -> float:
@@ -63,15 +59,16 @@ def _acting_for(actor: User | None, beneficiary: Organisation | None,
     if beneficiary is None:
         assert actor is not None
         return actor.organisation
-    if actor is None or actor.is_site_admin or (
-            actor.is_coordinator and platform_id == actor.organisation_id):
-        if platform_id is None:
-            raise Invalid(str(_l("Choose the platform.")))
-        return beneficiary
-    raise Forbidden(str(_l("Only a coordinator of the platform may claim for a beneficiary.")))
+    if actor is not None:
+        access.require_coordinator(actor, platform_id, str(
+            _l("Only a coordinator of the platform may claim for a beneficiary.")))
+    if platform_id is None:
+        message = str(_l("Choose the platform."))
+        raise Invalid(message, {"platform_id": message})
+    return beneficiary
 
 
-def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
+def claim_lot(session: Session, actor: User | None, lot_id: int, kg: float,
               platform_id: int | None = None, idempotency_key: str | None = None,
               now: datetime | None = None,
               beneficiary: Organisation | None = None) -> tuple[Claim, bool]:
@@ -80,7 +77,8 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
 
     Returns ``(claim, created)``; a repeated idempotency key returns the first claim.
     Raises Forbidden (403) when a rule refuses, Invalid (400) for a bad quantity and
-    Conflict (409, with ``available_kg``) when the kilograms are no longer there.
+    Conflict (409, with ``available_kg``) when the kilograms are no longer there. The rules
+    come first, so a refusal never reveals how many kilograms remain.
     """
     now = now or datetime.now(UTC)
     org = _acting_for(actor, beneficiary, platform_id)
@@ -90,14 +88,15 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
             Claim.beneficiary_id == org.id, Claim.idempotency_key == key))
         if existing is not None:
             return existing, False
-    grams = _kg_to_grams(kg)
+    grams = _grams(kg)
     lot = session.get(Lot, lot_id)
     if lot is None:
-        raise Forbidden(str(_l("This lot is not offered to your organisation.")))
-    if lot.status == LotStatus.CLAIMED or (lot.status == LotStatus.OPEN
-                                           and lot.remaining_g < grams):
-        raise _conflict(lot.remaining_kg)  # someone was faster: not a refusal
+        raise NotFound(str(_l("Not found.")))
+    if lot.status == LotStatus.CLAIMED and _eligible_when_open(session, org, lot, now):
+        raise _conflict(0.0)  # claimed to the last kilogram: someone was faster
     convention = _choose_convention(session, org, lot, platform_id, now)
+    if lot.remaining_g < grams:
+        raise _conflict(lot.remaining_kg, asked=grams)
     if not lot.divisible and grams != lot.weight_g:
         raise Invalid(str(_l("This lot cannot be split: claim all %(kg)s kg.",
                              kg=f"{lot.weight_kg:g}")), {"kg": str(_l("Claim the whole lot."))})
@@ -110,9 +109,9 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
         with session.begin_nested():
             done = session.execute(
                 update(Lot)
-                .where(Lot.id == lot_id, Lot.status == LotStatus.OPEN,
-                       Lot.remaining_g >= grams, Lot.pickup_until > now,
-                       or_(Lot.expires_at.is_(None), Lot.expires_at > now),
+                # The lot rules again at write time (the same definition as the list),
+                # plus the kilograms: whatever changed since they were read.
+                .where(Lot.id == lot_id, offerable_clause(now), Lot.remaining_g >= grams,
                        or_(Lot.remaining_g == grams, Lot.min_part_g <= grams))
                 .values(remaining_g=Lot.remaining_g - grams,
                         status=case((Lot.remaining_g == grams, LotStatus.CLAIMED.value),
@@ -146,9 +145,24 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: object,
     return claim, True
 
 
-def _conflict(available: float) -> Conflict:
-    return Conflict(str(_l("Someone was faster: %(kg)s kg remain.", kg=f"{available:g}")),
-                    {"kg": str(_l("Only %(kg)s kg remain.", kg=f"{available:g}"))},
+def _eligible_when_open(session: Session, org: Organisation, lot: Lot, now: datetime) -> bool:
+    """Whether the organisation could claim this lot had it kilograms left: only then may
+    it learn that it was claimed."""
+    with session.no_autoflush:  # judged as if open; the change is discarded, never written
+        lot.status = LotStatus.OPEN
+        lot.remaining_g = max(lot.remaining_g, 1)
+        try:
+            return bool(conventions_for(session, org, lot, now))
+        finally:
+            session.expire(lot, ["status", "remaining_g"])
+
+
+def _conflict(available: float, asked: int | None = None) -> Conflict:
+    if asked is not None:  # asked for more than the lot ever had left: nobody was faster
+        message = _l("Only %(kg)s kg remain: claim at most that.", kg=f"{available:g}")
+    else:
+        message = _l("Someone was faster: %(kg)s kg remain.", kg=f"{available:g}")
+    return Conflict(str(message), {"kg": str(_l("Only %(kg)s kg remain.", kg=f"{available:g}"))},
                     available_kg=available)
 
 
@@ -158,9 +172,8 @@ class _Lost(Exception):
 
 def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") -> None:
     """Cancel a claim before collection; its kilograms go back to the lot."""
-    if claim.beneficiary_id != actor.organisation_id and not actor.is_site_admin \
-            and not (actor.is_coordinator and claim.platform_id == actor.organisation_id):
-        raise Forbidden(str(_l("Only the claiming organisation can cancel this claim.")))
+    access.require(actor, access.CHANGE, claim,
+                   str(_l("Only the claiming organisation can cancel this claim.")))
     done = session.execute(
         update(Claim).where(Claim.id == claim.id, Claim.status == ClaimStatus.ACTIVE)
         .values(status=ClaimStatus.CANCELLED, status_reason=reason.strip())
@@ -185,8 +198,3 @@ def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") 
     events.record(session, actor, claim.lot, "claim_cancelled", before=lot_before,
                   after=events.snapshot(claim.lot, "remaining_g", "status"),
                   organisation_id=claim.lot.donor_id)
-
-
-def claims_of(org_id: int):
-    """The organisation's claims, newest first (a select to paginate or execute)."""
-    return select(Claim).where(Claim.beneficiary_id == org_id).order_by(Claim.id.desc())

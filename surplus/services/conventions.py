@@ -12,6 +12,7 @@ Interpretations written down here:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
@@ -19,12 +20,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Forbidden, Invalid
+from .. import access
+from ..errors import Conflict, Invalid
 from ..models import (
     Claim,
     ClaimStatus,
     Convention,
     ConventionStatus,
+    Depot,
     Organisation,
     OrgKind,
     User,
@@ -32,13 +35,17 @@ from ..models import (
     utcnow,
 )
 from . import events, notifications
-from .convention_input import Figures, parse_figures
 from .lot_dates import local_today
 
 OPEN_STATUSES = (ConventionStatus.REQUESTED, ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED)
 TRACKED = ("status", "valid_from", "valid_until", "fse_plus_allowed",
            "fse_plus_approval_number", "fse_plus_approval_expires", "persons_per_week",
            "chilled_capacity_kg", "frozen_capacity_kg", "accepted_categories")
+# The figures a beneficiary declares (schemas.convention loads them typed).
+FIGURES = ("persons_per_week", "chilled_capacity_kg", "frozen_capacity_kg",
+           "accepted_categories", "opening_hours", "fse_plus_approval_number",
+           "fse_plus_approval_expires", "contact_name", "contact_phone")
+APPROVAL = ("fse_plus_approval_number", "fse_plus_approval_expires")
 # Which transitions each decision allows.
 TRANSITIONS = {
     "approve": (ConventionStatus.REQUESTED, ConventionStatus.ACTIVE),
@@ -56,44 +63,56 @@ def _invalid(errors: dict[str, str]) -> Invalid:
     return Invalid(str(_l("Please correct the marked fields.")), errors)
 
 
-def platforms_for(session: Session, org: Organisation) -> list[tuple[Organisation, float, bool]]:
-    """Verified platforms by distance, each with whether it serves the org's commune.
-    A platform-kind organisation with neither a depot nor a service area (the site's own
-    team) is not a logistics platform one can work with, and is left out."""
-    from .. import geo
-    from ..models import Depot
-
+def logistics_platforms(session: Session) -> list[Organisation]:
+    """The platforms one can work with: verified, of kind platform, with a depot or a
+    service area. The site team's own organisation is of kind platform but has neither,
+    so it is none."""
     with_depot = set(session.scalars(select(Depot.platform_id)))
     rows = session.scalars(select(Organisation).where(
         Organisation.kind == OrgKind.PLATFORM,
-        Organisation.verification == Verification.VERIFIED)).all()
+        Organisation.verification == Verification.VERIFIED).order_by(Organisation.name))
+    return [p for p in rows if p.service_postcodes or p.id in with_depot]
+
+
+def logistics_platform(session: Session, org_id: int) -> Organisation | None:
+    return next((p for p in logistics_platforms(session) if p.id == org_id), None)
+
+
+def platforms_for(session: Session, org: Organisation) -> list[tuple[Organisation, float, bool]]:
+    """The logistics platforms by distance, each with whether it serves the org's commune."""
+    from .. import geo
+
     found = [(p, geo.road_km(org.lat, org.lon, p.lat, p.lon),
               org.postcode in (p.service_postcodes or []))
-             for p in rows if p.service_postcodes or p.id in with_depot]
+             for p in logistics_platforms(session)]
     return sorted(found, key=lambda item: item[1])
 
 
-def _apply(conv: Convention, f: Figures) -> None:
-    for name in ("persons_per_week", "chilled_capacity_kg", "frozen_capacity_kg",
-                 "accepted_categories", "opening_hours", "fse_plus_approval_number",
-                 "fse_plus_approval_expires", "contact_name", "contact_phone"):
-        setattr(conv, name, getattr(f, name))
+def _require_beneficiary_admin(actor: User, org: Organisation, message: str) -> None:
+    if not (org.is_beneficiary and access.can(actor, access.CHANGE, org)):
+        access.deny(message)
 
 
-def request_convention(session: Session, actor: User, platform_id: Any,
-                       data: dict[str, Any]) -> Convention:
-    """A beneficiary's admin asks a platform for a convention."""
+def _check_approval(figures: Mapping[str, Any]) -> None:
+    """An FSE+ approval is a number and an expiry date, both or neither."""
+    number, expires = figures.get(APPROVAL[0]), figures.get(APPROVAL[1])
+    if number and expires is None:
+        raise _invalid({APPROVAL[1]: str(_l("Give the expiry date of the FSE+ approval."))})
+    if expires is not None and not number:
+        raise _invalid({APPROVAL[0]: str(_l("Give the FSE+ approval number."))})
+
+
+def request_convention(session: Session, actor: User, platform_id: int,
+                       figures: Mapping[str, Any]) -> Convention:
+    """A beneficiary's admin asks a logistics platform for a convention; ``figures`` as
+    loaded by ``schemas.convention`` (the model's defaults fill what is left out)."""
     org = actor.organisation
-    if not org.is_beneficiary or not actor.is_org_admin:
-        raise Forbidden(str(_l("Only a CPAS or association administrator can request a "
-                               "convention.")))
-    platform = session.get(Organisation, platform_id) if str(platform_id).isdigit() else None
-    if platform is None or platform.kind != OrgKind.PLATFORM \
-            or platform.verification != Verification.VERIFIED:
+    _require_beneficiary_admin(actor, org, str(_l(
+        "Only a CPAS or association administrator can request a convention.")))
+    platform = logistics_platform(session, platform_id)
+    if platform is None:
         raise _invalid({"platform_id": str(_l("Choose a platform from the list."))})
-    figures, errors = parse_figures(data)
-    if errors:
-        raise _invalid(errors)
+    _check_approval(figures)
     existing = session.scalar(select(Convention).where(
         Convention.platform_id == platform.id, Convention.beneficiary_id == org.id,
         Convention.status.in_(OPEN_STATUSES)))
@@ -102,52 +121,61 @@ def request_convention(session: Session, actor: User, platform_id: Any,
                        convention_id=existing.id)
     conv = Convention(platform_id=platform.id, beneficiary_id=org.id,
                       status=ConventionStatus.REQUESTED)
-    _apply(conv, figures)
-    if figures.afsca_number:
-        org.afsca_number = figures.afsca_number
+    for name in FIGURES:
+        if name in figures:
+            setattr(conv, name, figures[name])
+    if figures.get("afsca_number"):
+        org.afsca_number = figures["afsca_number"]
     session.add(conv)
     session.flush()
     events.record(session, actor, conv, "requested", after=events.snapshot(conv, *TRACKED))
     return conv
 
 
-def _widens(conv: Convention, f: Figures) -> dict[str, Any]:
+def _widens(conv: Convention, wanted: Mapping[str, Any]) -> dict[str, Any]:
     """The changes that would let the beneficiary receive more than approved."""
     wider: dict[str, Any] = {}
-    if (f.fse_plus_approval_number, f.fse_plus_approval_expires) != (
-            conv.fse_plus_approval_number, conv.fse_plus_approval_expires):
-        wider["fse_plus_approval_number"] = f.fse_plus_approval_number
-        wider["fse_plus_approval_expires"] = (f.fse_plus_approval_expires.isoformat()
-                                              if f.fse_plus_approval_expires else None)
-    if f.chilled_capacity_kg > 0 and conv.chilled_capacity_kg <= 0:
-        wider["chilled_capacity_kg"] = f.chilled_capacity_kg
-    if f.frozen_capacity_kg > 0 and conv.frozen_capacity_kg <= 0:
-        wider["frozen_capacity_kg"] = f.frozen_capacity_kg
-    old, new = set(conv.accepted_categories or []), set(f.accepted_categories)
+    number, expires = wanted[APPROVAL[0]], wanted[APPROVAL[1]]
+    # A new or changed approval waits; giving one up narrows, and applies at once.
+    if number and (number, expires) != (conv.fse_plus_approval_number,
+                                        conv.fse_plus_approval_expires):
+        wider[APPROVAL[0]] = number
+        wider[APPROVAL[1]] = expires.isoformat() if expires else None
+    if wanted["chilled_capacity_kg"] > 0 and conv.chilled_capacity_kg <= 0:
+        wider["chilled_capacity_kg"] = wanted["chilled_capacity_kg"]
+    if wanted["frozen_capacity_kg"] > 0 and conv.frozen_capacity_kg <= 0:
+        wider["frozen_capacity_kg"] = wanted["frozen_capacity_kg"]
+    old, new = set(conv.accepted_categories or []), set(wanted["accepted_categories"])
     if old and (not new or not new <= old):
-        wider["accepted_categories"] = f.accepted_categories
+        wider["accepted_categories"] = list(wanted["accepted_categories"])
     return wider
 
 
 def update_figures(session: Session, actor: User, conv: Convention,
-                   data: dict[str, Any]) -> dict[str, Any]:
-    """The beneficiary updates its figures; returns the changes held for approval."""
-    if conv.beneficiary_id != actor.organisation_id or not actor.is_org_admin:
-        raise Forbidden(str(_l("Only the beneficiary's administrator can change these figures.")))
+                   figures: Mapping[str, Any]) -> dict[str, Any]:
+    """The beneficiary changes the figures given in ``figures`` (the others keep their
+    value: the API's PATCH sends some, the page's form all). Returns the changes held
+    for the coordinator; a newer value of a field replaces the one held before."""
+    _require_beneficiary_admin(actor, conv.beneficiary, str(_l(
+        "Only the beneficiary's administrator can change these figures.")))
     if conv.status not in OPEN_STATUSES:
         raise Invalid(str(_l("This convention has ended; request a new one.")))
-    figures, errors = parse_figures(data)
-    if errors:
-        raise _invalid(errors)
+    given = {name for name in FIGURES if name in figures}
+    if given & set(APPROVAL):
+        given |= set(APPROVAL)  # the approval is held or applied as a pair
+    # The pair rule reads the result, hence here and not in the schema: a PATCH may
+    # send only the number and keep the date on file.
+    wanted = {name: figures[name] if name in figures else getattr(conv, name)
+              for name in FIGURES}
+    _check_approval(wanted)
     before = events.snapshot(conv, *TRACKED)
-    held = _widens(conv, figures) if conv.status != ConventionStatus.REQUESTED else {}
-    kept = {name: getattr(conv, name) for name in held}
-    _apply(conv, figures)
-    for name, value in kept.items():  # widening values wait for the coordinator
-        setattr(conv, name, value)
-    conv.pending_changes = held or None
-    if figures.afsca_number:
-        actor.organisation.afsca_number = figures.afsca_number
+    held = _widens(conv, wanted) if conv.status != ConventionStatus.REQUESTED else {}
+    for name in given - set(held):
+        setattr(conv, name, wanted[name])
+    pending = {k: v for k, v in (conv.pending_changes or {}).items() if k not in given}
+    conv.pending_changes = {**pending, **held} or None
+    if figures.get("afsca_number"):
+        conv.beneficiary.afsca_number = figures["afsca_number"]
     session.flush()
     events.record(session, actor, conv, "figures_updated", before=before,
                   after={**events.snapshot(conv, *TRACKED), "pending": held},
@@ -155,28 +183,15 @@ def update_figures(session: Session, actor: User, conv: Convention,
     return held
 
 
-def may_decide(actor: User, conv: Convention) -> bool:
-    return actor.is_site_admin or (actor.is_coordinator
-                                   and actor.organisation_id == conv.platform_id)
-
-
-def parse_day(raw: Any, name: str, errors: dict[str, str]) -> date | None:
-    if raw in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(raw))
-    except ValueError:
-        errors[name] = str(_l("Enter a date as YYYY-MM-DD."))
-        return None
-
-
 def decide(session: Session, actor: User, conv: Convention, action: str, *,
-           reason: str = "", valid_from: Any = None, valid_until: Any = None,
+           reason: str = "", valid_from: date | None = None, valid_until: date | None = None,
            fse_plus: bool = False) -> Convention:
     """A coordinator approves (or updates the terms), declines, suspends, reinstates or
-    ends a convention. Approving also accepts any pending figure changes."""
-    if not may_decide(actor, conv):
-        raise Forbidden(str(_l("Only a coordinator of this platform can decide.")))
+    ends a convention. Approving also accepts any pending figure changes; the validity
+    starts on ``valid_from``, else the day on file, else today."""
+    access.require_coordinator(actor, conv.platform_id,
+                               str(_l("Only a coordinator of this platform can decide.")))
+    action = str(action)
     if action not in TRANSITIONS:
         raise Invalid(str(_l("Unknown decision.")), {"action": str(_l("Unknown decision."))})
     if conv.status not in TRANSITIONS[action]:
@@ -191,19 +206,18 @@ def decide(session: Session, actor: User, conv: Convention, action: str, *,
     before = events.snapshot(conv, *TRACKED)
     if action == "approve":
         for name, value in (conv.pending_changes or {}).items():
-            if name == "fse_plus_approval_expires" and value:
+            if name == APPROVAL[1] and value:
                 value = date.fromisoformat(value)
             setattr(conv, name, value)
-        start = parse_day(valid_from, "valid_from", errors) or conv.valid_from or local_today()
-        end = parse_day(valid_until, "valid_until", errors)
-        if end is not None and end < start:
+        start = valid_from or conv.valid_from or local_today()
+        if valid_until is not None and valid_until < start:
             errors["valid_until"] = str(_l("The end date must follow the start date."))
         if fse_plus and not (conv.fse_plus_approval_number and conv.fse_plus_approval_expires
                              and conv.fse_plus_approval_expires >= local_today()):
             errors["fse_plus"] = str(_l("FSE+ needs an approval number and an unexpired "
                                         "approval date on file."))
         if not errors:
-            conv.valid_from, conv.valid_until = start, end
+            conv.valid_from, conv.valid_until = start, valid_until
             conv.fse_plus_allowed = bool(fse_plus)
             conv.pending_changes = None
     if errors:  # the caller rolls back what was applied in memory

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import access
 from ..models import (
     Claim,
     ClaimStatus,
@@ -50,12 +51,12 @@ def build(session: Session, user: User) -> Board:
                    Claim.status != ClaimStatus.WITHDRAWN))
         board.figures = {"open_lots": row[0], "open_kg": row[1] / 1000,
                          "claimed_kg": (claimed or 0) / 1000}
-    if org.is_platform and (user.is_coordinator or user.is_site_admin):
+    if org.is_platform and access.coordinates(user, org.id):
         board.figures["requested_conventions"] = session.scalar(
             select(func.count(Convention.id)).where(
                 Convention.platform_id == org.id,
                 Convention.status == ConventionStatus.REQUESTED)) or 0
-    if user.is_coordinator or user.is_site_admin:
+    if access.coordinates(user):
         board.pending_orgs = session.scalar(
             select(func.count(Organisation.id)).where(
                 Organisation.verification == Verification.PENDING)) or 0

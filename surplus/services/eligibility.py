@@ -1,15 +1,32 @@
 """Which open lots a beneficiary may receive, and through which convention
-(DESIGN.md §3 rules 1-4). The same rules filter the lot list (as SQL) and check a
-single lot or claim (in Python), so they are written side by side here."""
+(DESIGN.md §3 rules 1-4).
+
+Each rule is written once, below, as a named row with its SQL form (filters the lot list
+and the matcher's lots), its Python form (checks one lot or claim) and the sentence that
+refuses, side by side:
+
+- ``ORG_RULES``: who may receive at all (a verified CPAS or association). Python only:
+  ``channels`` applies them, and no channel means nothing is eligible (``false()``).
+- ``LOT_RULES``: the lot alone at ``now`` (open, kilograms left, before its date and the
+  end of its pickup window, from a verified donor). ``offerable_clause`` is their SQL.
+- ``CHANNEL_RULES``: the lot against one receiving channel, a convention in force (FSE+,
+  storage class, category, offer wave). ``eligible_clause`` is "some channel passes them
+  all" in SQL; ``lot_refusal`` and ``conventions_for`` say the same in Python.
+
+``lot_refusal`` walks the rules in this order and gives the first refusal. The property
+test ``tests/surplus/test_eligibility_agreement.py`` shows that both forms, the lot list,
+access, claims and the matcher's adapter agree.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, false, or_, select
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from ..models import (
@@ -27,6 +44,7 @@ from .lot_dates import local_today
 
 LAST_WAVE = 3  # offered to every platform
 
+
 @dataclass(frozen=True)
 class Channel:
     """What one convention in force lets its beneficiary receive."""
@@ -37,6 +55,126 @@ class Channel:
     fse_plus: bool
 
 
+Offered = dict[int, int] | None  # {platform_id: wave} the lot is offered to; None: everyone
+
+
+@dataclass(frozen=True)
+class OrgRule:
+    """Who may receive at all; ``refusal`` says why not."""
+
+    name: str
+    holds: Callable[[Organisation], bool]
+    refusal: Callable[[Organisation], str]
+
+
+@dataclass(frozen=True)
+class LotRule:
+    """A condition on the lot alone at ``now``: ``sql`` (a WHERE clause on ``Lot``) and
+    ``holds`` (the same in Python) are one rule and must agree."""
+
+    name: str
+    sql: Callable[[datetime], ColumnElement[bool]]
+    holds: Callable[[Lot, datetime], bool]
+    refusal: Callable[[Lot], str]
+
+
+@dataclass(frozen=True)
+class ChannelRule:
+    """A condition on the lot against one channel, in SQL and in Python, like ``LotRule``;
+    ``holds`` also gets the platforms the lot is offered to (``offered_platforms``)."""
+
+    name: str
+    sql: Callable[[Channel], ColumnElement[bool]]
+    holds: Callable[[Channel, Lot, Offered], bool]
+    refusal: Callable[[Organisation, Lot], str]
+
+
+def _says(message) -> Callable[..., str]:
+    return lambda *_: str(message)
+
+
+def _fse_refusal(org: Organisation, lot: Lot) -> str:
+    if org.distribution_mode == DistributionMode.SOCIAL_GROCERY:
+        return str(_l("FSE+ stock is given free of charge and cannot go to a social grocery."))
+    return str(_l("FSE+ stock: your organisation has no FSE+ approval in force."))
+
+
+def _storage_refusal(org: Organisation, lot: Lot) -> str:
+    # Never for ambient lots: every channel stores ambient goods.
+    if lot.storage == StorageClass.FROZEN:
+        return str(_l("Frozen food: your convention declares no freezer storage."))
+    return str(_l("Chilled food: your convention declares no chilled storage."))
+
+
+def _wave_refusal(org: Organisation, lot: Lot) -> str:
+    if lot.next_wave_at is None:
+        return str(_l("For now this lot is offered only to the networks of nearby "
+                      "platforms (wave %(wave)d of 3).", wave=lot.wave))
+    return str(_l("For now this lot is offered only to the networks of nearby "
+                  "platforms (wave %(wave)d of 3); it opens wider on %(when)s.",
+                  wave=lot.wave, when=format_datetime(lot.next_wave_at, "short")))
+
+
+_DONOR = aliased(Organisation)
+_VERIFIED_DONORS = select(_DONOR.id).where(_DONOR.verification == Verification.VERIFIED)
+
+ORG_RULES: tuple[OrgRule, ...] = (
+    OrgRule("beneficiary", lambda org: org.is_beneficiary,
+            _says(_l("Only CPAS and associations can claim lots."))),
+    OrgRule("verified", lambda org: org.verification == Verification.VERIFIED,
+            _says(_l("Your organisation is awaiting verification by a platform."))),
+)
+
+LOT_RULES: tuple[LotRule, ...] = (
+    LotRule("open",
+            lambda now: Lot.status == LotStatus.OPEN,
+            lambda lot, now: lot.status == LotStatus.OPEN,
+            _says(_l("This lot is no longer available."))),
+    LotRule("kilograms_left",
+            lambda now: Lot.remaining_g > 0,
+            lambda lot, now: lot.remaining_g > 0,
+            _says(_l("This lot is no longer available."))),
+    LotRule("before_its_date",  # expires_at: the first moment it may no longer be given
+            lambda now: or_(Lot.expires_at.is_(None), Lot.expires_at > now),
+            lambda lot, now: lot.expires_at is None or lot.expires_at > now,
+            _says(_l("This lot has expired."))),
+    LotRule("pickup_window_open",
+            lambda now: Lot.pickup_until > now,
+            lambda lot, now: lot.pickup_until > now,
+            _says(_l("This lot has expired."))),
+    LotRule("donor_verified",
+            lambda now: Lot.donor_id.in_(_VERIFIED_DONORS),
+            lambda lot, now: lot.donor.verification == Verification.VERIFIED,
+            _says(_l("This donor is not verified yet."))),
+)
+
+CHANNEL_RULES: tuple[ChannelRule, ...] = (
+    ChannelRule("fse_plus",
+                lambda ch: true() if ch.fse_plus else Lot.fse_plus.is_(False),
+                lambda ch, lot, offered: ch.fse_plus or not lot.fse_plus,
+                _fse_refusal),
+    ChannelRule("storage",
+                lambda ch: Lot.storage.in_(sorted(ch.storages)),
+                lambda ch, lot, offered: lot.storage in ch.storages,
+                _storage_refusal),
+    ChannelRule("category",
+                lambda ch: true() if ch.categories is None
+                else Lot.category.in_(sorted(ch.categories)),
+                lambda ch, lot, offered: ch.categories is None
+                or lot.category.value in ch.categories,
+                _says(_l("Your conventions do not cover this category."))),
+    ChannelRule("offered",  # the lot's current wave reaches the convention's platform
+                lambda ch: offered_clause(ch.convention.platform_id),
+                lambda ch, lot, offered: offered is None
+                or ch.convention.platform_id in offered,
+                _wave_refusal),
+)
+
+
+def _may_receive(org: Organisation) -> bool:
+    return all(rule.holds(org) for rule in ORG_RULES)
+
+
 def channels(session: Session, org: Organisation, today: date | None = None) -> list[Channel]:
     """The beneficiary's conventions in force today, as receiving channels."""
     return channels_by_org(session, [org], today).get(org.id, [])
@@ -45,8 +183,7 @@ def channels(session: Session, org: Organisation, today: date | None = None) -> 
 def channels_by_org(session: Session, orgs: list[Organisation],
                     today: date | None = None) -> dict[int, list[Channel]]:
     """``channels`` of many organisations with one query."""
-    wanted = {o.id: o for o in orgs
-              if o.is_beneficiary and o.verification == Verification.VERIFIED}
+    wanted = {o.id: o for o in orgs if _may_receive(o)}
     if not wanted:
         return {}
     today = today or local_today()
@@ -75,26 +212,13 @@ def channels_by_org(session: Session, orgs: list[Organisation],
 
 
 def channel_accepts(ch: Channel, lot: Lot) -> bool:
-    return (
-        (ch.categories is None or lot.category.value in ch.categories)
-        and lot.storage in ch.storages
-        and (not lot.fse_plus or ch.fse_plus)
-    )
-
-
-_DONOR = aliased(Organisation)
+    """The channel would carry the lot once its wave reaches the channel's platform."""
+    return all(rule.holds(ch, lot, None) for rule in CHANNEL_RULES)
 
 
 def offerable_clause(now: datetime):
     """SQL: the lot is open, has kilograms left, can still be picked up and given."""
-    donor = _DONOR
-    return and_(
-        Lot.status == LotStatus.OPEN,
-        Lot.remaining_g > 0,
-        Lot.pickup_until > now,
-        or_(Lot.expires_at.is_(None), Lot.expires_at > now),
-        Lot.donor_id.in_(select(donor.id).where(donor.verification == Verification.VERIFIED)),
-    )
+    return and_(*(rule.sql(now) for rule in LOT_RULES))
 
 
 def offered_clause(platform_id: int):
@@ -104,7 +228,7 @@ def offered_clause(platform_id: int):
         select(LotOffer.lot_id).where(LotOffer.platform_id == platform_id)))
 
 
-def offered_platforms(session: Session, lot: Lot) -> dict[int, int] | None:
+def offered_platforms(session: Session, lot: Lot) -> Offered:
     """``{platform_id: wave}`` the lot is offered to now; None in wave 3 (everyone)."""
     if lot.wave >= LAST_WAVE:
         return None
@@ -113,72 +237,53 @@ def offered_platforms(session: Session, lot: Lot) -> dict[int, int] | None:
 
 
 def eligible_clause(chans: list[Channel]):
-    """SQL: at least one channel accepts the lot and the lot is offered to its platform."""
+    """SQL: at least one channel passes every channel rule."""
     if not chans:
         return false()
-    parts = []
-    for ch in chans:
-        cond = [Lot.storage.in_(list(ch.storages)), offered_clause(ch.convention.platform_id)]
-        if ch.categories is not None:
-            cond.append(Lot.category.in_(sorted(ch.categories)))
-        if not ch.fse_plus:
-            cond.append(Lot.fse_plus.is_(False))
-        parts.append(and_(*cond))
-    return or_(*parts)
+    return or_(*(and_(*(rule.sql(ch) for rule in CHANNEL_RULES)) for ch in chans))
+
+
+def _judge(session: Session, org: Organisation, lot: Lot, now: datetime | None,
+           chans: list[Channel] | None) -> tuple[str | None, list[Channel]]:
+    """The first refusal in rule order, or None and the channels passing every rule."""
+    now = now or datetime.now(UTC)
+    for org_rule in ORG_RULES:
+        if not org_rule.holds(org):
+            return org_rule.refusal(org), []
+    for lot_rule in LOT_RULES:
+        if not lot_rule.holds(lot, now):
+            return lot_rule.refusal(lot), []
+    if chans is None:
+        chans = channels(session, org, local_today(now))
+    if not chans:
+        return str(_l("Your organisation has no convention in force with a platform.")), []
+    offered = offered_platforms(session, lot)
+    passing = chans
+    for rule in CHANNEL_RULES:  # the refusal names the first rule no channel gets past
+        passing = [ch for ch in passing if rule.holds(ch, lot, offered)]
+        if not passing:
+            return rule.refusal(org, lot), []
+    return None, passing
 
 
 def lot_refusal(session: Session, org: Organisation, lot: Lot, now: datetime | None = None,
                 chans: list[Channel] | None = None) -> str | None:
     """Why ``org`` may not receive ``lot`` now, as a sentence; None when it may.
     ``chans`` saves reading the organisation's conventions again when the caller has."""
-    now = now or datetime.now(UTC)
-    if not org.is_beneficiary:
-        return str(_l("Only CPAS and associations can claim lots."))
-    if org.verification != Verification.VERIFIED:
-        return str(_l("Your organisation is awaiting verification by a platform."))
-    if lot.status != LotStatus.OPEN or lot.remaining_g <= 0:
-        return str(_l("This lot is no longer available."))
-    if (lot.expires_at is not None and lot.expires_at <= now) or lot.pickup_until <= now:
-        return str(_l("This lot has expired."))
-    if lot.donor.verification != Verification.VERIFIED:
-        return str(_l("This donor is not verified yet."))
-    if chans is None:
-        chans = channels(session, org, local_today(now))
-    if not chans:
-        return str(_l("Your organisation has no convention in force with a platform."))
-    if lot.fse_plus and not any(ch.fse_plus for ch in chans):
-        if org.distribution_mode == DistributionMode.SOCIAL_GROCERY:
-            return str(_l("FSE+ stock is given free of charge and cannot go to a social "
-                          "grocery."))
-        return str(_l("FSE+ stock: your organisation has no FSE+ approval in force."))
-    if lot.storage == StorageClass.CHILLED and not any(
-            StorageClass.CHILLED in ch.storages for ch in chans):
-        return str(_l("Chilled food: your convention declares no chilled storage."))
-    if lot.storage == StorageClass.FROZEN and not any(
-            StorageClass.FROZEN in ch.storages for ch in chans):
-        return str(_l("Frozen food: your convention declares no freezer storage."))
-    accepting = [ch for ch in chans if channel_accepts(ch, lot)]
-    if not accepting:
-        return str(_l("Your conventions do not cover this category."))
-    offered = offered_platforms(session, lot)
-    if offered is not None and not any(ch.convention.platform_id in offered
-                                       for ch in accepting):
-        if lot.next_wave_at is None:
-            return str(_l("For now this lot is offered only to the networks of nearby "
-                          "platforms (wave %(wave)d of 3).", wave=lot.wave))
-        return str(_l("For now this lot is offered only to the networks of nearby "
-                      "platforms (wave %(wave)d of 3); it opens wider on %(when)s.",
-                      wave=lot.wave, when=format_datetime(lot.next_wave_at, "short")))
-    return None
+    return _judge(session, org, lot, now, chans)[0]
+
+
+def receiving_channels(session: Session, org: Organisation, lot: Lot,
+                       now: datetime | None = None,
+                       chans: list[Channel] | None = None) -> list[Channel]:
+    """The channels through which ``org`` may receive ``lot`` now (empty when it may not).
+    Merge only these into one matcher beneficiary for a single lot: merging all of an
+    organisation's channels would let one convention's FSE+ approval and another's cold
+    room, or a platform the lot's wave has not reached, pass together."""
+    return _judge(session, org, lot, now, chans)[1]
 
 
 def conventions_for(session: Session, org: Organisation, lot: Lot,
                     now: datetime | None = None) -> list[Convention]:
     """Conventions through which ``org`` may claim ``lot`` (empty when it may not)."""
-    now = now or datetime.now(UTC)
-    chans = channels(session, org, local_today(now))
-    if lot_refusal(session, org, lot, now, chans) is not None:
-        return []
-    offered = offered_platforms(session, lot)
-    return [ch.convention for ch in chans if channel_accepts(ch, lot)
-            and (offered is None or ch.convention.platform_id in offered)]
+    return [ch.convention for ch in receiving_channels(session, org, lot, now)]

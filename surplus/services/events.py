@@ -11,20 +11,21 @@ from sqlalchemy.orm import Session
 from ..models import Event, User
 
 
-def _plain(value: Any) -> Any:
+def to_plain(value: Any) -> Any:
+    """``value`` with enums, dates and datetimes made JSON-ready (lists and dicts too)."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, datetime | date):
         return value.isoformat()
     if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
+        return [to_plain(v) for v in value]
     if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: to_plain(v) for k, v in value.items()}
     return value
 
 
 def snapshot(obj: Any, *fields: str) -> dict[str, Any]:
-    return {f: _plain(getattr(obj, f)) for f in fields}
+    return {f: to_plain(getattr(obj, f)) for f in fields}
 
 
 def record(
@@ -49,8 +50,8 @@ def record(
         subject_type=type(subject).__name__.lower(),
         subject_id=subject.id,
         action=action,
-        before=_plain(before) if before else None,
-        after=_plain(after) if after else None,
+        before=to_plain(before) if before else None,
+        after=to_plain(after) if after else None,
         reason=reason,
     )
     session.add(event)

@@ -1,85 +1,68 @@
-"""A platform's vans and weekly rounds, kept by its coordinators."""
+"""A platform's vans and weekly rounds, kept by its coordinators.
+
+The values come typed and bounded from ``schemas.fleet``; what needs the database (the
+van and the depot are the platform's, the organisation is of its network, the postcode
+is known) is checked here.
+"""
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import Any
-
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import geo
-from ..errors import Forbidden, Invalid
-from ..models import Depot, Organisation, RunTemplate, TemplateStop, User, Vehicle
+from .. import access, geo
+from ..errors import Invalid
+from ..models import (
+    Convention,
+    ConventionStatus,
+    Depot,
+    Organisation,
+    RunTemplate,
+    TemplateStop,
+    User,
+    Vehicle,
+)
 from . import events, runs
 
-HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+FLEET_MESSAGE = _l("Only a platform coordinator manages vans and rounds.")
+FIX_FIELDS = _l("Please correct the marked fields.")
 
 
-def _coordinator(actor: User) -> int:
-    if not actor.is_coordinator:
-        raise Forbidden(str(_l("Only a platform coordinator manages vans and rounds.")))
+def _own_platform(actor: User) -> int:
+    """The coordinator's platform, which the van or round will belong to."""
+    access.require_coordinator(actor, actor.organisation_id, str(FLEET_MESSAGE))
+    if not actor.organisation.is_platform:
+        access.deny(str(FLEET_MESSAGE))
     return actor.organisation_id
 
 
-def _number(data: Mapping[str, Any], name: str, errors: dict[str, str],
-            minimum: float = 0.0) -> float:
-    try:
-        value = float(str(data.get(name, "")).replace(",", "."))
-    except ValueError:
-        errors[name] = str(_l("Enter a number."))
-        return 0.0
-    if not minimum <= value <= 100_000:
-        errors[name] = str(_l("Enter a number between %(a)s and 100,000.", a=f"{minimum:g}"))
-    return value
-
-
-def _flag(data: Mapping[str, Any], name: str) -> bool:
-    return str(data.get(name, "")).lower() in {"1", "y", "on", "true", "yes"}
-
-
-def add_vehicle(session: Session, actor: User, data: Mapping[str, Any]) -> Vehicle:
-    platform_id = _coordinator(actor)
-    errors: dict[str, str] = {}
-    name = str(data.get("name", "")).strip()[:120]
-    if not name:
-        errors["name"] = str(_l("This field is required."))
-    capacity = _number(data, "capacity_kg", errors, minimum=1)
-    freezer = _flag(data, "freezer")
-    if errors:
-        raise Invalid(str(_l("Please correct the marked fields.")), errors)
-    van = Vehicle(platform_id=platform_id, name=name, capacity_kg=capacity,
-                  refrigerated=_flag(data, "refrigerated") or freezer, freezer=freezer)
+def add_vehicle(session: Session, actor: User, *, name: str, capacity_kg: float,
+                refrigerated: bool = False, freezer: bool = False) -> Vehicle:
+    platform_id = _own_platform(actor)
+    van = Vehicle(platform_id=platform_id, name=name, capacity_kg=capacity_kg,
+                  refrigerated=refrigerated or freezer, freezer=freezer)
     session.add(van)
     session.flush()
-    events.record(session, actor, van, "created", after={"name": name, "capacity_kg": capacity,
+    events.record(session, actor, van, "created", after={"name": name, "capacity_kg": capacity_kg,
                                                           "freezer": freezer})
     return van
 
 
-def add_template(session: Session, actor: User, data: Mapping[str, Any]) -> RunTemplate:
-    platform_id = _coordinator(actor)
+def add_template(session: Session, actor: User, *, name: str, weekday: int, departure: str,
+                 vehicle_id: int, depot_id: int) -> RunTemplate:
+    """A weekly round of the platform's van from one of its depots."""
+    platform_id = _own_platform(actor)
     errors: dict[str, str] = {}
-    van = session.get(Vehicle, int(data.get("vehicle_id") or 0))
-    depot = session.get(Depot, int(data.get("depot_id") or 0))
+    van, depot = session.get(Vehicle, vehicle_id), session.get(Depot, depot_id)
     if van is None or van.platform_id != platform_id:
         errors["vehicle_id"] = str(_l("Choose one of your vehicles."))
     if depot is None or depot.platform_id != platform_id:
         errors["depot_id"] = str(_l("Choose one of your depots."))
-    weekday = str(data.get("weekday", ""))
-    if weekday not in {str(d) for d in range(7)}:
-        errors["weekday"] = str(_l("Choose a day."))
-    departure = str(data.get("departure", "")).strip()
-    if not HHMM.match(departure):
-        errors["departure"] = str(_l("Write the time as 07:30."))
-    name = str(data.get("name", "")).strip()[:200]
-    if not name:
-        errors["name"] = str(_l("This field is required."))
     if errors:
-        raise Invalid(str(_l("Please correct the marked fields.")), errors)
-    template = RunTemplate(platform_id=platform_id, vehicle_id=van.id, depot_id=depot.id,
-                           name=name, weekday=int(weekday), departure=departure,
+        raise Invalid(str(FIX_FIELDS), errors)
+    template = RunTemplate(platform_id=platform_id, vehicle_id=vehicle_id, depot_id=depot_id,
+                           name=name, weekday=weekday, departure=departure,
                            max_duration_min=600)
     session.add(template)
     session.flush()
@@ -87,35 +70,40 @@ def add_template(session: Session, actor: User, data: Mapping[str, Any]) -> RunT
     return template
 
 
-def add_template_stop(session: Session, actor: User, template: RunTemplate,
-                      data: Mapping[str, Any]) -> TemplateStop:
-    """A regular stop at a beneficiary of the network (or any Belgian postcode)."""
-    if template.platform_id != _coordinator(actor):
-        raise Forbidden(str(_l("Only a platform coordinator manages vans and rounds.")))
-    errors: dict[str, str] = {}
-    org = session.get(Organisation, int(data.get("organisation_id") or 0)) \
-        if str(data.get("organisation_id") or "").isdigit() else None
-    place = None
-    if org is None:
-        place = geo.lookup(str(data.get("postcode", "")), str(data.get("locality", "")))
+def _network_member(session: Session, platform_id: int, org_id: int) -> Organisation | None:
+    """An organisation with a convention in force or suspended with the platform."""
+    return session.scalar(select(Organisation).join(
+        Convention, Convention.beneficiary_id == Organisation.id).where(
+        Organisation.id == org_id, Convention.platform_id == platform_id,
+        Convention.status.in_((ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED)))
+        .limit(1))
+
+
+def add_template_stop(session: Session, actor: User, template: RunTemplate, *,
+                      organisation_id: int | None = None, postcode: str = "",
+                      locality: str = "", load_kg: float = 0.0, opens: str | None = None,
+                      closes: str | None = None, service_min: int = 10) -> TemplateStop:
+    """A regular stop at a beneficiary of the network (or any Belgian postcode), at the
+    end of the round."""
+    access.require_coordinator(actor, template.platform_id, str(FLEET_MESSAGE))
+    if organisation_id is not None:
+        org = _network_member(session, template.platform_id, organisation_id)
+        if org is None:
+            raise Invalid(str(FIX_FIELDS), {"organisation_id": str(
+                _l("Choose an organisation of your network."))})
+        lat, lon = org.lat, org.lon
+        address = f"{org.address}, {org.postcode} {org.locality}"
+    else:
+        place = geo.lookup(postcode, locality)
         if place is None:
-            errors["postcode"] = str(_l("Choose an organisation or give a known postcode."))
-    load = _number(data, "load_kg", errors)
-    opens, closes = str(data.get("opens", "")).strip(), str(data.get("closes", "")).strip()
-    for name, value in (("opens", opens), ("closes", closes)):
-        if value and not HHMM.match(value):
-            errors[name] = str(_l("Write the time as 07:30."))
-    if opens and closes and closes <= opens and "closes" not in errors:
-        errors["closes"] = str(_l("Each span must end after it starts."))
-    if errors:
-        raise Invalid(str(_l("Please correct the marked fields.")), errors)
-    lat, lon = (org.lat, org.lon) if org else (place.lat, place.lon)  # type: ignore[union-attr]
-    address = (f"{org.address}, {org.postcode} {org.locality}" if org
-               else f"{place.postcode} {place.locality}")  # type: ignore[union-attr]
+            raise Invalid(str(FIX_FIELDS), {"postcode": str(
+                _l("Choose an organisation or give a known postcode."))})
+        lat, lon = place.lat, place.lon
+        address = f"{place.postcode} {place.locality}"
     stop = TemplateStop(template_id=template.id, position=len(template.stops),
-                        organisation_id=org.id if org else None, address=address, lat=lat,
-                        lon=lon, load_delta_kg=-load, opens=opens or None, closes=closes or None,
-                        service_min=int(_number(data, "service_min", errors) or 10))
+                        organisation_id=organisation_id, address=address, lat=lat, lon=lon,
+                        load_delta_kg=-load_kg, opens=opens, closes=closes,
+                        service_min=service_min)
     template.stops.append(stop)
     session.flush()
     events.record(session, actor, template, "stop_added", after={"address": address})
@@ -123,8 +111,8 @@ def add_template_stop(session: Session, actor: User, template: RunTemplate,
 
 
 def toggle_template(session: Session, actor: User, template: RunTemplate) -> None:
-    if template.platform_id != _coordinator(actor):
-        raise Forbidden(str(_l("Only a platform coordinator manages vans and rounds.")))
+    """Pause or resume a round; resuming plans its next two weeks."""
+    access.require_coordinator(actor, template.platform_id, str(FLEET_MESSAGE))
     template.active = not template.active
     session.flush()
     if template.active:

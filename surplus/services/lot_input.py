@@ -1,12 +1,12 @@
-"""Reading a lot from a form, a CSV row or a JSON body: one parser, one set of rules.
+"""The rules a posted lot must meet beyond its shape (which :class:`LotInSchema` checks):
+who may post FSE+ stock, a pickup window and a date still ahead, a known postcode.
 
-Every problem is reported against its field, in the user's language; values that
-parse are kept so the form can come back filled in.
+They take the schema's typed values, whether they came from the form, a CSV row or the
+API, and report every problem against its field, in the user's language.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -16,14 +16,8 @@ from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
 from .. import geo
-from ..models import MAX_LOT_GRAMS, Allergen, Category, DateKind, Organisation, StorageClass
-from .lot_dates import AFSCA_ADVISED_DAYS, BRUSSELS, expires_at, local_today
-
-FIELDS = ["title", "category", "description", "weight_kg", "units", "date_kind", "date",
-          "storage", "allergens", "fse_plus", "divisible", "min_part_kg", "pickup_from",
-          "pickup_until", "postcode", "locality", "lat", "lon", "lot_number"]
-TRUE = {"1", "true", "yes", "y", "on", "oui", "ja", "x"}
-FALSE = {"0", "false", "no", "n", "off", "non", "nee", ""}
+from ..models import Category, DateKind, Organisation, StorageClass
+from .lot_dates import AFSCA_ADVISED_DAYS, expires_at, local_today
 
 
 @dataclass
@@ -49,219 +43,77 @@ class LotDraft:
     warnings: list[str] = field(default_factory=list)
 
 
-class _Reader:
-    def __init__(self, data: Mapping[str, Any]):
-        self.data = data
-        self.errors: dict[str, str] = {}
-
-    def raw(self, name: str) -> Any:
-        value = self.data.get(name)
-        return value.strip() if isinstance(value, str) else value
-
-    def fail(self, name: str, message: Any) -> None:
-        self.errors.setdefault(name, str(message))
-
-    def text(self, name: str, max_len: int, required: bool = False) -> str:
-        value = self.raw(name)
-        value = "" if value is None else str(value)
-        if required and not value:
-            self.fail(name, _l("This field is required."))
-        elif len(value) > max_len:
-            self.fail(name, _l("At most %(n)d characters.", n=max_len))
-        return value
-
-    def number(self, name: str, required: bool = False) -> float | None:
-        value = self.raw(name)
-        if value is None or value == "":
-            if required:
-                self.fail(name, _l("This field is required."))
-            return None
-        if isinstance(value, bool):
-            self.fail(name, _l("Enter a number."))
-            return None
-        try:
-            number = float(str(value).replace(",", ".").replace(" ", ""))
-        except ValueError:
-            self.fail(name, _l("Enter a number."))
-            return None
-        if number != number or number in (float("inf"), float("-inf")):
-            self.fail(name, _l("Enter a number."))
-            return None
-        return number
-
-    def flag(self, name: str, default: bool) -> bool:
-        value = self.raw(name)
-        if value is None:
-            return default
-        if isinstance(value, bool):
-            return value
-        if str(value).lower() in TRUE:
-            return True
-        if str(value).lower() in FALSE:
-            return False
-        self.fail(name, _l("Answer yes or no."))
-        return default
-
-    def choice(self, name: str, enum_cls: Any, required: bool = True) -> Any:
-        value = self.raw(name)
-        if value in (None, ""):
-            if required:
-                self.fail(name, _l("This field is required."))
-            return None
-        try:
-            return enum_cls(str(value))
-        except ValueError:
-            self.fail(name, _l("Unknown value “%(v)s”.", v=str(value)[:40]))
-            return None
-
-    def day(self, name: str) -> date | None:
-        value = self.raw(name)
-        if value in (None, ""):
-            return None
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError:
-            self.fail(name, _l("Enter a date as YYYY-MM-DD."))
-            return None
-
-    def moment(self, name: str) -> datetime | None:
-        value = self.raw(name)
-        if value in (None, ""):
-            self.fail(name, _l("This field is required."))
-            return None
-        try:
-            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-        except ValueError:
-            self.fail(name, _l("Enter a date and time, e.g. 2026-05-04T14:00+02:00."))
-            return None
-        if moment.tzinfo is None:  # a form's datetime-local: Belgian time
-            moment = moment.replace(tzinfo=BRUSSELS)
-        return moment.astimezone(UTC)
-
-    def allergens(self) -> list[str]:
-        value = self.raw("allergens")
-        if value in (None, ""):
-            return []
-        items = value if isinstance(value, list) else re.split(r"[;,|]", str(value))
-        known = {a.value for a in Allergen}
-        cleaned = [str(i).strip().lower() for i in items if str(i).strip()]
-        unknown = [i for i in cleaned if i not in known]
-        if unknown:
-            self.fail("allergens", _l("Unknown allergen: %(a)s.", a=", ".join(unknown)[:80]))
-        return sorted(set(cleaned) & known)
-
-
-def _grams(kg: float) -> int:
+def grams(kg: float) -> int:
     return int(round(kg * 1000))
 
 
-def parse_lot(data: Mapping[str, Any], donor: Organisation,
+def check_lot(values: Mapping[str, Any], donor: Organisation,
               now: datetime | None = None) -> tuple[LotDraft, dict[str, str]]:
-    """Read and check a lot; returns the draft and the errors by field (empty if valid)."""
+    """Apply the posting rules to loaded values; returns the draft and the errors by
+    field (empty when the lot may be posted)."""
     now = now or datetime.now(UTC)
-    r = _Reader(data)
-    d = LotDraft()
-    d.title = r.text("title", 200, required=True)
-    d.description = r.text("description", 2000)
-    d.lot_number = r.text("lot_number", 60)
-    d.category = r.choice("category", Category)
-    d.storage = r.choice("storage", StorageClass)
-    d.allergens = r.allergens()
-    d.fse_plus = r.flag("fse_plus", False)
-    d.divisible = r.flag("divisible", True)
-
-    weight = r.number("weight_kg", required=True)
-    if weight is not None:
-        if weight <= 0:
-            r.fail("weight_kg", _l("The weight must be more than 0 kg."))
-        elif _grams(weight) > MAX_LOT_GRAMS:
-            r.fail("weight_kg", _l("At most 40,000 kg per lot; split larger stock."))
-        else:
-            d.weight_g = _grams(weight)
-    units = r.number("units")
-    if units is not None:
-        if units < 0 or units != int(units):
-            r.fail("units", _l("Enter a whole number of units."))
-        else:
-            d.units = int(units)
-    min_part = r.number("min_part_kg")
-    if d.divisible and min_part is not None:
-        if min_part < 0:
-            r.fail("min_part_kg", _l("The minimum part cannot be negative."))
-        elif d.weight_g and _grams(min_part) > d.weight_g:
-            r.fail("min_part_kg", _l("The minimum part cannot exceed the lot's weight."))
-        else:
-            d.min_part_g = _grams(min_part)
-
+    errors: dict[str, str] = {}
+    d = LotDraft(
+        title=values["title"], category=values["category"],
+        description=values.get("description") or "", lot_number=values.get("lot_number") or "",
+        weight_g=grams(values["weight_kg"]), units=values.get("units"),
+        date_kind=values.get("date_kind"), best_date=values.get("date"),
+        storage=values["storage"], allergens=list(values.get("allergens") or []),
+        fse_plus=values.get("fse_plus", False), divisible=values.get("divisible", True),
+        pickup_from=values["pickup_from"], pickup_until=values["pickup_until"])
+    if d.divisible and values.get("min_part_kg"):
+        d.min_part_g = grams(values["min_part_kg"])
     if d.fse_plus and not donor.is_platform:
-        r.fail("fse_plus", _l("Only logistics platforms may post FSE+ stock."))
-
-    d.pickup_from = r.moment("pickup_from")
-    d.pickup_until = r.moment("pickup_until")
-    if d.pickup_from and d.pickup_until:
-        if d.pickup_until <= d.pickup_from:
-            r.fail("pickup_until", _l("The pickup window must end after it starts."))
-        elif d.pickup_until <= now:
-            r.fail("pickup_until", _l("This pickup window is already over."))
-
-    _read_dates(r, d, now)
-    _read_place(r, d, donor)
-    return d, r.errors
-
-
-def _read_dates(r: _Reader, d: LotDraft, now: datetime) -> None:
-    d.best_date = r.day("date")
-    kind_given = r.raw("date_kind") not in (None, "")
-    d.date_kind = r.choice("date_kind", DateKind, required=d.best_date is not None)
-    if kind_given and d.best_date is None and "date" not in r.errors:
-        r.fail("date", _l("Enter the date that goes with the date kind."))
+        errors["fse_plus"] = str(_l("Only logistics platforms may post FSE+ stock."))
+    if d.pickup_until and d.pickup_until <= now:
+        errors["pickup_until"] = str(_l("This pickup window is already over."))
     if d.best_date is None:
-        if d.storage in (StorageClass.CHILLED, StorageClass.FROZEN) and "date" not in r.errors:
-            r.fail("date", _l("Chilled and frozen lots need a use-by or best-before date."))
         d.date_kind = None
-        return
-    if d.date_kind is None or d.category is None or d.storage is None:
-        return
+    else:
+        _check_dates(d, now, errors)
+    _place(values, d, donor, errors)
+    return d, errors
+
+
+def _check_dates(d: LotDraft, now: datetime, errors: dict[str, str]) -> None:
+    assert d.date_kind and d.best_date and d.category and d.storage
     d.expires_at = expires_at(d.date_kind, d.best_date, d.category, d.storage)
-    today = local_today(now)
     if d.expires_at <= now:
-        if d.date_kind == DateKind.USE_BY:
-            r.fail("date", _l("This use-by date is past: the food can no longer be given."))
-        else:
-            r.fail("date", _l("Past its best-before date and its grace period: it can no "
-                              "longer be given."))
+        errors["date"] = str(
+            _l("This use-by date is past: the food can no longer be given.")
+            if d.date_kind == DateKind.USE_BY else
+            _l("Past its best-before date and its grace period: it can no longer be given."))
         return
+    limit = format_datetime(d.expires_at, "EEE d MMM HH:mm")
     if d.pickup_until and d.pickup_until > d.expires_at:
-        r.fail("pickup_until", _l(
+        errors.setdefault("pickup_until", str(_l(
             "The pickup window ends after the food may be handed out (%(limit)s): nobody could "
-            "receive it in time. End the window by then or correct the date.",
-            limit=format_datetime(d.expires_at, "EEE d MMM HH:mm")))
+            "receive it in time. End the window by then or correct the date.", limit=limit)))
     elif d.pickup_from and d.pickup_from >= d.expires_at - timedelta(hours=2):
-        r.fail("pickup_from", _l(
-            "The pickup starts too late to deliver before %(limit)s.",
-            limit=format_datetime(d.expires_at, "EEE d MMM HH:mm")))
-    if d.date_kind == DateKind.USE_BY and (d.best_date - today).days < AFSCA_ADVISED_DAYS:
+        errors["pickup_from"] = str(_l("The pickup starts too late to deliver before "
+                                       "%(limit)s.", limit=limit))
+    if (d.date_kind == DateKind.USE_BY
+            and (d.best_date - local_today(now)).days < AFSCA_ADVISED_DAYS):
         d.warnings.append(str(_l(
             "Use-by on %(day)s: AFSCA advises donating at least %(n)d days before; this lot "
             "will be shown first to nearby organisations.",
             day=format_date(d.best_date, "EEE d MMM"), n=AFSCA_ADVISED_DAYS)))
 
 
-def _read_place(r: _Reader, d: LotDraft, donor: Organisation) -> None:
-    postcode = r.text("postcode", 4)
-    locality = r.text("locality", 120)
-    lat, lon = r.number("lat"), r.number("lon")
-    d.address = r.text("address", 300) or (donor.address if not postcode else "")
+def _place(values: Mapping[str, Any], d: LotDraft, donor: Organisation,
+           errors: dict[str, str]) -> None:
+    """The pickup place: a postcode (with optional exact coordinates), coordinates alone
+    at the donor's locality, or the donor's own address."""
+    postcode, locality = values.get("postcode") or "", values.get("locality") or ""
+    lat, lon = values.get("lat"), values.get("lon")
+    d.address = values.get("address") or (donor.address if not postcode else "")
     if postcode:
-        d.place = geo.lookup(postcode, locality)
-        if d.place is None:
-            r.fail("postcode", _l("Unknown Belgian postcode."))
-    elif lat is not None or lon is not None:
-        if lat is None or lon is None or not (49.4 <= lat <= 51.6 and 2.5 <= lon <= 6.5):
-            r.fail("lat", _l("Coordinates must lie in Belgium (lat 49.4–51.6, lon 2.5–6.5)."))
-        else:
-            d.place = geo.Place(donor.postcode, donor.locality, lat, lon)
+        place = geo.lookup(postcode, locality)
+        if place is None:
+            errors["postcode"] = str(_l("Unknown Belgian postcode."))
+            return
+        d.place = place if lat is None else geo.Place(place.postcode, place.locality, lat, lon)
+    elif lat is not None and lon is not None:
+        d.place = geo.Place(donor.postcode, donor.locality, lat, lon)
     else:
         d.place = geo.Place(donor.postcode, donor.locality, donor.lat, donor.lon)
-    if d.place is not None and postcode and (lat is not None and lon is not None):
-        d.place = geo.Place(d.place.postcode, d.place.locality, lat, lon)

@@ -12,19 +12,21 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from ..errors import Forbidden, Invalid
+from .. import access
+from ..errors import Invalid
 from ..models import Claim, ClaimStatus, Lot, LotStatus, User
+from ..schemas.base import load
+from ..schemas.fields import BAD_TEXT
+from ..schemas.lot import LotInSchema
 from . import events, notifications, waves
-from .lot_input import FIELDS, LotDraft, parse_lot
+from .lot_input import LotDraft, check_lot
 
 LOT_FIELDS = ("status", "remaining_g", "weight_g", "status_reason")
-CSV_COLUMNS = [f for f in FIELDS if f not in ("lat", "lon")] + ["lat", "lon"]
+# The CSV template's columns, in the order donors know; each is a field of LotInSchema.
+CSV_COLUMNS = ["title", "category", "description", "weight_kg", "units", "date_kind", "date",
+               "storage", "allergens", "fse_plus", "divisible", "min_part_kg", "pickup_from",
+               "pickup_until", "postcode", "locality", "lot_number", "lat", "lon"]
 MAX_CSV_ROWS = 2000
-
-
-def _require_donor(actor: User) -> None:
-    if actor.organisation.is_beneficiary:
-        raise Forbidden(str(_l("Only donors and platforms post lots.")))
 
 
 def _build(actor: User, d: LotDraft) -> Lot:
@@ -52,11 +54,12 @@ def _posted(session: Session, actor: User, lot: Lot, now: datetime | None,
     waves.publish(session, lot, now, all_reaches)
 
 
-def create_lot(session: Session, actor: User, data: Mapping[str, Any],
+def create_lot(session: Session, actor: User, values: Mapping[str, Any],
                now: datetime | None = None) -> tuple[Lot, list[str]]:
-    """Post one lot; raises Invalid with per-field messages. Returns the lot and warnings."""
-    _require_donor(actor)
-    draft, errors = parse_lot(data, actor.organisation, now)
+    """Post one lot from :class:`LotInSchema`'s values; raises Invalid with per-field
+    messages. Returns the lot and the warnings for the donor."""
+    access.require_donor(actor)
+    draft, errors = check_lot(values, actor.organisation, now)
     if errors:
         raise Invalid(str(_l("Please correct the marked fields.")), errors)
     lot = _build(actor, draft)
@@ -80,7 +83,7 @@ def create_lots_from_csv(session: Session, actor: User, content: str,
                          now: datetime | None = None) -> list[Lot]:
     """All rows valid: post them all. Otherwise post nothing and raise Invalid whose
     ``extra["rows"]`` lists every bad row (line number and problems by column)."""
-    _require_donor(actor)
+    access.require_donor(actor)
     sample = content[:2048]
     try:
         dialect = csv.Sniffer().sniff(sample, delimiters=",;\t") if sample else csv.excel
@@ -91,15 +94,21 @@ def create_lots_from_csv(session: Session, actor: User, content: str,
         raise Invalid(str(_l("The file has no header row with the template's columns.")),
                       {"file": str(_l("Start from the downloadable template."))})
     drafts, bad = [], []
+    schema = LotInSchema()
     for line, row in enumerate(reader, start=2):
-        row = {(k or "").strip(): v for k, v in row.items()}
+        row = {(k or "").strip(): "" if v is None else v for k, v in row.items()}
         if not any((v or "").strip() for v in row.values() if isinstance(v, str)):
             continue
         if len(drafts) + len(bad) >= MAX_CSV_ROWS:
             raise Invalid(str(_l("At most %(n)d rows per file.", n=MAX_CSV_ROWS)))
-        draft, errors = parse_lot(row, actor.organisation, now)
+        try:
+            values = load(schema, row)
+        except Invalid as error:
+            bad.append({"line": line, "title": _cell(row.get("title")), "errors": error.fields})
+            continue
+        draft, errors = check_lot(values, actor.organisation, now)
         if errors:
-            bad.append({"line": line, "title": row.get("title") or "", "errors": errors})
+            bad.append({"line": line, "title": values["title"], "errors": errors})
         else:
             drafts.append(draft)
     if bad:
@@ -116,11 +125,15 @@ def create_lots_from_csv(session: Session, actor: User, content: str,
     return lots
 
 
+def _cell(value: Any) -> str:
+    """A cell shown back in the list of bad rows: text only, never a control character."""
+    return BAD_TEXT.sub("?", value)[:200] if isinstance(value, str) else ""
+
+
 def withdraw_lot(session: Session, actor: User, lot: Lot, reason: str,
                  notify: bool = True) -> list[Claim]:
     """The donor withdraws a lot; its live claims are withdrawn with the reason."""
-    if lot.donor_id != actor.organisation_id and not actor.is_site_admin:
-        raise Forbidden(str(_l("Only the donor can withdraw this lot.")))
+    access.require(actor, access.CHANGE, lot, str(_l("Only the donor can withdraw this lot.")))
     if lot.status not in (LotStatus.OPEN, LotStatus.CLAIMED):
         raise Invalid(str(_l("This lot can no longer be withdrawn.")))
     reason = reason.strip() or str(_l("Withdrawn by the donor."))
@@ -150,8 +163,7 @@ def recall_lot(session: Session, actor: User, lot: Lot, reason: str) -> list[Cla
     up or delivered. An open or claimed lot is withdrawn (claims still to collect are
     withdrawn and unbooked); every organisation that claimed it is told, with the reason,
     not to hand it out. Returns the claims whose holders were told."""
-    if lot.donor_id != actor.organisation_id and not actor.is_site_admin:
-        raise Forbidden(str(_l("Only the donor can recall this lot.")))
+    access.require(actor, access.CHANGE, lot, str(_l("Only the donor can recall this lot.")))
     reason = reason.strip()
     if not reason:
         raise Invalid(str(_l("Say why the lot is recalled; the receivers will read it.")),

@@ -1,8 +1,11 @@
 """Rows in, matching data classes out; and back. The only place where ``surplus`` and
 ``matching`` meet (DESIGN.md §6).
 
-- A lot's kilograms are what remains open; its ``use_by`` is the moment it stops being
-  distributable (use-by, or best-before plus the category's grace period).
+- A lot's kilograms are what remains open; its ``use_by`` is the last moment it is
+  distributable (use-by, or best-before plus the category's grace period). ``surplus``
+  reads ``Lot.expires_at`` as the moment the lot *stops* being distributable (every
+  query says ``expires_at > now``) while the matcher refuses only after ``use_by``
+  (``now > use_by``), so the adapter hands it the instant before ``expires_at``.
 - A beneficiary's ``received_kg`` is what its live claims brought over the last
   ``MATCH_WINDOW_DAYS`` days; its persons per week come from its conventions.
 - Its capacity per storage class "now" is what its conventions declare (the largest one
@@ -27,6 +30,7 @@ from .eligibility import Channel
 
 LIVE = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
 IN_TRANSIT = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED)
+_INSTANT = timedelta(microseconds=1)  # datetime's resolution
 
 
 def params(now: datetime) -> matching.Params:
@@ -39,7 +43,8 @@ def to_lot(lot: Lot) -> matching.Lot:
     return matching.Lot(
         id=lot.id, kg=lot.remaining_kg, lat=lot.pickup_lat, lon=lot.pickup_lon,
         storage=lot.storage.value, category=lot.category.value, fse_plus=lot.fse_plus,
-        use_by=lot.expires_at, divisible=lot.divisible, min_part_kg=lot.min_part_kg)
+        use_by=lot.expires_at - _INSTANT if lot.expires_at else None,
+        divisible=lot.divisible, min_part_kg=lot.min_part_kg)
 
 
 def received_kg(session: Session, org_ids: Iterable[int], now: datetime) -> dict[int, float]:
@@ -76,8 +81,11 @@ def to_beneficiary(org: Organisation, chans: list[Channel], received: float,
         "chilled": max(ch.convention.chilled_capacity_kg for ch in chans),
         "frozen": max(ch.convention.frozen_capacity_kg for ch in chans),
     }
+    # Ambient goods need no declared storage (DESIGN.md §3 rule 3, ``Channel.storages``):
+    # that class is always there, if full (a convention serving 0 persons a week); chilled
+    # and frozen exist only when a convention declares them.
     capacity = {storage: max(0.0, kg - transit.get(storage, 0.0))
-                for storage, kg in declared.items() if kg > 0}
+                for storage, kg in declared.items() if kg > 0 or storage == "ambient"}
     categories: set[str] | None = set()
     for ch in chans:
         if ch.categories is None:

@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from matching.booking import RunPlan, StopPlan
-from matching.booking_check import check_route
+from matching.booking.check import check_route
 
-from ..errors import Forbidden, Invalid
+from .. import access
+from ..errors import Invalid
 from ..models import (
     Depot,
     Run,
@@ -32,7 +33,8 @@ HORIZON_DAYS = 14
 TEMP_POSITION = 1_000_000  # parking positions while stops are renumbered
 
 
-def _local(day: date, hhmm: str) -> datetime:
+def local_time(day: date, hhmm: str) -> datetime:
+    """``day`` at the Brussels wall-clock time ``"HH:MM"``, in UTC."""
     hour, minute = (int(x) for x in hhmm.split(":"))
     return datetime.combine(day, time(hour, minute), tzinfo=BRUSSELS).astimezone(UTC)
 
@@ -55,15 +57,15 @@ def materialise(session: Session, today: date | None = None,
             run = Run(platform_id=template.platform_id, vehicle_id=template.vehicle_id,
                       depot_id=template.depot_id, template_id=template.id, run_date=day,
                       name=f"{template.name} — {day.isoformat()}",
-                      start_at=_local(day, template.departure),
+                      start_at=local_time(day, template.departure),
                       max_duration_min=template.max_duration_min)
             for ts in template.stops:
                 run.stops.append(Stop(
                     position=ts.position, kind=StopKind.REGULAR,
                     organisation_id=ts.organisation_id, address=ts.address, lat=ts.lat,
                     lon=ts.lon, load_delta_kg=ts.load_delta_kg, service_min=ts.service_min,
-                    window_start=_local(day, ts.opens) if ts.opens else None,
-                    window_end=_local(day, ts.closes) if ts.closes else None))
+                    window_start=local_time(day, ts.opens) if ts.opens else None,
+                    window_end=local_time(day, ts.closes) if ts.closes else None))
             try:
                 with session.begin_nested():
                     session.add(run)
@@ -108,16 +110,15 @@ def timetable(run: Run) -> Timetable:
     return Timetable(rows, check.km, plan.initial_load_kg, check.violations)
 
 
-def _coordinates(actor: User, platform_id: int) -> None:
-    if not (actor.is_site_admin or (actor.is_coordinator
-                                    and actor.organisation_id == platform_id)):
-        raise Forbidden(str(_l("Only a coordinator of this platform can change its runs.")))
+RUNS_MESSAGE = _l("Only a coordinator of this platform can change its runs.")
 
 
 def create_one_off(session: Session, actor: User, vehicle_id: int, depot_id: int,
-                   start_at: datetime, name: str) -> Run:
+                   start_at: datetime, name: str = "") -> Run:
+    """A run outside the weekly rounds, with the platform's own van and depot (the
+    values come typed and bounded from schemas.run.RunInSchema)."""
     platform_id = actor.organisation_id
-    _coordinates(actor, platform_id)
+    access.require_coordinator(actor, platform_id, str(RUNS_MESSAGE))
     vehicle, depot = session.get(Vehicle, vehicle_id), session.get(Depot, depot_id)
     errors = {}
     if vehicle is None or vehicle.platform_id != platform_id:
@@ -127,7 +128,7 @@ def create_one_off(session: Session, actor: User, vehicle_id: int, depot_id: int
     if errors:
         raise Invalid(str(_l("Please correct the marked fields.")), errors)
     run = Run(platform_id=platform_id, vehicle_id=vehicle_id, depot_id=depot_id,
-              start_at=start_at, name=name.strip()[:200] or str(_l("One-off run")))
+              start_at=start_at, name=name or str(_l("One-off run")))
     session.add(run)
     session.flush()
     events.record(session, actor, run, "created", after={"start_at": start_at,
@@ -149,7 +150,7 @@ def renumber(session: Session, run: Run, ordered: list[Stop]) -> None:
 def remove_stop(session: Session, actor: User | None, stop: Stop) -> None:
     run = stop.run
     if actor is not None:
-        _coordinates(actor, run.platform_id)
+        access.require_coordinator(actor, run.platform_id, str(RUNS_MESSAGE))
     if stop.confirmed_at is not None:
         raise Invalid(str(_l("This stop was already confirmed by the driver.")))
     rest = [s for s in run.stops if s.id != stop.id]

@@ -10,7 +10,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..errors import Conflict, Forbidden, Invalid
+from .. import access
+from ..errors import Conflict, Invalid
 from ..models import ClaimStatus, Stop, StopKind, StopStatus, StorageClass, User, utcnow
 from . import events
 
@@ -24,28 +25,23 @@ class Outcome:
     message: str
 
 
-def confirm(session: Session, actor: User, stop: Stop, temperature: object = None,
+def confirm(session: Session, actor: User, stop: Stop, temperature: float | None = None,
             receiver: str = "", note: str = "") -> Outcome:
-    """Mark a stop done. A chilled or frozen lot needs its temperature; above the limit
-    the handover is refused: the stop is marked rejected and an event records it."""
-    if stop.run.platform_id != actor.organisation_id and not actor.is_site_admin:
-        raise Forbidden(str(_l("Only the platform running this van confirms its stops.")))
+    """Mark a stop done. A chilled or frozen lot needs its temperature (measured, finite
+    and plausible: schemas.run.StopConfirmInSchema); above the lot's limit the handover is
+    refused: the stop is marked rejected and an event records it."""
+    if not access.can(actor, access.CONFIRM, stop):
+        access.deny(str(_l("Only the platform running this van confirms its stops.")))
     if stop.status != StopStatus.PLANNED:
         raise Conflict(str(_l("This stop is already confirmed.")))
     claim = stop.claim
     lot = claim.lot if claim else None
-    celsius = None
-    if temperature not in (None, ""):
-        try:
-            celsius = float(str(temperature).replace(",", "."))
-        except ValueError:
-            raise Invalid(str(_l("Enter the temperature in °C.")),
-                          {"temperature": str(_l("Enter a number."))}) from None
+    celsius = temperature
     limit = MAX_TEMPERATURE.get(lot.storage) if lot else None
     if limit is not None and celsius is None:
         raise Invalid(str(_l("Measure and enter the temperature of this chilled or frozen "
                              "lot.")), {"temperature": str(_l("Required for the cold chain."))})
-    if stop.kind == StopKind.DROPOFF and not receiver.strip():
+    if stop.kind == StopKind.DROPOFF and not receiver:
         raise Invalid(str(_l("Who received it?")), {"receiver": str(_l("Enter a name."))})
     if claim is not None and stop.kind == StopKind.DROPOFF \
             and claim.status != ClaimStatus.COLLECTED:
@@ -55,8 +51,8 @@ def confirm(session: Session, actor: User, stop: Stop, temperature: object = Non
         raise Conflict(str(_l("The first leg has not reached the hub yet.")))
     before = {"status": stop.status.value}
     stop.temperature_c = celsius
-    stop.receiver_name = receiver.strip()[:200]
-    stop.note = note.strip()[:1000]
+    stop.receiver_name = receiver
+    stop.note = note
     stop.confirmed_at = utcnow()
     stop.confirmed_by_id = actor.id
     if limit is not None and celsius is not None and celsius > limit:

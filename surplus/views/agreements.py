@@ -3,44 +3,42 @@ the kilograms carried for and by other platforms each month."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from .. import access
 from ..errors import DomainError
 from ..extensions import db, htmx
 from ..forms import AgreementDecisionForm, AgreementRequestForm
-from ..models import Organisation, OrgKind, TransportAgreement, Verification
+from ..models import Organisation, TransportAgreement
+from ..schemas.agreement import AgreementDecisionSchema, AgreementRequestSchema
+from ..schemas.base import form_values, load
 from ..services import agreements as service
+from ..services.conventions import logistics_platforms
 from ..services.lot_dates import local_today
 from .helpers import apply_errors
 
 bp = Blueprint("agreements", __name__, url_prefix="/platform/agreements")
 
 
-def _coordinator() -> Organisation:
-    if not current_user.is_coordinator:
-        abort(403)
-    return current_user.organisation
+def _platform() -> Organisation:
+    return access.coordinated_platform(current_user, str(service.ONLY_COORDINATORS))
 
 
 def _request_form(submitted: bool = False) -> AgreementRequestForm:
     form = AgreementRequestForm() if submitted else AgreementRequestForm(
         formdata=None, valid_from=local_today().isoformat())
-    others = db.session.scalars(select(Organisation).where(
-        Organisation.kind == OrgKind.PLATFORM, Organisation.verification == Verification.VERIFIED,
-        Organisation.id != current_user.organisation_id).order_by(Organisation.name)).all()
-    form.other_id.choices = [("", "—")] + [(str(p.id), f"{p.name} ({p.locality})")
-                                            for p in others]
+    form.other_id.choices = [("", "—")] + [
+        (str(p.id), f"{p.name} ({p.locality})") for p in logistics_platforms(db.session)
+        if p.id != current_user.organisation_id]
     return form
 
 
 def _page(form: AgreementRequestForm | None = None, status: int = 200,
           errors: dict[int, AgreementDecisionForm] | None = None, sent: str = ""):
     """The whole page, or for htmx only its ``#agreements`` part."""
-    platform = _coordinator()
+    platform = _platform()
     context = dict(
         platform=platform, rows=service.of_platform(db.session, platform),
         months=service.monthly(db.session, platform), form=form or _request_form(),
@@ -62,15 +60,12 @@ def index():
 def agreement_request():
     """Ask another platform for an agreement; bad entries come back per field (422),
     a clash with a live agreement is a 409."""
-    _coordinator()
+    _platform()
     form = _request_form(submitted=True)
-    if not form.validate_on_submit():
-        return _page(form, 422)
     try:
-        agreement = service.request(
-            db.session, current_user, other_id=form.other_id.data,
-            direction=form.direction.data or "", valid_from=form.valid_from.data,
-            valid_until=form.valid_until.data, note=form.note.data or "")
+        data = load(AgreementRequestSchema(),
+                    form_values(AgreementRequestSchema(), request.form))
+        agreement = service.request(db.session, current_user, **data)
     except DomainError as error:
         db.session.rollback()
         if error.status == 403:
@@ -91,14 +86,14 @@ def agreement_request():
 def agreement_decide(agreement_id: int):
     """Approve, refuse (with a reason) or end an agreement of this platform (404 for
     other platforms' agreements). For htmx, answers the agreement's card."""
-    _coordinator()
+    _platform()
     agreement = access.get_for(current_user, TransportAgreement, agreement_id)
     form = AgreementDecisionForm()
-    if not form.validate_on_submit():
-        abort(400)
     try:
-        service.decide(db.session, current_user, agreement, form.action.data or "",
-                       reason=form.reason.data or "")
+        data = load(AgreementDecisionSchema(),
+                    form_values(AgreementDecisionSchema(), request.form))
+        service.decide(db.session, current_user, agreement, data["action"],
+                       reason=data["reason"])
     except DomainError as error:
         db.session.rollback()
         if error.status == 403:
@@ -117,5 +112,5 @@ def agreement_decide(agreement_id: int):
 
 def _card(agreement: TransportAgreement, form: AgreementDecisionForm, status: int,
           done: bool = False):
-    return render_template("agreements/_agreement.html", a=agreement, platform=_coordinator(),
+    return render_template("agreements/_agreement.html", a=agreement, platform=_platform(),
                            decision=form, done=done), status

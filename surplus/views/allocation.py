@@ -1,4 +1,7 @@
-"""Batch allocation pages: run the matcher, review the proposal, confirm it."""
+"""Batch allocation pages: run the matcher, review the proposal, confirm it.
+
+The forms are plain HTML with a CSRF token (a line's form is one per row, swapped by
+htmx); their input is loaded by the schemas in ``schemas.allocation``."""
 
 from __future__ import annotations
 
@@ -8,17 +11,20 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..errors import DomainError
+from .. import access
+from ..errors import DomainError, Invalid
 from ..extensions import db, htmx
 from ..models import AllocationBatch, AllocationLine, Lot, Organisation
+from ..schemas.allocation import BatchInSchema, LineInSchema
+from ..schemas.base import form_values, load
 from ..services import allocation as service
+from .helpers import render_form
 
 bp = Blueprint("allocation", __name__, url_prefix="/platform/allocation")
 
 
-def _coordinator() -> None:
-    if not current_user.is_coordinator:
-        abort(403)
+def _require_coordinator() -> None:
+    access.require_coordinator(current_user, message=str(service.MATCHER_MESSAGE))
 
 
 def _names(lines: list[AllocationLine]) -> dict[int, str]:
@@ -31,30 +37,38 @@ def _names(lines: list[AllocationLine]) -> dict[int, str]:
 
 
 def _batch(batch_id: int) -> AllocationBatch:
-    _coordinator()
-    batch = db.session.get(AllocationBatch, batch_id)
-    if batch is None or batch.platform_id != current_user.organisation_id:
-        abort(404)
-    return batch
+    _require_coordinator()
+    return access.get_for(current_user, AllocationBatch, batch_id)
+
+
+def _list_page(status: int = 200, error: Invalid | None = None):
+    batches = db.session.scalars(access.visible_batches(current_user)
+                                 .order_by(AllocationBatch.id.desc()).limit(30)).all()
+    return render_form("allocation/list.html", status, batches=batches,
+                       values=request.form if error else {},
+                       errors=error.fields if error else {})
 
 
 @bp.get("/")
 @login_required
 def batch_list():
     """The platform's recent proposals and unattended runs."""
-    _coordinator()
-    batches = db.session.scalars(
-        select(AllocationBatch).where(AllocationBatch.platform_id == current_user.organisation_id)
-        .order_by(AllocationBatch.id.desc()).limit(30)).all()
-    return render_template("allocation/list.html", batches=batches)
+    _require_coordinator()
+    return _list_page()
 
 
 @bp.post("/")
 @login_required
 def batch_create():
-    """Run the matcher over the platform's open lots; shows the proposal."""
-    _coordinator()
-    batch = service.propose(db.session, current_user)
+    """Run the matcher over the platform's open lots (or those whose date is within
+    ``within_hours``); shows the proposal."""
+    _require_coordinator()
+    schema = BatchInSchema()
+    try:
+        values = load(schema, form_values(schema, request.form))
+    except Invalid as error:
+        return _list_page(422, error)
+    batch = service.propose(db.session, current_user, **values)
     db.session.commit()
     return redirect(url_for("allocation.batch_show", batch_id=batch.id))
 
@@ -83,25 +97,30 @@ def batch_show(batch_id: int):
 @bp.post("/<int:batch_id>/lines/<int:line_id>")
 @login_required
 def line_update(batch_id: int, line_id: int):
-    """Remove (or restore) a line, or change its kilograms; answers the row for htmx."""
+    """Remove (or restore) a line, or change its kilograms; answers the row for htmx
+    (422 with the message and the value typed when refused)."""
     batch = _batch(batch_id)
-    line = db.session.get(AllocationLine, line_id)
-    if line is None or line.batch_id != batch.id:
+    line = access.get_for(current_user, AllocationLine, line_id, access.CHANGE)
+    if line.batch_id != batch.id:
         abort(404)
-    error = None
+    error, typed = None, None
     try:
         if "kg" in request.form:
-            service.adjust_line(db.session, current_user, line, request.form["kg"])
+            typed = request.form["kg"]
+            schema = LineInSchema()
+            kg = load(schema, form_values(schema, request.form))["kg"]
+            service.adjust_line(db.session, current_user, line, kg)
         else:
             service.remove_line(db.session, current_user, line)
     except DomainError as exc:
         db.session.rollback()
-        error = exc.message
+        error = exc.fields.get("kg") or exc.message
     else:
         db.session.commit()
+        typed = None
     if htmx:
         return render_template("allocation/_line.html", line=line, batch=batch, error=error,
-                               names=_names([line])), 422 if error else 200
+                               typed=typed, names=_names([line])), 422 if error else 200
     if error:
         flash(error, "error")
     return redirect(url_for("allocation.batch_show", batch_id=batch.id))

@@ -2,29 +2,26 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, url_for
+from flask import Blueprint, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import access
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import AreaForm
+from ..schemas.area import MAX_POSTCODES, AreaSchema, split_postcodes
+from ..schemas.base import form_values, load
 from ..services import platform_area
 from .helpers import apply_errors, render_form
 
 bp = Blueprint("area", __name__, url_prefix="/platform/area")
 
 
-def _platform():
-    if not current_user.is_coordinator:
-        abort(403)
-    return current_user.organisation
-
-
 def _render(form: AreaForm, status: int = 200):
-    platform = _platform()
+    platform = access.coordinated_platform(current_user)
     config = current_app.config
-    shown = platform_area.split_postcodes(form.postcodes.data) if status != 200 \
+    shown = split_postcodes(form.postcodes.data)[:MAX_POSTCODES] if status != 200 \
         else list(platform.service_postcodes or [])
     return render_form("platform/area.html", status, form=form, platform=platform,
                        places=platform_area.localities(shown),
@@ -37,7 +34,7 @@ def _render(form: AreaForm, status: int = 200):
 def area_show():
     """The platform's communes with their localities and its radius, in a form
     (coordinators only, else 403)."""
-    platform = _platform()
+    platform = access.coordinated_platform(current_user)
     form = AreaForm(formdata=None, postcodes="\n".join(platform.service_postcodes or []),
                     radius_km=f"{platform.service_radius_km:g}"
                     if platform.service_radius_km is not None else "")
@@ -48,16 +45,17 @@ def area_show():
 @login_required
 def area_update():
     """Save the communes and radius; unknown postcodes or a bad radius come back per
-    field with the entries kept (422)."""
-    _platform()
+    field with the entries kept (422); 403 for anyone but the platform's coordinators."""
+    access.coordinated_platform(current_user)
     form = AreaForm()
-    if not form.validate_on_submit():
-        return _render(form, 422)
     try:
-        platform_area.update_area(db.session, current_user, form.postcodes.data,
-                                  form.radius_km.data)
+        data = load(AreaSchema(), form_values(AreaSchema(), request.form))
+        platform_area.update_area(db.session, current_user, data["postcodes"],
+                                  data["radius_km"])
     except DomainError as error:
         db.session.rollback()
+        if error.status == 403:
+            raise
         apply_errors(form, error)
         return _render(form, 422)
     db.session.commit()

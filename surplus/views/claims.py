@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
@@ -13,6 +13,9 @@ from .. import access
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Claim, Lot
+from ..schemas.base import form_values, load
+from ..schemas.lot import ReasonSchema
+from ..schemas.run import BookingInSchema
 from ..services import booking
 from ..services import claims as claim_service
 
@@ -23,10 +26,9 @@ bp = Blueprint("claims", __name__, url_prefix="/claims")
 @login_required
 def claim_list():
     """Claims of the organisation, newest first, with pickup details."""
-    if not current_user.organisation.is_beneficiary:
-        abort(403)
+    access.require_beneficiary(current_user)
     rows = db.session.scalars(
-        claim_service.claims_of(current_user.organisation_id)
+        access.visible_claims(current_user)
         .options(joinedload(Claim.lot).joinedload(Lot.donor), joinedload(Claim.platform))
         .limit(300)).all()
     return render_template("claims/list.html", claims=rows)
@@ -38,8 +40,8 @@ def claim_cancel(claim_id: int):
     """Cancel a claim before collection (claimant only); kilograms return to the lot."""
     claim = access.get_for(current_user, Claim, claim_id, access.CHANGE)
     try:
-        claim_service.cancel_claim(db.session, current_user, claim,
-                                   request.form.get("reason", ""))
+        reason = load(ReasonSchema(), form_values(ReasonSchema(), request.form))["reason"]
+        claim_service.cancel_claim(db.session, current_user, claim, reason)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
@@ -56,7 +58,7 @@ def claim_show(claim_id: int):
     claim = access.get_for(current_user, Claim, claim_id)
     stops = booking.booked_stops(db.session, claim)
     proposal, candidates = None, []
-    may_book = current_user.is_coordinator and claim.platform_id == current_user.organisation_id
+    may_book = access.coordinates(current_user, claim.platform_id)
     if may_book and not stops and claim.status.value == "active":
         proposal = booking.propose(db.session, claim)
         candidates = booking.candidate_runs(db.session, claim, datetime.now(UTC), None)
@@ -70,20 +72,19 @@ def claim_book(claim_id: int):
     """Book the claim on the proposed run, or on ``run_id``; or self-collection."""
     claim = access.get_for(current_user, Claim, claim_id)
     try:
-        if request.form.get("self_collect"):
-            booking.self_collect(db.session, current_user, claim)
-        elif request.form.get("cancel"):
-            if not (current_user.is_coordinator
-                    and claim.platform_id == current_user.organisation_id):
-                abort(403)
+        if request.form.get("cancel"):
+            access.require_coordinator(current_user, claim.platform_id)
             booking.unbook(db.session, current_user, claim)
         else:
-            booking.book(db.session, current_user, claim,
-                         run_id=request.form.get("run_id", type=int))
+            values = load(BookingInSchema(), form_values(BookingInSchema(), request.form))
+            if values["self_collect"]:
+                booking.self_collect(db.session, current_user, claim)
+            else:
+                booking.book(db.session, current_user, claim, run_id=values["run_id"])
     except DomainError as error:
         db.session.rollback()
         if error.status == 403:
-            abort(403)
+            raise
         flash(error.message, "error")
     else:
         db.session.commit()

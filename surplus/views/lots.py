@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     flash,
     redirect,
@@ -25,6 +24,8 @@ from ..errors import DomainError
 from ..extensions import db, htmx
 from ..forms import ClaimForm, CsvUploadForm, LotForm
 from ..models import Claim, Lot, Organisation
+from ..schemas.base import form_values, load
+from ..schemas.lot import LotInSchema, ReasonSchema
 from ..services import allocation, matching_adapter, waves
 from ..services import lots as lot_service
 from ..services.eligibility import conventions_for
@@ -32,11 +33,6 @@ from ..services.lot_dates import BRUSSELS
 from .helpers import apply_errors, render_form
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
-
-
-def _require_donor() -> None:
-    if current_user.organisation.is_beneficiary:
-        abort(403)
 
 
 def _default_window() -> dict[str, str]:
@@ -50,7 +46,7 @@ def _default_window() -> dict[str, str]:
 @login_required
 def lot_new():
     """Post a lot; invalid input comes back (422) with every value and a message per field."""
-    _require_donor()
+    access.require_donor(current_user)
     form = LotForm(data=None if request.method == "POST" else _default_window())
     template = "lots/_form.html" if htmx else "lots/new.html"
     if request.method == "GET":
@@ -58,7 +54,8 @@ def lot_new():
     if not form.validate_on_submit():
         return render_form(template, 422, form=form)
     try:
-        lot, warnings = lot_service.create_lot(db.session, current_user, form.service_data())
+        values = load(LotInSchema(), form_values(LotInSchema(), request.form))
+        lot, warnings = lot_service.create_lot(db.session, current_user, values)
     except DomainError as error:
         db.session.rollback()
         apply_errors(form, error)
@@ -85,7 +82,7 @@ def lot_template():
 @login_required
 def lot_bulk():
     """Upload a CSV: all rows posted in one transaction, or none and the bad rows listed."""
-    _require_donor()
+    access.require_donor(current_user)
     form = CsvUploadForm()
     if request.method == "GET":
         return render_template("lots/bulk.html", form=form, rows=None)
@@ -111,9 +108,9 @@ def lot_bulk():
 @login_required
 def lot_mine():
     """The organisation's lots with what was claimed, by whom, and what remains."""
-    _require_donor()
+    access.require_donor(current_user)
     rows = db.session.scalars(
-        select(Lot).where(Lot.donor_id == current_user.organisation_id)
+        access.visible_lots(current_user)
         .options(selectinload(Lot.claims).selectinload(Claim.beneficiary))
         .order_by(Lot.created_at.desc(), Lot.id.desc()).limit(300)).all()
     return render_template("lots/mine.html", lots=rows)
@@ -124,14 +121,7 @@ def lot_mine():
 def lot_show(lot_id: int):
     """A lot's page: the donor sees its claims; an eligible beneficiary may claim it.
     A beneficiary that may not receive it gets 403 with the reason; others 404."""
-    lot = db.session.get(Lot, lot_id)
-    if lot is None:
-        abort(404)
-    if not access.can(current_user, access.VIEW, lot):
-        reason = access.lot_visible_reason(current_user, lot)
-        if reason:
-            return render_template("error.html", code=403, message=reason), 403
-        abort(404)
+    lot = access.get_lot(current_user, lot_id)
     claim_form = None
     visible_through: list[waves.Visibility] = []
     if current_user.organisation.is_beneficiary and lot.status.value == "open":
@@ -162,10 +152,9 @@ def lot_show(lot_id: int):
 def _donor_ends(lot_id: int, action, done_message, back: str):
     """Withdraw or recall a lot (its donor only, else 404/403) with the posted reason."""
     lot = access.get_for(current_user, Lot, lot_id, access.CHANGE)
-    if lot.donor_id != current_user.organisation_id and not current_user.is_site_admin:
-        abort(403)
     try:
-        claims = action(db.session, current_user, lot, request.form.get("reason", ""))
+        reason = load(ReasonSchema(), form_values(ReasonSchema(), request.form))["reason"]
+        claims = action(db.session, current_user, lot, reason)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")

@@ -2,32 +2,30 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from .. import access
 from ..errors import DomainError
 from ..extensions import db, htmx
 from ..models import Lot
+from ..schemas.base import form_values, load
+from ..schemas.lot import ClaimInSchema, LotFilterSchema
 from ..services import claims as claim_service
 from ..services.browse import Filters, browse
 
 bp = Blueprint("market", __name__)
 
 
-def _require_beneficiary() -> None:
-    if not current_user.organisation.is_beneficiary:
-        abort(403)
-
-
 @bp.get("/lots")
 @login_required
 def lot_list():
     """Open lots the organisation may receive; the results fragment alone for htmx."""
-    _require_beneficiary()
-    filters = Filters.from_args(request.args)
-    page = browse(db.session, current_user.organisation, filters,
-                  page=request.args.get("page", 1, type=int),
+    access.require_beneficiary(current_user)
+    values = load(LotFilterSchema(), request.args, message=_("Check the search filters."))
+    filters = Filters.of(values)
+    page = browse(db.session, current_user.organisation, filters, page=values["page"],
                   per_page=current_app.config["LOTS_PER_PAGE"])
     template = "lots/_results.html" if htmx and not htmx.boosted else "lots/list.html"
     return render_template(template, page=page, filters=filters, args=request.args)
@@ -39,17 +37,19 @@ def lot_claim(lot_id: int):
     """Claim kilograms of a lot: 201 with the claim card, 409 if someone was faster,
     403 with the reason if the organisation may not receive it, 400 for a bad quantity
     (for htmx, 403 and 400 answer 422 so that the message is swapped in)."""
-    _require_beneficiary()
-    platform = request.form.get("platform_id", type=int)
+    access.require_beneficiary(current_user)
     try:
+        values = load(ClaimInSchema(), form_values(ClaimInSchema(), request.form))
         claim, _created = claim_service.claim_lot(
-            db.session, current_user, lot_id, request.form.get("kg", ""),
-            platform_id=platform, idempotency_key=request.form.get("idempotency_key"))
+            db.session, current_user, lot_id, values["kg"],
+            platform_id=values.get("platform_id"),
+            idempotency_key=values.get("idempotency_key"))
     except DomainError as error:
         db.session.rollback()
         if htmx:
             # htmx swaps only 2xx, 409 and 422 (base.html): refusals come back as 422.
-            lot = db.session.get(Lot, lot_id)
+            lot = db.session.get(Lot, lot_id)  # offered again only to who may see it
+            lot = lot if lot is not None and access.can(current_user, access.VIEW, lot) else None
             return render_template("lots/_claim_result.html", error=error.message,
                                    lot=lot), 409 if error.status == 409 else 422
         flash(error.message, "error")

@@ -18,14 +18,14 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from .. import notification_text
 from ..database import read_only_transactions
 from ..errors import DomainError
 from ..extensions import csrf, db, htmx
 from ..forms import notification_preferences_form
 from ..models import MailMode, Notification
-from ..services import notification_prefs as prefs
 from ..services import notifications
+from ..services.notifications import prefs
+from ..services.notifications import text as notification_text
 from .helpers import apply_errors, render_form
 
 bp = Blueprint("notifications", __name__)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from .. import access, geo
+from ..errors import DomainError
 from ..extensions import db
 from ..models import Organisation
+from ..schemas.base import form_values, load
+from ..schemas.verification import Verdict, VerificationSchema
 from ..services import accounts
 from .helpers import page_or_fragment
 
@@ -17,7 +20,7 @@ bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 def _queue() -> list[tuple[Organisation, float | None]]:
     """Pending organisations this user may verify; a coordinator sees the nearest first."""
     rows = [org for org in db.session.scalars(Organisation.pending())
-            if accounts.may_verify(current_user, org)]
+            if access.may_verify(current_user, org)]
     here = current_user.organisation
     if not current_user.is_coordinator:
         return [(org, None) for org in rows]
@@ -36,16 +39,22 @@ def pending_list():
 @bp.post("/<int:org_id>/verification")
 @login_required
 def verification_decide(org_id: int):
-    """Verify or refuse an organisation; answers the refreshed queue fragment."""
+    """Verify or refuse an organisation; answers the refreshed queue fragment, with the
+    message on the organisation's card when the entry is refused (422); 403 for those
+    who may not verify it."""
     access.require_coordinator(current_user)
     org = access.get_for(current_user, Organisation, org_id)
-    if not accounts.may_verify(current_user, org):
-        abort(403)
-    decision = request.form.get("decision")
-    if decision not in ("verify", "reject"):
-        abort(400)
-    accounts.verify(db.session, current_user, org, decision == "verify",
-                    request.form.get("reason", "").strip())
+    try:
+        data = load(VerificationSchema(), form_values(VerificationSchema(), request.form))
+        accounts.verify(db.session, current_user, org, data["decision"] == Verdict.VERIFY,
+                        data["reason"])
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 403:
+            raise
+        problem = (org.id, " ".join(error.fields.values()) or error.message)
+        return page_or_fragment("organisations/pending.html", "organisations/_queue.html",
+                                orgs=_queue(), problem=problem), 422
     db.session.commit()
     return page_or_fragment("organisations/pending.html", "organisations/_queue.html",
                             orgs=_queue())

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Blueprint, Response, abort, current_app, render_template
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
-from .. import labels
+from .. import access, labels
 from ..extensions import db
 from ..forms import ConventionDecisionForm
+from ..models import Claim, ClaimStatus, Lot, Stop
 from ..services import platform_board
+from ..services.exports import csv_response
 
 bp = Blueprint("platform", __name__, url_prefix="/platform")
-
-
-def _platform():
-    if not (current_user.is_coordinator or (current_user.is_site_admin
-                                            and current_user.organisation.is_platform)):
-        abort(403)
-    return current_user.organisation
 
 
 @bp.get("/")
@@ -28,7 +22,7 @@ def _platform():
 def platform_dashboard():
     """Pending requests, lots at risk in the area, today's and tomorrow's runs with their
     load, FSE+ stock on hand, and the network on a map (coordinators only, else 403)."""
-    board = platform_board.build(db.session, _platform())
+    board = platform_board.build(db.session, access.coordinated_platform(current_user))
     points = [{"lat": board.platform.lat, "lon": board.platform.lon, "kind": "platform",
                "label": board.platform.name}]
     points += [{"lat": c.beneficiary.lat, "lon": c.beneficiary.lon,
@@ -44,8 +38,9 @@ def platform_dashboard():
 @bp.get("/conventions")
 @login_required
 def review_queue():
-    """Requests and pending figure changes to decide, with htmx actions."""
-    board = platform_board.build(db.session, _platform())
+    """Requests and pending figure changes to decide, with htmx actions (coordinators
+    only, else 403)."""
+    board = platform_board.build(db.session, access.coordinated_platform(current_user))
     return render_template("platform/queue.html", board=board,
                            decision=ConventionDecisionForm())
 
@@ -53,13 +48,8 @@ def review_queue():
 @bp.get("/claims")
 @login_required
 def claim_list():
-    """Live claims through this platform, to book on runs."""
-    from sqlalchemy import select
-    from sqlalchemy.orm import joinedload
-
-    from ..models import Claim, ClaimStatus, Lot, Stop
-
-    platform = _platform()
+    """Live claims through this platform, to book on runs (coordinators only, else 403)."""
+    platform = access.coordinated_platform(current_user)
     rows = db.session.scalars(
         select(Claim).options(joinedload(Claim.lot).joinedload(Lot.donor),
                               joinedload(Claim.beneficiary))
@@ -74,8 +64,8 @@ def claim_list():
 @bp.get("/network")
 @login_required
 def network_list():
-    """Every beneficiary under convention with its figures."""
-    rows = platform_board.network(db.session, _platform())
+    """Every beneficiary under convention with its figures (coordinators only, else 403)."""
+    rows = platform_board.network(db.session, access.coordinated_platform(current_user))
     return render_template("platform/network.html", conventions=rows)
 
 
@@ -89,21 +79,14 @@ NETWORK_COLUMNS = ["beneficiary", "kind", "postcode", "locality", "status", "val
 @bp.get("/network.csv")
 @login_required
 def network_csv():
-    """The network as CSV (UTF-8 with BOM so spreadsheets read the accents)."""
-    rows = platform_board.network(db.session, _platform())
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow(NETWORK_COLUMNS)
-    for c in rows:
-        b = c.beneficiary
-        writer.writerow([
-            b.name, labels.label("org_kind", b.kind), b.postcode, b.locality, c.status.value,
-            c.valid_from or "", c.valid_until or "", c.persons_per_week,
-            f"{c.chilled_capacity_kg:g}", f"{c.frozen_capacity_kg:g}",
-            "yes" if c.fse_plus_allowed else "no", c.fse_plus_approval_number or "",
-            c.fse_plus_approval_expires or "", " ".join(c.accepted_categories or []),
-            b.distribution_mode.value if b.distribution_mode else "", c.contact_name,
-            c.contact_phone])
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=network.csv"})
+    """The network as CSV, one beneficiary a row (coordinators only, else 403)."""
+    rows = platform_board.network(db.session, access.coordinated_platform(current_user))
+    return csv_response("network.csv", NETWORK_COLUMNS, (
+        [c.beneficiary.name, labels.label("org_kind", c.beneficiary.kind),
+         c.beneficiary.postcode, c.beneficiary.locality, c.status.value, c.valid_from,
+         c.valid_until, c.persons_per_week, c.chilled_capacity_kg, c.frozen_capacity_kg,
+         c.fse_plus_allowed, c.fse_plus_approval_number, c.fse_plus_approval_expires,
+         " ".join(c.accepted_categories or []),
+         c.beneficiary.distribution_mode.value if c.beneficiary.distribution_mode else "",
+         c.contact_name, c.contact_phone]
+        for c in rows))

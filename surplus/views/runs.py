@@ -1,70 +1,78 @@
-"""Runs: the platform's list, a run's page (map, timetable, load), the driver's sheet."""
+"""Runs: the platform's list, a run's page (map, timetable, load), the driver's sheet.
+
+The forms here are plain HTML with a CSRF token (the stop card is one per stop, swapped
+by htmx); their input is loaded by the schemas in ``schemas.run`` and comes back with
+the user's values and a message per field on error (422, which htmx swaps)."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
-from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import access
-from ..errors import DomainError
+from ..errors import DomainError, Invalid
 from ..extensions import db, htmx
 from ..models import Depot, Run, RunTemplate, Stop, Vehicle
+from ..schemas.base import form_values, load
+from ..schemas.run import RunInSchema, StopConfirmInSchema
+from ..services import booking
 from ..services import runs as service
 from ..services import stops as stop_service
 from ..services.lot_dates import BRUSSELS
+from .helpers import render_form
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
 
-def _platform_member() -> None:
-    if not current_user.organisation.is_platform:
-        abort(403)
+def _list_page(status: int = 200, values=None, error: DomainError | None = None):
+    start = datetime.now(BRUSSELS).replace(hour=0, minute=0, second=0, microsecond=0)
+    user = current_user
+    rows = db.session.scalars(
+        access.visible_runs(user).options(selectinload(Run.vehicle), selectinload(Run.stops))
+        .where(Run.start_at >= start, Run.start_at < start + timedelta(days=15))
+        .order_by(Run.start_at)).all()
+    templates = db.session.scalars(access.visible_templates(user).order_by(
+        RunTemplate.weekday, RunTemplate.name)).all()
+    vehicles = db.session.scalars(access.visible_vehicles(user).order_by(Vehicle.name)).all()
+    depots = db.session.scalars(access.visible_depots(user).order_by(Depot.name)).all()
+    return render_form("runs/list.html", status, runs=rows, templates=templates,
+                       vehicles=vehicles, depots=depots, values=values or {},
+                       errors=error.fields if error else {},
+                       form_error=error.message if error and not error.fields else None)
 
 
 @bp.get("/")
 @login_required
 def run_list():
     """The platform's runs from today, two weeks ahead, with templates and one-off form."""
-    _platform_member()
-    start = datetime.now(BRUSSELS).replace(hour=0, minute=0, second=0, microsecond=0)
-    rows = db.session.scalars(
-        select(Run).options(selectinload(Run.vehicle), selectinload(Run.stops))
-        .where(Run.platform_id == current_user.organisation_id, Run.start_at >= start,
-               Run.start_at < start + timedelta(days=15)).order_by(Run.start_at)).all()
-    templates = db.session.scalars(select(RunTemplate).where(
-        RunTemplate.platform_id == current_user.organisation_id)
-        .order_by(RunTemplate.weekday, RunTemplate.name)).all()
-    vehicles = db.session.scalars(select(Vehicle).where(
-        Vehicle.platform_id == current_user.organisation_id)).all()
-    depots = db.session.scalars(select(Depot).where(
-        Depot.platform_id == current_user.organisation_id)).all()
-    return render_template("runs/list.html", runs=rows, templates=templates,
-                           vehicles=vehicles, depots=depots)
+    access.require_platform_member(current_user)
+    return _list_page()
 
 
 @bp.post("/")
 @login_required
 def run_create():
-    """A one-off run (coordinators): vehicle, depot, departure."""
-    _platform_member()
+    """A one-off run (coordinators): vehicle, depot, departure; the form comes back (422)
+    with a message per field when something is wrong."""
+    access.require_platform_member(current_user)
+    schema = RunInSchema()
     try:
-        start = datetime.fromisoformat(request.form.get("start_at", "")).replace(
-            tzinfo=BRUSSELS)
-        run = service.create_one_off(
-            db.session, current_user, request.form.get("vehicle_id", type=int) or 0,
-            request.form.get("depot_id", type=int) or 0, start, request.form.get("name", ""))
-    except ValueError:
-        flash(_("Enter the departure date and time."), "error")
-        return redirect(url_for("runs.run_list"))
-    except DomainError as error:
+        run = service.create_one_off(db.session, current_user,
+                                     **load(schema, form_values(schema, request.form)))
+    except Invalid as error:
         db.session.rollback()
-        flash(" ".join(str(v) for v in error.fields.values()) or error.message, "error")
-        return redirect(url_for("runs.run_list"))
+        return _list_page(422, request.form, error)
     db.session.commit()
     return redirect(url_for("runs.run_show", run_id=run.id))
 
@@ -83,8 +91,6 @@ def _points(run: Run) -> list[dict]:
 def run_show(run_id: int):
     """Route on a map, stops in order with planned times, load after each stop."""
     run = access.get_for(current_user, Run, run_id)
-    from flask import current_app
-
     return render_template("runs/show.html", run=run, table=service.timetable(run),
                            points=_points(run), tiles=current_app.config["MAP_TILE_URL"],
                            attribution=current_app.config["MAP_TILE_ATTRIBUTION"])
@@ -103,16 +109,18 @@ def run_sheet(run_id: int):
 @bp.post("/stops/<int:stop_id>/confirm")
 @login_required
 def stop_confirm(stop_id: int):
-    """Picked up / delivered, with temperature and receiver; too warm is refused (422)."""
-    stop = access.get_for(current_user, Stop, stop_id)
-    error, status = None, 200
+    """Picked up / delivered, with temperature and receiver. A too-warm handover is
+    refused and recorded (422); bad input records nothing (422, the card keeps the
+    driver's entries and says what is wrong)."""
+    stop = access.get_for(current_user, Stop, stop_id, access.CONFIRM)
+    error, errors, status = None, {}, 200
+    schema = StopConfirmInSchema()
     try:
-        outcome = stop_service.confirm(
-            db.session, current_user, stop, request.form.get("temperature"),
-            request.form.get("receiver", ""), request.form.get("note", ""))
+        outcome = stop_service.confirm(db.session, current_user, stop,
+                                       **load(schema, form_values(schema, request.form)))
     except DomainError as exc:
         db.session.rollback()
-        error, status = exc.message, 422
+        error, errors, status = exc.message, exc.fields, 422
     else:
         db.session.commit()  # a refusal is recorded too
         if not outcome.ok:
@@ -120,25 +128,23 @@ def stop_confirm(stop_id: int):
     if htmx:
         table = service.timetable(stop.run)
         row = next(r for r in table.rows if r[0].id == stop.id)
-        return render_template("runs/_stop_card.html", run=stop.run, row=row,
-                               error=error), status
+        return render_template("runs/_stop_card.html", run=stop.run, row=row, error=error,
+                               errors=errors, values=request.form if errors else {}), status
     if error:
-        flash(error, "error")
+        flash(" ".join([error, *(str(m) for m in errors.values())]), "error")
     return redirect(url_for("runs.run_sheet", run_id=stop.run_id))
 
 
 @bp.post("/stops/<int:stop_id>/remove")
 @login_required
 def stop_remove(stop_id: int):
-    """Remove a stop from a run (coordinators); times and load follow."""
+    """Remove a stop from a run (coordinators); times and load follow. A booked stop
+    takes its claim's other stops with it (the claim is unbooked)."""
     stop = access.get_for(current_user, Stop, stop_id, access.CHANGE)
     run_id = stop.run_id
     try:
-        if stop.claim_id:
-            from ..models import Claim
-            from ..services import booking
-
-            booking.unbook(db.session, current_user, db.session.get(Claim, stop.claim_id))
+        if stop.claim is not None:
+            booking.unbook(db.session, current_user, stop.claim)
         else:
             service.remove_stop(db.session, current_user, stop)
     except DomainError as error:

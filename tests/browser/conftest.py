@@ -1,4 +1,5 @@
-"""Browser fixtures: a live Maillon server per backend, and Debian's Chromium.
+"""Browser fixtures: a live Maillon server per backend, Debian's Chromium, and helpers
+to read pages.
 
 The server is the real application with CSRF switched on, served by Werkzeug in a
 background thread on a free port of 127.0.0.1. It runs on the backend's database
@@ -18,9 +19,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 from werkzeug.serving import make_server
 
-from app import create_app
 from surplus.extensions import db
-from tests.conftest import _base_config, _dispose, _truncate
 from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -31,21 +30,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 expect.set_options(timeout=10_000)
 
 
-def _live_config(uri: str) -> dict:
-    config = _base_config(uri)
-    config.pop("SERVER_NAME")
-    config["WTF_CSRF_ENABLED"] = True
-    return config
-
-
 @pytest.fixture
-def live_app(database_uri: str, backend: str) -> Iterator[Flask]:
+def live_app(database_uri: str, make_app) -> Iterator[Flask]:
     """The application the live server runs (not inside an app context: push your own)."""
-    app = create_app(_live_config(database_uri))
-    if backend == "postgresql":
-        _truncate(app)
-    yield app
-    _dispose(app)
+    with make_app(database_uri, SERVER_NAME=None, WTF_CSRF_ENABLED=True) as app:
+        yield app
 
 
 @pytest.fixture
@@ -132,3 +121,48 @@ def sign_in(live_server: str) -> Callable[..., None]:
         expect(page).to_have_url(re.compile(re.escape(live_server) + r"/(\?.*)?$"))
 
     return run
+
+
+# -- reading pages ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def kg_text() -> Callable[[str], re.Pattern[str]]:
+    """``kg_text("30")``: matches an element's whole text "30 kg" (spaces around allowed)."""
+
+    def pattern(value: str) -> re.Pattern[str]:
+        return re.compile(rf"^\s*{re.escape(value)}\s*kg\s*$")
+
+    return pattern
+
+
+@pytest.fixture
+def has_class() -> Callable[[str], re.Pattern[str]]:
+    """``has_class("name")``: matches a class attribute holding the class ``name``."""
+
+    def pattern(name: str) -> re.Pattern[str]:
+        return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")
+
+    return pattern
+
+
+@pytest.fixture
+def mark_document() -> Callable[[Page], None]:
+    """``mark_document(page)``: tag the document once htmx runs; the tag survives htmx
+    swaps, not a page load (see ``not_reloaded``)."""
+
+    def mark(page: Page) -> None:
+        page.wait_for_function("typeof htmx === 'object'")
+        page.evaluate("window.__noReload = true")
+
+    return mark
+
+
+@pytest.fixture
+def not_reloaded() -> Callable[[Page], bool]:
+    """``not_reloaded(page)``: the document tagged by ``mark_document`` is still there."""
+
+    def check(page: Page) -> bool:
+        return page.evaluate("window.__noReload === true")
+
+    return check

@@ -21,14 +21,6 @@ from tests import factories
 pytestmark = pytest.mark.browser
 
 
-def _kg(value: str) -> re.Pattern[str]:
-    return re.compile(rf"^\s*{re.escape(value)}\s*kg\s*$")
-
-
-def _has_class(name: str) -> re.Pattern[str]:
-    return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")
-
-
 @dataclass(frozen=True)
 class Line:
     id: int
@@ -93,7 +85,8 @@ def _claims_of(live_app, organisation_id: int, lot_id: int) -> list[int]:
 
 
 def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, sign_in,
-                                                            live_server, live_app):
+                                                            live_server, live_app, kg_text,
+                                                            has_class):
     who = _seed(seed)
     members: dict[int, tuple[int, str]] = who["members"]
 
@@ -141,7 +134,7 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
             re.compile(rf"/platform/allocation/{batch_id}/lines/{removed.id}$")) as toggled:
         removed_row.locator(".line-toggle").click()
     assert toggled.value.status == 200
-    expect(removed_row).to_have_class(_has_class("line-removed"))
+    expect(removed_row).to_have_class(has_class("line-removed"))
     expect(removed_row.locator("input[name=kg]")).to_have_count(0)
     expect(removed_row.locator(".line-toggle")).to_be_visible()
 
@@ -154,7 +147,7 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
             re.compile(rf"/platform/allocation/{batch_id}/lines/{adjusted.id}$")) as changed:
         kg_form.locator("button[type=submit]").click()
     assert changed.value.status == 200
-    expect(adjusted_row).to_have_class(_has_class("line-proposed"))
+    expect(adjusted_row).to_have_class(has_class("line-proposed"))
     expect(adjusted_row.locator("input[name=kg]")).to_have_value(new_kg)
     expect(adjusted_row.locator(".error")).to_have_count(0)
 
@@ -168,7 +161,7 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
         re.compile(re.escape(live_server) + rf"/platform/allocation/{batch_id}$"))
     result = coordinator.locator("#batch-result")
     expect(result).to_be_visible()
-    expect(result).to_have_class(_has_class("flash-success"))
+    expect(result).to_have_class(has_class("flash-success"))
     expect(coordinator.locator("main .flash-error")).to_have_count(0)
     expect(coordinator.locator("#confirm-batch")).to_have_count(0)
     expect(coordinator.locator("#lines input[name=kg]")).to_have_count(0)
@@ -185,13 +178,13 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
     for line_id, status in expected.items():
         row = coordinator.locator(f"#line-{line_id}")
         expect(row.locator(".line-status")).to_have_attribute("data-status", status)
-        expect(row).to_have_class(_has_class(f"line-{status}"))
+        expect(row).to_have_class(has_class(f"line-{status}"))
         if status == "skipped":
             expect(row.locator("small.error")).to_be_visible()
             expect(row.locator("small.error")).not_to_have_text("")
         else:
             expect(row.locator("small.error")).to_have_count(0)
-    expect(coordinator.locator(f"#line-{adjusted.id} .line-kg")).to_have_text(_kg(new_kg))
+    expect(coordinator.locator(f"#line-{adjusted.id} .line-kg")).to_have_text(kg_text(new_kg))
     claimed = sum(status == "claimed" for status in expected.values())
     skipped = sum(status == "skipped" for status in expected.values())
     # "… %(claimed)s … %(skipped)s …", in whatever words the language uses.
@@ -206,4 +199,4 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
     articles = beneficiary.locator("main article[id^=claim-]").filter(
         has=beneficiary.locator("header strong", has_text=adjusted.lot_title))
     expect(articles).to_have_count(len(grams))
-    expect(articles.locator(".claim-kg", has_text=_kg(new_kg))).to_have_count(1)
+    expect(articles.locator(".claim-kg", has_text=kg_text(new_kg))).to_have_count(1)

@@ -20,10 +20,6 @@ pytestmark = pytest.mark.browser
 TITLE = "Lentilles FSE+"
 
 
-def _kg(value: str) -> re.Pattern[str]:
-    return re.compile(rf"^\s*{re.escape(value)}\s*kg\s*$")
-
-
 def _seed(seed) -> dict:
     def build() -> dict:
         platform = factories.org("platform", name="Hub Libramont")
@@ -46,7 +42,7 @@ def _french(live_app, msgid: str) -> str:
 
 
 def test_fse_plus_convention_gates_the_claim(seed, new_context, sign_in, live_server,
-                                             live_app):
+                                             live_app, kg_text):
     who = _seed(seed)
     lot_id = who["lot"]
     refusal = _french(live_app, "FSE+ stock: your organisation has no FSE+ approval in force.")
@@ -128,4 +124,4 @@ def test_fse_plus_convention_gates_the_claim(seed, new_context, sign_in, live_se
     association.goto("/claims/")
     claim = association.locator("main article[id^=claim-]").filter(has_text=TITLE)
     expect(claim).to_have_count(1)
-    expect(claim.locator(".claim-kg")).to_have_text(_kg("10"))
+    expect(claim.locator(".claim-kg")).to_have_text(kg_text("10"))

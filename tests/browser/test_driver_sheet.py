@@ -35,10 +35,6 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touc
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _has_class(name: str) -> re.Pattern[str]:
-    return re.compile(rf"(^|\s){re.escape(name)}(\s|$)")
-
-
 def _seed(seed) -> dict:
     def build() -> dict:
         w = factories.world()
@@ -105,16 +101,16 @@ def _confirm(page: Page, stop_id: int, temperature: str, receiver: str | None = 
     return answered.value.status, card
 
 
-def _expect_done(card: Locator) -> None:
-    expect(card).to_have_class(_has_class("status-done"))
+def _expect_done(card: Locator, has_class) -> None:
+    expect(card).to_have_class(has_class("status-done"))
     expect(card.locator(".stop-done")).to_be_visible()
-    expect(card.locator(".stop-done")).to_have_class(_has_class("flash-success"))
+    expect(card.locator(".stop-done")).to_have_class(has_class("flash-success"))
     expect(card.locator("form")).to_have_count(0)
     expect(card.locator(".flash-error")).to_have_count(0)
 
 
 def test_driver_confirms_stops_on_a_phone_and_a_too_warm_delivery_is_refused(
-        seed, new_context, sign_in, live_app):
+        seed, new_context, sign_in, live_app, has_class):
     who = _seed(seed)
     first_claim, first_pickup, first_drop = who["first"]
     second_claim, second_pickup, second_drop = who["second"]
@@ -132,42 +128,42 @@ def test_driver_confirms_stops_on_a_phone_and_a_too_warm_delivery_is_refused(
     assert [cards.nth(i).get_attribute("id") for i in range(cards.count())] == [
         f"stop-{stop_id}" for stop_id in who["stops"]]
     for stop_id in who["stops"]:
-        expect(page.locator(f"#stop-{stop_id}")).to_have_class(_has_class("status-planned"))
+        expect(page.locator(f"#stop-{stop_id}")).to_have_class(has_class("status-planned"))
     for stop_id in (first_pickup, second_pickup):
-        expect(page.locator(f"#stop-{stop_id}")).to_have_class(_has_class("stop-pickup"))
+        expect(page.locator(f"#stop-{stop_id}")).to_have_class(has_class("stop-pickup"))
     for stop_id in (first_drop, second_drop):
-        expect(page.locator(f"#stop-{stop_id}")).to_have_class(_has_class("stop-dropoff"))
+        expect(page.locator(f"#stop-{stop_id}")).to_have_class(has_class("stop-dropoff"))
     # Phone-sized: the sheet does not scroll sideways.
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     # (1) The first lot is picked up at 4 °C.
     status, card = _confirm(page, first_pickup, "4")
     assert status == 200
-    _expect_done(card)
+    _expect_done(card, has_class)
 
     # (2) ... and delivered at 5 °C, received by Marie Dupont.
     status, card = _confirm(page, first_drop, "5", "Marie Dupont")
     assert status == 200
-    _expect_done(card)
+    _expect_done(card, has_class)
     expect(card.locator(".stop-done")).to_contain_text("Marie Dupont")
 
     # (3) The second lot is picked up at 3 °C, then arrives at 9 °C: refused.
     status, card = _confirm(page, second_pickup, "3")
     assert status == 200
-    _expect_done(card)
+    _expect_done(card, has_class)
     status, card = _confirm(page, second_drop, "9", "Jean Martin")
     assert status == 422
-    expect(card).to_have_class(_has_class("status-rejected"))
+    expect(card).to_have_class(has_class("status-rejected"))
     expect(card.locator("[role=alert].flash-error")).to_be_visible()
     expect(card.locator("[role=alert].flash-error")).to_contain_text(
         re.compile(r"(^|\D)9(\D|$)"))
-    expect(card.locator(".stop-done")).to_have_class(_has_class("flash-error"))
+    expect(card.locator(".stop-done")).to_have_class(has_class("flash-error"))
     expect(card.locator("form")).to_have_count(0)
 
     # The other cards were left alone by the swaps.
     expect(cards).to_have_count(len(who["stops"]))
     for stop_id in (first_pickup, first_drop, second_pickup):
-        expect(page.locator(f"#stop-{stop_id}")).to_have_class(_has_class("status-done"))
+        expect(page.locator(f"#stop-{stop_id}")).to_have_class(has_class("status-done"))
 
     with live_app.app_context():
         try:

@@ -16,20 +16,16 @@ from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import psycopg
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
-from app import create_app
 from surplus import demo
 from surplus.demo_data import DEMO_PASSWORD
 from surplus.extensions import db
 from surplus.models import Claim, Lot, Organisation, Run, Stop, User
 from surplus.services.lot_dates import local_today
-from tests.browser.conftest import _live_config
-from tests.conftest import PG_ADMIN_URL, _base_config, _dispose, _migrate, _pg_url
 
 pytestmark = pytest.mark.browser
 
@@ -70,25 +66,23 @@ def _facts() -> dict:
             "shared_run": shared_run}
 
 
-def _seed_demo(uri: str) -> dict:
-    app = create_app(_base_config(uri))
-    try:
-        with app.app_context():
-            demo.seed(db.session)
-            db.session.commit()
-            demo.first_jobs(app)  # as `flask demo seed` does: the Mons lot reaches wave 2
-            facts = _facts()
-            db.session.remove()
-        return facts
-    finally:
-        _dispose(app)
+def _seed_demo(app: Flask) -> dict:
+    with app.app_context():
+        demo.seed(db.session)
+        db.session.commit()
+        demo.first_jobs(app)  # as `flask demo seed` does: the Mons lot reaches wave 2
+        facts = _facts()
+        db.session.remove()
+    return facts
 
 
 class DemoTemplates:
-    """The seeded demo region per backend (built on first use) and its facts."""
+    """The seeded demo region per backend (built on first use) and its facts. Built with
+    the fixtures ``make_app``, ``migrate`` and ``postgres`` of ``tests/conftest.py``."""
 
-    def __init__(self, directory: Path):
+    def __init__(self, directory: Path, make_app, migrate, postgres):
         self.directory = directory
+        self.make_app, self.migrate, self.postgres = make_app, migrate, postgres
         self.sqlite_path: Path | None = None
         self.pg_name: str | None = None
         self.facts: dict[str, dict] = {}
@@ -97,37 +91,36 @@ class DemoTemplates:
         if self.sqlite_path is None:
             path = self.directory / "demo.db"
             shutil.copy(migrated, path)
-            self.facts["sqlite"] = _seed_demo(f"sqlite:///{path}")
+            with self.make_app(f"sqlite:///{path}") as app:
+                self.facts["sqlite"] = _seed_demo(app)
             self.sqlite_path = path
         return self.sqlite_path
 
     def postgresql(self) -> str:
         if self.pg_name is None:
             name = f"maillon_demo_{uuid.uuid4().hex[:8]}"
-            _admin(f'CREATE DATABASE "{name}"')
+            url = self.postgres.create(name)
             self.pg_name = name  # dropped at the end of the module even if seeding fails
-            _migrate(_pg_url(name))
-            self.facts["postgresql"] = _seed_demo(_pg_url(name))
+            self.migrate(url)
+            with self.make_app(url) as app:  # disposed: a template has no one connected
+                self.facts["postgresql"] = _seed_demo(app)
         return self.pg_name
 
 
-def _admin(statement: str) -> None:
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
-        admin.execute(statement)
-
-
 @pytest.fixture(scope="module")
-def demo_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoTemplates]:
-    templates = DemoTemplates(tmp_path_factory.mktemp("demo"))
+def demo_templates(tmp_path_factory: pytest.TempPathFactory, make_app, migrate,
+                   postgres) -> Iterator[DemoTemplates]:
+    templates = DemoTemplates(tmp_path_factory.mktemp("demo"), make_app, migrate, postgres)
     yield templates
     if templates.pg_name:
-        _admin(f'DROP DATABASE IF EXISTS "{templates.pg_name}" WITH (FORCE)')
+        postgres.drop(templates.pg_name)
 
 
 @pytest.fixture
 def database_uri(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
-                 demo_templates: DemoTemplates) -> Iterator[str]:
-    """This test's own copy of the seeded demo region (overrides the empty database)."""
+                 demo_templates: DemoTemplates, postgres) -> Iterator[str]:
+    """This test's own copy of the seeded demo region (overrides the empty database; the
+    live server's application runs on it as seeded)."""
     if backend == "sqlite":
         template = demo_templates.sqlite(request.getfixturevalue("sqlite_template"))
         path = tmp_path / "test.db"
@@ -136,19 +129,10 @@ def database_uri(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
         return
     template_name = demo_templates.postgresql()
     name = f"{template_name}_{uuid.uuid4().hex[:6]}"
-    _admin(f'CREATE DATABASE "{name}" TEMPLATE "{template_name}"')
     try:
-        yield _pg_url(name)
+        yield postgres.create(name, template=template_name)
     finally:
-        _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture
-def live_app(database_uri: str) -> Iterator[Flask]:
-    """The live server's application on the copy, kept as seeded (no truncation)."""
-    app = create_app(_live_config(database_uri))
-    yield app
-    _dispose(app)
+        postgres.drop(name)
 
 
 @pytest.fixture
@@ -166,16 +150,6 @@ def as_user(new_context, sign_in):
         return page
 
     return open_page
-
-
-def _mark_document(page: Page) -> None:
-    """Tag the document once htmx runs: the tag survives htmx swaps, not a page load."""
-    page.wait_for_function("typeof htmx === 'object'")
-    page.evaluate("window.__noReload = true")
-
-
-def _not_reloaded(page: Page) -> bool:
-    return page.evaluate("window.__noReload === true")
 
 
 # -- 1. offer waves -----------------------------------------------------------------------
@@ -259,7 +233,8 @@ def test_charleroi_run_carries_for_soreal_who_follows_it(facts, as_user):
 # -- 3. transport agreements (and 6. the bell of the platform asked) ---------------------
 
 
-def test_transport_agreement_request_and_approval(as_user, live_server):
+def test_transport_agreement_request_and_approval(as_user, live_server, mark_document,
+                                                  not_reloaded):
     today = local_today()
     # Alimen'T's coordinator has a page open; the clock lets the test run the bell's poll.
     theirs = as_user(coordinator("aliment"))
@@ -273,11 +248,11 @@ def test_transport_agreement_request_and_approval(as_user, live_server):
     bell = theirs.locator("#bell-count .badge")
     expect(bell).to_have_count(1 if before else 0)
     expect(theirs.locator("#agreements article.agreement")).to_have_count(0)
-    _mark_document(theirs)
+    mark_document(theirs)
 
     ours = as_user(coordinator("namur"))
     ours.goto("/platform/agreements")
-    _mark_document(ours)
+    mark_document(ours)
     form = ours.locator("#agreement-request form")
     expect(form.locator("#valid_from")).to_have_value(today.isoformat())
 
@@ -305,7 +280,7 @@ def test_transport_agreement_request_and_approval(as_user, live_server):
     expect(form.locator("#other_id option:checked")).to_have_text(re.compile(r"^Alimen'T"))
     expect(form.get_by_label("Nos camionnettes transportent pour eux")).to_be_checked()
     expect(ours.locator("#agreements article.agreement")).to_have_count(0)
-    assert _not_reloaded(ours)
+    assert not_reloaded(ours)
 
     # Corrected: from today, no end. The page part is swapped in with the new card.
     form.locator("#valid_from").fill(today.isoformat())
@@ -320,16 +295,16 @@ def test_transport_agreement_request_and_approval(as_user, live_server):
     expect(card.locator(".agreement-status")).to_have_text("En attente de décision")
     expect(card).to_contain_text(f"En attente de la décision de {ALIMENT}.")
     expect(ours.locator("#valid_from-msg.error")).to_have_count(0)
-    assert _not_reloaded(ours)
+    assert not_reloaded(ours)
 
     # The bell of the platform asked counts the request at its next poll (every 30 s).
     theirs.clock.fast_forward("00:31")
     expect(bell).to_have_text(str(before + 1))
-    assert _not_reloaded(theirs)
+    assert not_reloaded(theirs)
 
     # Alimen'T's coordinator approves it: only the card changes.
     theirs.reload()
-    _mark_document(theirs)
+    mark_document(theirs)
     card = theirs.locator("#agreements article.agreement")
     expect(card).to_have_count(1)
     expect(card.locator("header strong")).to_have_text(
@@ -343,7 +318,7 @@ def test_transport_agreement_request_and_approval(as_user, live_server):
     expect(card.locator(".flash-success")).to_have_text("Décision enregistrée.")
     expect(card.get_by_role("button", name="Approuver")).to_have_count(0)
     expect(card.get_by_role("button", name="Mettre fin à l’accord")).to_be_visible()
-    assert _not_reloaded(theirs)
+    assert not_reloaded(theirs)
 
     # Namur's coordinator sees it in force too.
     ours.reload()
@@ -355,10 +330,10 @@ def test_transport_agreement_request_and_approval(as_user, live_server):
 # -- 4. the job log -----------------------------------------------------------------------
 
 
-def test_admin_runs_the_wave_job_by_hand(as_user):
+def test_admin_runs_the_wave_job_by_hand(as_user, mark_document, not_reloaded):
     page = as_user(ADMIN)
     page.goto("/jobs/")
-    _mark_document(page)
+    mark_document(page)
     job = page.locator("table.jobs tbody tr").filter(
         has_text="Proposer les lots non réservés à la vague suivante")
     expect(job).to_have_count(1)
@@ -381,7 +356,7 @@ def test_admin_runs_the_wave_job_by_hand(as_user):
     expect(newest.locator("td").nth(5)).to_contain_text("à la demande · Administration Maillon")
     expect(log).to_have_count(runs_before + 1)
     expect(job.locator(".outcome-ok")).to_have_text("terminée")
-    assert _not_reloaded(page)
+    assert not_reloaded(page)
 
 
 # -- 5. the service area ------------------------------------------------------------------

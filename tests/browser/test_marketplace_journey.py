@@ -8,19 +8,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import expect
 
 from surplus.services.lot_dates import local_today
 from tests import factories
 
 pytestmark = pytest.mark.browser
-
-KG = r"\s*kg"
-
-
-def _kg(value: str) -> re.Pattern[str]:
-    return re.compile(rf"^\s*{re.escape(value)}{KG}\s*$")
-
 
 def _world(seed, *, ambient_lot: bool = False) -> dict:
     def build() -> dict:
@@ -35,16 +28,8 @@ def _world(seed, *, ambient_lot: bool = False) -> dict:
     return seed(build)
 
 
-def _mark_document(page: Page) -> None:
-    """Tag the document: the tag survives htmx swaps, not a full page load."""
-    page.evaluate("window.__noReload = true")
-
-
-def _not_reloaded(page: Page) -> bool:
-    return page.evaluate("window.__noReload === true")
-
-
-def test_post_filter_claim_see_cancel(seed, new_context, sign_in, live_server):
+def test_post_filter_claim_see_cancel(seed, new_context, sign_in, live_server, kg_text,
+                                      mark_document, not_reloaded):
     who = _world(seed, ambient_lot=True)
     title = "Yaourts aux fruits"
     best = (local_today() + timedelta(days=5)).isoformat()
@@ -80,8 +65,7 @@ def test_post_filter_claim_see_cancel(seed, new_context, sign_in, live_server):
     card = worker.locator(f"#results #lot-{lot_id}")
     expect(card).to_be_visible()
     expect(worker.locator(f"#results #lot-{who['ambient_lot']}")).to_be_visible()
-    worker.wait_for_function("typeof htmx === 'object'")
-    _mark_document(worker)
+    mark_document(worker)
     with worker.expect_response(re.compile(r"/lots\?.*storage=chilled")) as listing:
         worker.locator("#filters select[name=storage]").select_option("chilled")
     assert listing.value.status == 200
@@ -89,7 +73,7 @@ def test_post_filter_claim_see_cancel(seed, new_context, sign_in, live_server):
     expect(worker.locator(f"#results #lot-{who['ambient_lot']}")).to_have_count(0)
     expect(card).to_be_visible()
     expect(card).to_contain_text(title)
-    assert _not_reloaded(worker)
+    assert not_reloaded(worker)
 
     # … and claims 30 kg on the card.
     claim_box = worker.locator(f"#claim-{lot_id}")
@@ -101,23 +85,23 @@ def test_post_filter_claim_see_cancel(seed, new_context, sign_in, live_server):
     expect(success).to_be_visible()
     expect(success).to_contain_text("30")
     expect(claim_box.locator(".flash-error")).to_have_count(0)
-    assert _not_reloaded(worker)
+    assert not_reloaded(worker)
 
     # The producer sees the claim: 30 kg claimed by the CPAS, 90 kg left.
     producer.goto("/lots/mine")
     mine = producer.locator(f"#lot-{lot_id}")
-    expect(mine.locator(".claimed-kg")).to_have_text(_kg("30"))
-    expect(mine.locator(".remaining-kg")).to_have_text(_kg("90"))
+    expect(mine.locator(".claimed-kg")).to_have_text(kg_text("30"))
+    expect(mine.locator(".remaining-kg")).to_have_text(kg_text("90"))
     row = mine.locator("table tbody tr")
     expect(row).to_have_count(1)
     expect(row.locator("td").nth(0)).to_have_text(who["cpas_org"])
-    expect(row.locator("td").nth(1)).to_have_text(_kg("30"))
+    expect(row.locator("td").nth(1)).to_have_text(kg_text("30"))
 
     # The social worker cancels the claim.
     worker.goto("/claims/")
     claim = worker.locator("main article[id^=claim-]").filter(has_text=title)
     expect(claim).to_have_count(1)
-    expect(claim.locator(".claim-kg")).to_have_text(_kg("30"))
+    expect(claim.locator(".claim-kg")).to_have_text(kg_text("30"))
     status_before = claim.locator(".claim-status").inner_text()
     claim.locator("form[action$='/cancel'] button[type=submit]").click()
     expect(worker.locator("main .flash-success")).to_be_visible()
@@ -128,18 +112,18 @@ def test_post_filter_claim_see_cancel(seed, new_context, sign_in, live_server):
     # The producer reloads: the 30 kg are offered again.
     producer.reload()
     mine = producer.locator(f"#lot-{lot_id}")
-    expect(mine.locator(".remaining-kg")).to_have_text(_kg("120"))
-    expect(mine.locator(".claimed-kg")).to_have_text(_kg("0"))
+    expect(mine.locator(".remaining-kg")).to_have_text(kg_text("120"))
+    expect(mine.locator(".claimed-kg")).to_have_text(kg_text("0"))
     expect(mine.locator("table tbody tr")).to_have_count(1)  # the cancelled claim stays listed
 
 
-def test_failed_post_keeps_what_was_typed(seed, new_context, sign_in, live_server):
+def test_failed_post_keeps_what_was_typed(seed, new_context, sign_in, live_server,
+                                          mark_document, not_reloaded):
     who = _world(seed)
     page = new_context().new_page()
     sign_in(page, who["donor"])
     page.goto("/lots/new")
-    page.wait_for_function("typeof htmx === 'object'")
-    _mark_document(page)
+    mark_document(page)
 
     form = page.locator("#lot-form form")
     form.locator("#title").fill("Carottes bio")
@@ -159,4 +143,4 @@ def test_failed_post_keeps_what_was_typed(seed, new_context, sign_in, live_serve
     expect(page.locator("#lot-form #title")).to_have_value("Carottes bio")
     expect(weight).to_have_value("0")
     expect(page).to_have_url(re.compile(re.escape(live_server) + r"/lots/new$"))
-    assert _not_reloaded(page)
+    assert not_reloaded(page)

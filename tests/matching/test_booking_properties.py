@@ -22,7 +22,7 @@ from matching.booking import (
     insert,
     validate_booking,
 )
-from matching.booking_check import check_route
+from matching.booking.check import check_route
 from matching.params import Params
 
 T0 = datetime(2025, 3, 30, 0, 30, tzinfo=UTC)  # Brussels moves to summer time at 01:00 UTC

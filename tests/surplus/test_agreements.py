@@ -8,23 +8,34 @@ from sqlalchemy import select
 
 from surplus.errors import Conflict, Forbidden, Invalid
 from surplus.extensions import db
-from surplus.models import AgreementStatus, Event, Notification, Role
+from surplus.models import AgreementStatus, Event, Notification, Organisation, Role
+from surplus.schemas.agreement import AgreementDecisionSchema, AgreementRequestSchema
+from surplus.schemas.area import AreaSchema
+from surplus.schemas.base import load
 from surplus.services import agreements, platform_area
 from surplus.services.lot_dates import local_today
 from tests import factories
 
 
 @pytest.fixture
-def w(app):
-    w = factories.world()
+def w(w):
+    """The world's platforms are logistics platforms: each serves its commune."""
+    w.platform.service_postcodes = ["6800"]
+    w.other_platform.service_postcodes = ["5000"]
+    db.session.commit()
     w.today = local_today()
     return w
 
 
-def _ask(w, direction="we_carry", **kw):
-    kw.setdefault("valid_from", w.today.isoformat())
-    return agreements.request(db.session, w.coordinator, other_id=w.other_platform.id,
-                              direction=direction, **kw)
+def _ask(w, direction="we_carry", **raw):
+    raw.setdefault("valid_from", w.today.isoformat())
+    data = load(AgreementRequestSchema(), {"other_id": w.other_platform.id,
+                                           "direction": direction, **raw})
+    return agreements.request(db.session, w.coordinator, **data)
+
+
+def _day(w, days):
+    return (w.today + timedelta(days=days)).isoformat()
 
 
 def test_direction_says_who_carries_and_the_other_side_decides(w):
@@ -55,7 +66,7 @@ def test_refusing_needs_a_reason_and_only_coordinators_act(w):
     assert agreement.decision_reason == "No cold van"
     with pytest.raises(Forbidden):
         agreements.request(db.session, w.cpas_user, other_id=w.platform.id,
-                           direction="we_carry", valid_from=w.today.isoformat())
+                           direction="we_carry", valid_from=w.today)
     third = factories.org("platform", postcode="6000", locality="Charleroi")
     with pytest.raises(Forbidden):
         agreements.decide(db.session, factories.user(third, Role.COORDINATOR), agreement,
@@ -64,28 +75,45 @@ def test_refusing_needs_a_reason_and_only_coordinators_act(w):
 
 def test_bad_input_is_reported_per_field(w):
     with pytest.raises(Invalid) as caught:
-        agreements.request(db.session, w.coordinator, other_id=w.platform.id,
-                           direction="both", valid_from="yesterday",
-                           valid_until=(w.today - timedelta(days=1)).isoformat())
+        load(AgreementRequestSchema(), {"other_id": "abc", "direction": "both",
+                                        "valid_from": "yesterday", "valid_until": _day(w, -1)})
     assert set(caught.value.fields) == {"other_id", "direction", "valid_from"}
     with pytest.raises(Invalid) as caught:
-        _ask(w, valid_from=(w.today + timedelta(days=5)).isoformat(),
-             valid_until=(w.today + timedelta(days=2)).isoformat())
+        _ask(w, valid_from=_day(w, 5), valid_until=_day(w, 2))
     assert set(caught.value.fields) == {"valid_until"}
+    with pytest.raises(Invalid) as caught:  # both messages at once
+        _ask(w, valid_from=_day(w, -1), valid_until=_day(w, -2))
+    assert set(caught.value.fields) == {"valid_from", "valid_until"}
+    for far in ("9999-12-31", "0001-01-01"):
+        with pytest.raises(Invalid) as caught:
+            _ask(w, valid_from=far)
+        assert set(caught.value.fields) == {"valid_from"}
     with pytest.raises(Invalid) as caught:
-        _ask(w, valid_from=(w.today - timedelta(days=1)).isoformat())
-    assert set(caught.value.fields) == {"valid_from"}
+        _ask(w, note="Mardi\x00", other_id=2**31)
+    assert set(caught.value.fields) == {"note", "other_id"}
+    with pytest.raises(Invalid) as caught:
+        load(AgreementDecisionSchema(), {"action": "approve all", "reason": "x" * 1001})
+    assert set(caught.value.fields) == {"action", "reason"}
+
+
+def test_only_another_logistics_platform_can_be_asked(w):
+    team = factories.org("platform", name="Maillon — équipe du site")
+    db.session.commit()
+    for other in (w.platform, w.donor, team):
+        with pytest.raises(Invalid) as caught:
+            _ask(w, other_id=other.id)
+        assert set(caught.value.fields) == {"other_id"}
 
 
 def test_a_live_agreement_in_the_same_direction_clashes(w):
-    first = _ask(w, valid_until=(w.today + timedelta(days=10)).isoformat())
+    first = _ask(w, valid_until=_day(w, 10))
     with pytest.raises(Conflict):
-        _ask(w, valid_from=(w.today + timedelta(days=5)).isoformat())
-    later = _ask(w, valid_from=(w.today + timedelta(days=11)).isoformat())
+        _ask(w, valid_from=_day(w, 5))
+    later = _ask(w, valid_from=_day(w, 11))
     assert later.id != first.id
     _ask(w, "they_carry")  # the other direction is another agreement
     agreements.decide(db.session, w.other_coordinator, first, "refuse", "No")
-    _ask(w, valid_until=(w.today + timedelta(days=3)).isoformat())  # refused: free again
+    _ask(w, valid_until=_day(w, 3))  # refused: free again
 
 
 def test_ending_sets_the_last_day_and_either_side_may_end(w):
@@ -116,21 +144,38 @@ def test_carriers_for_honours_the_dates(w):
     assert agreements.carriers_for(db.session, [w.platform.id], w.today, start) == {}
 
 
+def _area(w, user=None, **raw):
+    data = load(AreaSchema(), raw)
+    return platform_area.update_area(db.session, user or w.coordinator, **data)
+
+
 def test_area_keeps_known_postcodes_and_checks_the_radius(w):
-    platform = platform_area.update_area(db.session, w.coordinator, "6800, 6600\n6800 5000",
-                                         "25,5")
+    platform = _area(w, postcodes="6800, 6600\n6800 5000", radius_km="25,5")
     assert platform.service_postcodes == ["5000", "6600", "6800"]
     assert platform.service_radius_km == 25.5
+    assert _area(w, postcodes=["6840", "6800"]).service_postcodes == ["6800", "6840"]
     with pytest.raises(Invalid) as caught:
-        platform_area.update_area(db.session, w.coordinator, "6800 9999 abc", "0")
+        _area(w, postcodes="6800 9999 abc", radius_km="0")
     assert set(caught.value.fields) == {"postcodes", "radius_km"}
     assert "9999" in caught.value.fields["postcodes"]
-    with pytest.raises(Invalid):
-        platform_area.update_area(db.session, w.coordinator, "", "201")
-    cleared = platform_area.update_area(db.session, w.coordinator, "", "")
+    for radius in ("201", "NaN", "1e308", "-5", "inf", True):
+        with pytest.raises(Invalid):
+            _area(w, postcodes="", radius_km=radius)
+    cleared = _area(w, postcodes="", radius_km="")
     assert cleared.service_postcodes == [] and cleared.service_radius_km is None
     with pytest.raises(Forbidden):
-        platform_area.update_area(db.session, w.cpas_user, "6800", "")
+        _area(w, w.cpas_user, postcodes="6800")
+
+
+@pytest.mark.parametrize("postcodes", [
+    "6800\x00", ["6800", 6600], {"a": "6800"}, "6800 " * 800, ["6800"] * 601, 6800,
+])
+def test_area_postcodes_are_bounded(w, postcodes):
+    with pytest.raises(Invalid) as caught:
+        _area(w, postcodes=postcodes)
+    assert list(caught.value.fields) == ["postcodes"]
+    db.session.rollback()
+    assert db.session.get(Organisation, w.platform.id).service_postcodes == ["6800"]
 
 
 def test_each_step_notifies_the_other_platform(w):

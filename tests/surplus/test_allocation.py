@@ -16,6 +16,8 @@ from surplus.models import (
     LineStatus,
     Lot,
 )
+from surplus.schemas.allocation import BatchInSchema, LineInSchema
+from surplus.schemas.base import load
 from surplus.services import allocation, claims, matching_adapter
 from surplus.services.eligibility import lot_refusal
 from tests import factories
@@ -80,12 +82,25 @@ def test_confirm_claims_lines_and_skips_lots_claimed_meanwhile(w):
 def test_adjusting_a_line_is_checked(w):
     batch = allocation.propose(db.session, w.coordinator)
     line = batch.lines[0]
-    with pytest.raises(Invalid):
-        allocation.adjust_line(db.session, w.coordinator, line, "0")
-    with pytest.raises(Invalid):
-        allocation.adjust_line(db.session, w.coordinator, line, "1000")
-    allocation.adjust_line(db.session, w.coordinator, line, "1,5")
+    with pytest.raises(Invalid) as refused:  # more than the lot has
+        allocation.adjust_line(db.session, w.coordinator, line, 1000)
+    assert set(refused.value.fields) == {"kg"}
+    allocation.adjust_line(db.session, w.coordinator, line, 1.5)
     assert line.grams == 1500
+
+
+@pytest.mark.parametrize("typed", ["0", "-1", "0,0004", "abc", "NaN", "1e308", "\x00"])
+def test_line_kilograms_are_refused_by_the_schema(app, typed):
+    with pytest.raises(Invalid) as refused:
+        load(LineInSchema(), {"kg": typed})
+    assert set(refused.value.fields) == {"kg"}
+
+
+def test_line_kilograms_read_a_decimal_comma(app):
+    assert load(LineInSchema(), {"kg": "1,5"}) == {"kg": 1.5}
+    assert load(BatchInSchema(), {}) == {"within_hours": None}
+    with pytest.raises(Invalid):
+        load(BatchInSchema(), {"within_hours": "99999999999"})
 
 
 def test_only_coordinators_run_it(w):

@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from surplus.errors import Forbidden, Invalid
 from surplus.extensions import db
 from surplus.models import Event, Lot
+from surplus.schemas.base import load
+from surplus.schemas.lot import LotInSchema
 from surplus.services import lots as lot_service
 from surplus.services.lot_dates import BRUSSELS, local_today
 from tests import factories
@@ -26,6 +28,11 @@ def _data(**overrides):
     return data
 
 
+def _post(actor, data):
+    """Post as the form, the CSV and the API do: through the schema, then the service."""
+    return lot_service.create_lot(db.session, actor, load(LotInSchema(), data))
+
+
 @pytest.fixture
 def donor_user(app):
     person = factories.user(factories.org("producer"))
@@ -35,12 +42,12 @@ def donor_user(app):
 
 def _errors(actor, **overrides):
     with pytest.raises(Invalid) as caught:
-        lot_service.create_lot(db.session, actor, _data(**overrides))
+        _post(actor, _data(**overrides))
     return caught.value.fields
 
 
 def test_valid_lot_is_posted_with_an_event(donor_user):
-    lot, warnings = lot_service.create_lot(db.session, donor_user, _data())
+    lot, warnings = _post(donor_user, _data())
     db.session.commit()
     assert lot.weight_g == 120_500 and lot.remaining_g == 120_500
     assert lot.pickup_postcode == donor_user.organisation.postcode
@@ -72,7 +79,7 @@ def test_window_ending_after_use_by_is_refused_with_a_reason(donor_user):
 
 
 def test_best_before_grace_lets_dry_goods_past_their_date(donor_user):
-    lot, _ = lot_service.create_lot(db.session, donor_user, _data(
+    lot, _ = _post(donor_user, _data(
         category="dry_goods", storage="ambient", date_kind="best_before",
         date=(local_today() - timedelta(days=5)).isoformat()))
     assert lot.expires_at > datetime.now(UTC) + timedelta(days=20)
@@ -101,19 +108,19 @@ def test_unknown_allergen_and_category(donor_user):
 def test_only_platforms_post_fse_plus(app, donor_user):
     assert "fse_plus" in _errors(donor_user, fse_plus=True)
     coordinator = factories.user(factories.org("platform"))
-    lot, _ = lot_service.create_lot(db.session, coordinator, _data(fse_plus=True))
+    lot, _ = _post(coordinator, _data(fse_plus=True))
     assert lot.fse_plus
 
 
 def test_beneficiaries_do_not_post(app):
     social_worker = factories.user(factories.org("cpas"))
     with pytest.raises(Forbidden):
-        lot_service.create_lot(db.session, social_worker, _data())
+        _post(social_worker, _data())
 
 
 def test_short_use_by_warns_the_donor(donor_user):
     start = datetime.now(BRUSSELS) + timedelta(minutes=10)
-    _lot, warnings = lot_service.create_lot(db.session, donor_user, _data(
+    _lot, warnings = _post(donor_user, _data(
         date=(local_today() + timedelta(days=1)).isoformat(), pickup_from=start.isoformat(),
         pickup_until=(start + timedelta(hours=3)).isoformat()))
     assert warnings and "AFSCA" in warnings[0]

@@ -24,15 +24,10 @@ from surplus.models import (
 )
 from surplus.services import claims, conventions, lots, notifications
 from surplus.services.lot_dates import local_today
-from surplus.services.notification_prefs import set_mode
+from surplus.services.notifications.prefs import set_mode
 from tests import factories
 from tests.factories import translated
-from tests.mailbox import header, inbox, parts, subject  # noqa: F401  (inbox is a fixture)
-
-
-@pytest.fixture
-def w(app):
-    return factories.world()
+from tests.mailbox import header, parts, subject
 
 
 def _rows(kind=None):
@@ -195,7 +190,7 @@ def test_suspended_conventions_get_no_reminder(w):
 
 
 @pytest.mark.parametrize("language", ["fr", "nl"])
-def test_immediate_mail_arrives_in_the_recipients_language(w, inbox, language):  # noqa: F811
+def test_immediate_mail_arrives_in_the_recipients_language(w, inbox, language):
     w.donor_user.language = language
     lot = factories.lot(w.donor, kg=50, title="Carottes")
     claims.claim_lot(db.session, w.cpas_user, lot.id, 20)
@@ -220,7 +215,7 @@ def test_immediate_mail_arrives_in_the_recipients_language(w, inbox, language): 
     assert row.mail_state == MailState.SENT and row.mailed_at is not None
 
 
-def test_delivering_twice_sends_once(w, inbox):  # noqa: F811
+def test_delivering_twice_sends_once(w, inbox):
     lot = factories.lot(w.donor, kg=50)
     claims.claim_lot(db.session, w.cpas_user, lot.id, 5)
     claims.claim_lot(db.session, w.asbl_user, lot.id, 5)
@@ -232,7 +227,7 @@ def test_delivering_twice_sends_once(w, inbox):  # noqa: F811
     assert len(inbox.messages) == 2
 
 
-def test_two_processes_delivering_at_once_send_each_mail_once(app, w, inbox):  # noqa: F811
+def test_two_processes_delivering_at_once_send_each_mail_once(app, w, inbox):
     lot = factories.lot(w.donor, kg=50)
     for _ in range(6):
         claims.claim_lot(db.session, w.cpas_user, lot.id, 5)
@@ -268,7 +263,7 @@ def test_mail_waits_while_mail_is_disabled(w):
     assert _rows()[0].mail_state == MailState.PENDING
 
 
-def test_digest_gathers_several_lots_in_one_mail_once(w, inbox):  # noqa: F811
+def test_digest_gathers_several_lots_in_one_mail_once(w, inbox):
     titles = ["Pommes", "Poireaux", "Yaourts"]
     offered = [factories.lot(w.donor, title=t) for t in titles]
     gone = factories.lot(w.donor, title="Déjà parti")
@@ -292,7 +287,7 @@ def test_digest_gathers_several_lots_in_one_mail_once(w, inbox):  # noqa: F811
         (gone.id, MailState.NONE)}
 
 
-def test_a_kind_turned_off_after_notifying_is_not_mailed(w, inbox):  # noqa: F811
+def test_a_kind_turned_off_after_notifying_is_not_mailed(w, inbox):
     lot = factories.lot(w.donor, kg=50)
     claims.claim_lot(db.session, w.cpas_user, lot.id, 5)
     set_mode(db.session, w.donor_user.id, NotificationKind.LOT_CLAIMED, MailMode.OFF)
@@ -301,7 +296,7 @@ def test_a_kind_turned_off_after_notifying_is_not_mailed(w, inbox):  # noqa: F81
     assert inbox.messages == [] and _rows()[0].mail_state == MailState.NONE
 
 
-def test_job_without_server_name_links_to_the_public_url(app, w, inbox):  # noqa: F811
+def test_job_without_server_name_links_to_the_public_url(app, w, inbox):
     app.config.update(SERVER_NAME=None, PUBLIC_URL="https://maillon.example/app")
     lot = factories.lot(w.donor, kg=50)
     claims.claim_lot(db.session, w.cpas_user, lot.id, 5)

@@ -4,7 +4,7 @@ that already received it; a withdrawal only cancels what is still to collect."""
 import pytest
 from sqlalchemy import select
 
-from surplus.errors import Forbidden, Invalid
+from surplus.errors import Invalid, NotFound
 from surplus.extensions import db
 from surplus.models import ClaimStatus, Event, LotStatus, Notification, NotificationKind
 from surplus.services import claims, lots
@@ -53,7 +53,7 @@ def test_a_withdrawal_does_not_reach_what_was_delivered(w):
 
 
 def test_only_the_donor_recalls_and_says_why(w):
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):  # another donor's lot is not even there for it
         lots.recall_lot(db.session, w.other_donor_user, w.lot, "Non")
     with pytest.raises(Invalid) as error:
         lots.recall_lot(db.session, w.donor_user, w.lot, "  ")

@@ -11,46 +11,25 @@ from surplus.errors import Conflict, Forbidden, Invalid
 from surplus.extensions import db
 from surplus.models import (
     ClaimStatus,
-    Depot,
     Event,
     Run,
     RunTemplate,
     Stop,
     StopKind,
     StopStatus,
-    TemplateStop,
-    Vehicle,
 )
 from surplus.services import booking, claims, matching_adapter, runs, stops
 from surplus.services.lot_dates import local_today
 from tests import factories
 
 
-def _fleet(w, refrigerated=True):
-    depot = Depot(platform_id=w.platform.id, name="Dépôt", postcode="6800",
-                  locality="Libramont-Chevigny", lat=w.platform.lat, lon=w.platform.lon)
-    van = Vehicle(platform_id=w.platform.id, name="Van", capacity_kg=500,
-                  refrigerated=refrigerated, freezer=False)
-    db.session.add_all([depot, van])
-    db.session.flush()
-    template = RunTemplate(platform_id=w.platform.id, vehicle_id=van.id, depot_id=depot.id,
-                           name="Tournée", weekday=0, departure="07:30", max_duration_min=600)
-    for pos, org in enumerate([w.asbl]):
-        template.stops.append(TemplateStop(position=pos, organisation_id=org.id,
-                                           lat=org.lat, lon=org.lon, load_delta_kg=-100,
-                                           opens="08:00", closes="17:00", service_min=15))
-    db.session.add(template)
-    db.session.flush()
-    return depot, van, template
-
-
 @pytest.fixture
-def w(app):
+def w(app, make_fleet):
     w = factories.world()
     for conv in (w.cpas_convention, w.asbl_convention):
         conv.opening_hours = {d: [["08:00", "12:00"], ["13:00", "17:00"]]
                               for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    w.depot, w.van, w.template = _fleet(w)
+    w.depot, w.van, w.template = make_fleet(w)
     for day in range(7):  # a template per weekday so that a run exists tomorrow
         if day:
             db.session.add(RunTemplate(
@@ -140,7 +119,7 @@ def test_driver_confirms_pickup_and_delivery_and_warm_food_is_refused(w):
         stops.confirm(db.session, driver, pickup)  # chilled: temperature required
     with pytest.raises(Conflict):
         stops.confirm(db.session, driver, drop, 4, "Marie")  # not picked up yet
-    assert stops.confirm(db.session, driver, pickup, "3,5").ok
+    assert stops.confirm(db.session, driver, pickup, 3.5).ok
     assert claim.status == ClaimStatus.COLLECTED
     refused = stops.confirm(db.session, driver, drop, 9.2, "Marie")
     db.session.commit()

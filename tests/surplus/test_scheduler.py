@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,7 +13,6 @@ from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MI
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import func, select, update
 
-from app import create_app
 from surplus import jobs
 from surplus.extensions import db
 from surplus.models import (
@@ -36,8 +36,6 @@ from surplus.models import (
 from surplus.services import job_runs, notifications
 from surplus.services.lot_dates import local_today
 from tests import factories
-from tests.conftest import _base_config, _dispose
-from tests.mailbox import inbox  # noqa: F401 (a fixture: a real SMTP server)
 
 WAIT = 120  # seconds; generous for a loaded CI machine, never slept through
 # Jobs that _region() gives work; the mail jobs' work depends on what the others notify.
@@ -102,7 +100,7 @@ def _effects(w) -> dict:
 
 # (a) Each job is idempotent ---------------------------------------------------------
 
-def test_every_job_run_twice_does_its_work_once(app, inbox):  # noqa: F811
+def test_every_job_run_twice_does_its_work_once(app, inbox):
     w = _region()
     now = datetime.now(UTC)
     sent = Counter()
@@ -131,12 +129,7 @@ def _job(func, minutes: int = 10) -> job_runs.Job:
     return job_runs.Job("test_job", "Test job", func, job_runs.every(minutes))
 
 
-def _runs() -> list[JobRun]:
-    db.session.rollback()  # see what the job's own session committed
-    return db.session.scalars(select(JobRun).order_by(JobRun.id)).all()
-
-
-def test_a_run_in_progress_holds_the_lease(app):
+def test_a_run_in_progress_holds_the_lease(app, job_log):
     started, release = threading.Event(), threading.Event()
 
     def slow(session, now):
@@ -153,17 +146,17 @@ def test_a_run_in_progress_holds_the_lease(app):
         assert job_runs.run(app, job) is None, "the scheduled duplicate skips"
         with pytest.raises(job_runs.JobBusy):
             job_runs.run(app, job, trigger=job_runs.MANUAL)
-        assert [r.outcome for r in _runs()] == [JobOutcome.RUNNING]
+        assert [r.outcome for r in job_log()] == [JobOutcome.RUNNING]
     finally:
         release.set()
         worker.join(WAIT)
     assert results[0].outcome == JobOutcome.OK and results[0].counts == {"done": 1}
-    [run] = _runs()
+    [run] = job_log()
     assert run.outcome == JobOutcome.OK and run.counts == {"done": 1}
     assert run.finished_at >= run.started_at and run.trigger == "schedule"
 
 
-def test_a_finished_run_keeps_the_lease_until_it_expires(app):
+def test_a_finished_run_keeps_the_lease_until_it_expires(app, job_log):
     job = _job(lambda session, now: 2)
     now = datetime.now(UTC)
     assert job_runs.run(app, job, now=now).counts == {"count": 2}
@@ -171,10 +164,10 @@ def test_a_finished_run_keeps_the_lease_until_it_expires(app):
         "a late duplicate of the same occurrence skips"
     assert job_runs.run(app, job, now=now + timedelta(minutes=5)) is not None, \
         "the next occurrence (10 minutes later) finds the lease expired"
-    assert [r.outcome for r in _runs()] == [JobOutcome.OK, JobOutcome.OK]
+    assert [r.outcome for r in job_log()] == [JobOutcome.OK, JobOutcome.OK]
 
 
-def test_a_manual_run_takes_an_idle_lease_and_keeps_its_end(app):
+def test_a_manual_run_takes_an_idle_lease_and_keeps_its_end(app, job_log):
     person = factories.user(factories.org("platform"), Role.COORDINATOR)
     db.session.commit()
     job = job_runs.Job("daily", "Daily", lambda session, now: 1, job_runs.daily_at("06:30"))
@@ -183,7 +176,7 @@ def test_a_manual_run_takes_an_idle_lease_and_keeps_its_end(app):
     result = job_runs.run(app, job, trigger=job_runs.MANUAL, user_id=person.id,
                           now=now + timedelta(minutes=1))
     assert result.outcome == JobOutcome.OK
-    manual = _runs()[-1]
+    manual = job_log()[-1]
     assert (manual.trigger, manual.triggered_by_id) == ("manual", person.id)
     lock = db.session.get(JobLock, "daily")
     assert lock.holder == "" and lock.locked_until == now + job_runs.DAILY_LEASE, \
@@ -191,7 +184,7 @@ def test_a_manual_run_takes_an_idle_lease_and_keeps_its_end(app):
     assert job_runs.run(app, job, now=now + timedelta(hours=1)) is None
 
 
-def test_a_failure_is_recorded_rolled_back_and_releases_the_lease(app):
+def test_a_failure_is_recorded_rolled_back_and_releases_the_lease(app, job_log):
     w = factories.world()
     lot_id = factories.lot(w.donor, title="Intact").id
     db.session.commit()
@@ -204,7 +197,7 @@ def test_a_failure_is_recorded_rolled_back_and_releases_the_lease(app):
     result = job_runs.run(app, _job(broken), now=now)
     assert result.outcome == JobOutcome.FAILED
     assert "RuntimeError: the van is on fire" in result.error
-    [run] = _runs()
+    [run] = job_log()
     assert run.outcome == JobOutcome.FAILED and run.error == result.error
     assert run.finished_at is not None
     assert db.session.get(Lot, lot_id).title == "Intact", "the job's work was rolled back"
@@ -214,7 +207,7 @@ def test_a_failure_is_recorded_rolled_back_and_releases_the_lease(app):
         "a failed run does not block a retry"
 
 
-def test_a_crashed_run_is_marked_interrupted_once_its_lease_expired(app):
+def test_a_crashed_run_is_marked_interrupted_once_its_lease_expired(app, job_log):
     now = datetime.now(UTC)
     db.session.add(JobLock(name="test_job", holder="gone:1:dead",
                            locked_until=now - timedelta(seconds=1)))
@@ -222,15 +215,15 @@ def test_a_crashed_run_is_marked_interrupted_once_its_lease_expired(app):
                           outcome=JobOutcome.RUNNING, counts={}, host="gone:1:dead"))
     db.session.commit()
     assert job_runs.run(app, _job(lambda s, n: 1), now=now).outcome == JobOutcome.OK
-    crashed, fresh = _runs()
+    crashed, fresh = job_log()
     assert crashed.outcome == JobOutcome.FAILED and crashed.error == job_runs.INTERRUPTED
     assert fresh.outcome == JobOutcome.OK
 
 
 # (c) Two real schedulers, one database ----------------------------------------------
 
-def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri,
-                                                         inbox):  # noqa: F811
+def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri, make_app,
+                                                         job_log, inbox):
     """Two APScheduler BackgroundSchedulers, each with its own app (own engine and
     connection pool, as two processes would have), both configured from the registry
     and made to fire every job at the same instant."""
@@ -240,7 +233,9 @@ def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri,
     assert reminders > 0
     names = [job.name for job in jobs.registry(app.config)]
     mail = {k: v for k, v in app.config.items() if k.startswith("MAIL_")}
-    apps = [create_app(_base_config(database_uri) | mail) for _ in range(2)]
+    apps_on_the_database = ExitStack()  # their own engines, disposed at the end
+    apps = [apps_on_the_database.enter_context(make_app(database_uri, **mail))
+            for _ in range(2)]
     schedulers = [BackgroundScheduler(timezone=jobs.TIMEZONE) for _ in apps]
     done, lock = threading.Event(), threading.Lock()
     events: list = []
@@ -267,8 +262,7 @@ def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri,
         for scheduler in schedulers:
             if scheduler.running:
                 scheduler.shutdown(wait=True)
-        for other_app in apps:
-            _dispose(other_app)
+        apps_on_the_database.close()
 
     assert not [e for e in events if e.code != EVENT_JOB_EXECUTED], \
         [(e.job_id, getattr(e, "exception", None)) for e in events]
@@ -276,7 +270,7 @@ def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri,
         returned = [e.retval for e in events if e.job_id == name]
         assert len(returned) == 2 and sum(r is None for r in returned) == 1, \
             f"{name}: one scheduler ran it, the other skipped: {returned}"
-    runs = _runs()
+    runs = job_log()
     assert sorted(r.job for r in runs) == sorted(names), "one logged run per job"
     assert all(r.outcome == JobOutcome.OK for r in runs), [(r.job, r.error) for r in runs]
     counts = {r.job: r.counts for r in runs}

@@ -1,7 +1,7 @@
 """Shared runs: a platform's van carries for another under a transport agreement in
 force, and a hub relay books two legs together or not at all."""
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -9,71 +9,14 @@ from sqlalchemy import select
 from matching.booking import validate_route
 from surplus.errors import Conflict, Invalid
 from surplus.extensions import db
-from surplus.models import (
-    AgreementStatus,
-    ClaimStatus,
-    Depot,
-    Run,
-    Stop,
-    StopKind,
-    TransportAgreement,
-    Vehicle,
-)
-from surplus.services import agreements, booking, claims, matching_adapter, runs, stops
-from surplus.services.lot_dates import BRUSSELS, local_today
-from tests import factories
-
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def _fleet(platform, cold_room=True):
-    depot = Depot(platform_id=platform.id, name=f"Dépôt {platform.locality}",
-                  postcode=platform.postcode, locality=platform.locality, lat=platform.lat,
-                  lon=platform.lon, cold_room=cold_room)
-    van = Vehicle(platform_id=platform.id, name="Frigo", capacity_kg=800, refrigerated=True)
-    db.session.add_all([depot, van])
-    db.session.flush()
-    return depot, van
-
-
-def _run(platform, depot, van, day):
-    start = datetime.combine(day, time(7, 30), tzinfo=BRUSSELS).astimezone(UTC)
-    run = Run(platform_id=platform.id, vehicle_id=van.id, depot_id=depot.id,
-              name=f"{platform.name} {day.isoformat()}", start_at=start, max_duration_min=600)
-    db.session.add(run)
-    db.session.flush()
-    return run
+from surplus.models import ClaimStatus, Stop, StopKind
+from surplus.services import agreements, booking, matching_adapter, runs, stops
+from surplus.services.booking import WEEKDAYS
 
 
 @pytest.fixture
-def w(app):
-    """The claim: CPAS (Libramont, through the hub) claims a lot of a Namur shop. The
-    hub has no run the lot's day; Namur's platform has one."""
-    w = factories.world()
-    w.today = local_today()
-    w.day1 = w.today + timedelta(days=1)
-    w.day2 = w.today + timedelta(days=2)
-    w.hub_depot, w.hub_van = _fleet(w.platform)
-    w.namur_depot, w.namur_van = _fleet(w.other_platform)
-    w.namur_run = _run(w.other_platform, w.namur_depot, w.namur_van, w.day1)
-    w.lot = factories.lot(w.other_donor, kg=40, days=6)
-    # Collect by noon on day 1: only day 1's runs can pick it up.
-    w.lot.pickup_until = datetime.combine(w.day1, time(12, 0), tzinfo=BRUSSELS).astimezone(UTC)
-    w.cpas_convention.opening_hours = {d: [["08:00", "17:00"]] for d in WEEKDAYS}
-    db.session.commit()
-    w.claim, _ = claims.claim_lot(db.session, w.cpas_user, w.lot.id, 30)
-    db.session.commit()
-    return w
-
-
-def _agree(w, **kw):
-    agreement = TransportAgreement(
-        carrier_id=w.other_platform.id, client_id=w.platform.id,
-        status=AgreementStatus.ACTIVE, valid_from=kw.get("valid_from", w.today),
-        valid_until=kw.get("valid_until"), requested_by_org_id=w.platform.id)
-    db.session.add(agreement)
-    db.session.commit()
-    return agreement
+def w(shared_world):
+    return shared_world
 
 
 def test_without_an_agreement_the_other_platforms_van_is_not_offered(w):
@@ -85,8 +28,8 @@ def test_without_an_agreement_the_other_platforms_van_is_not_offered(w):
     assert booking.booked_stops(db.session, w.claim) == []
 
 
-def test_an_agreement_in_force_lets_the_other_platforms_van_carry(w):
-    _agree(w)
+def test_an_agreement_in_force_lets_the_other_platforms_van_carry(w, agree):
+    agree(w)
     proposal = booking.book(db.session, w.coordinator, w.claim)
     db.session.commit()
     assert proposal.run.id == w.namur_run.id
@@ -99,16 +42,16 @@ def test_an_agreement_in_force_lets_the_other_platforms_van_carry(w):
         pytest.approx(30)
 
 
-def test_an_agreement_not_yet_in_force_on_the_runs_day_does_not_count(w):
-    _agree(w, valid_from=w.day2)
+def test_an_agreement_not_yet_in_force_on_the_runs_day_does_not_count(w, agree):
+    agree(w, valid_from=w.day2)
     assert booking.propose(db.session, w.claim).insertion is None
 
 
-def test_a_hub_relay_books_both_legs_and_hands_over_at_the_hub(w):
-    _agree(w)
+def test_a_hub_relay_books_both_legs_and_hands_over_at_the_hub(w, agree, add_run):
+    agree(w)
     # The CPAS only receives on day 2; the hub's van leaves its depot on day 2.
     w.cpas_convention.opening_hours = {WEEKDAYS[w.day2.weekday()]: [["08:00", "17:00"]]}
-    hub_run = _run(w.platform, w.hub_depot, w.hub_van, w.day2)
+    hub_run = add_run(w.platform, w.hub_depot, w.hub_van, w.day2)
     db.session.commit()
     proposal = booking.propose(db.session, w.claim)
     assert proposal.insertion is None and proposal.relay is not None
@@ -139,10 +82,10 @@ def test_a_hub_relay_books_both_legs_and_hands_over_at_the_hub(w):
     assert w.claim.status == ClaimStatus.DELIVERED
 
 
-def test_unbooking_a_relay_removes_both_legs(w):
-    _agree(w)
+def test_unbooking_a_relay_removes_both_legs(w, agree, add_run):
+    agree(w)
     w.cpas_convention.opening_hours = {WEEKDAYS[w.day2.weekday()]: [["08:00", "17:00"]]}
-    _run(w.platform, w.hub_depot, w.hub_van, w.day2)
+    add_run(w.platform, w.hub_depot, w.hub_van, w.day2)
     db.session.commit()
     booking.book(db.session, w.coordinator, w.claim)
     db.session.commit()
@@ -152,12 +95,12 @@ def test_unbooking_a_relay_removes_both_legs(w):
 
 
 @pytest.mark.parametrize("missing", ["second_run", "cold_room"])
-def test_no_relay_is_booked_when_a_leg_is_impossible(w, missing):
-    _agree(w)
+def test_no_relay_is_booked_when_a_leg_is_impossible(w, missing, agree, add_run):
+    agree(w)
     w.cpas_convention.opening_hours = {WEEKDAYS[w.day2.weekday()]: [["08:00", "17:00"]]}
     if missing == "cold_room":
         w.hub_depot.cold_room = False  # a chilled lot cannot wait at a dry hub
-        _run(w.platform, w.hub_depot, w.hub_van, w.day2)
+        add_run(w.platform, w.hub_depot, w.hub_van, w.day2)
     db.session.commit()
     assert booking.propose(db.session, w.claim).relay is None
     with pytest.raises(Invalid):

@@ -29,8 +29,12 @@ WAVES = ("New lots from donors in your area are offered to your network first (w
 
 
 @pytest.fixture
-def w(app):
-    return factories.world()
+def w(w):
+    """The world's platforms are logistics platforms: each serves its commune."""
+    w.platform.service_postcodes = ["6800"]
+    w.other_platform.service_postcodes = ["5000"]
+    db.session.commit()
+    return w
 
 
 def _form(w, **overrides):

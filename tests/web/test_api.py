@@ -2,16 +2,9 @@
 
 from datetime import datetime, timedelta
 
-import pytest
-
 from surplus.extensions import db
 from surplus.services.lot_dates import BRUSSELS, local_today
 from tests import factories
-
-
-@pytest.fixture
-def w(app):
-    return factories.world()
 
 
 def _lot_json(**overrides):

@@ -15,8 +15,12 @@ HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def w(app):
-    return factories.world()
+def w(w):
+    """The world's platforms are logistics platforms: each serves its commune."""
+    w.platform.service_postcodes = ["6800"]
+    w.other_platform.service_postcodes = ["5000"]
+    db.session.commit()
+    return w
 
 
 def _request_form(platform_id, **overrides):
@@ -67,16 +71,28 @@ def test_coordinator_decides_from_the_queue_with_htmx(w, login_as):
     assert refused.status_code == 422
 
 
-def test_other_platforms_coordinator_gets_403(w, login_as, client, api_token):
+def test_other_platforms_see_nothing_and_beneficiaries_may_not_decide(w, login_as, client,
+                                                                     api_token):
     conv = w.asbl_convention
     other = login_as(w.other_coordinator)
     assert other.post(f"/conventions/{conv.id}/decision",
-                      data={"action": "suspend", "reason": "x"}).status_code == 403
+                      data={"action": "suspend", "reason": "x"}).status_code == 404
     assert other.get(f"/conventions/{conv.id}").status_code == 404
     response = client.post(f"/api/v1/conventions/{conv.id}/decision",
                            json={"action": "suspend", "reason": "x"},
                            headers=api_token(w.other_coordinator))
-    assert response.status_code == 403 and response.get_json()["error"]
+    assert response.status_code == 404 and response.get_json()["error"]
+    admin = factories.user(w.asbl, Role.ORG_ADMIN)
+    db.session.commit()
+    refused = login_as(admin).post(f"/conventions/{conv.id}/decision",
+                                   data={"action": "suspend", "reason": "x"})
+    assert refused.status_code == 403
+    assert translated("fr", "Only a coordinator of this platform can decide.") in \
+        refused.get_data(as_text=True)
+    response = client.post(f"/api/v1/conventions/{conv.id}/decision",
+                           json={"action": "suspend", "reason": "x"},
+                           headers=api_token(admin))
+    assert response.status_code == 403
     db.session.rollback()
     assert db.session.get(Convention, conv.id).status == ConventionStatus.ACTIVE
 

@@ -4,7 +4,6 @@ now (logged as manual, with who asked); everyone else is kept out."""
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
 
 from surplus.extensions import db
 from surplus.models import JobLock, JobOutcome, JobRun, Lot, LotStatus, Role
@@ -33,11 +32,6 @@ def w(app):
     return w
 
 
-def _runs() -> list[JobRun]:
-    db.session.rollback()
-    return db.session.scalars(select(JobRun).order_by(JobRun.id)).all()
-
-
 @pytest.mark.parametrize("who", ["admin", "coordinator"])
 def test_admins_and_coordinators_see_the_jobs_and_their_log(w, login_as, who):
     page = login_as(getattr(w, who)).get("/jobs/")
@@ -53,22 +47,22 @@ def test_admins_and_coordinators_see_the_jobs_and_their_log(w, login_as, who):
     assert html.count('action="/jobs/') >= 4 and 'name="csrf_token"' in html
 
 
-def test_members_and_other_organisations_are_kept_out(w, login_as, client):
+def test_members_and_other_organisations_are_kept_out(w, login_as, client, job_log):
     for person in (w.cpas_user, w.donor_user):
         member = login_as(person)
         assert member.get("/jobs/").status_code == 403
         assert member.post("/jobs/expire_lots/run").status_code == 403
     assert client.get("/jobs/").status_code == 302, "anonymous: to the sign-in page"
-    assert len(_runs()) == 2, "nothing ran"
+    assert len(job_log()) == 2, "nothing ran"
 
 
-def test_run_now_runs_the_job_and_logs_who_asked(w, login_as):
+def test_run_now_runs_the_job_and_logs_who_asked(w, login_as, job_log):
     coordinator = login_as(w.coordinator)
     response = coordinator.post("/jobs/expire_lots/run", headers=HX)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert 'class="flash flash-success"' in html and "<html" not in html, "the board only"
-    manual = _runs()[-1]
+    manual = job_log()[-1]
     assert (manual.job, manual.trigger, manual.outcome) == ("expire_lots", "manual",
                                                             JobOutcome.OK)
     assert manual.triggered_by_id == w.coordinator.id and manual.counts == {"count": 1}
@@ -77,17 +71,17 @@ def test_run_now_runs_the_job_and_logs_who_asked(w, login_as):
 
     again = login_as(w.admin).post("/jobs/expire_lots/run")  # plain form: back to the page
     assert again.status_code == 302 and again.headers["Location"].endswith("/jobs/")
-    assert [r.triggered_by_id for r in _runs()[-2:]] == [w.coordinator.id, w.admin.id]
+    assert [r.triggered_by_id for r in job_log()[-2:]] == [w.coordinator.id, w.admin.id]
 
 
-def test_run_now_while_the_job_runs_elsewhere_is_a_conflict(w, login_as):
+def test_run_now_while_the_job_runs_elsewhere_is_a_conflict(w, login_as, job_log):
     db.session.add(JobLock(name="materialise_runs", holder="sched-2:7:beef",
                            locked_until=datetime.now(UTC) + timedelta(minutes=30)))
     db.session.commit()
     response = login_as(w.coordinator).post("/jobs/materialise_runs/run", headers=HX)
     assert response.status_code == 409
     assert 'class="flash flash-error"' in response.get_data(as_text=True)
-    assert len(_runs()) == 2
+    assert len(job_log()) == 2
 
 
 def test_unknown_job_and_log_pages(w, login_as):

@@ -3,7 +3,6 @@
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-import pytest
 from sqlalchemy import event, select
 
 from surplus.extensions import db
@@ -13,11 +12,6 @@ from tests import factories
 from tests.factories import translated
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def w(app):
-    return factories.world()
 
 
 def _form(**overrides):

@@ -15,17 +15,12 @@ from surplus.models import (
     NotificationPreference,
 )
 from surplus.services import claims, notifications
-from surplus.services.notification_prefs import preferences, unsubscribe_token
+from surplus.services.notifications.prefs import preferences, unsubscribe_token
 from tests import factories
 from tests.factories import translated
-from tests.mailbox import header, inbox, parts  # noqa: F401  (inbox is a fixture)
+from tests.mailbox import header, parts
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def w(app):
-    return factories.world()
 
 
 def _claimed(w, title="Carottes", kg=10):
@@ -136,7 +131,7 @@ def test_preferences_keep_entries_and_explain_errors(w, login_as):
 
 
 def test_the_mailed_unsubscribe_link_turns_the_kind_off_and_can_be_undone(
-        w, client, inbox):  # noqa: F811
+        w, client, inbox):
     w.donor_user.language = "nl"
     _claimed(w)
     assert notifications.deliver_pending(db.session) == 1
@@ -168,7 +163,7 @@ def test_one_click_post_from_a_mail_client_needs_no_csrf_token(app, w, client):
     assert _mode(w.cpas_user, NotificationKind.NEW_LOT) == MailMode.OFF
 
 
-def test_the_mail_header_carries_the_one_click_address(w, inbox):  # noqa: F811
+def test_the_mail_header_carries_the_one_click_address(w, inbox):
     _claimed(w)
     notifications.deliver_pending(db.session)
     db.session.commit()

@@ -8,18 +8,17 @@ from surplus.extensions import db
 from surplus.services import booking, claims, runs
 from surplus.services.lot_dates import local_today
 from tests import factories
-from tests.surplus.test_runs_booking import _fleet
 
 HX = {"HX-Request": "true"}
 
 
 @pytest.fixture
-def w(app):
+def w(app, make_fleet):
     w = factories.world()
     for conv in (w.cpas_convention, w.asbl_convention):
         conv.opening_hours = {d: [["08:00", "17:00"]]
                               for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
-    w.depot, w.van, template = _fleet(w)
+    w.depot, w.van, template = make_fleet(w)
     from surplus.models import RunTemplate
 
     for day in range(1, 7):

@@ -7,15 +7,13 @@ import pytest
 
 from surplus.extensions import db
 from surplus.models import Run, Stop
-from tests.surplus.test_runs_booking import _fleet  # noqa: F401  (fixture helpers)
-from tests.surplus.test_shared_runs import WEEKDAYS, _agree, _run
-from tests.surplus.test_shared_runs import w as shared  # noqa: F401  (fixture)
+from surplus.services.booking import WEEKDAYS
 
 
 @pytest.fixture
-def booked(shared, login_as):  # noqa: F811
-    w = shared
-    _agree(w)
+def booked(shared_world, agree, login_as):
+    w = shared_world
+    agree(w)
     client = login_as(w.coordinator)
     page = client.get(f"/claims/{w.claim.id}").get_data(as_text=True)
     assert 'id="book-proposal"' in page and w.namur_run.name in page
@@ -50,11 +48,12 @@ def test_the_client_platform_follows_the_run_but_cannot_change_it(booked, login_
     assert client.get(f"/runs/{empty.id}").status_code == 404
 
 
-def test_a_relay_is_proposed_and_booked_from_the_claim_page(shared, login_as):  # noqa: F811
-    w = shared
-    _agree(w)
+def test_a_relay_is_proposed_and_booked_from_the_claim_page(shared_world, agree, add_run,
+                                                            login_as):
+    w = shared_world
+    agree(w)
     w.cpas_convention.opening_hours = {WEEKDAYS[w.day2.weekday()]: [["08:00", "17:00"]]}
-    _run(w.platform, w.hub_depot, w.hub_van, w.day2)
+    add_run(w.platform, w.hub_depot, w.hub_van, w.day2)
     db.session.commit()
     client = login_as(w.coordinator)
     page = client.get(f"/claims/{w.claim.id}").get_data(as_text=True)

@@ -21,8 +21,8 @@ from flask_babel import LazyString, ngettext
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from .. import mail, notification_text
-from ..models import (
+from ... import mail
+from ...models import (
     Lot,
     LotStatus,
     MailMode,
@@ -32,7 +32,8 @@ from ..models import (
     User,
     utcnow,
 )
-from .notification_prefs import modes_for, unsubscribe_token
+from . import text as notification_text
+from .prefs import modes_for, unsubscribe_token
 
 BATCH = 200
 

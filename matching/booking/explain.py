@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .booking_arrays import EPS, INF, Shipments, to_minutes
-from .booking_fleet import Fleet
-from .booking_kernels import edge_terms, scan
+from .arrays import EPS, INF, Shipments, to_minutes
+from .fleet import Fleet
+from .kernels import edge_terms, scan
 
 if TYPE_CHECKING:
-    from .booking_model import RunPlan, Shipment
-    from .params import Params
+    from ..params import Params
+    from .model import RunPlan, Shipment
 
 #: Stable keys and their English source sentences (to translate, or to show as is).
 REASONS: dict[str, str] = {

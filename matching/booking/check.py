@@ -4,7 +4,7 @@ It shares no code with the planner beyond the distance function
 (:class:`matching.distance.RoadEstimate`): it rebuilds every run's final stop list from
 the insertions, walks it leg by leg in minutes since the run's start (taken from the
 datetimes in UTC), and reports every broken rule of the time model in
-:mod:`matching.booking` as a sentence. Tests and ``bench/booking.py`` use it.
+:mod:`matching.booking.insertion` as a sentence. Tests and ``bench/booking.py`` use it.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from .distance import RoadEstimate
+from ..distance import RoadEstimate
 
 if TYPE_CHECKING:
-    from .booking_model import Insertion, RunPlan, Shipment
-    from .params import Params
+    from ..params import Params
+    from .model import Insertion, RunPlan, Shipment
 
 TOLERANCE = 1e-6  # minutes, kg and km of float noise
 ETA_TOLERANCE_MIN = 1e-3  # ETAs are datetimes, rounded to the microsecond

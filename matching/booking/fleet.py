@@ -1,10 +1,10 @@
 """NumPy state of a set of runs for the booking planner.
 
-The time model and the algorithm are described in :mod:`matching.booking`. Here they
-are arrays: one row per run, one column per node (node 0 is the depot the run leaves,
-nodes ``1..n`` its stops, node ``n + 1`` the depot it returns to; shorter rows are padded
-with copies of their depot, so padded legs are 0 km long). Edge ``e`` is the leg from
-node ``e`` to node ``e + 1``. Units: :mod:`matching.booking_arrays`.
+The time model and the algorithm are described in :mod:`matching.booking.insertion`.
+Here they are arrays: one row per run, one column per node (node 0 is the depot the run
+leaves, nodes ``1..n`` its stops, node ``n + 1`` the depot it returns to; shorter rows
+are padded with copies of their depot, so padded legs are 0 km long). Edge ``e`` is the
+leg from node ``e`` to node ``e + 1``. Units: :mod:`matching.booking.arrays`.
 
 Per node, the forward pass gives the arrival ``A``, the service start ``S`` and the
 waiting ``w = S - A``; with the cumulative waiting ``CW`` and ``Q_k = CW_k + L_k - S_k``
@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .booking_arrays import EPOCH, EPS, INF, MINUTE, Shipments, chord_km, to_minutes, unit
+from .arrays import EPOCH, EPS, INF, MINUTE, Shipments, chord_km, to_minutes, unit
 
 if TYPE_CHECKING:
-    from .booking_model import RunPlan
+    from .model import RunPlan
 
 RAW = {"lat": 0, "lon": 1, "delta": 2, "ws": 3, "we": 4, "svc": 5}
 STATE = {"S": 0, "A": 1, "CW": 2, "Q": 3, "AS": 4, "load": 5, "dep": 6}

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from .distance import EARTH_RADIUS_KM
-from .errors import InvalidInputError
+from ..distance import EARTH_RADIUS_KM
+from ..errors import InvalidInputError
 
 if TYPE_CHECKING:
-    from .booking_model import Shipment
+    from .model import Shipment
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 MINUTE = timedelta(minutes=1)

@@ -1,6 +1,6 @@
 """Booking: put a lot's pickup and drop-off on a delivery run that already exists.
 
-Time model (the independent validator, :mod:`matching.booking_check`, uses the same)
+Time model (the independent validator, :mod:`matching.booking.check`, uses the same)
 ------------------------------------------------------------------------------------
 1. A leg's km is the great-circle km times ``params.circuity``; its minutes are
    ``km / run.speed_kmh × 60``.
@@ -22,8 +22,8 @@ Time model (the independent validator, :mod:`matching.booking_check`, uses the s
 
 Existing stops keep their order. A run that already breaks rule 2, 3 or 5 takes no
 booking. Distances must obey the triangle inequality (great-circle km do, and so do
-shortest road paths, should a routing engine replace them in ``booking_fleet``): the
-bounds below rely on a detour never saving time.
+shortest road paths, should a routing engine replace them in ``fleet``): the bounds
+below rely on a detour never saving time.
 
 Objective: ``insert`` minimises ``added_km`` over every run and every pair of positions;
 ``book`` maximises the number of shipments booked, then minimises the sum of ``added_km``.
@@ -40,7 +40,7 @@ Objective: ``insert`` minimises ``added_km`` over every run and every pair of po
    exact: it is the answer (equal costs go to the run listed first).
 
 ``book(runs, shipments, params)``: a table of bounds, one row per shipment and one column
-per run, raised lazily as in ``insert`` (see :mod:`matching.booking_plan`).
+per run, raised lazily as in ``insert`` (see :mod:`matching.booking.plan`).
 1. Regret insertion: every shipment knows its two cheapest runs; repeatedly book the one
    whose second-best run costs most more than its best (a shipment left with a single
    run goes first); re-bound the changed run's column and settle again only the rows
@@ -62,38 +62,20 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from .booking_arrays import Shipments, to_datetime, to_minutes
-from .booking_check import validate_booking, validate_route
-from .booking_explain import REASONS, Reason, explain_no_insertion
-from .booking_fleet import Fleet
-from .booking_kernels import distance_grid, scan
-from .booking_model import STORAGE, Insertion, RunPlan, Shipment, StopPlan, Window
-from .booking_plan import Planner, better, improve, regret, sequential
-from .errors import InvalidInputError
-from .params import Params
+from ..errors import InvalidInputError
+from ..params import Params
+from .arrays import Shipments, to_datetime, to_minutes
+from .fleet import Fleet
+from .kernels import distance_grid, scan
+from .model import Insertion, RunPlan, Shipment, StopPlan
+from .plan import Planner, better, improve, regret, sequential
 
 #: Work allowed to ``book``'s improvement: shipments taken off and booked again (dearest
 #: first, in two sweeps) times runs: every shipment on 50 runs, the dearest 50 (of
 #: 1,000) on 500 runs, where the choice of runs leaves less to gain (measured).
 IMPROVE_BUDGET = 50_000
 
-__all__ = [
-    "REASONS",
-    "STORAGE",
-    "Insertion",
-    "Reason",
-    "RunPlan",
-    "Shipment",
-    "StopPlan",
-    "Window",
-    "apply_insertion",
-    "book",
-    "book_sequential",
-    "explain_no_insertion",
-    "insert",
-    "validate_booking",
-    "validate_route",
-]
+__all__ = ["apply_insertion", "book", "book_sequential", "insert"]
 
 
 def _utc(moment: datetime) -> datetime:

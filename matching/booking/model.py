@@ -11,7 +11,7 @@ from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 STORAGE: tuple[str, ...] = ("ambient", "chilled", "frozen")
 #: A time window: service may start from the first moment to the second (inclusive).

@@ -15,7 +15,7 @@ Level 3, :func:`scan`: every pair of edges ``a <= b`` at once. The pickup on edg
 delays node ``a + 1`` by ``delay1``; the delay left at node ``b`` is
 ``max(0, delay1 - waiting between them)``, which gives the drop-off's exact time; the
 nodes in between, the drop-off, the nodes after it and the load on every edge from
-``a`` to ``b`` are all checked against the arrays of :mod:`matching.booking_fleet`.
+``a`` to ``b`` are all checked against the arrays of :mod:`matching.booking.fleet`.
 
 Each function takes shipment indices ``si`` and run indices ``ri``; ``inf`` means the
 shipment cannot ride that run.
@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .booking_arrays import EPS, INF, Shipments, chord_km
-from .booking_fleet import Fleet
+from .arrays import EPS, INF, Shipments, chord_km
+from .fleet import Fleet
 
 #: Single-precision distances err by about 2 m each; level-1 bounds give up 50 m to
 #: stay below the exact cost.

@@ -11,8 +11,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from ..errors import Invalid
-from ..models import MailMode, MailState, NotificationKind, NotificationPreference, User
+from ...errors import Invalid
+from ...models import MailMode, MailState, NotificationKind, NotificationPreference, User
 
 # New lots can come by the dozen: a daily digest unless the user asks for more.
 DEFAULT_MODE = {kind: MailMode.IMMEDIATE for kind in NotificationKind} | {

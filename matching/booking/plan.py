@@ -3,7 +3,7 @@ and the improvement by taking bookings off and booking them again.
 
 They work on a table ``val[s, r]`` holding, for shipment ``s`` and run ``r``, an
 estimate of the km added by its best insertion at ``level[s, r]``: 0 to 2 are lower
-bounds, 3 is exact, with its edges (see :mod:`matching.booking_kernels`). Raising an
+bounds, 3 is exact, with its edges (see :mod:`matching.booking.kernels`). Raising an
 entry keeps the larger of its bounds. ``inf`` means the shipment cannot ride that run:
 a run only gets later and fuller as stops are added, so that holds until a booking is
 taken off the run (then its whole column is bounded anew).
@@ -22,9 +22,9 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from .booking_arrays import Shipments, chord_km
-from .booking_fleet import Fleet
-from .booking_kernels import coarse_bounds, distance_bounds, scan, slack_bounds
+from .arrays import Shipments, chord_km
+from .fleet import Fleet
+from .kernels import coarse_bounds, distance_bounds, scan, slack_bounds
 
 EXACT = 3
 TIE = 1e-9  # km: costs this close are equal (float noise), and the first run wins

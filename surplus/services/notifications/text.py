@@ -10,9 +10,9 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from .labels import label
-from .models import MailMode, Notification, NotificationKind
-from .templating import kg, when
+from ...labels import label
+from ...models import MailMode, Notification, NotificationKind
+from ...templating import kg, when
 
 KIND_LABELS = {
     NotificationKind.NEW_LOT: _l("New lots offered to my organisation"),

@@ -1,7 +1,7 @@
 """In-app notifications: who is told what, and how their mail is queued.
 
 A notification stores its kind and plain parameters, never translated text: it is
-rendered in the reader's language when shown or mailed (``surplus.notification_text``).
+rendered in the reader's language when shown or mailed (:mod:`.text`).
 Each recipient's mail state comes from their choice for the kind at creation time:
 ``pending`` (sent by :func:`deliver_pending`), ``digest`` (gathered by
 :func:`send_digests`) or ``none``. Functions flush; the caller commits.
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ..models import (
+from ...models import (
     Claim,
     Convention,
     ConventionStatus,
@@ -31,10 +31,10 @@ from ..models import (
     User,
     utcnow,
 )
-from .eligibility import channel_accepts, channels_by_org
-from .events import _plain
-from .notification_mail import deliver_pending, send_digests
-from .notification_prefs import STATE_FOR_MODE, modes_for
+from ..eligibility import channel_accepts, channels_by_org
+from ..events import to_plain
+from .mail import deliver_pending, send_digests
+from .prefs import STATE_FOR_MODE, modes_for
 
 __all__ = ["notify", "notify_org", "lot_claimed", "booked", "convention_decided",
            "lot_withdrawn", "new_lot_offered", "transport_agreement", "remind_expiring",
@@ -49,7 +49,7 @@ def notify(session: Session, users: Iterable[User], kind: NotificationKind, subj
     if not people:
         return []
     modes = modes_for(session, people, kind)
-    plain = _plain(params)
+    plain = to_plain(params)
     rows = [Notification(user_id=uid, kind=kind, subject_type=type(subject).__name__.lower(),
                          subject_id=subject.id, params=dict(plain),
                          mail_state=STATE_FOR_MODE[modes[uid]]) for uid in people]

@@ -1,18 +1,15 @@
-"""Marshmallow schemas of the API's requests and responses (the OpenAPI document)."""
+"""The API's answers (the response half of the OpenAPI document)."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 
+from ..models import ConventionStatus
+
 
 class ErrorSchema(ma.Schema):
     error = ma.fields.String(required=True)
     fields = ma.fields.Dict(keys=ma.fields.String())
-
-
-class TokenRequestSchema(ma.Schema):
-    email = ma.fields.String(required=True)
-    password = ma.fields.String(required=True, load_only=True)
 
 
 class TokenSchema(ma.Schema):
@@ -49,31 +46,6 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
-class LotInSchema(ma.Schema):
-    """Documentation of POST /lots; the rules are checked by the lot service."""
-
-    title = ma.fields.String(required=True)
-    category = ma.fields.String(required=True, metadata={"enum": [
-        "fruit_veg", "bakery", "dairy", "meat_fish", "ready_meals", "dry_goods", "drinks",
-        "frozen", "baby", "non_food"]})
-    description = ma.fields.String()
-    weight_kg = ma.fields.Float(required=True)
-    units = ma.fields.Integer()
-    date_kind = ma.fields.String(metadata={"enum": ["use_by", "best_before"]})
-    date = ma.fields.Date()
-    storage = ma.fields.String(required=True, metadata={"enum": ["ambient", "chilled", "frozen"]})
-    allergens = ma.fields.List(ma.fields.String())
-    fse_plus = ma.fields.Boolean()
-    divisible = ma.fields.Boolean()
-    min_part_kg = ma.fields.Float()
-    pickup_from = ma.fields.DateTime(required=True)
-    pickup_until = ma.fields.DateTime(required=True)
-    postcode = ma.fields.String()
-    locality = ma.fields.String()
-    lat = ma.fields.Float()
-    lon = ma.fields.Float()
-    lot_number = ma.fields.String()
-
 
 class LotSchema(ma.Schema):
     id = ma.fields.Integer()
@@ -104,11 +76,6 @@ class LotSchema(ma.Schema):
     next_wave_at = ma.fields.Function(lambda lot: _iso(lot.next_wave_at))
 
 
-class ClaimInSchema(ma.Schema):
-    kg = ma.fields.Float(required=True)
-    platform_id = ma.fields.Integer()
-    idempotency_key = ma.fields.String()
-
 
 class ClaimSchema(ma.Schema):
     id = ma.fields.Integer()
@@ -127,33 +94,18 @@ class LotPageSchema(ma.Schema):
     pages = ma.fields.Integer()
 
 
-class ConventionInSchema(ma.Schema):
-    """Documentation of POST/PATCH /conventions; the rules are checked by the service."""
-
-    platform_id = ma.fields.Integer()
-    persons_per_week = ma.fields.Integer(required=True)
-    chilled_capacity_kg = ma.fields.Float()
-    frozen_capacity_kg = ma.fields.Float()
-    accepted_categories = ma.fields.List(ma.fields.String())
-    opening_hours = ma.fields.Dict(keys=ma.fields.String(),
-                                   values=ma.fields.List(ma.fields.List(ma.fields.String())))
-    afsca_number = ma.fields.String()
-    fse_plus_approval_number = ma.fields.String()
-    fse_plus_approval_expires = ma.fields.Date()
-    contact_name = ma.fields.String()
-    contact_phone = ma.fields.String()
-
 
 class ConventionSchema(ma.Schema):
     id = ma.fields.Integer()
     platform_id = ma.fields.Integer()
     beneficiary_id = ma.fields.Integer()
-    status = ma.fields.Function(lambda c: c.status.value)
-    valid_from = ma.fields.Function(lambda c: _iso(c.valid_from))
-    valid_until = ma.fields.Function(lambda c: _iso(c.valid_until))
+    status = ma.fields.Function(lambda c: c.status.value, metadata={
+        "type": "string", "enum": [s.value for s in ConventionStatus]})
+    valid_from = ma.fields.Date(allow_none=True)
+    valid_until = ma.fields.Date(allow_none=True)
     fse_plus_allowed = ma.fields.Boolean()
     fse_plus_approval_number = ma.fields.String(allow_none=True)
-    fse_plus_approval_expires = ma.fields.Function(lambda c: _iso(c.fse_plus_approval_expires))
+    fse_plus_approval_expires = ma.fields.Date(allow_none=True)
     persons_per_week = ma.fields.Integer()
     chilled_capacity_kg = ma.fields.Float()
     frozen_capacity_kg = ma.fields.Float()
@@ -162,14 +114,6 @@ class ConventionSchema(ma.Schema):
     decision_reason = ma.fields.String()
     pending_changes = ma.fields.Dict(allow_none=True)
 
-
-class DecisionSchema(ma.Schema):
-    action = ma.fields.String(required=True, metadata={"enum": [
-        "approve", "decline", "suspend", "reinstate", "end"]})
-    reason = ma.fields.String()
-    valid_from = ma.fields.Date()
-    valid_until = ma.fields.Date()
-    fse_plus = ma.fields.Boolean()
 
 
 class StopSchema(ma.Schema):
@@ -186,7 +130,7 @@ class StopSchema(ma.Schema):
     window_start = ma.fields.Function(lambda s: _iso(s.window_start))
     window_end = ma.fields.Function(lambda s: _iso(s.window_end))
     planned_at = ma.fields.Function(lambda s: _iso(getattr(s, "planned_at", None)))
-    load_after_kg = ma.fields.Float(dump_default=None)
+    load_after_kg = ma.fields.Float(allow_none=True, dump_default=None)  # on a run's page
     temperature_c = ma.fields.Float(allow_none=True)
     receiver_name = ma.fields.String()
     leg = ma.fields.Integer()
@@ -210,9 +154,11 @@ class RunDetailSchema(RunSchema):
     stops = ma.fields.List(ma.fields.Nested(StopSchema))
 
 
-class BookingInSchema(ma.Schema):
-    run_id = ma.fields.Integer()
-    self_collect = ma.fields.Boolean()
+
+class RefusalSchema(ErrorSchema):
+    """A hand-over refused at a stop (too warm): recorded, and answered 409."""
+
+    refused = ma.fields.Boolean()
 
 
 class BookingSchema(ma.Schema):
@@ -225,7 +171,25 @@ class BookingSchema(ma.Schema):
     relay = ma.fields.Dict(allow_none=True)
 
 
-class StopConfirmInSchema(ma.Schema):
-    temperature = ma.fields.Float()
-    receiver = ma.fields.String()
+class AgreementSchema(ma.Schema):
+    id = ma.fields.Integer()
+    carrier_id = ma.fields.Integer()
+    carrier = ma.fields.Function(lambda a: a.carrier.name, metadata={"type": "string"})
+    client_id = ma.fields.Integer()
+    client = ma.fields.Function(lambda a: a.client.name, metadata={"type": "string"})
+    status = ma.fields.Function(lambda a: a.status.value, metadata={
+        "type": "string", "enum": ["requested", "active", "refused", "ended"]})
+    valid_from = ma.fields.Date()
+    valid_until = ma.fields.Date(allow_none=True)
     note = ma.fields.String()
+    decision_reason = ma.fields.String()
+    requested_by_org_id = ma.fields.Integer()
+    deciding_org_id = ma.fields.Integer()
+    created_at = ma.fields.DateTime()
+    decided_at = ma.fields.DateTime(allow_none=True)
+
+
+class ConventionConflictSchema(ErrorSchema):
+    """A second request to the same platform: the open convention's id."""
+
+    convention_id = ma.fields.Integer()

@@ -1,0 +1,28 @@
+"""The API's blueprint class: input that its schema refuses is a 400, as documented,
+and a body that is not JSON says so in the caller's language."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import flask_smorest
+from flask_babel import gettext as _
+from webargs.flaskparser import FlaskParser, abort
+
+from ..schemas.base import JsonBody
+
+
+class _Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def load_json(self, req: Any, schema: Any) -> Any:
+        data = super().load_json(req, schema)
+        return JsonBody(data) if isinstance(data, dict) else data
+
+    def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any,
+                                   **kwargs: Any) -> NoReturn:
+        abort(400, exc=error, messages={"json": [_("The body is not valid JSON.")]})
+
+
+class Blueprint(flask_smorest.Blueprint):
+    ARGUMENTS_PARSER = _Parser()

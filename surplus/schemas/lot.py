@@ -1,0 +1,104 @@
+"""The lot, claim and lot-list inputs: one schema each for the form, the CSV row and the
+API. The service then applies the rules that need the world (the donor, today's date,
+the gazetteer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+from flask_babel import lazy_gettext as _l
+
+from .. import geo
+from ..models import MAX_LOT_GRAMS, Allergen, Category, DateKind, StorageClass
+from .base import InputSchema
+from .fields import Choice, Choices, Count, Day, Flag, Id, Kilograms, Moment, Number, Text
+
+MAX_LOT_KG = MAX_LOT_GRAMS / 1000
+# Belgium's extent, for coordinates given instead of a postcode.
+LAT_RANGE, LON_RANGE = (49.4, 51.6), (2.5, 6.5)
+
+
+class LotInSchema(InputSchema):
+    """A surplus lot as a donor posts it."""
+
+    title = Text(200, required=True, allow_blank=False)
+    category = Choice(Category, required=True)
+    description = Text(2000)
+    lot_number = Text(60, metadata={"description": "Batch number (traceability)."})
+    weight_kg = Kilograms(MAX_LOT_KG, required=True, error_messages={
+        "too_small": _l("The weight must be more than 0 kg."),
+        "too_large": _l("At most 40,000 kg per lot; split larger stock.")})
+    units = Count(10_000_000, allow_none=True)
+    date_kind = Choice(DateKind, allow_none=True)
+    date = Day(past=400, future=3660, allow_none=True,
+               metadata={"description": "The use-by or best-before date."})
+    storage = Choice(StorageClass, required=True)
+    allergens = Choices(Allergen)
+    fse_plus = Flag(load_default=False)
+    divisible = Flag(load_default=True)
+    min_part_kg = Number(0, MAX_LOT_KG, places=3, allow_none=True, error_messages={
+        "too_small": _l("The minimum part cannot be negative.")})
+    pickup_from = Moment(required=True)
+    pickup_until = Moment(required=True)
+    address = Text(300)
+    postcode = Text(4, validate=lambda code: _known_postcode(code),
+                    metadata={"pattern": r"^(\d{4})?$"})
+    locality = Text(120)
+    lat = Number(*LAT_RANGE, allow_none=True)
+    lon = Number(*LON_RANGE, allow_none=True)
+
+    @ma.validates_schema(skip_on_field_errors=False)
+    def _shape(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, str] = {}
+        start, end = data.get("pickup_from"), data.get("pickup_until")
+        if start and end and end <= start:
+            errors["pickup_until"] = str(_l("The pickup window must end after it starts."))
+        weight, part = data.get("weight_kg"), data.get("min_part_kg")
+        if data.get("divisible", True) and weight and part and part > weight:
+            errors["min_part_kg"] = str(_l("The minimum part cannot exceed the lot's weight."))
+        if data.get("date_kind") and not data.get("date"):
+            errors["date"] = str(_l("Enter the date that goes with the date kind."))
+        if data.get("date") and not data.get("date_kind"):
+            errors["date_kind"] = str(_l("This field is required."))
+        if (data.get("storage") in (StorageClass.CHILLED, StorageClass.FROZEN)
+                and not data.get("date") and "date" not in errors):
+            errors["date"] = str(_l("Chilled and frozen lots need a use-by or best-before "
+                                    "date."))
+        if (data.get("lat") is None) != (data.get("lon") is None):
+            errors["lat"] = str(_l("Give both coordinates, or a postcode."))
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+def _known_postcode(code: str) -> None:
+    if code and not geo.is_known_postcode(code):
+        raise ma.ValidationError(str(_l("Unknown Belgian postcode.")))
+
+
+class ReasonSchema(InputSchema):
+    """Why a lot is withdrawn or recalled, or a claim cancelled."""
+
+    reason = Text(1000, load_default="",
+                  metadata={"description": "Shown to the organisations that claimed."})
+
+
+class ClaimInSchema(InputSchema):
+    kg = Kilograms(MAX_LOT_KG, required=True,
+                   error_messages={"too_small": _l("Claim more than 0 kg.")})
+    platform_id = Id(allow_none=True, metadata={
+        "description": "The platform (convention) to claim through; the nearest if absent."})
+    idempotency_key = Text(100, allow_none=True, metadata={
+        "description": "Repeat it to get the first claim back instead of a second one."})
+
+
+class LotFilterSchema(InputSchema):
+    """The lot list's filters and page (query string)."""
+
+    category = Choice(Category, allow_none=True)
+    storage = Choice(StorageClass, allow_none=True)
+    max_km = Number(0, 1000, exclusive_minimum=True, allow_none=True)
+    fse_only = Flag(load_default=False)
+    expiring_days = Count(365, minimum=1, allow_none=True)
+    q = Text(100, load_default="")
+    page = Count(100_000, minimum=1, load_default=1)
