@@ -7,19 +7,31 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install install-test translations extract-messages migrate seed lint bench clean
+.PHONY: run test install install-test translations extract-messages migrate seed lint bench clean lock
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/activate
-	$(BIN)/pip install -q -e .
+# pyproject.toml keeps the ranges; requirements.lock pins the versions installed here
+# (`make lock` renews it from the ranges in a fresh environment).
+LOCK := requirements.lock
+
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/activate
+	$(BIN)/pip install -q -c $(LOCK) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
-	$(BIN)/pip install -q -e '.[test]'
+$(VENV)/.installed-test: pyproject.toml $(LOCK) $(VENV)/.installed
+	$(BIN)/pip install -q -c $(LOCK) -e '.[test]'
 	touch $@
+
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install -q --upgrade pip
+	.lock-venv/bin/pip install -q -e '.[test]'
+	.lock-venv/bin/pip freeze --exclude-editable > $(LOCK)
+	rm -rf .lock-venv
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
@@ -43,6 +55,7 @@ run: seed
 
 lint: install-test
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/mypy matching
 
 ## The whole suite: lint, types, then every test on SQLite and PostgreSQL and in Chromium.

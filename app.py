@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Flask, request
 
-from surplus import cli, errors, i18n, security
+from surplus import cli, errors, i18n, request_text, security
 from surplus.config import INSTANCE, Config
 from surplus.database import read_only_transactions, tune_engine
 from surplus.extensions import csrf, db, htmx, login_manager, migrate
@@ -36,6 +36,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
+    request_text.init_app(app)
 
     from surplus import api, mail, templating, views
 

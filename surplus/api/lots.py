@@ -8,7 +8,13 @@ from sqlalchemy import func, select
 from .. import access
 from ..extensions import db
 from ..models import Claim, Lot
-from ..schemas.answers import ClaimSchema, ErrorSchema, LotPageSchema, LotSchema
+from ..schemas.answers import (
+    ClaimConflictSchema,
+    ClaimSchema,
+    ErrorSchema,
+    LotPageSchema,
+    LotSchema,
+)
 from ..schemas.lot import ClaimInSchema, LotFilterSchema, LotInSchema, ReasonSchema
 from ..services import claims as claim_service
 from ..services import lots as lot_service
@@ -98,7 +104,7 @@ def lot_withdraw(values: dict, lot_id: int):
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(403, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
-@blp.alt_response(409, schema=ErrorSchema)
+@blp.alt_response(409, schema=ClaimConflictSchema)
 @token_required
 def claim_create(values: dict, lot_id: int):
     """Claim kilograms: 201; 403 with the rule's reason; 409 with ``available_kg`` when

@@ -70,7 +70,8 @@ class LotSchema(ma.Schema):
     lon = ma.fields.Float(attribute="pickup_lon")
     status = ma.fields.Function(lambda lot: lot.status.value)
     donor = ma.fields.Function(lambda lot: {"id": lot.donor.id, "name": lot.donor.name})
-    distance_km = ma.fields.Float(dump_default=None)
+    distance_km = ma.fields.Float(allow_none=True, dump_default=None, metadata={
+        "description": "Road km from your organisation (in the lot list only)."})
     wave = ma.fields.Integer(metadata={"description": "Offer wave: 1 platforms serving the "
                                        "donor, 2 platforms within the radius, 3 all."})
     next_wave_at = ma.fields.Function(lambda lot: _iso(lot.next_wave_at))
@@ -153,6 +154,12 @@ class RunDetailSchema(RunSchema):
     km = ma.fields.Float()
     stops = ma.fields.List(ma.fields.Nested(StopSchema))
 
+
+
+class ClaimConflictSchema(ErrorSchema):
+    """The kilograms asked are no longer there: how many remain."""
+
+    available_kg = ma.fields.Float()
 
 
 class RefusalSchema(ErrorSchema):

@@ -165,7 +165,9 @@ class Number(_BlankIsMissing, _Localised, ma.fields.Field):
                 raise self.make_error("whole")
             return int(number)
         if self.places is not None:
-            number = number.quantize(Decimal(1).scaleb(-self.places))
+            exact, number = number, number.quantize(Decimal(1).scaleb(-self.places))
+            if exact and not number:  # 0.0004 kg is not "no minimum": it is too small
+                raise self._out_of_range("too_small")
             if self.exclusive_minimum and number <= Decimal(str(self.minimum)):
                 raise self._out_of_range("too_small")
         return float(number)

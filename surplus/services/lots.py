@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -123,6 +124,18 @@ def create_lots_from_csv(session: Session, actor: User, content: str,
     for lot in lots:
         _posted(session, actor, lot, now, all_reaches)
     return lots
+
+
+def decode_csv(raw: bytes) -> str:
+    """A CSV file's text: UTF-8 (with or without a byte-order mark) or, from older
+    spreadsheets, Windows-1252. A file with UTF-8 sequences that does not decode is
+    read as broken UTF-8 (each broken character refused in its row), not as 1252."""
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        if re.search(rb"[\xc2-\xf4][\x80-\xbf]", raw):
+            return raw.decode("utf-8-sig", errors="replace")
+        return raw.decode("cp1252", errors="replace")
 
 
 def _cell(value: Any) -> str:

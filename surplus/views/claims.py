@@ -18,6 +18,7 @@ from ..schemas.lot import ReasonSchema
 from ..schemas.run import BookingInSchema
 from ..services import booking
 from ..services import claims as claim_service
+from .helpers import refusal_page
 
 bp = Blueprint("claims", __name__, url_prefix="/claims")
 
@@ -44,6 +45,8 @@ def claim_cancel(claim_id: int):
         claim_service.cancel_claim(db.session, current_user, claim, reason)
     except DomainError as error:
         db.session.rollback()
+        if error.fields:
+            return refusal_page(error, url_for("claims.claim_list"))
         flash(error.message, "error")
         return redirect(url_for("claims.claim_list"))
     db.session.commit()
@@ -55,7 +58,10 @@ def claim_cancel(claim_id: int):
 @login_required
 def claim_show(claim_id: int):
     """A claim: the lot, who claimed it, its booking on a run (proposal for coordinators)."""
-    claim = access.get_for(current_user, Claim, claim_id)
+    return _claim_page(access.get_for(current_user, Claim, claim_id))
+
+
+def _claim_page(claim: Claim, errors: dict | None = None, status: int = 200):
     stops = booking.booked_stops(db.session, claim)
     proposal, candidates = None, []
     may_book = access.coordinates(current_user, claim.platform_id)
@@ -63,7 +69,7 @@ def claim_show(claim_id: int):
         proposal = booking.propose(db.session, claim)
         candidates = booking.candidate_runs(db.session, claim, datetime.now(UTC), None)
     return render_template("claims/show.html", claim=claim, stops=stops, proposal=proposal,
-                           candidates=candidates, may_book=may_book)
+                           candidates=candidates, may_book=may_book, errors=errors), status
 
 
 @bp.post("/<int:claim_id>/booking")
@@ -85,6 +91,9 @@ def claim_book(claim_id: int):
         db.session.rollback()
         if error.status == 403:
             raise
+        if error.fields:  # the booking form again, the field marked
+            flash(error.message, "error")
+            return _claim_page(claim, error.fields, 422)
         flash(error.message, "error")
     else:
         db.session.commit()

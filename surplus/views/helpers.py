@@ -24,6 +24,14 @@ def apply_errors(form: FlaskForm, error: DomainError) -> None:
         form.form_errors.append(error.message)
 
 
+def refusal_page(error: DomainError, back: str):
+    """A button's form refused for what was typed (a field at fault): the page says
+    which, with a way back; other refusals are flashed where the button was."""
+    message = " ".join(dict.fromkeys([error.message, *map(str, error.fields.values())]))
+    return render_template("error.html", code=error.status, message=message,
+                           back=back), error.status
+
+
 def render_form(template: str, status: int = 200, **context):
     """Re-render a form; 422 on errors, which our htmx config swaps like a 200."""
     return render_template(template, **context), status

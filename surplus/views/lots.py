@@ -30,7 +30,7 @@ from ..services import allocation, matching_adapter, waves
 from ..services import lots as lot_service
 from ..services.eligibility import conventions_for
 from ..services.lot_dates import BRUSSELS
-from .helpers import apply_errors, render_form
+from .helpers import apply_errors, refusal_page, render_form
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
 
@@ -89,10 +89,7 @@ def lot_bulk():
     if not form.validate_on_submit():
         return render_form("lots/bulk.html", 422, form=form, rows=None)
     raw = form.file.data.read(2_000_000)
-    try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        content = raw.decode("cp1252", errors="replace")
+    content = lot_service.decode_csv(raw)
     try:
         posted = lot_service.create_lots_from_csv(db.session, current_user, content)
     except DomainError as error:
@@ -157,6 +154,8 @@ def _donor_ends(lot_id: int, action, done_message, back: str):
         claims = action(db.session, current_user, lot, reason)
     except DomainError as error:
         db.session.rollback()
+        if error.fields:
+            return refusal_page(error, url_for("lots.lot_show", lot_id=lot_id))
         flash(error.message, "error")
     else:
         db.session.commit()

@@ -7,13 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from .. import access
-from ..errors import DomainError
+from ..errors import DomainError, Invalid
 from ..extensions import db, htmx
 from ..models import Lot
 from ..schemas.base import form_values, load
 from ..schemas.lot import ClaimInSchema, LotFilterSchema
 from ..services import claims as claim_service
-from ..services.browse import Filters, browse
+from ..services.browse import Filters, Page, browse
 
 bp = Blueprint("market", __name__)
 
@@ -23,11 +23,15 @@ bp = Blueprint("market", __name__)
 def lot_list():
     """Open lots the organisation may receive; the results fragment alone for htmx."""
     access.require_beneficiary(current_user)
-    values = load(LotFilterSchema(), request.args, message=_("Check the search filters."))
+    template = "lots/_results.html" if htmx and not htmx.boosted else "lots/list.html"
+    try:
+        values = load(LotFilterSchema(), request.args, message=_("Check the search filters."))
+    except Invalid as error:  # the filters come back as typed, each wrong one marked
+        return render_template(template, page=Page(), filters=Filters(), args=request.args,
+                               errors=error.fields, error=error.message), 422 if htmx else 400
     filters = Filters.of(values)
     page = browse(db.session, current_user.organisation, filters, page=values["page"],
                   per_page=current_app.config["LOTS_PER_PAGE"])
-    template = "lots/_results.html" if htmx and not htmx.boosted else "lots/list.html"
     return render_template(template, page=page, filters=filters, args=request.args)
 
 
@@ -51,6 +55,11 @@ def lot_claim(lot_id: int):
             lot = db.session.get(Lot, lot_id)  # offered again only to who may see it
             lot = lot if lot is not None and access.can(current_user, access.VIEW, lot) else None
             return render_template("lots/_claim_result.html", error=error.message,
+                                   fields=error.fields,
+                                   # a typing error keeps what was typed; a conflict
+                                   # offers what remains
+                                   kg_value=None if error.status == 409 else
+                                   request.form.get("kg"),
                                    lot=lot), 409 if error.status == 409 else 422
         flash(error.message, "error")
         return redirect(url_for("lots.lot_show", lot_id=lot_id)), 303
