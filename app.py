@@ -78,4 +78,3 @@ def _init_login(app: Flask) -> None:
         if user is None or user.session_version != int(version) or not user.active:
             return None
         return user
-

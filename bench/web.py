@@ -70,8 +70,17 @@ USER_AGENT = "maillon-bench/1"
 MIN_OPEN_LOTS = 10_000
 TARGET_P95_MS = 100.0
 SCENARIOS = ("healthz", "page", "fragment", "claim")
-CATEGORIES = ("fruit_veg", "bakery", "dairy", "meat_fish", "ready_meals", "dry_goods",
-              "drinks", "frozen", "baby")
+CATEGORIES = (
+    "fruit_veg",
+    "bakery",
+    "dairy",
+    "meat_fish",
+    "ready_meals",
+    "dry_goods",
+    "drinks",
+    "frozen",
+    "baby",
+)
 STORAGES = ("chilled", "ambient", "frozen")
 
 CSRF_INPUT = re.compile(r'<input[^>]*name="csrf_token"[^>]*>')
@@ -142,8 +151,13 @@ class CpuMeter:
             for pid in [server.pid] + self._children(server.pid):
                 app[pid] = self._pid_cpu(pid)
         db = {pid: self._pid_cpu(pid) for pid in self.stack.backend_pids()}
-        return {"app": app, "db": db, "gen": time.process_time(),
-                "machine": self._machine_busy(), "wall": time.perf_counter()}
+        return {
+            "app": app,
+            "db": db,
+            "gen": time.process_time(),
+            "machine": self._machine_busy(),
+            "wall": time.perf_counter(),
+        }
 
     @staticmethod
     def delta(before: dict, after: dict) -> dict[str, float]:
@@ -152,9 +166,13 @@ class CpuMeter:
 
         app, db, gen = tree("app"), tree("db"), after["gen"] - before["gen"]
         machine = after["machine"] - before["machine"]
-        return {"app": app, "db": db, "gen": gen,
-                "other": max(0.0, machine - app - db - gen),
-                "wall": after["wall"] - before["wall"]}
+        return {
+            "app": app,
+            "db": db,
+            "gen": gen,
+            "other": max(0.0, machine - app - db - gen),
+            "wall": after["wall"] - before["wall"],
+        }
 
 
 # -- database and server ----------------------------------------------------------------
@@ -173,9 +191,15 @@ class Stack:
         self.port = 0
         self.tmp = tempfile.TemporaryDirectory(prefix="maillon-bench-")
         self.error_log = Path(self.tmp.name) / "gunicorn.log"
-        self.env = dict(os.environ, DATABASE_URL=self.db_url, SECRET_KEY=SECRET_KEY,
-                        FLASK_APP="app", SCHEDULER_ENABLED="0", MAIL_ENABLED="0",
-                        PYTHONUNBUFFERED="1")
+        self.env = dict(
+            os.environ,
+            DATABASE_URL=self.db_url,
+            SECRET_KEY=SECRET_KEY,
+            FLASK_APP="app",
+            SCHEDULER_ENABLED="0",
+            MAIL_ENABLED="0",
+            PYTHONUNBUFFERED="1",
+        )
 
     # database
     def _admin(self, sql: str) -> None:
@@ -191,8 +215,13 @@ class Stack:
             return conn.execute(sql, params).fetchall()
 
     def _flask(self, *argv: str) -> str:
-        done = subprocess.run([_bin("flask"), "--app", "app", *argv], cwd=ROOT, env=self.env,
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [_bin("flask"), "--app", "app", *argv],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             sys.stderr.write(done.stdout + done.stderr)
             raise SystemExit(f"flask {' '.join(argv)} failed ({done.returncode})")
@@ -205,8 +234,10 @@ class Stack:
         self._flask("db", "upgrade")
         started = time.perf_counter()
         out = self._flask("demo", "seed", "--scale", str(self.args.scale))
-        _log(f"seed --scale {self.args.scale}: {out.splitlines()[-1]} "
-             f"({time.perf_counter() - started:.0f} s)")
+        _log(
+            f"seed --scale {self.args.scale}: {out.splitlines()[-1]} "
+            f"({time.perf_counter() - started:.0f} s)"
+        )
         import psycopg
 
         with psycopg.connect(self.db_url, autocommit=True) as conn:
@@ -215,14 +246,16 @@ class Stack:
     def open_lots(self) -> int:
         return self.query(
             "SELECT count(*) FROM lot WHERE status = 'open' AND remaining_g > 0 "
-            "AND pickup_until > now() AND (expires_at IS NULL OR expires_at > now())")[0][0]
+            "AND pickup_until > now() AND (expires_at IS NULL OR expires_at > now())"
+        )[0][0]
 
     def beneficiary_emails(self, count: int, seed: int) -> list[str]:
         rows = self.query(
             "SELECT u.email FROM user_account u JOIN organisation o ON o.id = u.organisation_id "
             "WHERE o.kind IN ('cpas', 'association') AND o.verification = 'verified' "
             "AND u.active AND EXISTS (SELECT 1 FROM convention c WHERE c.beneficiary_id = o.id "
-            "AND c.status = 'active') ORDER BY u.id")
+            "AND c.status = 'active') ORDER BY u.id"
+        )
         emails = [r[0] for r in rows]
         named = [e for e in ("cpas@demo.maillon.be", "asbl@demo.maillon.be") if e in emails]
         others = [e for e in emails if e not in named]
@@ -237,8 +270,10 @@ class Stack:
         if not self.db_created or not Path("/proc").is_dir():
             return []
         try:
-            rows = self.query("SELECT pid FROM pg_stat_activity WHERE datname = %s "
-                              "AND pid <> pg_backend_pid()", (self.db_name,))
+            rows = self.query(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+                (self.db_name,),
+            )
         except Exception:
             return []
         return [r[0] for r in rows]
@@ -254,9 +289,20 @@ class Stack:
         with socket.socket() as sock:
             sock.bind((HOST, 0))
             self.port = sock.getsockname()[1]
-        argv = [_bin("gunicorn"), "wsgi:app", "-w", str(self.args.workers),
-                "-b", f"{HOST}:{self.port}", "--timeout", "120",
-                "--error-logfile", str(self.error_log), "--log-level", "warning"]
+        argv = [
+            _bin("gunicorn"),
+            "wsgi:app",
+            "-w",
+            str(self.args.workers),
+            "-b",
+            f"{HOST}:{self.port}",
+            "--timeout",
+            "120",
+            "--error-logfile",
+            str(self.error_log),
+            "--log-level",
+            "warning",
+        ]
         if self.args.threads > 1:
             argv += ["--threads", str(self.args.threads)]
         helptext = subprocess.run([argv[0], "--help"], capture_output=True, text=True).stdout
@@ -266,13 +312,20 @@ class Stack:
             argv.append("--no-control-socket")
         _log(f"gunicorn: {' '.join(argv[1:])}")
         # Its own session: Ctrl-C reaches only this script, which then stops it cleanly.
-        self.server = subprocess.Popen(argv, cwd=ROOT, env=self.env, start_new_session=True,
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.server = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.server.poll() is not None:
-                raise SystemExit(f"gunicorn exited ({self.server.returncode}):\n"
-                                 + self.server_log())
+                raise SystemExit(
+                    f"gunicorn exited ({self.server.returncode}):\n" + self.server_log()
+                )
             try:
                 conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
                 conn.request("GET", "/healthz")
@@ -328,10 +381,15 @@ class Client:
         self.csrf = ""
         self.pool: list[tuple[int, float]] = []  # (lot id, kg to claim)
 
-    def request(self, method: str, path: str, form: dict | None = None,
-                headers: dict | None = None) -> tuple[int, bytes]:
-        head = {"User-Agent": USER_AGENT, "Accept": "text/html,application/json",
-                "Accept-Language": "fr", "Accept-Encoding": "identity"}
+    def request(
+        self, method: str, path: str, form: dict | None = None, headers: dict | None = None
+    ) -> tuple[int, bytes]:
+        head = {
+            "User-Agent": USER_AGENT,
+            "Accept": "text/html,application/json",
+            "Accept-Language": "fr",
+            "Accept-Encoding": "identity",
+        }
         if self.cookies:
             head["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         body = None
@@ -370,8 +428,11 @@ class Client:
         if status != 200 or not match:
             raise RuntimeError(f"GET /login: {status}, no CSRF field")
         token = VALUE_ATTR.search(match.group(0)).group(1)
-        status, body = self.request("POST", "/login", form={
-            "email": self.email, "password": DEMO_PASSWORD, "csrf_token": token})
+        status, body = self.request(
+            "POST",
+            "/login",
+            form={"email": self.email, "password": DEMO_PASSWORD, "csrf_token": token},
+        )
         if status != 302:
             raise RuntimeError(f"POST /login as {self.email}: {status}")
         status, body = self.request("GET", "/lots")
@@ -384,8 +445,7 @@ class Client:
         """Divisible lots this client sees, with a small part to claim of each."""
         self.pool = []
         for page in range(1, pages + 1):
-            status, body = self.request("GET", f"/lots?page={page}",
-                                        headers={"HX-Request": "true"})
+            status, body = self.request("GET", f"/lots?page={page}", headers={"HX-Request": "true"})
             if status != 200:
                 raise RuntimeError(f"GET /lots?page={page} as {self.email}: {status}")
             for lot_id, card in CARD.findall(body.decode()):
@@ -432,17 +492,17 @@ def one_request(scenario: str, client: Client) -> tuple[int, bytes]:
     if scenario == "page":
         return client.request("GET", "/lots")
     if scenario == "fragment":
-        return client.request("GET", fragment_query(client.rng),
-                              headers={"HX-Request": "true"})
+        return client.request("GET", fragment_query(client.rng), headers={"HX-Request": "true"})
     if not client.pool:
         return 0, b""
     index = client.rng.randrange(len(client.pool))
     lot_id, kg = client.pool[index]
     status, body = client.request(
-        "POST", f"/lots/{lot_id}/claim",
+        "POST",
+        f"/lots/{lot_id}/claim",
         form={"kg": f"{kg:g}", "idempotency_key": uuid.uuid4().hex},
-        headers={"HX-Request": "true", "X-CSRFToken": client.csrf,
-                 "HX-Target": f"claim-{lot_id}"})
+        headers={"HX-Request": "true", "X-CSRFToken": client.csrf, "HX-Target": f"claim-{lot_id}"},
+    )
     if status not in (200, 201):
         client.pool.pop(index)  # as a person would: try another lot
     return status, body
@@ -506,9 +566,13 @@ class Result:
             parts.append(f"201: {self.statuses.get(201, 0)}, 409: {self.statuses.get(409, 0)}")
         odd = {s: n for s, n in self.statuses.items() if s not in self.valid}
         if odd:
-            parts.append("other: " + ", ".join(
-                f"{s}x{n}" + (f" ({self.messages[s]})" if self.messages.get(s) else "")
-                for s, n in sorted(odd.items())))
+            parts.append(
+                "other: "
+                + ", ".join(
+                    f"{s}x{n}" + (f" ({self.messages[s]})" if self.messages.get(s) else "")
+                    for s, n in sorted(odd.items())
+                )
+            )
         if self.exceptions:
             parts.append(f"exceptions: {self.exceptions}")
         if self.idle_clients:
@@ -516,8 +580,13 @@ class Result:
         return "; ".join(parts)
 
 
-def run_scenario(scenario: str, clients: list[Client], duration: float,
-                 warmup: float, meter: CpuMeter | None = None) -> Result:
+def run_scenario(
+    scenario: str,
+    clients: list[Client],
+    duration: float,
+    warmup: float,
+    meter: CpuMeter | None = None,
+) -> Result:
     result = Result(scenario, len(clients))
     lock = threading.Lock()
     phase = {"warm_stop": 0.0, "start": 0.0, "stop": 0.0}
@@ -601,8 +670,9 @@ def sign_in_all(port: int, emails: list[str]) -> list[Client]:
             errors.append(error)
 
     width = 4  # parallel sign-ins: scrypt is slow on purpose
-    threads = [threading.Thread(target=go, args=(clients[i::width],), daemon=True)
-               for i in range(width)]
+    threads = [
+        threading.Thread(target=go, args=(clients[i::width],), daemon=True) for i in range(width)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -616,23 +686,54 @@ def sign_in_all(port: int, emails: list[str]) -> list[Client]:
 
 
 def table(results: list[Result]) -> str:
-    head = ("scenario", "clients", "requests", "req/s", "p50 ms", "p95 ms", "p99 ms", "errors",
-            "app cpu ms/req", "db cpu ms/req", "others' cores", "notes")
-    rows = [head] + [(r.scenario, str(r.clients), str(r.requests), f"{r.rps:.1f}",
-                      f"{r.pct(50):.1f}", f"{r.pct(95):.1f}", f"{r.pct(99):.1f}",
-                      str(r.errors), f"{r.per_request_ms('app'):.1f}",
-                      f"{r.per_request_ms('db'):.1f}", f"{r.cores('other'):.2f}", r.note())
-                     for r in results]
+    head = (
+        "scenario",
+        "clients",
+        "requests",
+        "req/s",
+        "p50 ms",
+        "p95 ms",
+        "p99 ms",
+        "errors",
+        "app cpu ms/req",
+        "db cpu ms/req",
+        "others' cores",
+        "notes",
+    )
+    rows = [head] + [
+        (
+            r.scenario,
+            str(r.clients),
+            str(r.requests),
+            f"{r.rps:.1f}",
+            f"{r.pct(50):.1f}",
+            f"{r.pct(95):.1f}",
+            f"{r.pct(99):.1f}",
+            str(r.errors),
+            f"{r.per_request_ms('app'):.1f}",
+            f"{r.per_request_ms('db'):.1f}",
+            f"{r.cores('other'):.2f}",
+            r.note(),
+        )
+        for r in results
+    ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     right = set(range(1, len(head) - 1))
 
     def line(row: tuple[str, ...]) -> str:
-        cells = [c.rjust(w) if i in right else c.ljust(w)
-                 for i, (c, w) in enumerate(zip(row, widths, strict=True))]
+        cells = [
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
         return "| " + " | ".join(cells) + " |"
 
-    sep = "|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2))
-                         for i, w in enumerate(widths)) + "|"
+    sep = (
+        "|"
+        + "|".join(
+            ("-" * (w + 1) + ":") if i in right else ("-" * (w + 2)) for i, w in enumerate(widths)
+        )
+        + "|"
+    )
     return "\n".join([line(rows[0]), sep] + [line(r) for r in rows[1:]])
 
 
@@ -649,10 +750,12 @@ def conditions(args: argparse.Namespace, lots: int, stack: Stack) -> str:
     pg = stack.query("SHOW server_version")[0][0]
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     kind = f"gthread x{args.threads}" if args.threads > 1 else "sync"
-    return (f"{os.cpu_count()} cores, load average before the run {load}; Python "
-            f"{platform.python_version()}, PostgreSQL {pg}; gunicorn {args.workers} workers "
-            f"({kind}); scale {args.scale}: {lots} open lots; {args.duration:g} s per "
-            f"scenario after {args.warmup:g} s warm-up")
+    return (
+        f"{os.cpu_count()} cores, load average before the run {load}; Python "
+        f"{platform.python_version()}, PostgreSQL {pg}; gunicorn {args.workers} workers "
+        f"({kind}); scale {args.scale}: {lots} open lots; {args.duration:g} s per "
+        f"scenario after {args.warmup:g} s warm-up"
+    )
 
 
 # -- main -------------------------------------------------------------------------------
@@ -660,20 +763,33 @@ def conditions(args: argparse.Namespace, lots: int, stack: Stack) -> str:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: scale 8, 3 s per scenario, 1 s warm-up")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: scale 8, 3 s per scenario, 1 s warm-up"
+    )
     parser.add_argument("--scale", type=int, help="demo seed scale (default 80; quick 8)")
     parser.add_argument("--duration", type=float, help="seconds per scenario (default 10)")
     parser.add_argument("--warmup", type=float, help="warm-up seconds (default 2; quick 1)")
     parser.add_argument("--clients", default="8,50", help="concurrency levels (default 8,50)")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS),
-                        help=f"subset of {','.join(SCENARIOS)}")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1) + 1,
-                        help="gunicorn workers (default 2 x cores + 1)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="threads per gunicorn worker (default 1: sync worker)")
-    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432",
-                        help="PostgreSQL server URL without database")
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help=f"subset of {','.join(SCENARIOS)}"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2 * (os.cpu_count() or 1) + 1,
+        help="gunicorn workers (default 2 x cores + 1)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="threads per gunicorn worker (default 1: sync worker)",
+    )
+    parser.add_argument(
+        "--pg",
+        default="postgresql://postgres@127.0.0.1:5432",
+        help="PostgreSQL server URL without database",
+    )
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     args = parser.parse_args(argv)
     args.scale = args.scale or (8 if args.quick else 80)
@@ -721,13 +837,14 @@ def main(argv: list[str] | None = None) -> int:
                 _log(f"claim pools: {min(pools)}-{max(pools)} divisible lots per client")
             for n in args.clients:
                 _log(f"{scenario} x {n} clients")
-                result = run_scenario(scenario, clients[:n], args.duration, args.warmup,
-                                      meter)
+                result = run_scenario(scenario, clients[:n], args.duration, args.warmup, meter)
                 results.append(result)
-                _log(f"  {result.requests} requests, {result.rps:.1f} req/s, "
-                     f"p95 {result.pct(95):.1f} ms, errors {result.errors}; cores used: "
-                     f"app {result.cores('app'):.2f}, db {result.cores('db'):.2f}, load "
-                     f"generator {result.cores('gen'):.2f}, others {result.cores('other'):.2f}")
+                _log(
+                    f"  {result.requests} requests, {result.rps:.1f} req/s, "
+                    f"p95 {result.pct(95):.1f} ms, errors {result.errors}; cores used: "
+                    f"app {result.cores('app'):.2f}, db {result.cores('db'):.2f}, load "
+                    f"generator {result.cores('gen'):.2f}, others {result.cores('other'):.2f}"
+                )
         print()
         print(header)
         print()
@@ -739,15 +856,32 @@ def main(argv: list[str] | None = None) -> int:
             if log:
                 print("\nlast lines of the gunicorn error log:\n" + log)
         if args.json:
-            args.json.write_text(json.dumps({
-                "conditions": header,
-                "results": [{"scenario": r.scenario, "clients": r.clients,
-                             "requests": r.requests, "rps": r.rps, "p50_ms": r.pct(50),
-                             "p95_ms": r.pct(95), "p99_ms": r.pct(99), "errors": r.errors,
-                             "statuses": r.statuses, "exceptions": r.exceptions,
-                             "messages": r.messages, "cpu_s": r.cpu}
-                            for r in results],
-                "target": target_check(results)}, indent=2))
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "conditions": header,
+                        "results": [
+                            {
+                                "scenario": r.scenario,
+                                "clients": r.clients,
+                                "requests": r.requests,
+                                "rps": r.rps,
+                                "p50_ms": r.pct(50),
+                                "p95_ms": r.pct(95),
+                                "p99_ms": r.pct(99),
+                                "errors": r.errors,
+                                "statuses": r.statuses,
+                                "exceptions": r.exceptions,
+                                "messages": r.messages,
+                                "cpu_s": r.cpu,
+                            }
+                            for r in results
+                        ],
+                        "target": target_check(results),
+                    },
+                    indent=2,
+                )
+            )
         return 0
     except KeyboardInterrupt:
         _log("interrupted")

@@ -57,10 +57,12 @@ def _platform_serves(user: User, beneficiary_id: int) -> bool:
     if not user.is_coordinator:
         return False
     found = db.session.scalar(
-        select(Convention.id).where(
+        select(Convention.id)
+        .where(
             Convention.platform_id == user.organisation_id,
             Convention.beneficiary_id == beneficiary_id,
-        ).limit(1)
+        )
+        .limit(1)
     )
     return found is not None
 
@@ -76,8 +78,10 @@ def can(user: User, action: str, obj: Any) -> bool:
 
 def _organisation(user: User, action: str, org: Organisation) -> bool:
     if action == VIEW:
-        return _same_org(user, org.id) or _platform_serves(user, org.id) or (
-            user.is_coordinator and org.verification.value == "pending"
+        return (
+            _same_org(user, org.id)
+            or _platform_serves(user, org.id)
+            or (user.is_coordinator and org.verification.value == "pending")
         )
     return _same_org(user, org.id) and user.is_org_admin
 
@@ -109,13 +113,20 @@ def _lot(user: User, action: str, lot: Lot) -> bool:
         offered = offered_platforms(db.session, lot)
         if offered is None or user.organisation_id in offered:
             return True
-    return db.session.scalar(
-        select(Claim.id).where(
-            Claim.lot_id == lot.id,
-            or_(Claim.beneficiary_id == user.organisation_id,
-                Claim.platform_id == user.organisation_id),
-        ).limit(1)
-    ) is not None
+    return (
+        db.session.scalar(
+            select(Claim.id)
+            .where(
+                Claim.lot_id == lot.id,
+                or_(
+                    Claim.beneficiary_id == user.organisation_id,
+                    Claim.platform_id == user.organisation_id,
+                ),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def lot_visible_reason(user: User, lot: Lot) -> str | None:
@@ -158,10 +169,17 @@ def _run(user: User, action: str, run: Run) -> bool:
     claims under a transport agreement."""
     if _platform_asset(user, action, run):
         return True
-    return action == VIEW and user.organisation.is_platform and db.session.scalar(
-        select(Stop.id).join(Claim, Claim.id == Stop.claim_id)
-        .where(Stop.run_id == run.id, Claim.platform_id == user.organisation_id)
-        .limit(1)) is not None
+    return (
+        action == VIEW
+        and user.organisation.is_platform
+        and db.session.scalar(
+            select(Stop.id)
+            .join(Claim, Claim.id == Stop.claim_id)
+            .where(Stop.run_id == run.id, Claim.platform_id == user.organisation_id)
+            .limit(1)
+        )
+        is not None
+    )
 
 
 CONFIRM = "confirm"  # a stop: any member of the run's platform (its drivers) confirms it
@@ -184,8 +202,10 @@ def _line(user: User, action: str, line: AllocationLine) -> bool:
 
 def _agreement(user: User, action: str, agreement: TransportAgreement) -> bool:
     """Only the two platforms' coordinators see an agreement; the service says who decides."""
-    return user.is_coordinator and user.organisation_id in (agreement.carrier_id,
-                                                            agreement.client_id)
+    return user.is_coordinator and user.organisation_id in (
+        agreement.carrier_id,
+        agreement.client_id,
+    )
 
 
 def _event(user: User, action: str, ev: Event) -> bool:
@@ -222,8 +242,9 @@ def require(user: User, action: str, obj: T | None, message: str | None = None) 
     return obj
 
 
-def get_for(user: User, model: type[T], ident: int, action: str = VIEW,
-            message: str | None = None) -> T:
+def get_for(
+    user: User, model: type[T], ident: int, action: str = VIEW, message: str | None = None
+) -> T:
     """Fetch by id and authorise in one step (see :func:`require`)."""
     return require(user, action, db.session.get(model, ident), message)
 
@@ -233,8 +254,9 @@ def deny(message: str | None = None, fields: dict | None = None) -> NoReturn:
     raise Forbidden(message or str(_l("You are not allowed to do this.")), fields)
 
 
-def require_coordinator(user: User | None, platform_id: int | None = None,
-                        message: str | None = None) -> None:
+def require_coordinator(
+    user: User | None, platform_id: int | None = None, message: str | None = None
+) -> None:
     """403 unless ``user`` coordinates ``platform_id`` (any platform when None)."""
     if not coordinates(user, platform_id):
         deny(message)
@@ -265,8 +287,9 @@ def get_lot(user: User, lot_id: int) -> Lot:
 
 def visible_claims(user: User):
     """The claims a user lists as its own: its organisation's, newest first."""
-    return (select(Claim).where(Claim.beneficiary_id == user.organisation_id)
-            .order_by(Claim.id.desc()))
+    return (
+        select(Claim).where(Claim.beneficiary_id == user.organisation_id).order_by(Claim.id.desc())
+    )
 
 
 def require_platform_member(user: User) -> None:
@@ -298,8 +321,7 @@ def visible_batches(user: User):
     """The matcher's proposals of the platform the user coordinates (none otherwise)."""
     if not user.is_coordinator:
         return select(AllocationBatch).where(False)
-    return select(AllocationBatch).where(
-        AllocationBatch.platform_id == user.organisation_id)
+    return select(AllocationBatch).where(AllocationBatch.platform_id == user.organisation_id)
 
 
 def coordinated_platform(user: User, message: str | None = None) -> Organisation:
@@ -313,8 +335,12 @@ def coordinated_platform(user: User, message: str | None = None) -> Organisation
 
 def visible_conventions(user: User):
     """The conventions a user lists: its organisation's, as beneficiary or as platform."""
-    return select(Convention).where(or_(Convention.beneficiary_id == user.organisation_id,
-                                        Convention.platform_id == user.organisation_id))
+    return select(Convention).where(
+        or_(
+            Convention.beneficiary_id == user.organisation_id,
+            Convention.platform_id == user.organisation_id,
+        )
+    )
 
 
 def may_verify(user: User, org: Organisation) -> bool:
@@ -331,8 +357,9 @@ def visible_lots(user: User, *columns: Any, now: datetime | None = None) -> Sele
     return select(*(columns or (Lot,))).where(Lot.donor_id == org.id)
 
 
-def offered_lots(org: Organisation, *columns: Any, now: datetime | None = None,
-                 chans: list | None = None) -> Select:
+def offered_lots(
+    org: Organisation, *columns: Any, now: datetime | None = None, chans: list | None = None
+) -> Select:
     """The open lots offered to a beneficiary organisation now: the lot list's scope
     (``chans``, its conventions in force, saves reading them again)."""
     from .services.eligibility import channels, eligible_clause, offerable_clause

@@ -103,7 +103,9 @@ class Config:
         self.WAVE_RADIUS_KM = float(env.get("WAVE_RADIUS_KM", "90"))
         self.WAVE_URGENT_HOURS = float(env.get("WAVE_URGENT_HOURS", "24"))
         # Map tiles (Leaflet); markers still show when tiles cannot load.
-        self.MAP_TILE_URL = env.get("MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+        self.MAP_TILE_URL = env.get(
+            "MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        )
         self.MAP_TILE_ATTRIBUTION = env.get("MAP_TILE_ATTRIBUTION", "© OpenStreetMap")
         self.MAP_TILE_ORIGIN = _origin(self.MAP_TILE_URL)
 

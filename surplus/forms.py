@@ -44,28 +44,37 @@ def required() -> DataRequired:
 
 
 def email_field(label: str) -> EmailField:
-    return EmailField(label, validators=[required(),
-                                         Email(message=_l("Not a valid e-mail address.")),
-                                         Length(max=254)])
+    return EmailField(
+        label,
+        validators=[required(), Email(message=_l("Not a valid e-mail address.")), Length(max=254)],
+    )
 
 
 class LoginForm(Form):
     email = email_field(_l("E-mail address"))
-    password = PasswordField(_l("Password"), validators=[required()],
-                             render_kw={"autocomplete": "current-password"})
+    password = PasswordField(
+        _l("Password"), validators=[required()], render_kw={"autocomplete": "current-password"}
+    )
 
 
 class SignUpForm(Form):
     org_name = StringField(_l("Organisation name"), validators=[required(), Length(max=200)])
     kind = SelectField(_l("Kind of organisation"), validators=[required()])
     address = StringField(_l("Street and number"), validators=[Optional(), Length(max=300)])
-    postcode = StringField(_l("Postcode"), validators=[
-        required(), Regexp(r"^\s*\d{4}\s*$", message=_l("A Belgian postcode has 4 digits."))])
+    postcode = StringField(
+        _l("Postcode"),
+        validators=[
+            required(),
+            Regexp(r"^\s*\d{4}\s*$", message=_l("A Belgian postcode has 4 digits.")),
+        ],
+    )
     locality = StringField(_l("Locality"), validators=[required(), Length(max=120)])
-    enterprise_number = StringField(_l("Enterprise number (BCE)"),
-                                    validators=[Optional(), Length(max=20)])
-    afsca_number = StringField(_l("AFSCA registration number"),
-                               validators=[Optional(), Length(max=40)])
+    enterprise_number = StringField(
+        _l("Enterprise number (BCE)"), validators=[Optional(), Length(max=20)]
+    )
+    afsca_number = StringField(
+        _l("AFSCA registration number"), validators=[Optional(), Length(max=40)]
+    )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     name = StringField(_l("Your name"), validators=[required(), Length(max=200)])
     email = email_field(_l("Your e-mail address"))
@@ -73,9 +82,9 @@ class SignUpForm(Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.kind.choices = [(k.value, str(labels.ORG_KINDS[k])) for k in OrgKind
-                             if k != OrgKind.PLATFORM] + [
-            (OrgKind.PLATFORM.value, str(labels.ORG_KINDS[OrgKind.PLATFORM]))]
+        self.kind.choices = [
+            (k.value, str(labels.ORG_KINDS[k])) for k in OrgKind if k != OrgKind.PLATFORM
+        ] + [(OrgKind.PLATFORM.value, str(labels.ORG_KINDS[OrgKind.PLATFORM]))]
 
 
 class InviteForm(Form):
@@ -104,12 +113,18 @@ class LotForm(Form):
     date_kind = SelectField(_l("Date on the packaging"), validate_choice=False)
     date = StringField(_l("Date"), render_kw={"type": "date"})
     storage = SelectField(_l("Storage"), validate_choice=False)
-    allergens = SelectMultipleField(_l("Allergens"), validate_choice=False,
-                                    widget=ListWidget(prefix_label=False),
-                                    option_widget=CheckboxInput())
+    allergens = SelectMultipleField(
+        _l("Allergens"),
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     fse_plus = BooleanField(_l("FSE+ stock (platforms only)"))
-    divisible = BooleanField(_l("Can be split between organisations"), default=True,
-                             render_kw={"data-toggles": "min-part"})
+    divisible = BooleanField(
+        _l("Can be split between organisations"),
+        default=True,
+        render_kw={"data-toggles": "min-part"},
+    )
     min_part_kg = StringField(_l("Smallest part (kg)"), render_kw={"inputmode": "decimal"})
     pickup_from = StringField(_l("Pickup from"), render_kw={"type": "datetime-local"})
     pickup_until = StringField(_l("Pickup until"), render_kw={"type": "datetime-local"})
@@ -140,15 +155,21 @@ class ConventionForm(Form):
     """Renders the beneficiary's figures; schemas.convention reads them."""
 
     platform_id = SelectField(_l("Platform"), validate_choice=False)
-    persons_per_week = StringField(_l("Persons served per week"),
-                                   render_kw={"inputmode": "numeric"})
-    chilled_capacity_kg = StringField(_l("Chilled storage (kg), 0 if none"),
-                                      render_kw={"inputmode": "decimal"})
-    frozen_capacity_kg = StringField(_l("Freezer storage (kg), 0 if none"),
-                                     render_kw={"inputmode": "decimal"})
+    persons_per_week = StringField(
+        _l("Persons served per week"), render_kw={"inputmode": "numeric"}
+    )
+    chilled_capacity_kg = StringField(
+        _l("Chilled storage (kg), 0 if none"), render_kw={"inputmode": "decimal"}
+    )
+    frozen_capacity_kg = StringField(
+        _l("Freezer storage (kg), 0 if none"), render_kw={"inputmode": "decimal"}
+    )
     accepted_categories = SelectMultipleField(
-        _l("Categories you accept (none ticked: all)"), validate_choice=False,
-        widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
+        _l("Categories you accept (none ticked: all)"),
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     hours_mon = StringField(_l("Monday"))
     hours_tue = StringField(_l("Tuesday"))
     hours_wed = StringField(_l("Wednesday"))
@@ -158,8 +179,9 @@ class ConventionForm(Form):
     hours_sun = StringField(_l("Sunday"))
     afsca_number = StringField(_l("AFSCA registration number"))
     fse_plus_approval_number = StringField(_l("FSE+ approval number (if any)"))
-    fse_plus_approval_expires = StringField(_l("FSE+ approval valid until"),
-                                            render_kw={"type": "date"})
+    fse_plus_approval_expires = StringField(
+        _l("FSE+ approval valid until"), render_kw={"type": "date"}
+    )
     contact_name = StringField(_l("Contact person"))
     contact_phone = StringField(_l("Contact phone"))
 
@@ -170,13 +192,21 @@ class ConventionForm(Form):
         self.accepted_categories.choices = labels.choices("category")
 
     def fill_from(self, conv) -> None:
-        for name in ("persons_per_week", "chilled_capacity_kg", "frozen_capacity_kg",
-                     "fse_plus_approval_number", "contact_name", "contact_phone"):
+        for name in (
+            "persons_per_week",
+            "chilled_capacity_kg",
+            "frozen_capacity_kg",
+            "fse_plus_approval_number",
+            "contact_name",
+            "contact_phone",
+        ):
             value = getattr(conv, name)
-            getattr(self, name).data = "" if value is None else (
-                f"{value:g}" if isinstance(value, float) else str(value))
-        self.fse_plus_approval_expires.data = (conv.fse_plus_approval_expires.isoformat()
-                                               if conv.fse_plus_approval_expires else "")
+            getattr(self, name).data = (
+                "" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+            )
+        self.fse_plus_approval_expires.data = (
+            conv.fse_plus_approval_expires.isoformat() if conv.fse_plus_approval_expires else ""
+        )
         self.accepted_categories.data = list(conv.accepted_categories or [])
         for day in self.DAYS:
             spans = (conv.opening_hours or {}).get(day, [])
@@ -196,9 +226,14 @@ class AgreementRequestForm(Form):
     """Renders a transport agreement request; schemas.agreement reads it."""
 
     other_id = SelectField(_l("Other platform"), validate_choice=False)
-    direction = RadioField(_l("Who carries"), validate_choice=False, choices=[
-        ("we_carry", _l("Our vans carry for them")),
-        ("they_carry", _l("Their vans carry for us"))])
+    direction = RadioField(
+        _l("Who carries"),
+        validate_choice=False,
+        choices=[
+            ("we_carry", _l("Our vans carry for them")),
+            ("they_carry", _l("Their vans carry for us")),
+        ],
+    )
     valid_from = StringField(_l("First day"), render_kw={"type": "date"})
     valid_until = StringField(_l("Last day (optional)"), render_kw={"type": "date"})
     note = TextAreaField(_l("Note for the other platform"), render_kw={"maxlength": 1000})
@@ -210,10 +245,10 @@ class AgreementDecisionForm(Form):
 
 
 class AreaForm(Form):
-    postcodes = TextAreaField(_l("Postcodes of the communes you serve"),
-                              render_kw={"rows": 4})
-    radius_km = StringField(_l("Radius around your depots (km, optional)"),
-                            render_kw={"inputmode": "decimal"})
+    postcodes = TextAreaField(_l("Postcodes of the communes you serve"), render_kw={"rows": 4})
+    radius_km = StringField(
+        _l("Radius around your depots (km, optional)"), render_kw={"inputmode": "decimal"}
+    )
 
 
 def notification_preferences_form(current: dict[str, str]) -> FlaskForm:
@@ -226,7 +261,13 @@ def notification_preferences_form(current: dict[str, str]) -> FlaskForm:
         pass
 
     for kind, modes in ALLOWED_MODES.items():
-        setattr(NotificationPreferencesForm, kind.value, SelectField(
-            KIND_LABELS[kind], choices=[(m.value, MODE_LABELS[m]) for m in modes],
-            validators=[required()]))
+        setattr(
+            NotificationPreferencesForm,
+            kind.value,
+            SelectField(
+                KIND_LABELS[kind],
+                choices=[(m.value, MODE_LABELS[m]) for m in modes],
+                validators=[required()],
+            ),
+        )
     return NotificationPreferencesForm(data=current)

@@ -61,8 +61,12 @@ def lookup(postcode: str, locality: str = "") -> Place | None:
     for place in candidates:
         if wanted and _fold(place.locality) == wanted:
             return place
-    return Place(postcode.strip(), locality.strip() or candidates[0].locality,
-                 candidates[0].lat, candidates[0].lon)
+    return Place(
+        postcode.strip(),
+        locality.strip() or candidates[0].locality,
+        candidates[0].lat,
+        candidates[0].lon,
+    )
 
 
 def all_places() -> list[Place]:

@@ -53,20 +53,48 @@ def _remind_expiring(session: Session, now: datetime) -> int:
 def registry(config: Mapping[str, Any]) -> list[Job]:
     """Every periodic job, in the order the job page lists them."""
     return [
-        Job("expire_lots", _l("Expire lots past their date or pickup window"),
-            lots.expire_lots, every(minutes=10)),
-        Job("escalate_waves", _l("Offer unclaimed lots to the next wave"),
-            waves.escalate, every(minutes=5)),
-        Job("daily_allocation", _l("Daily unattended allocation of lots nearing their date"),
-            allocation.run_unattended, daily_at(config["MATCH_DAILY_AT"])),
-        Job("materialise_runs", _l("Create the dated runs of the weekly rounds"),
-            _materialise_runs, daily_at("02:15")),
-        Job("deliver_mail", _l("Send the mail of new notifications"),
-            notifications.mail.deliver_pending, every(minutes=1)),
-        Job("send_digests", _l("Send the daily digest mails"),
-            notifications.mail.send_digests, daily_at(config["DIGEST_AT"])),
-        Job("remind_expiring", _l("Remind of conventions and FSE+ approvals expiring soon"),
-            _remind_expiring, daily_at("06:00")),
+        Job(
+            "expire_lots",
+            _l("Expire lots past their date or pickup window"),
+            lots.expire_lots,
+            every(minutes=10),
+        ),
+        Job(
+            "escalate_waves",
+            _l("Offer unclaimed lots to the next wave"),
+            waves.escalate,
+            every(minutes=5),
+        ),
+        Job(
+            "daily_allocation",
+            _l("Daily unattended allocation of lots nearing their date"),
+            allocation.run_unattended,
+            daily_at(config["MATCH_DAILY_AT"]),
+        ),
+        Job(
+            "materialise_runs",
+            _l("Create the dated runs of the weekly rounds"),
+            _materialise_runs,
+            daily_at("02:15"),
+        ),
+        Job(
+            "deliver_mail",
+            _l("Send the mail of new notifications"),
+            notifications.mail.deliver_pending,
+            every(minutes=1),
+        ),
+        Job(
+            "send_digests",
+            _l("Send the daily digest mails"),
+            notifications.mail.send_digests,
+            daily_at(config["DIGEST_AT"]),
+        ),
+        Job(
+            "remind_expiring",
+            _l("Remind of conventions and FSE+ approvals expiring soon"),
+            _remind_expiring,
+            daily_at("06:00"),
+        ),
     ]
 
 
@@ -77,9 +105,17 @@ def find(config: Mapping[str, Any], name: str) -> Job | None:
 def configure(scheduler: BaseScheduler, app: Flask) -> None:
     """Add every job of the registry to ``scheduler`` (its in-memory job store)."""
     for job in registry(app.config):
-        scheduler.add_job(job_runs.run, args=[app, job], id=job.name, name=job.name,
-                          replace_existing=True, coalesce=True, max_instances=1,
-                          misfire_grace_time=MISFIRE_GRACE_SECONDS, **job.schedule.trigger)
+        scheduler.add_job(
+            job_runs.run,
+            args=[app, job],
+            id=job.name,
+            name=job.name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=MISFIRE_GRACE_SECONDS,
+            **job.schedule.trigger,
+        )
 
 
 def start_background(app: Flask) -> BackgroundScheduler:
@@ -93,8 +129,9 @@ def start_background(app: Flask) -> BackgroundScheduler:
 def run_blocking(app: Flask) -> None:
     """The ``flask scheduler`` process: runs the jobs until stopped."""
     if not logging.getLogger().handlers:  # under systemd, the journal shows each run
-        logging.basicConfig(level=logging.INFO,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
     scheduler = BlockingScheduler(timezone=TIMEZONE)
     configure(scheduler, app)
     app.extensions["scheduler"] = scheduler

@@ -126,15 +126,30 @@ AGREEMENT_STATUS = {
     AgreementStatus.ENDED: _l("Agreement ended"),
 }
 
-WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
-            _l("Saturday"), _l("Sunday"))
+WEEKDAYS = (
+    _l("Monday"),
+    _l("Tuesday"),
+    _l("Wednesday"),
+    _l("Thursday"),
+    _l("Friday"),
+    _l("Saturday"),
+    _l("Sunday"),
+)
 
 ALL = {
-    "batch_status": BATCH_STATUS, "line_status": LINE_STATUS,
-    "org_kind": ORG_KINDS, "role": ROLES, "verification": VERIFICATION,
-    "category": CATEGORIES, "storage": STORAGE, "date_kind": DATE_KINDS,
-    "allergen": ALLERGENS, "lot_status": LOT_STATUS, "claim_status": CLAIM_STATUS,
-    "convention_status": CONVENTION_STATUS, "distribution": DISTRIBUTION,
+    "batch_status": BATCH_STATUS,
+    "line_status": LINE_STATUS,
+    "org_kind": ORG_KINDS,
+    "role": ROLES,
+    "verification": VERIFICATION,
+    "category": CATEGORIES,
+    "storage": STORAGE,
+    "date_kind": DATE_KINDS,
+    "allergen": ALLERGENS,
+    "lot_status": LOT_STATUS,
+    "claim_status": CLAIM_STATUS,
+    "convention_status": CONVENTION_STATUS,
+    "distribution": DISTRIBUTION,
     "agreement_status": AGREEMENT_STATUS,
 }
 

@@ -16,8 +16,15 @@ def init_app(app: Flask) -> None:
     mail.init_app(app)
 
 
-def send(to: str, language: str | None, subject: str, template: str, *,
-         headers: dict[str, str] | None = None, **context: object) -> bool:
+def send(
+    to: str,
+    language: str | None,
+    subject: str,
+    template: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **context: object,
+) -> bool:
     """Render ``mail/<template>.txt`` and ``.html`` in ``language`` and send them
     (with extra ``headers``, such as List-Unsubscribe).
 

@@ -13,8 +13,9 @@ from flask_babel import lazy_gettext as _l
 
 UNALLOCATED = {
     "past_use_by": _l("Past its date."),
-    "fse_plus_not_approved": _l("FSE+ stock, and no organisation within reach holds an FSE+ "
-                                "approval through this platform."),
+    "fse_plus_not_approved": _l(
+        "FSE+ stock, and no organisation within reach holds an FSE+ approval through this platform."
+    ),
     "no_ambient_storage": _l("No organisation within reach takes ambient goods."),
     "no_chilled_storage": _l("No organisation within reach has chilled storage."),
     "no_freezer_storage": _l("No organisation within reach has freezer storage."),
@@ -32,15 +33,23 @@ WHY = {
     "only_candidate": _l("No other organisation within reach may receive this lot."),
     "shared": _l("Every organisation within reach received part of this lot."),
     "runner_up_full": _l("%(runner_up)s could also receive it but has no room left."),
-    "closer_and_needier": _l("Closer than %(runner_up)s (%(km)s km vs %(runner_up_km)s km) "
-                             "and more of its need unmet (%(unmet)s vs %(runner_up_unmet)s)."),
-    "greater_need": _l("More of its need unmet than %(runner_up)s (%(unmet)s vs "
-                       "%(runner_up_unmet)s), which outweighs the longer trip (%(km)s km vs "
-                       "%(runner_up_km)s km)."),
-    "closer": _l("Closer than %(runner_up)s (%(km)s km vs %(runner_up_km)s km), which outweighs "
-                 "its greater unmet need (%(runner_up_unmet)s vs %(unmet)s)."),
-    "better_overall": _l("%(runner_up)s is closer and needier here, but the plan as a whole "
-                         "places more food or serves needs better by sending it other lots."),
+    "closer_and_needier": _l(
+        "Closer than %(runner_up)s (%(km)s km vs %(runner_up_km)s km) "
+        "and more of its need unmet (%(unmet)s vs %(runner_up_unmet)s)."
+    ),
+    "greater_need": _l(
+        "More of its need unmet than %(runner_up)s (%(unmet)s vs "
+        "%(runner_up_unmet)s), which outweighs the longer trip (%(km)s km vs "
+        "%(runner_up_km)s km)."
+    ),
+    "closer": _l(
+        "Closer than %(runner_up)s (%(km)s km vs %(runner_up_km)s km), which outweighs "
+        "its greater unmet need (%(runner_up_unmet)s vs %(unmet)s)."
+    ),
+    "better_overall": _l(
+        "%(runner_up)s is closer and needier here, but the plan as a whole "
+        "places more food or serves needs better by sending it other lots."
+    ),
 }
 
 

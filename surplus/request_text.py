@@ -18,8 +18,9 @@ def _reparsed(raw: bytes) -> ImmutableMultiDict | None:
     """The pairs again, broken bytes replaced, or None when nothing was broken."""
     if b"%" not in raw and raw.isascii():
         return None
-    pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True,
-                      encoding="utf-8", errors="replace")
+    pairs = parse_qsl(
+        raw.decode("utf-8", "replace"), keep_blank_values=True, encoding="utf-8", errors="replace"
+    )
     if not any("\ufffd" in key or "\ufffd" in value for key, value in pairs):
         return None
     return ImmutableMultiDict(pairs)

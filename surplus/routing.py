@@ -15,9 +15,11 @@ MAX_ID = 2**31 - 1
 
 # 1 to 2147483647 without leading zeros, in the pattern itself: a rule whose converter
 # refused a matched number would count as "this path, another method" (405), not 404.
-ID_PATTERN = (r"(?:[1-9]\d{0,8}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}"
-              r"|21474[0-7]\d{4}|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d"
-              r"|214748364[0-7])")
+ID_PATTERN = (
+    r"(?:[1-9]\d{0,8}|1\d{9}|20\d{8}|21[0-3]\d{7}|214[0-6]\d{6}|2147[0-3]\d{5}"
+    r"|21474[0-7]\d{4}|214748[0-2]\d{3}|2147483[0-5]\d{2}|21474836[0-3]\d"
+    r"|214748364[0-7])"
+)
 
 
 class BoundedInt(IntegerConverter):

@@ -46,8 +46,7 @@ from tests import factories
 from tests.factories import PASSWORD
 from tests.mailbox import Inbox
 
-PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL",
-                              "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -131,9 +130,11 @@ class PostgreSQL:
         try:
             admin = psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5)
         except psycopg.OperationalError as exc:  # every database test runs on PostgreSQL too
-            raise RuntimeError(f"PostgreSQL is required at {self.admin_url} "
-                               f"(TEST_DATABASE_URL); start it, e.g. with `bash .ci/run`: "
-                               f"{exc}") from exc
+            raise RuntimeError(
+                f"PostgreSQL is required at {self.admin_url} "
+                f"(TEST_DATABASE_URL); start it, e.g. with `bash .ci/run`: "
+                f"{exc}"
+            ) from exc
         with admin:
             admin.execute(statement)
 
@@ -255,18 +256,41 @@ def w(app):
 
 
 def _fleet(w: factories.World) -> tuple[Depot, Vehicle, RunTemplate]:
-    depot = Depot(platform_id=w.platform.id, name="Dépôt", postcode="6800",
-                  locality="Libramont-Chevigny", lat=w.platform.lat, lon=w.platform.lon)
-    van = Vehicle(platform_id=w.platform.id, name="Van", capacity_kg=500,
-                  refrigerated=True, freezer=False)
+    depot = Depot(
+        platform_id=w.platform.id,
+        name="Dépôt",
+        postcode="6800",
+        locality="Libramont-Chevigny",
+        lat=w.platform.lat,
+        lon=w.platform.lon,
+    )
+    van = Vehicle(
+        platform_id=w.platform.id, name="Van", capacity_kg=500, refrigerated=True, freezer=False
+    )
     db.session.add_all([depot, van])
     db.session.flush()
-    template = RunTemplate(platform_id=w.platform.id, vehicle_id=van.id, depot_id=depot.id,
-                           name="Tournée", weekday=0, departure="07:30", max_duration_min=600)
+    template = RunTemplate(
+        platform_id=w.platform.id,
+        vehicle_id=van.id,
+        depot_id=depot.id,
+        name="Tournée",
+        weekday=0,
+        departure="07:30",
+        max_duration_min=600,
+    )
     for pos, org in enumerate([w.asbl]):
-        template.stops.append(TemplateStop(position=pos, organisation_id=org.id,
-                                           lat=org.lat, lon=org.lon, load_delta_kg=-100,
-                                           opens="08:00", closes="17:00", service_min=15))
+        template.stops.append(
+            TemplateStop(
+                position=pos,
+                organisation_id=org.id,
+                lat=org.lat,
+                lon=org.lon,
+                load_delta_kg=-100,
+                opens="08:00",
+                closes="17:00",
+                service_min=15,
+            )
+        )
     db.session.add(template)
     db.session.flush()
     return depot, van, template
@@ -281,9 +305,15 @@ def make_fleet(app) -> Callable[[factories.World], tuple[Depot, Vehicle, RunTemp
 
 
 def _platform_fleet(platform) -> tuple[Depot, Vehicle]:
-    depot = Depot(platform_id=platform.id, name=f"Dépôt {platform.locality}",
-                  postcode=platform.postcode, locality=platform.locality, lat=platform.lat,
-                  lon=platform.lon, cold_room=True)
+    depot = Depot(
+        platform_id=platform.id,
+        name=f"Dépôt {platform.locality}",
+        postcode=platform.postcode,
+        locality=platform.locality,
+        lat=platform.lat,
+        lon=platform.lon,
+        cold_room=True,
+    )
     van = Vehicle(platform_id=platform.id, name="Frigo", capacity_kg=800, refrigerated=True)
     db.session.add_all([depot, van])
     db.session.flush()
@@ -292,8 +322,14 @@ def _platform_fleet(platform) -> tuple[Depot, Vehicle]:
 
 def _add_run(platform, depot: Depot, van: Vehicle, day: date) -> Run:
     start = datetime.combine(day, time(7, 30), tzinfo=BRUSSELS).astimezone(UTC)
-    run = Run(platform_id=platform.id, vehicle_id=van.id, depot_id=depot.id,
-              name=f"{platform.name} {day.isoformat()}", start_at=start, max_duration_min=600)
+    run = Run(
+        platform_id=platform.id,
+        vehicle_id=van.id,
+        depot_id=depot.id,
+        name=f"{platform.name} {day.isoformat()}",
+        start_at=start,
+        max_duration_min=600,
+    )
     db.session.add(run)
     db.session.flush()
     return run
@@ -336,9 +372,13 @@ def agree(app) -> Callable[..., TransportAgreement]:
 
     def make(w, **kw) -> TransportAgreement:
         agreement = TransportAgreement(
-            carrier_id=w.other_platform.id, client_id=w.platform.id,
-            status=AgreementStatus.ACTIVE, valid_from=kw.get("valid_from", w.today),
-            valid_until=kw.get("valid_until"), requested_by_org_id=w.platform.id)
+            carrier_id=w.other_platform.id,
+            client_id=w.platform.id,
+            status=AgreementStatus.ACTIVE,
+            valid_from=kw.get("valid_from", w.today),
+            valid_until=kw.get("valid_until"),
+            requested_by_org_id=w.platform.id,
+        )
         db.session.add(agreement)
         db.session.commit()
         return agreement
@@ -371,8 +411,14 @@ def inbox(app) -> Iterator[Inbox]:
     box = Inbox()
     controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(MAIL_ENABLED=True, MAIL_SERVER="127.0.0.1", MAIL_PORT=port,
-                      MAIL_USE_TLS=False, MAIL_USE_SSL=False, MAIL_BACKEND="smtp")
+    app.config.update(
+        MAIL_ENABLED=True,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=port,
+        MAIL_USE_TLS=False,
+        MAIL_USE_SSL=False,
+        MAIL_BACKEND="smtp",
+    )
     mail.init_app(app)  # Flask-Mailman reads its settings at initialisation
     yield box
     controller.stop()

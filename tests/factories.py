@@ -37,65 +37,118 @@ def _hash() -> str:
     return generate_password_hash(PASSWORD)
 
 
-def org(kind: str = "cpas", *, name: str | None = None, postcode: str = "6800",
-        locality: str = "Libramont-Chevigny", verified: bool = True,
-        mode: str | None = None) -> Organisation:
+def org(
+    kind: str = "cpas",
+    *,
+    name: str | None = None,
+    postcode: str = "6800",
+    locality: str = "Libramont-Chevigny",
+    verified: bool = True,
+    mode: str | None = None,
+) -> Organisation:
     place = geo.lookup(postcode, locality)
     assert place is not None
     n = next(_seq)
     organisation = Organisation(
-        name=name or f"{kind.title()} {n}", kind=OrgKind(kind), postcode=place.postcode,
-        locality=place.locality, lat=place.lat, lon=place.lon, address=f"Rue {n}",
+        name=name or f"{kind.title()} {n}",
+        kind=OrgKind(kind),
+        postcode=place.postcode,
+        locality=place.locality,
+        lat=place.lat,
+        lon=place.lon,
+        address=f"Rue {n}",
         verification=Verification.VERIFIED if verified else Verification.PENDING,
-        distribution_mode=DistributionMode(mode) if mode else None)
+        distribution_mode=DistributionMode(mode) if mode else None,
+    )
     db.session.add(organisation)
     db.session.flush()
     return organisation
 
 
-def user(organisation: Organisation, role: Role = Role.ORG_ADMIN,
-         email: str | None = None) -> User:
-    person = User(email=email or f"user{next(_seq)}@test.maillon.be", name="Test Person",
-                  organisation=organisation, role=role, password_hash=_hash(), language="fr")
+def user(organisation: Organisation, role: Role = Role.ORG_ADMIN, email: str | None = None) -> User:
+    person = User(
+        email=email or f"user{next(_seq)}@test.maillon.be",
+        name="Test Person",
+        organisation=organisation,
+        role=role,
+        password_hash=_hash(),
+        language="fr",
+    )
     db.session.add(person)
     db.session.flush()
     return person
 
 
-def convention(platform: Organisation, beneficiary: Organisation, *,
-               status: ConventionStatus = ConventionStatus.ACTIVE, fse: bool = False,
-               fse_expires_in_days: int = 200, chilled_kg: float = 200, frozen_kg: float = 0,
-               categories: list[str] | None = None, persons: int = 100) -> Convention:
+def convention(
+    platform: Organisation,
+    beneficiary: Organisation,
+    *,
+    status: ConventionStatus = ConventionStatus.ACTIVE,
+    fse: bool = False,
+    fse_expires_in_days: int = 200,
+    chilled_kg: float = 200,
+    frozen_kg: float = 0,
+    categories: list[str] | None = None,
+    persons: int = 100,
+) -> Convention:
     today = local_today()
     conv = Convention(
-        platform=platform, beneficiary=beneficiary, status=status,
-        valid_from=today - timedelta(days=30), valid_until=today + timedelta(days=300),
-        fse_plus_allowed=fse, fse_plus_approval_number="FSE+/BE/1234" if fse else None,
+        platform=platform,
+        beneficiary=beneficiary,
+        status=status,
+        valid_from=today - timedelta(days=30),
+        valid_until=today + timedelta(days=300),
+        fse_plus_allowed=fse,
+        fse_plus_approval_number="FSE+/BE/1234" if fse else None,
         fse_plus_approval_expires=today + timedelta(days=fse_expires_in_days) if fse else None,
-        persons_per_week=persons, chilled_capacity_kg=chilled_kg, frozen_capacity_kg=frozen_kg,
-        accepted_categories=categories or [])
+        persons_per_week=persons,
+        chilled_capacity_kg=chilled_kg,
+        frozen_capacity_kg=frozen_kg,
+        accepted_categories=categories or [],
+    )
     db.session.add(conv)
     db.session.flush()
     return conv
 
 
-def lot(donor: Organisation, *, kg: float = 100, storage: str = "chilled",
-        category: str = "dairy", date_kind: str = "use_by", days: int = 5,
-        divisible: bool = True, min_part_kg: float = 0, fse_plus: bool = False,
-        title: str = "Yaourts nature", hours_open: float = 30) -> Lot:
+def lot(
+    donor: Organisation,
+    *,
+    kg: float = 100,
+    storage: str = "chilled",
+    category: str = "dairy",
+    date_kind: str = "use_by",
+    days: int = 5,
+    divisible: bool = True,
+    min_part_kg: float = 0,
+    fse_plus: bool = False,
+    title: str = "Yaourts nature",
+    hours_open: float = 30,
+) -> Lot:
     now = datetime.now(UTC)
     best = local_today() + timedelta(days=days)
     grams = int(kg * 1000)
     item = Lot(
-        donor=donor, title=title, category=Category(category), weight_g=grams,
-        remaining_g=grams, date_kind=DateKind(date_kind), best_date=best,
-        expires_at=expires_at(DateKind(date_kind), best, Category(category),
-                              StorageClass(storage)),
-        storage=StorageClass(storage), allergens=["milk"], fse_plus=fse_plus,
-        divisible=divisible, min_part_g=int(min_part_kg * 1000) if divisible else 0,
-        pickup_postcode=donor.postcode, pickup_locality=donor.locality,
-        pickup_lat=donor.lat, pickup_lon=donor.lon, pickup_from=now - timedelta(hours=1),
-        pickup_until=now + timedelta(hours=hours_open))
+        donor=donor,
+        title=title,
+        category=Category(category),
+        weight_g=grams,
+        remaining_g=grams,
+        date_kind=DateKind(date_kind),
+        best_date=best,
+        expires_at=expires_at(DateKind(date_kind), best, Category(category), StorageClass(storage)),
+        storage=StorageClass(storage),
+        allergens=["milk"],
+        fse_plus=fse_plus,
+        divisible=divisible,
+        min_part_g=int(min_part_kg * 1000) if divisible else 0,
+        pickup_postcode=donor.postcode,
+        pickup_locality=donor.locality,
+        pickup_lat=donor.lat,
+        pickup_lon=donor.lon,
+        pickup_from=now - timedelta(hours=1),
+        pickup_until=now + timedelta(hours=hours_open),
+    )
     db.session.add(item)
     db.session.flush()
     return item
@@ -125,17 +178,28 @@ def world() -> World:
     platform = org("platform", name="Hub Libramont")
     other_platform = org("platform", name="Distri Namur", postcode="5000", locality="Namur")
     cpas = org("cpas", name="CPAS Test", mode="free_parcels")
-    asbl = org("association", name="ASBL Test", postcode="6600", locality="Bastogne",
-               mode="social_restaurant")
+    asbl = org(
+        "association",
+        name="ASBL Test",
+        postcode="6600",
+        locality="Bastogne",
+        mode="social_restaurant",
+    )
     donor = org("producer", name="Ferme Test", postcode="6800", locality="Recogne")
     other_donor = org("shop", name="Shop Namur", postcode="5000", locality="Namur")
     w = World(
-        platform=platform, other_platform=other_platform, cpas=cpas, asbl=asbl, donor=donor,
+        platform=platform,
+        other_platform=other_platform,
+        cpas=cpas,
+        asbl=asbl,
+        donor=donor,
         other_donor=other_donor,
         coordinator=user(platform, Role.COORDINATOR),
         other_coordinator=user(other_platform, Role.COORDINATOR),
-        cpas_user=user(cpas, Role.MEMBER), asbl_user=user(asbl, Role.MEMBER),
-        donor_user=user(donor), other_donor_user=user(other_donor),
+        cpas_user=user(cpas, Role.MEMBER),
+        asbl_user=user(asbl, Role.MEMBER),
+        donor_user=user(donor),
+        other_donor_user=user(other_donor),
         cpas_convention=convention(platform, cpas, fse=True, frozen_kg=50),
         asbl_convention=convention(platform, asbl, fse=False),
     )

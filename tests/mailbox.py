@@ -34,5 +34,8 @@ def header(message: EmailMessage, name: str) -> str:
 
 def parts(message: EmailMessage) -> dict[str, str]:
     """The decoded body of each non-multipart part, by content type."""
-    return {part.get_content_type(): part.get_payload(decode=True).decode()
-            for part in message.walk() if not part.is_multipart()}
+    return {
+        part.get_content_type(): part.get_payload(decode=True).decode()
+        for part in message.walk()
+        if not part.is_multipart()
+    }

@@ -19,20 +19,22 @@ class MaillonApi(Api):
     from ..schemas.answers import ErrorSchema as ERROR_SCHEMA  # noqa: N811  (flask-smorest's hook)
 
 
-api = MaillonApi(spec_kwargs={
-    "info": {"description": "Maillon: surplus food for Walloon food aid."},
-    "components": {"securitySchemes": {
-        "bearer": {"type": "http", "scheme": "bearer"}}},
-    "security": [{"bearer": []}],
-})
+api = MaillonApi(
+    spec_kwargs={
+        "info": {"description": "Maillon: surplus food for Walloon food aid."},
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+    }
+)
 
 
 def register(app: Flask) -> None:
     from . import agreements, conventions, lots, me, runs, tokens
 
     api.init_app(app)
-    api.register_converter(BoundedInt, lambda c: {"type": "integer", "minimum": c.min,
-                                                  "maximum": c.max})
+    api.register_converter(
+        BoundedInt, lambda c: {"type": "integer", "minimum": c.min, "maximum": c.max}
+    )
     for module in (tokens, me, lots, conventions, runs, agreements):
         csrf.exempt(module.blp)  # bearer tokens, never cookies
         api.register_blueprint(module.blp)

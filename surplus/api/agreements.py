@@ -11,8 +11,12 @@ from ..services import agreements as service
 from .auth import token_required
 from .blueprint import Blueprint
 
-blp = Blueprint("api_agreements", __name__, url_prefix="/api/v1",
-                description="Transport agreements between platforms")
+blp = Blueprint(
+    "api_agreements",
+    __name__,
+    url_prefix="/api/v1",
+    description="Transport agreements between platforms",
+)
 
 
 @blp.get("/agreements")

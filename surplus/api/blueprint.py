@@ -19,8 +19,9 @@ class _Parser(FlaskParser):
         data = super().load_json(req, schema)
         return JsonBody(data) if isinstance(data, dict) else data
 
-    def _handle_invalid_json_error(self, error: Exception, req: Any, *args: Any,
-                                   **kwargs: Any) -> NoReturn:
+    def _handle_invalid_json_error(
+        self, error: Exception, req: Any, *args: Any, **kwargs: Any
+    ) -> NoReturn:
         abort(400, exc=error, messages={"json": [_("The body is not valid JSON.")]})
 
 

@@ -22,8 +22,7 @@ blp = Blueprint("api_conventions", __name__, url_prefix="/api/v1", description="
 @token_required
 def convention_list():
     """The conventions of your organisation (as beneficiary or as platform)."""
-    return db.session.scalars(access.visible_conventions(g.api_user)
-                              .order_by(Convention.id)).all()
+    return db.session.scalars(access.visible_conventions(g.api_user).order_by(Convention.id)).all()
 
 
 @blp.post("/conventions")

@@ -24,6 +24,7 @@ from .blueprint import Blueprint
 
 blp = Blueprint("api_lots", __name__, url_prefix="/api/v1", description="Lots and claims")
 
+
 @blp.get("/lots")
 @blp.arguments(LotFilterSchema, location="query")
 @blp.response(200, LotPageSchema)
@@ -37,8 +38,9 @@ def lot_list(query: dict):
     user = g.api_user
     per_page = current_app.config["LOTS_PER_PAGE"]
     if user.organisation.is_beneficiary:
-        page = browse(db.session, user.organisation, Filters.of(query), page=query["page"],
-                      per_page=per_page)
+        page = browse(
+            db.session, user.organisation, Filters.of(query), page=query["page"], per_page=per_page
+        )
         items = []
         for card in page.cards:
             card.lot.distance_km = round(card.km, 1)
@@ -48,8 +50,9 @@ def lot_list(query: dict):
     total = db.session.scalar(select(func.count()).select_from(mine.subquery())) or 0
     pages = max(1, -(-total // per_page))
     page_no = min(query["page"], pages)
-    rows = db.session.scalars(mine.order_by(Lot.id.desc())
-                              .offset((page_no - 1) * per_page).limit(per_page)).all()
+    rows = db.session.scalars(
+        mine.order_by(Lot.id.desc()).offset((page_no - 1) * per_page).limit(per_page)
+    ).all()
     return {"items": rows, "total": total, "page": page_no, "pages": pages}
 
 
@@ -98,8 +101,9 @@ def lot_withdraw(values: dict, lot_id: int):
 @blp.post("/lots/<int:lot_id>/claims")
 @blp.arguments(ClaimInSchema)
 @blp.response(201, ClaimSchema)
-@blp.alt_response(200, schema=ClaimSchema, description="The claim made earlier with the "
-                  "same idempotency key.")
+@blp.alt_response(
+    200, schema=ClaimSchema, description="The claim made earlier with the same idempotency key."
+)
 @blp.alt_response(400, schema=ErrorSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(403, schema=ErrorSchema)
@@ -111,8 +115,13 @@ def claim_create(values: dict, lot_id: int):
     the kilograms are no longer there; a repeated ``idempotency_key`` returns the first
     claim (200)."""
     claim, created = claim_service.claim_lot(
-        db.session, g.api_user, lot_id, values["kg"], platform_id=values.get("platform_id"),
-        idempotency_key=values.get("idempotency_key"))
+        db.session,
+        g.api_user,
+        lot_id,
+        values["kg"],
+        platform_id=values.get("platform_id"),
+        idempotency_key=values.get("idempotency_key"),
+    )
     db.session.commit()
     return claim, 201 if created else 200
 

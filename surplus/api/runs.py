@@ -37,9 +37,11 @@ blp = Blueprint("api_runs", __name__, url_prefix="/api/v1", description="Runs an
 def run_list():
     """Your platform's runs from today, two weeks ahead."""
     now = datetime.now(UTC) - timedelta(hours=12)
-    return db.session.scalars(access.visible_runs(g.api_user).where(
-        Run.start_at >= now, Run.start_at < now + timedelta(days=15))
-        .order_by(Run.start_at)).all()
+    return db.session.scalars(
+        access.visible_runs(g.api_user)
+        .where(Run.start_at >= now, Run.start_at < now + timedelta(days=15))
+        .order_by(Run.start_at)
+    ).all()
 
 
 @blp.get("/runs/<int:run_id>")
@@ -82,18 +84,30 @@ def claim_book(values: dict, claim_id: int):
 def _booked(claim: Claim, proposal: Proposal) -> dict:
     if proposal.relay is not None:
         relay = proposal.relay
-        return {"claim_id": claim.id, "self_collect": False, "run_id": relay.first_run.id,
-                "pickup_eta": relay.first.pickup_eta.isoformat(),
-                "drop_eta": relay.second.drop_eta.isoformat(),
-                "added_km": round(relay.added_km, 2),
-                "relay": {"hub_depot_id": relay.hub.id, "second_run_id": relay.second_run.id,
-                          "hub_eta": relay.first.drop_eta.isoformat(),
-                          "hub_departure_eta": relay.second.pickup_eta.isoformat()}}
+        return {
+            "claim_id": claim.id,
+            "self_collect": False,
+            "run_id": relay.first_run.id,
+            "pickup_eta": relay.first.pickup_eta.isoformat(),
+            "drop_eta": relay.second.drop_eta.isoformat(),
+            "added_km": round(relay.added_km, 2),
+            "relay": {
+                "hub_depot_id": relay.hub.id,
+                "second_run_id": relay.second_run.id,
+                "hub_eta": relay.first.drop_eta.isoformat(),
+                "hub_departure_eta": relay.second.pickup_eta.isoformat(),
+            },
+        }
     ins = proposal.insertion
     assert ins is not None
-    return {"claim_id": claim.id, "self_collect": False, "run_id": ins.run_id,
-            "pickup_eta": ins.pickup_eta.isoformat(), "drop_eta": ins.drop_eta.isoformat(),
-            "added_km": round(ins.added_km, 2)}
+    return {
+        "claim_id": claim.id,
+        "self_collect": False,
+        "run_id": ins.run_id,
+        "pickup_eta": ins.pickup_eta.isoformat(),
+        "drop_eta": ins.drop_eta.isoformat(),
+        "added_km": round(ins.added_km, 2),
+    }
 
 
 @blp.post("/stops/<int:stop_id>/confirm")

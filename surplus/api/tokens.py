@@ -24,12 +24,18 @@ def token_create(body: dict):
     """Return a bearer token for valid credentials; 401 otherwise (with lockout)."""
     try:
         user = accounts.authenticate(
-            db.session, body["email"], body["password"],
+            db.session,
+            body["email"],
+            body["password"],
             max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"])
+            lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"],
+        )
     except DomainError as error:
         db.session.commit()
         raise Unauthorised(error.message) from error
     db.session.commit()
-    return {"token": issue_token(user), "token_type": "Bearer",
-            "expires_in": current_app.config["API_TOKEN_MAX_AGE"]}
+    return {
+        "token": issue_token(user),
+        "token_type": "Bearer",
+        "expires_in": current_app.config["API_TOKEN_MAX_AGE"],
+    }

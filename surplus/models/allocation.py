@@ -24,7 +24,8 @@ class AllocationBatch(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     unattended: Mapped[bool] = mapped_column(default=False)
     status: Mapped[BatchStatus] = mapped_column(
-        enum_column(BatchStatus, "batch_status"), default=BatchStatus.PREVIEW)
+        enum_column(BatchStatus, "batch_status"), default=BatchStatus.PREVIEW
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Figures of the run (lots, kg offered and placed, Jain's index, timings) and the
@@ -34,7 +35,8 @@ class AllocationBatch(db.Model):
 
     platform: Mapped[Organisation] = relationship()
     lines: Mapped[list[AllocationLine]] = relationship(
-        back_populates="batch", order_by="AllocationLine.id", cascade="all, delete-orphan")
+        back_populates="batch", order_by="AllocationLine.id", cascade="all, delete-orphan"
+    )
 
 
 class AllocationLine(db.Model):
@@ -43,14 +45,16 @@ class AllocationLine(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     batch_id: Mapped[int] = mapped_column(
-        ForeignKey("allocation_batch.id", ondelete="CASCADE"), index=True)
+        ForeignKey("allocation_batch.id", ondelete="CASCADE"), index=True
+    )
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"))
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     grams: Mapped[int]
     km: Mapped[float]
     explanation: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[LineStatus] = mapped_column(
-        enum_column(LineStatus, "line_status"), default=LineStatus.PROPOSED)
+        enum_column(LineStatus, "line_status"), default=LineStatus.PROPOSED
+    )
     note: Mapped[str] = mapped_column(Text, default="")
     claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"))
     reason_key: Mapped[str] = mapped_column(String(40), default="")

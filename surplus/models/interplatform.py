@@ -38,8 +38,7 @@ class TransportAgreement(db.Model):
     __tablename__ = "transport_agreement"
     __table_args__ = (
         CheckConstraint("carrier_id <> client_id", name="distinct_platforms"),
-        CheckConstraint("valid_until IS NULL OR valid_until >= valid_from",
-                        name="validity_order"),
+        CheckConstraint("valid_until IS NULL OR valid_until >= valid_from", name="validity_order"),
         Index("ix_transport_agreement_carrier_status", "carrier_id", "status"),
         Index("ix_transport_agreement_client_status", "client_id", "status"),
     )
@@ -48,7 +47,8 @@ class TransportAgreement(db.Model):
     carrier_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     client_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     status: Mapped[AgreementStatus] = mapped_column(
-        enum_column(AgreementStatus, "agreement_status"), default=AgreementStatus.REQUESTED)
+        enum_column(AgreementStatus, "agreement_status"), default=AgreementStatus.REQUESTED
+    )
     valid_from: Mapped[date]
     valid_until: Mapped[date | None]
     note: Mapped[str] = mapped_column(Text, default="")
@@ -64,16 +64,15 @@ class TransportAgreement(db.Model):
     client: Mapped[Organisation] = relationship(foreign_keys=[client_id])
 
     def in_force(self, day: date) -> bool:
-        return (self.status == AgreementStatus.ACTIVE and self.valid_from <= day
-                and (self.valid_until is None or day <= self.valid_until))
+        return (
+            self.status == AgreementStatus.ACTIVE
+            and self.valid_from <= day
+            and (self.valid_until is None or day <= self.valid_until)
+        )
 
     def other(self, org_id: int) -> Organisation:
         return self.client if org_id == self.carrier_id else self.carrier
 
     @property
     def deciding_org_id(self) -> int:
-        return self.client_id if self.requested_by_org_id == self.carrier_id \
-            else self.carrier_id
-
-
-
+        return self.client_id if self.requested_by_org_id == self.carrier_id else self.carrier_id

@@ -21,7 +21,8 @@ class JobRun(db.Model):
     started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     outcome: Mapped[JobOutcome] = mapped_column(
-        enum_column(JobOutcome, "job_outcome"), default=JobOutcome.RUNNING)
+        enum_column(JobOutcome, "job_outcome"), default=JobOutcome.RUNNING
+    )
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str] = mapped_column(Text, default="")
     # "schedule" or "manual"; who asked when manual.

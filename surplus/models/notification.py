@@ -26,14 +26,16 @@ class Notification(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
     kind: Mapped[NotificationKind] = mapped_column(
-        enum_column(NotificationKind, "notification_kind"))
+        enum_column(NotificationKind, "notification_kind")
+    )
     subject_type: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[int]
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     mail_state: Mapped[MailState] = mapped_column(
-        enum_column(MailState, "mail_state"), default=MailState.NONE)
+        enum_column(MailState, "mail_state"), default=MailState.NONE
+    )
     mailed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
@@ -44,8 +46,10 @@ class NotificationPreference(db.Model):
 
     __tablename__ = "notification_preference"
 
-    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"),
-                                         primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
     kind: Mapped[NotificationKind] = mapped_column(
-        enum_column(NotificationKind, "preference_kind"), primary_key=True)
+        enum_column(NotificationKind, "preference_kind"), primary_key=True
+    )
     mode: Mapped[MailMode] = mapped_column(enum_column(MailMode, "mail_mode"))

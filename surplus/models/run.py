@@ -72,8 +72,8 @@ class RunTemplate(db.Model):
     vehicle: Mapped[Vehicle] = relationship()
     depot: Mapped[Depot] = relationship()
     stops: Mapped[list[TemplateStop]] = relationship(
-        back_populates="template", order_by="TemplateStop.position",
-        cascade="all, delete-orphan")
+        back_populates="template", order_by="TemplateStop.position", cascade="all, delete-orphan"
+    )
 
 
 class TemplateStop(db.Model):

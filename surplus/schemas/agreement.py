@@ -14,7 +14,7 @@ from .fields import BRUSSELS, Choice, Day, Id, Text
 
 
 class Direction(enum.StrEnum):
-    WE_CARRY = "we_carry"      # our vans carry for the other platform
+    WE_CARRY = "we_carry"  # our vans carry for the other platform
     THEY_CARRY = "they_carry"  # their vans carry for us
 
 
@@ -28,9 +28,14 @@ class AgreementRequestSchema(InputSchema):
     """Which platform, who carries, and from when (not in the past) to when."""
 
     other_id = Id(required=True, error_messages={"required": _l("Choose another platform.")})
-    direction = Choice(Direction, required=True, error_messages={
-        "required": _l("Say which platform's vans carry."),
-        "invalid": _l("Say which platform's vans carry.")})
+    direction = Choice(
+        Direction,
+        required=True,
+        error_messages={
+            "required": _l("Say which platform's vans carry."),
+            "invalid": _l("Say which platform's vans carry."),
+        },
+    )
     valid_from = Day(required=True, error_messages={"required": _l("Enter the first day.")})
     valid_until = Day(allow_none=True, load_default=None)
     note = Text(1000, load_default="")

@@ -46,7 +46,6 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
-
 class LotSchema(ma.Schema):
     id = ma.fields.Integer()
     title = ma.fields.String()
@@ -70,12 +69,18 @@ class LotSchema(ma.Schema):
     lon = ma.fields.Float(attribute="pickup_lon")
     status = ma.fields.Function(lambda lot: lot.status.value)
     donor = ma.fields.Function(lambda lot: {"id": lot.donor.id, "name": lot.donor.name})
-    distance_km = ma.fields.Float(allow_none=True, dump_default=None, metadata={
-        "description": "Road km from your organisation (in the lot list only)."})
-    wave = ma.fields.Integer(metadata={"description": "Offer wave: 1 platforms serving the "
-                                       "donor, 2 platforms within the radius, 3 all."})
+    distance_km = ma.fields.Float(
+        allow_none=True,
+        dump_default=None,
+        metadata={"description": "Road km from your organisation (in the lot list only)."},
+    )
+    wave = ma.fields.Integer(
+        metadata={
+            "description": "Offer wave: 1 platforms serving the "
+            "donor, 2 platforms within the radius, 3 all."
+        }
+    )
     next_wave_at = ma.fields.Function(lambda lot: _iso(lot.next_wave_at))
-
 
 
 class ClaimSchema(ma.Schema):
@@ -95,13 +100,14 @@ class LotPageSchema(ma.Schema):
     pages = ma.fields.Integer()
 
 
-
 class ConventionSchema(ma.Schema):
     id = ma.fields.Integer()
     platform_id = ma.fields.Integer()
     beneficiary_id = ma.fields.Integer()
-    status = ma.fields.Function(lambda c: c.status.value, metadata={
-        "type": "string", "enum": [s.value for s in ConventionStatus]})
+    status = ma.fields.Function(
+        lambda c: c.status.value,
+        metadata={"type": "string", "enum": [s.value for s in ConventionStatus]},
+    )
     valid_from = ma.fields.Date(allow_none=True)
     valid_until = ma.fields.Date(allow_none=True)
     fse_plus_allowed = ma.fields.Boolean()
@@ -114,7 +120,6 @@ class ConventionSchema(ma.Schema):
     opening_hours = ma.fields.Dict()
     decision_reason = ma.fields.String()
     pending_changes = ma.fields.Dict(allow_none=True)
-
 
 
 class StopSchema(ma.Schema):
@@ -143,17 +148,23 @@ class RunSchema(ma.Schema):
     name = ma.fields.String()
     start_at = ma.fields.Function(lambda r: _iso(r.start_at))
     status = ma.fields.Function(lambda r: r.status.value)
-    vehicle = ma.fields.Function(lambda r: {
-        "id": r.vehicle.id, "name": r.vehicle.name, "capacity_kg": r.vehicle.capacity_kg,
-        "refrigerated": r.vehicle.refrigerated, "freezer": r.vehicle.freezer})
-    depot = ma.fields.Function(lambda r: {"id": r.depot.id, "name": r.depot.name,
-                                          "lat": r.depot.lat, "lon": r.depot.lon})
+    vehicle = ma.fields.Function(
+        lambda r: {
+            "id": r.vehicle.id,
+            "name": r.vehicle.name,
+            "capacity_kg": r.vehicle.capacity_kg,
+            "refrigerated": r.vehicle.refrigerated,
+            "freezer": r.vehicle.freezer,
+        }
+    )
+    depot = ma.fields.Function(
+        lambda r: {"id": r.depot.id, "name": r.depot.name, "lat": r.depot.lat, "lon": r.depot.lon}
+    )
 
 
 class RunDetailSchema(RunSchema):
     km = ma.fields.Float()
     stops = ma.fields.List(ma.fields.Nested(StopSchema))
-
 
 
 class ClaimConflictSchema(ErrorSchema):
@@ -184,8 +195,10 @@ class AgreementSchema(ma.Schema):
     carrier = ma.fields.Function(lambda a: a.carrier.name, metadata={"type": "string"})
     client_id = ma.fields.Integer()
     client = ma.fields.Function(lambda a: a.client.name, metadata={"type": "string"})
-    status = ma.fields.Function(lambda a: a.status.value, metadata={
-        "type": "string", "enum": ["requested", "active", "refused", "ended"]})
+    status = ma.fields.Function(
+        lambda a: a.status.value,
+        metadata={"type": "string", "enum": ["requested", "active", "refused", "ended"]},
+    )
     valid_from = ma.fields.Date()
     valid_until = ma.fields.Date(allow_none=True)
     note = ma.fields.String()

@@ -39,21 +39,26 @@ class Postcodes(CustomField):
 
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
-        self.metadata.update(type="array", maxItems=MAX_POSTCODES, items={
-            "type": "string", "pattern": "^[0-9]{4}$"})
+        self.metadata.update(
+            type="array", maxItems=MAX_POSTCODES, items={"type": "string", "pattern": "^[0-9]{4}$"}
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
         if isinstance(value, str) and len(value) <= MAX_POSTCODES * 6:
             codes = split_postcodes(value)
-        elif isinstance(value, list) and len(value) <= MAX_POSTCODES and all(
-                isinstance(code, str) and len(code) <= 10 for code in value):
+        elif (
+            isinstance(value, list)
+            and len(value) <= MAX_POSTCODES
+            and all(isinstance(code, str) and len(code) <= 10 for code in value)
+        ):
             codes = list(dict.fromkeys(code.strip() for code in value if code.strip()))
         else:
             raise self.make_error("invalid")
         if len(codes) > MAX_POSTCODES:
             raise self._error("too_many", max=MAX_POSTCODES)
-        unknown = [c for c in codes if not (len(c) == 4 and c.isdigit()
-                                            and geo.is_known_postcode(c))]
+        unknown = [
+            c for c in codes if not (len(c) == 4 and c.isdigit() and geo.is_known_postcode(c))
+        ]
         if unknown:
             shown = BAD_TEXT.sub("?", ", ".join(unknown[:20]))[:120]
             raise self._error("unknown", codes=shown)
@@ -68,10 +73,20 @@ class AreaSchema(InputSchema):
     """The communes replace the platform's list; a blank radius is none."""
 
     postcodes = Postcodes(load_default=list)
-    radius_km = Number(0, MAX_RADIUS_KM, exclusive_minimum=True, places=1,
-                       allow_none=True, load_default=None, error_messages={
-                           "positive": _l("The radius must be more than 0 and at most "
-                                          "%(max)d km.", max=MAX_RADIUS_KM),
-                           "range": _l("The radius must be more than 0 and at most "
-                                       "%(max)d km.", max=MAX_RADIUS_KM),
-                           "invalid": _l("Enter a number of kilometres, such as 25.")})
+    radius_km = Number(
+        0,
+        MAX_RADIUS_KM,
+        exclusive_minimum=True,
+        places=1,
+        allow_none=True,
+        load_default=None,
+        error_messages={
+            "positive": _l(
+                "The radius must be more than 0 and at most %(max)d km.", max=MAX_RADIUS_KM
+            ),
+            "range": _l(
+                "The radius must be more than 0 and at most %(max)d km.", max=MAX_RADIUS_KM
+            ),
+            "invalid": _l("Enter a number of kilometres, such as 25."),
+        },
+    )

@@ -29,8 +29,7 @@ class InputSchema(ma.Schema):
     class Meta:
         unknown = ma.EXCLUDE
 
-    error_messages = {"type": _l("Send a JSON object."),
-                      "unknown": _l("Unknown field.")}
+    error_messages = {"type": _l("Send a JSON object."), "unknown": _l("Unknown field.")}
 
     @ma.pre_load
     def _json_types(self, data: Any, **kwargs: Any) -> Any:
@@ -74,16 +73,20 @@ def first_message(value: Any) -> str:
     return str(value)
 
 
-def load(schema: ma.Schema, data: Any, *, partial: bool = False,
-         message: str | None = None) -> dict[str, Any]:
+def load(
+    schema: ma.Schema, data: Any, *, partial: bool = False, message: str | None = None
+) -> dict[str, Any]:
     """Load ``data`` through ``schema``; :class:`Invalid` lists a message per field."""
     try:
         return schema.load(data, partial=partial)
     except ma.ValidationError as error:
         fields = flatten(error.messages)
         if message is None:  # one problem: say it; several: each field says its own
-            message = (next(iter(fields.values())) if len(fields) == 1
-                       else str(_l("Some fields are invalid.")))
+            message = (
+                next(iter(fields.values()))
+                if len(fields) == 1
+                else str(_l("Some fields are invalid."))
+            )
         raise Invalid(message, fields) from None
 
 

@@ -42,9 +42,13 @@ class DaySpans(CustomField):
     }
 
     def __init__(self, **kwargs: Any):
-        kwargs.setdefault("metadata", {
-            "description": 'Opening spans, e.g. "09:00-12:00, 13:30-16:30" or '
-                           '[["09:00", "12:00"], ["13:30", "16:30"]].'})
+        kwargs.setdefault(
+            "metadata",
+            {
+                "description": 'Opening spans, e.g. "09:00-12:00, 13:30-16:30" or '
+                '[["09:00", "12:00"], ["13:30", "16:30"]].'
+            },
+        )
         super().__init__(**kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> list:
@@ -89,16 +93,31 @@ class OpeningHours(CustomField):
     def __init__(self, **kwargs: Any):
         super().__init__(**kwargs)
         self.day = DaySpans()
-        day = {"oneOf": [
-            {"type": "string", "maxLength": 200, "pattern": f"^({_SPAN_TEXT}(, {_SPAN_TEXT})*)?$"},
-            {"type": "array", "maxItems": MAX_SPANS, "items": {
-                "type": "array", "minItems": 2, "maxItems": 2,
-                "items": {"type": "string", "pattern": f"^{_CLOCK}$"}}}],
+        day = {
+            "oneOf": [
+                {
+                    "type": "string",
+                    "maxLength": 200,
+                    "pattern": f"^({_SPAN_TEXT}(, {_SPAN_TEXT})*)?$",
+                },
+                {
+                    "type": "array",
+                    "maxItems": MAX_SPANS,
+                    "items": {
+                        "type": "array",
+                        "minItems": 2,
+                        "maxItems": 2,
+                        "items": {"type": "string", "pattern": f"^{_CLOCK}$"},
+                    },
+                },
+            ],
             "description": "Spans that end after they start, e.g. "
-                           '"09:00-12:00, 13:30-16:30" or [["09:00", "12:00"]]; '
-                           "left out or blank: closed."}
-        self.metadata.update(type="object", additionalProperties=False,
-                             properties=dict.fromkeys(WEEKDAYS, day))
+            '"09:00-12:00, 13:30-16:30" or [["09:00", "12:00"]]; '
+            "left out or blank: closed.",
+        }
+        self.metadata.update(
+            type="object", additionalProperties=False, properties=dict.fromkeys(WEEKDAYS, day)
+        )
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> dict:
         if not isinstance(value, dict) or any(day not in WEEKDAYS for day in value):
@@ -120,12 +139,19 @@ class _Figures(InputSchema):
     its empty value (no capacity, every category, no approval); a field left out of a
     ``PATCH`` keeps the value on file."""
 
-    persons_per_week = Count(MAX_PERSONS, minimum=1, required=True, error_messages={
-        "required": _l("How many persons do you serve per week?")})
+    persons_per_week = Count(
+        MAX_PERSONS,
+        minimum=1,
+        required=True,
+        error_messages={"required": _l("How many persons do you serve per week?")},
+    )
     chilled_capacity_kg = Number(0, MAX_CAPACITY_KG, places=3, load_default=0.0)
     frozen_capacity_kg = Number(0, MAX_CAPACITY_KG, places=3, load_default=0.0)
-    accepted_categories = Choices(Category, load_default=list, metadata={
-        "description": "Category codes; none means every category."})
+    accepted_categories = Choices(
+        Category,
+        load_default=list,
+        metadata={"description": "Category codes; none means every category."},
+    )
     afsca_number = Text(40, load_default="")
     fse_plus_approval_number = Text(60, allow_none=True, load_default=None)
     fse_plus_approval_expires = Day(allow_none=True, load_default=None)

@@ -51,8 +51,9 @@ class _Localised:
 class _BlankIsMissing:
     """An empty form input or CSV cell means "not given", as if the key were absent."""
 
-    def deserialize(self, value: Any, attr: str | None = None, data: Any = None,
-                    **kwargs: Any) -> Any:
+    def deserialize(
+        self, value: Any, attr: str | None = None, data: Any = None, **kwargs: Any
+    ) -> Any:
         if isinstance(value, str) and not value.strip():
             value = ma.missing
         return super().deserialize(value, attr, data, **kwargs)  # type: ignore[misc]
@@ -68,8 +69,10 @@ FILLED_PATTERN = rf"^{_ALLOWED}*[^\s\u0000-\u001f\u007f\ufffd]{_ALLOWED}*$"
 TEXT_MESSAGES = {
     **COMMON_MESSAGES,
     "invalid": _l("Enter text."),
-    "control": _l("This text contains a character that is not allowed (a control "
-                  "character or a broken one); please retype it."),
+    "control": _l(
+        "This text contains a character that is not allowed (a control "
+        "character or a broken one); please retype it."
+    ),
     "too_long": _l("At most {max} characters."),
     "blank": _l("This field is required."),
 }
@@ -117,9 +120,16 @@ class Number(_BlankIsMissing, _Localised, ma.fields.Field):
         "whole": _l("Enter a whole number."),
     }
 
-    def __init__(self, minimum: float = 0, maximum: float = 1_000_000, *,
-                 exclusive_minimum: bool = False, places: int | None = None,
-                 whole: bool = False, **kwargs: Any):
+    def __init__(
+        self,
+        minimum: float = 0,
+        maximum: float = 1_000_000,
+        *,
+        exclusive_minimum: bool = False,
+        places: int | None = None,
+        whole: bool = False,
+        **kwargs: Any,
+    ):
         super().__init__(**kwargs)
         self.minimum, self.maximum = minimum, maximum
         self.exclusive_minimum = exclusive_minimum
@@ -158,7 +168,8 @@ class Number(_BlankIsMissing, _Localised, ma.fields.Field):
         if number > Decimal(str(self.maximum)):
             raise self._out_of_range("too_large")
         if number < Decimal(str(self.minimum)) or (
-                self.exclusive_minimum and number <= Decimal(str(self.minimum))):
+            self.exclusive_minimum and number <= Decimal(str(self.minimum))
+        ):
             raise self._out_of_range("too_small")
         if self.whole:
             if number != number.to_integral_value():
@@ -212,8 +223,11 @@ class Id(_BlankIsMissing, _Localised, ma.fields.Integer):
     default_error_messages = {**COMMON_MESSAGES, "invalid": _l("Choose a valid entry.")}
 
     def __init__(self, **kwargs: Any):
-        super().__init__(strict=False, validate=ma.validate.Range(1, MAX_ID,
-                         error=str(COMMON_MESSAGES["invalid"])), **kwargs)
+        super().__init__(
+            strict=False,
+            validate=ma.validate.Range(1, MAX_ID, error=str(COMMON_MESSAGES["invalid"])),
+            **kwargs,
+        )
 
     def _validated(self, value: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
@@ -329,8 +343,9 @@ class Moment(_BlankIsMissing, _Localised, ma.fields.DateTime):
         now = datetime.now(UTC)
         start, end = now - timedelta(days=self.past), now + timedelta(days=self.future)
         if not start <= moment <= end:
-            raise self.make_error("window", start=start.date().isoformat(),
-                                  end=end.date().isoformat())
+            raise self.make_error(
+                "window", start=start.date().isoformat(), end=end.date().isoformat()
+            )
         return moment
 
 
@@ -339,12 +354,14 @@ class Choices(_Localised, ma.fields.List):
 
     json_types: tuple[type, ...] = (list,)
 
-    default_error_messages = {**COMMON_MESSAGES, "invalid": _l("Choose among the options."),
-                              "unknown": _l("Unknown value: {values}.")}
+    default_error_messages = {
+        **COMMON_MESSAGES,
+        "invalid": _l("Choose among the options."),
+        "unknown": _l("Unknown value: {values}."),
+    }
 
     def __init__(self, enum: type[Enum], max_items: int = 50, **kwargs: Any):
-        super().__init__(ma.fields.String(metadata={"enum": [m.value for m in enum]}),
-                         **kwargs)
+        super().__init__(ma.fields.String(metadata={"enum": [m.value for m in enum]}), **kwargs)
         self.enum = enum
         self.max_items = max_items
         self.metadata.setdefault("maxItems", max_items)
@@ -353,8 +370,11 @@ class Choices(_Localised, ma.fields.List):
         if value is None or value == "":
             return []
         items = re.split(r"[;,|]", value) if isinstance(value, str) else value
-        if not isinstance(items, list | tuple) or len(items) > self.max_items or any(
-                not isinstance(i, str) for i in items):
+        if (
+            not isinstance(items, list | tuple)
+            or len(items) > self.max_items
+            or any(not isinstance(i, str) for i in items)
+        ):
             raise self.make_error("invalid")
         cleaned = [i.strip().lower() for i in items if i.strip()]
         known = {m.value for m in self.enum}
@@ -363,7 +383,6 @@ class Choices(_Localised, ma.fields.List):
             shown = ", ".join(unknown)[:80]
             raise self.make_error("unknown", values=BAD_TEXT.sub("?", shown))
         return sorted(set(cleaned))
-
 
 
 class Clock(_BlankIsMissing, _Localised, ma.fields.String):

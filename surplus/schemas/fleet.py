@@ -46,8 +46,8 @@ class TemplateStopInSchema(InputSchema):
     def _shape(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("organisation_id") is None and not data.get("postcode"):
             raise ma.ValidationError(
-                str(_l("Choose an organisation or give a known postcode.")), "postcode")
+                str(_l("Choose an organisation or give a known postcode.")), "postcode"
+            )
         opens, closes = data.get("opens"), data.get("closes")
         if opens and closes and closes <= opens:  # "HH:MM" strings sort as times
-            raise ma.ValidationError(str(_l("Each span must end after it starts.")),
-                                     "closes")
+            raise ma.ValidationError(str(_l("Each span must end after it starts.")), "closes")

@@ -26,24 +26,39 @@ class LotInSchema(InputSchema):
     category = Choice(Category, required=True)
     description = Text(2000)
     lot_number = Text(60, metadata={"description": "Batch number (traceability)."})
-    weight_kg = Kilograms(MAX_LOT_KG, required=True, error_messages={
-        "too_small": _l("The weight must be more than 0 kg."),
-        "too_large": _l("At most 40,000 kg per lot; split larger stock.")})
+    weight_kg = Kilograms(
+        MAX_LOT_KG,
+        required=True,
+        error_messages={
+            "too_small": _l("The weight must be more than 0 kg."),
+            "too_large": _l("At most 40,000 kg per lot; split larger stock."),
+        },
+    )
     units = Count(10_000_000, allow_none=True)
     date_kind = Choice(DateKind, allow_none=True)
-    date = Day(past=400, future=3660, allow_none=True,
-               metadata={"description": "The use-by or best-before date."})
+    date = Day(
+        past=400,
+        future=3660,
+        allow_none=True,
+        metadata={"description": "The use-by or best-before date."},
+    )
     storage = Choice(StorageClass, required=True)
     allergens = Choices(Allergen)
     fse_plus = Flag(load_default=False)
     divisible = Flag(load_default=True)
-    min_part_kg = Number(0, MAX_LOT_KG, places=3, allow_none=True, error_messages={
-        "too_small": _l("The minimum part cannot be negative.")})
+    min_part_kg = Number(
+        0,
+        MAX_LOT_KG,
+        places=3,
+        allow_none=True,
+        error_messages={"too_small": _l("The minimum part cannot be negative.")},
+    )
     pickup_from = Moment(required=True)
     pickup_until = Moment(required=True)
     address = Text(300)
-    postcode = Text(4, validate=lambda code: _known_postcode(code),
-                    metadata={"pattern": r"^(\d{4})?$"})
+    postcode = Text(
+        4, validate=lambda code: _known_postcode(code), metadata={"pattern": r"^(\d{4})?$"}
+    )
     locality = Text(120)
     lat = Number(*LAT_RANGE, allow_none=True)
     lon = Number(*LON_RANGE, allow_none=True)
@@ -61,10 +76,12 @@ class LotInSchema(InputSchema):
             errors["date"] = str(_l("Enter the date that goes with the date kind."))
         if data.get("date") and not data.get("date_kind"):
             errors["date_kind"] = str(_l("This field is required."))
-        if (data.get("storage") in (StorageClass.CHILLED, StorageClass.FROZEN)
-                and not data.get("date") and "date" not in errors):
-            errors["date"] = str(_l("Chilled and frozen lots need a use-by or best-before "
-                                    "date."))
+        if (
+            data.get("storage") in (StorageClass.CHILLED, StorageClass.FROZEN)
+            and not data.get("date")
+            and "date" not in errors
+        ):
+            errors["date"] = str(_l("Chilled and frozen lots need a use-by or best-before date."))
         if (data.get("lat") is None) != (data.get("lon") is None):
             errors["lat"] = str(_l("Give both coordinates, or a postcode."))
         if errors:
@@ -79,17 +96,26 @@ def _known_postcode(code: str) -> None:
 class ReasonSchema(InputSchema):
     """Why a lot is withdrawn or recalled, or a claim cancelled."""
 
-    reason = Text(1000, load_default="",
-                  metadata={"description": "Shown to the organisations that claimed."})
+    reason = Text(
+        1000, load_default="", metadata={"description": "Shown to the organisations that claimed."}
+    )
 
 
 class ClaimInSchema(InputSchema):
-    kg = Kilograms(MAX_LOT_KG, required=True,
-                   error_messages={"too_small": _l("Claim more than 0 kg.")})
-    platform_id = Id(allow_none=True, metadata={
-        "description": "The platform (convention) to claim through; the nearest if absent."})
-    idempotency_key = Text(100, allow_none=True, metadata={
-        "description": "Repeat it to get the first claim back instead of a second one."})
+    kg = Kilograms(
+        MAX_LOT_KG, required=True, error_messages={"too_small": _l("Claim more than 0 kg.")}
+    )
+    platform_id = Id(
+        allow_none=True,
+        metadata={
+            "description": "The platform (convention) to claim through; the nearest if absent."
+        },
+    )
+    idempotency_key = Text(
+        100,
+        allow_none=True,
+        metadata={"description": "Repeat it to get the first claim back instead of a second one."},
+    )
 
 
 class LotFilterSchema(InputSchema):

@@ -31,8 +31,9 @@ class BookingInSchema(InputSchema):
     @ma.validates_schema
     def _one_way(self, data: dict[str, Any], **kwargs: Any) -> None:
         if data.get("self_collect") and data.get("run_id") is not None:
-            raise ma.ValidationError(str(_l("Choose a run or self-collection, not both.")),
-                                     "run_id")
+            raise ma.ValidationError(
+                str(_l("Choose a run or self-collection, not both.")), "run_id"
+            )
 
 
 class StopConfirmInSchema(InputSchema):

@@ -40,7 +40,6 @@ def normalise_enterprise_number(raw: str) -> str | None:
     return digits
 
 
-
 def check_password_strength(password: str) -> str | None:
     if len(password) < MIN_PASSWORD:
         return str(_l("Use at least %(n)d characters.", n=MIN_PASSWORD))
@@ -66,9 +65,10 @@ class SignUp:
 
 
 def email_taken(session: Session, email: str) -> bool:
-    return session.scalar(
-        select(User.id).where(func.lower(User.email) == email.strip().lower())
-    ) is not None
+    return (
+        session.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower()))
+        is not None
+    )
 
 
 def sign_up(session: Session, data: SignUp) -> User:
@@ -84,8 +84,10 @@ def sign_up(session: Session, data: SignUp) -> User:
             errors["enterprise_number"] = str(
                 _l("Not a valid enterprise number (10 digits, e.g. 0123.456.749).")
             )
-        elif session.scalar(select(Organisation.id).where(
-                Organisation.enterprise_number == number)) is not None:
+        elif (
+            session.scalar(select(Organisation.id).where(Organisation.enterprise_number == number))
+            is not None
+        ):
             errors["enterprise_number"] = str(
                 _l("An organisation with this enterprise number already exists.")
             )
@@ -98,17 +100,27 @@ def sign_up(session: Session, data: SignUp) -> User:
         raise Invalid(str(_l("Please correct the marked fields.")), errors)
     assert place is not None
     org = Organisation(
-        name=data.org_name.strip(), kind=data.kind, address=data.address.strip(),
-        postcode=place.postcode, locality=place.locality, lat=place.lat, lon=place.lon,
-        enterprise_number=number, afsca_number=data.afsca_number.strip() or None,
-        phone=data.phone.strip(), email=data.email.strip().lower(),
+        name=data.org_name.strip(),
+        kind=data.kind,
+        address=data.address.strip(),
+        postcode=place.postcode,
+        locality=place.locality,
+        lat=place.lat,
+        lon=place.lon,
+        enterprise_number=number,
+        afsca_number=data.afsca_number.strip() or None,
+        phone=data.phone.strip(),
+        email=data.email.strip().lower(),
         verification=Verification.PENDING,
     )
     session.add(org)
     session.flush()
     user = User(
-        email=data.email.strip().lower(), name=data.name.strip(), organisation=org,
-        role=Role.ORG_ADMIN, language=data.language,
+        email=data.email.strip().lower(),
+        name=data.name.strip(),
+        organisation=org,
+        role=Role.ORG_ADMIN,
+        language=data.language,
     )
     user.set_password(data.password)
     session.add(user)
@@ -117,20 +129,31 @@ def sign_up(session: Session, data: SignUp) -> User:
     return user
 
 
-def authenticate(session: Session, email: str, password: str, *, max_failures: int,
-                 lockout_minutes: int, now: datetime | None = None) -> User:
+def authenticate(
+    session: Session,
+    email: str,
+    password: str,
+    *,
+    max_failures: int,
+    lockout_minutes: int,
+    now: datetime | None = None,
+) -> User:
     """The user with these credentials; counts failures and locks the account briefly."""
     now = now or utcnow()
     user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
-    refused = Invalid(str(_l("Wrong e-mail address or password.")),
-                      {"password": str(_l("Wrong e-mail address or password."))})
+    refused = Invalid(
+        str(_l("Wrong e-mail address or password.")),
+        {"password": str(_l("Wrong e-mail address or password."))},
+    )
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
         raise refused
     if user.locked_until is not None and user.locked_until > now:
         minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise Invalid(str(_l("Too many failed attempts. Try again in %(m)d minutes.", m=minutes)),
-                      {"password": str(_l("Account locked for a few minutes."))})
+        raise Invalid(
+            str(_l("Too many failed attempts. Try again in %(m)d minutes.", m=minutes)),
+            {"password": str(_l("Account locked for a few minutes."))},
+        )
     if not user.check_password(password) or not user.active:
         user.failed_logins += 1
         if user.failed_logins >= max_failures:
@@ -156,21 +179,31 @@ def _hash(token: str) -> str:
 
 def invite(session: Session, actor: User, email: str, role: Role) -> tuple[Invitation, str]:
     """An org admin invites someone into its organisation; returns the secret token."""
-    access.require(actor, access.CHANGE, actor.organisation,
-                   str(_l("Only an organisation administrator can invite members.")))
+    access.require(
+        actor,
+        access.CHANGE,
+        actor.organisation,
+        str(_l("Only an organisation administrator can invite members.")),
+    )
     allowed = {Role.MEMBER, Role.ORG_ADMIN}
     if actor.organisation.is_platform:
         allowed.add(Role.COORDINATOR)
     if role not in allowed:
-        raise Invalid(str(_l("This role cannot be given here.")),
-                      {"role": str(_l("Choose another role."))})
+        raise Invalid(
+            str(_l("This role cannot be given here.")), {"role": str(_l("Choose another role."))}
+        )
     if email_taken(session, email):
-        raise Invalid(str(_l("An account already uses this e-mail address.")),
-                      {"email": str(_l("An account already uses this e-mail address."))})
+        raise Invalid(
+            str(_l("An account already uses this e-mail address.")),
+            {"email": str(_l("An account already uses this e-mail address."))},
+        )
     token = secrets.token_urlsafe(32)
     inv = Invitation(
-        organisation_id=actor.organisation_id, email=email.strip().lower(), role=role,
-        token_hash=_hash(token), invited_by_id=actor.id,
+        organisation_id=actor.organisation_id,
+        email=email.strip().lower(),
+        role=role,
+        token_hash=_hash(token),
+        invited_by_id=actor.id,
         expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
     )
     session.add(inv)
@@ -186,8 +219,9 @@ def find_invitation(session: Session, token: str) -> Invitation | None:
     return inv
 
 
-def accept_invitation(session: Session, token: str, name: str, password: str,
-                      language: str) -> User:
+def accept_invitation(
+    session: Session, token: str, name: str, password: str, language: str
+) -> User:
     inv = find_invitation(session, token)
     if inv is None:
         raise Invalid(str(_l("This invitation is no longer valid.")))
@@ -196,8 +230,13 @@ def accept_invitation(session: Session, token: str, name: str, password: str,
         raise Invalid(str(_l("Please correct the marked fields.")), {"password": weak})
     if email_taken(session, inv.email):
         raise Invalid(str(_l("An account already uses this e-mail address.")))
-    user = User(email=inv.email, name=name.strip(), organisation_id=inv.organisation_id,
-                role=inv.role, language=language)
+    user = User(
+        email=inv.email,
+        name=name.strip(),
+        organisation_id=inv.organisation_id,
+        role=inv.role,
+        language=language,
+    )
     user.set_password(password)
     session.add(user)
     inv.accepted_at = utcnow()
@@ -206,16 +245,24 @@ def accept_invitation(session: Session, token: str, name: str, password: str,
     return user
 
 
-def verify(session: Session, actor: User, org: Organisation, accept: bool,
-           reason: str = "") -> None:
+def verify(
+    session: Session, actor: User, org: Organisation, accept: bool, reason: str = ""
+) -> None:
     if not access.may_verify(actor, org):
         access.deny(str(_l("You may not verify this organisation.")))
     before = events.snapshot(org, "verification")
     org.verification = Verification.VERIFIED if accept else Verification.REJECTED
     session.flush()
-    events.record(session, actor, org, "verified" if accept else "rejected",
-                  before=before, after=events.snapshot(org, "verification"), reason=reason,
-                  organisation_id=org.id)
+    events.record(
+        session,
+        actor,
+        org,
+        "verified" if accept else "rejected",
+        before=before,
+        after=events.snapshot(org, "verification"),
+        reason=reason,
+        organisation_id=org.id,
+    )
 
 
 def set_language(session: Session, user: User, language: str, languages: list[str]) -> None:

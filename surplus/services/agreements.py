@@ -36,9 +36,16 @@ LIVE = (AgreementStatus.REQUESTED, AgreementStatus.ACTIVE)
 ONLY_COORDINATORS = _l("Only a platform coordinator manages transport agreements.")
 
 
-def request(session: Session, actor: User, *, other_id: int, direction: str,
-            valid_from: date, valid_until: date | None = None,
-            note: str = "") -> TransportAgreement:
+def request(
+    session: Session,
+    actor: User,
+    *,
+    other_id: int,
+    direction: str,
+    valid_from: date,
+    valid_until: date | None = None,
+    note: str = "",
+) -> TransportAgreement:
     """Ask another logistics platform for an agreement; ``direction`` says who carries.
     The dates come checked by ``schemas.agreement`` (from today on, end after start)."""
     mine = access.coordinated_platform(actor, str(ONLY_COORDINATORS))
@@ -52,24 +59,51 @@ def request(session: Session, actor: User, *, other_id: int, direction: str,
         raise Invalid(str(_l("Please correct the marked fields.")), errors)
     assert other is not None
     carrier, client = (mine, other) if direction == "we_carry" else (other, mine)
-    clash = session.scalar(select(TransportAgreement).where(
-        TransportAgreement.carrier_id == carrier.id, TransportAgreement.client_id == client.id,
-        TransportAgreement.status.in_(LIVE),
-        or_(TransportAgreement.valid_until.is_(None),
-            TransportAgreement.valid_until >= valid_from),
-        *([TransportAgreement.valid_from <= valid_until] if valid_until is not None else [])))
+    clash = session.scalar(
+        select(TransportAgreement).where(
+            TransportAgreement.carrier_id == carrier.id,
+            TransportAgreement.client_id == client.id,
+            TransportAgreement.status.in_(LIVE),
+            or_(
+                TransportAgreement.valid_until.is_(None),
+                TransportAgreement.valid_until >= valid_from,
+            ),
+            *([TransportAgreement.valid_from <= valid_until] if valid_until is not None else []),
+        )
+    )
     if clash is not None:
-        raise Conflict(str(_l("An agreement between these platforms in this direction is "
-                              "already asked for or in force over these dates.")))
+        raise Conflict(
+            str(
+                _l(
+                    "An agreement between these platforms in this direction is "
+                    "already asked for or in force over these dates."
+                )
+            )
+        )
     agreement = TransportAgreement(
-        carrier_id=carrier.id, client_id=client.id, valid_from=valid_from,
-        valid_until=valid_until, note=note.strip(), requested_by_org_id=mine.id,
-        requested_by_id=actor.id)
+        carrier_id=carrier.id,
+        client_id=client.id,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        note=note.strip(),
+        requested_by_org_id=mine.id,
+        requested_by_id=actor.id,
+    )
     session.add(agreement)
     session.flush()
-    events.record(session, actor, agreement, "requested", organisation_id=mine.id,
-                  after={"carrier_id": carrier.id, "client_id": client.id,
-                         "valid_from": valid_from, "valid_until": valid_until})
+    events.record(
+        session,
+        actor,
+        agreement,
+        "requested",
+        organisation_id=mine.id,
+        after={
+            "carrier_id": carrier.id,
+            "client_id": client.id,
+            "valid_from": valid_from,
+            "valid_until": valid_until,
+        },
+    )
     _notify(session, agreement, "requested")
     return agreement
 
@@ -80,12 +114,12 @@ def _acting_for(actor: User, agreement: TransportAgreement) -> int:
     parties = (agreement.carrier_id, agreement.client_id)
     if not any(access.coordinates(actor, org_id) for org_id in parties):
         access.deny(str(_l("This agreement is between other platforms.")))
-    return actor.organisation_id if actor.organisation_id in parties \
-        else agreement.deciding_org_id
+    return actor.organisation_id if actor.organisation_id in parties else agreement.deciding_org_id
 
 
-def decide(session: Session, actor: User, agreement: TransportAgreement, action: str,
-           reason: str = "") -> TransportAgreement:
+def decide(
+    session: Session, actor: User, agreement: TransportAgreement, action: str, reason: str = ""
+) -> TransportAgreement:
     """The asked platform approves or refuses; either platform ends one in force."""
     by_org = _acting_for(actor, agreement)
     action = str(action)
@@ -96,10 +130,13 @@ def decide(session: Session, actor: User, agreement: TransportAgreement, action:
         if agreement.status != AgreementStatus.REQUESTED:
             raise Conflict(str(_l("This agreement was already decided.")))
         if action == "refuse" and not reason:
-            raise Invalid(str(_l("Give a reason; the other platform will see it.")),
-                          {"reason": str(_l("Give a reason."))})
-        agreement.status = AgreementStatus.ACTIVE if action == "approve" \
-            else AgreementStatus.REFUSED
+            raise Invalid(
+                str(_l("Give a reason; the other platform will see it.")),
+                {"reason": str(_l("Give a reason."))},
+            )
+        agreement.status = (
+            AgreementStatus.ACTIVE if action == "approve" else AgreementStatus.REFUSED
+        )
     elif action == "end":
         if agreement.status != AgreementStatus.ACTIVE:
             raise Conflict(str(_l("Only an agreement in force can be ended.")))
@@ -113,8 +150,15 @@ def decide(session: Session, actor: User, agreement: TransportAgreement, action:
     agreement.decided_by_id = actor.id
     agreement.decided_at = utcnow()
     session.flush()
-    events.record(session, actor, agreement, action, reason=reason, organisation_id=by_org,
-                  after={"status": agreement.status.value})
+    events.record(
+        session,
+        actor,
+        agreement,
+        action,
+        reason=reason,
+        organisation_id=by_org,
+        after={"status": agreement.status.value},
+    )
     _notify(session, agreement, action, by_org_id=by_org)
     return agreement
 
@@ -123,31 +167,44 @@ def decide(session: Session, actor: User, agreement: TransportAgreement, action:
 _NOTICE = {"approve": "approved", "refuse": "refused", "end": "ended"}
 
 
-def _notify(session: Session, agreement: TransportAgreement, action: str,
-            by_org_id: int | None = None) -> None:
+def _notify(
+    session: Session, agreement: TransportAgreement, action: str, by_org_id: int | None = None
+) -> None:
     from . import notifications
 
-    notifications.transport_agreement(session, agreement, _NOTICE.get(action, action),
-                                      by_org_id=by_org_id)
+    notifications.transport_agreement(
+        session, agreement, _NOTICE.get(action, action), by_org_id=by_org_id
+    )
 
 
 def of_platform(session: Session, platform: Organisation) -> list[TransportAgreement]:
-    return list(session.scalars(select(TransportAgreement).where(or_(
-        TransportAgreement.carrier_id == platform.id,
-        TransportAgreement.client_id == platform.id)).order_by(
-        TransportAgreement.created_at.desc())))
+    return list(
+        session.scalars(
+            select(TransportAgreement)
+            .where(
+                or_(
+                    TransportAgreement.carrier_id == platform.id,
+                    TransportAgreement.client_id == platform.id,
+                )
+            )
+            .order_by(TransportAgreement.created_at.desc())
+        )
+    )
 
 
-def carriers_for(session: Session, client_ids: list[int], first: date,
-                 last: date) -> dict[int, list[TransportAgreement]]:
+def carriers_for(
+    session: Session, client_ids: list[int], first: date, last: date
+) -> dict[int, list[TransportAgreement]]:
     """Agreements in force at some point of [first, last] whose client is in
     ``client_ids``, by carrier id (check ``in_force`` on each run's day)."""
-    rows = session.scalars(select(TransportAgreement).where(
-        TransportAgreement.client_id.in_(client_ids),
-        TransportAgreement.status == AgreementStatus.ACTIVE,
-        TransportAgreement.valid_from <= last,
-        or_(TransportAgreement.valid_until.is_(None),
-            TransportAgreement.valid_until >= first))).all()
+    rows = session.scalars(
+        select(TransportAgreement).where(
+            TransportAgreement.client_id.in_(client_ids),
+            TransportAgreement.status == AgreementStatus.ACTIVE,
+            TransportAgreement.valid_from <= last,
+            or_(TransportAgreement.valid_until.is_(None), TransportAgreement.valid_until >= first),
+        )
+    ).all()
     found: dict[int, list[TransportAgreement]] = defaultdict(list)
     for agreement in rows:
         found[agreement.carrier_id].append(agreement)
@@ -169,10 +226,15 @@ def monthly(session: Session, platform: Organisation) -> list[MonthLine]:
     done pickups count; refused handovers (cold chain) do not."""
     rows = session.execute(
         select(Run.start_at, Run.platform_id, Claim.platform_id, Stop.load_delta_kg)
-        .join(Stop, Stop.run_id == Run.id).join(Claim, Claim.id == Stop.claim_id)
-        .where(Stop.kind == StopKind.PICKUP, Stop.status != StopStatus.REJECTED,
-               Run.platform_id != Claim.platform_id,
-               or_(Run.platform_id == platform.id, Claim.platform_id == platform.id))).all()
+        .join(Stop, Stop.run_id == Run.id)
+        .join(Claim, Claim.id == Stop.claim_id)
+        .where(
+            Stop.kind == StopKind.PICKUP,
+            Stop.status != StopStatus.REJECTED,
+            Run.platform_id != Claim.platform_id,
+            or_(Run.platform_id == platform.id, Claim.platform_id == platform.id),
+        )
+    ).all()
     months: dict[date, MonthLine] = {}
     for start_at, carrier_id, _client_id, kg in rows:
         local = start_at.astimezone(BRUSSELS).date().replace(day=1)

@@ -60,58 +60,91 @@ def _platform_of(actor: User | None, platform: Organisation | None) -> Organisat
 
 
 def _network(session: Session, platform: Organisation, now: datetime):
-    rows = session.scalars(select(Organisation).join(
-        Convention, Convention.beneficiary_id == Organisation.id).where(
-        Convention.platform_id == platform.id,
-        Convention.status == ConventionStatus.ACTIVE)).unique().all()
+    rows = (
+        session.scalars(
+            select(Organisation)
+            .join(Convention, Convention.beneficiary_id == Organisation.id)
+            .where(
+                Convention.platform_id == platform.id, Convention.status == ConventionStatus.ACTIVE
+            )
+        )
+        .unique()
+        .all()
+    )
     network = {}
     for org in rows:
-        mine = [ch for ch in channels(session, org, local_today(now))
-                if ch.convention.platform_id == platform.id]
+        mine = [
+            ch
+            for ch in channels(session, org, local_today(now))
+            if ch.convention.platform_id == platform.id
+        ]
         if mine:
             network[org.id] = (org, mine)
     return network
 
 
-def propose(session: Session, actor: User | None, *, platform: Organisation | None = None,
-            now: datetime | None = None, within_hours: int | None = None) -> AllocationBatch:
+def propose(
+    session: Session,
+    actor: User | None,
+    *,
+    platform: Organisation | None = None,
+    now: datetime | None = None,
+    within_hours: int | None = None,
+) -> AllocationBatch:
     """Run the matcher over the platform's open lots; store the proposal."""
     now = now or datetime.now(UTC)
     platform = _platform_of(actor, platform)
     # The lots offered to this platform's network in their current wave (waves.py).
     query = select(Lot).where(offerable_clause(now), offered_clause(platform.id))
     if within_hours is not None:
-        query = query.where(Lot.expires_at.is_not(None),
-                            Lot.expires_at <= now + timedelta(hours=within_hours))
+        query = query.where(
+            Lot.expires_at.is_not(None), Lot.expires_at <= now + timedelta(hours=within_hours)
+        )
     lots = session.scalars(query.order_by(Lot.id)).all()
     network = _network(session, platform, now)
     inputs = matching_adapter.beneficiaries(session, network, now)
-    result = matching.allocate([matching_adapter.to_lot(lot) for lot in lots], inputs,
-                               matching_adapter.params(now))
-    shares = matching.need_met_shares(inputs, matching_adapter.params(now), result) \
-        if inputs else []
+    result = matching.allocate(
+        [matching_adapter.to_lot(lot) for lot in lots], inputs, matching_adapter.params(now)
+    )
+    shares = (
+        matching.need_met_shares(inputs, matching_adapter.params(now), result) if inputs else []
+    )
     batch = AllocationBatch(
-        platform_id=platform.id, created_by_id=actor.id if actor else None,
+        platform_id=platform.id,
+        created_by_id=actor.id if actor else None,
         unattended=actor is None,
-        summary={"lots": len(lots), "beneficiaries": len(inputs),
-                 "kg_offered": round(sum(lot.remaining_kg for lot in lots), 3),
-                 "kg_placed": round(result.kg_placed, 3),
-                 "jain": round(matching.jain_index(shares), 4) if shares else None,
-                 "seconds": round(sum(result.stats.get(k, 0.0) for k in result.stats
-                                      if k.endswith("_s")), 3)},
-        unallocated={str(lot_id): [round(u.kg, 3), u.reason]
-                     for lot_id, u in result.unallocated.items()})
+        summary={
+            "lots": len(lots),
+            "beneficiaries": len(inputs),
+            "kg_offered": round(sum(lot.remaining_kg for lot in lots), 3),
+            "kg_placed": round(result.kg_placed, 3),
+            "jain": round(matching.jain_index(shares), 4) if shares else None,
+            "seconds": round(
+                sum(result.stats.get(k, 0.0) for k in result.stats if k.endswith("_s")), 3
+            ),
+        },
+        unallocated={
+            str(lot_id): [round(u.kg, 3), u.reason] for lot_id, u in result.unallocated.items()
+        },
+    )
     for a in result.assignments:
         grams = int(round(a.kg * 1000))
         if grams > 0:
-            batch.lines.append(AllocationLine(
-                lot_id=int(a.lot_id), beneficiary_id=int(a.beneficiary_id), grams=grams,
-                km=round(a.km, 2), explanation=matching_adapter.explanation_dict(a.explanation),
-                reason_key=a.explanation.reason))
+            batch.lines.append(
+                AllocationLine(
+                    lot_id=int(a.lot_id),
+                    beneficiary_id=int(a.beneficiary_id),
+                    grams=grams,
+                    km=round(a.km, 2),
+                    explanation=matching_adapter.explanation_dict(a.explanation),
+                    reason_key=a.explanation.reason,
+                )
+            )
     session.add(batch)
     session.flush()
-    events.record(session, actor, batch, "proposed", organisation_id=platform.id,
-                  after=batch.summary)
+    events.record(
+        session, actor, batch, "proposed", organisation_id=platform.id, after=batch.summary
+    )
     return batch
 
 
@@ -123,8 +156,7 @@ def _editable(actor: User, line: AllocationLine) -> None:
 
 def remove_line(session: Session, actor: User, line: AllocationLine) -> None:
     _editable(actor, line)
-    line.status = LineStatus.REMOVED if line.status == LineStatus.PROPOSED \
-        else LineStatus.PROPOSED
+    line.status = LineStatus.REMOVED if line.status == LineStatus.PROPOSED else LineStatus.PROPOSED
     session.flush()
 
 
@@ -152,9 +184,14 @@ def confirm(session: Session, actor: User | None, batch: AllocationBatch) -> dic
             continue
         try:
             claim, _created = claims.claim_lot(
-                session, actor, line.lot_id, line.kg, platform_id=batch.platform_id,
+                session,
+                actor,
+                line.lot_id,
+                line.kg,
+                platform_id=batch.platform_id,
                 idempotency_key=f"batch-{batch.id}-line-{line.id}",
-                beneficiary=line.beneficiary)
+                beneficiary=line.beneficiary,
+            )
         except DomainError as error:
             line.status, line.note = LineStatus.SKIPPED, error.message
             counts["skipped"] += 1
@@ -165,8 +202,9 @@ def confirm(session: Session, actor: User | None, batch: AllocationBatch) -> dic
     batch.confirmed_at = utcnow()
     batch.summary = {**batch.summary, **counts}
     session.flush()
-    events.record(session, actor, batch, "confirmed", organisation_id=batch.platform_id,
-                  after=counts)
+    events.record(
+        session, actor, batch, "confirmed", organisation_id=batch.platform_id, after=counts
+    )
     return counts
 
 
@@ -175,8 +213,9 @@ def run_unattended(session: Session, now: datetime | None = None) -> dict[str, i
     now = now or datetime.now(UTC)
     hours = current_app.config["MATCH_URGENT_HOURS"]
     totals = {"platforms": 0, "claimed": 0, "skipped": 0}
-    for platform in session.scalars(select(Organisation).where(
-            Organisation.kind == OrgKind.PLATFORM).order_by(Organisation.id)):
+    for platform in session.scalars(
+        select(Organisation).where(Organisation.kind == OrgKind.PLATFORM).order_by(Organisation.id)
+    ):
         batch = propose(session, None, platform=platform, now=now, within_hours=hours)
         if not batch.lines:
             batch.status = BatchStatus.DISCARDED
@@ -189,17 +228,24 @@ def run_unattended(session: Session, now: datetime | None = None) -> dict[str, i
     return totals
 
 
-def best_placed(session: Session, lot: Lot, platform: Organisation | None = None,
-                now: datetime | None = None, limit: int = 5) -> list[tuple[Organisation, Any]]:
+def best_placed(
+    session: Session,
+    lot: Lot,
+    platform: Organisation | None = None,
+    now: datetime | None = None,
+    limit: int = 5,
+) -> list[tuple[Organisation, Any]]:
     """Where the matcher would send this lot now: its assignments among the beneficiaries
     within reach (of ``platform``'s network when given), best first, with explanations."""
     from ..geo import road_km
 
     now = now or datetime.now(UTC)
     max_km = current_app.config["MATCH_MAX_KM"]
-    query = select(Organisation).join(
-        Convention, Convention.beneficiary_id == Organisation.id).where(
-        Convention.status == ConventionStatus.ACTIVE)
+    query = (
+        select(Organisation)
+        .join(Convention, Convention.beneficiary_id == Organisation.id)
+        .where(Convention.status == ConventionStatus.ACTIVE)
+    )
     if platform is not None:
         query = query.where(Convention.platform_id == platform.id)
     network = {}
@@ -208,14 +254,16 @@ def best_placed(session: Session, lot: Lot, platform: Organisation | None = None
             continue
         # Only the conventions through which it may receive this lot now (its wave
         # included), so the list never suggests an organisation that could not claim it.
-        chans = [ch for ch in receiving_channels(session, org, lot, now)
-                 if platform is None or ch.convention.platform_id == platform.id]
+        chans = [
+            ch
+            for ch in receiving_channels(session, org, lot, now)
+            if platform is None or ch.convention.platform_id == platform.id
+        ]
         if chans:
             network[org.id] = (org, chans)
     if not network or lot.remaining_g <= 0:
         return []
     inputs = matching_adapter.beneficiaries(session, network, now)
-    result = matching.allocate([matching_adapter.to_lot(lot)], inputs,
-                               matching_adapter.params(now))
+    result = matching.allocate([matching_adapter.to_lot(lot)], inputs, matching_adapter.params(now))
     ranked = sorted(result.assignments, key=lambda a: (-a.kg, a.km))[:limit]
     return [(network[int(a.beneficiary_id)][0], a) for a in ranked]

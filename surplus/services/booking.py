@@ -70,14 +70,21 @@ def shipment(claim: Claim, day: date) -> Shipment | None:
     if window is None:
         return None
     org = claim.beneficiary
-    return Shipment(id=claim.id, kg=claim.kg, storage=lot.storage.value,
-                    pickup_lat=lot.pickup_lat, pickup_lon=lot.pickup_lon, drop_lat=org.lat,
-                    drop_lon=org.lon, pickup_window=(lot.pickup_from, lot.pickup_until),
-                    drop_window=window, deadline=lot.expires_at)
+    return Shipment(
+        id=claim.id,
+        kg=claim.kg,
+        storage=lot.storage.value,
+        pickup_lat=lot.pickup_lat,
+        pickup_lon=lot.pickup_lon,
+        drop_lat=org.lat,
+        drop_lon=org.lon,
+        pickup_window=(lot.pickup_from, lot.pickup_until),
+        drop_window=window,
+        deadline=lot.expires_at,
+    )
 
 
-def candidate_runs(session: Session, claim: Claim, now: datetime,
-                    run_id: int | None) -> list[Run]:
+def candidate_runs(session: Session, claim: Claim, now: datetime, run_id: int | None) -> list[Run]:
     """Planned runs before the lot's date of the beneficiary's platforms, and of the
     platforms carrying for the claim's platform on the run's day."""
     own = {ch.convention.platform_id for ch in channels(session, claim.beneficiary)}
@@ -85,13 +92,22 @@ def candidate_runs(session: Session, claim: Claim, now: datetime,
     until = claim.lot.expires_at or (claim.lot.pickup_until + timedelta(days=14))
     carriers = agreements.carriers_for(session, [claim.platform_id], now.date(), until.date())
     found = runs.planned_runs(session, sorted(own | set(carriers)), now, until)
-    return [r for r in found if (run_id is None or r.id == run_id) and (
-        r.platform_id in own or any(a.in_force(r.start_at.astimezone(BRUSSELS).date())
-                                    for a in carriers[r.platform_id]))]
+    return [
+        r
+        for r in found
+        if (run_id is None or r.id == run_id)
+        and (
+            r.platform_id in own
+            or any(
+                a.in_force(r.start_at.astimezone(BRUSSELS).date()) for a in carriers[r.platform_id]
+            )
+        )
+    ]
 
 
-def propose(session: Session, claim: Claim, now: datetime | None = None,
-            run_id: int | None = None) -> Proposal:
+def propose(
+    session: Session, claim: Claim, now: datetime | None = None, run_id: int | None = None
+) -> Proposal:
     """The best insertion for the claim among the runs of the beneficiary's platforms."""
     now = now or datetime.now(UTC)
     params = matching_adapter.params(now)
@@ -113,29 +129,43 @@ def propose(session: Session, claim: Claim, now: datetime | None = None,
             best = (found, next(r for r in day_runs if r.id == found.run_id))
     if best is None:
         if run_id is None:
-            found_relay = relay.find(session, claim, [r for rs in by_day.values() for r in rs],
-                                     now, params, lambda c, day: _drop_window(c.convention, day))
+            found_relay = relay.find(
+                session,
+                claim,
+                [r for rs in by_day.values() for r in rs],
+                now,
+                params,
+                lambda c, day: _drop_window(c.convention, day),
+            )
             if found_relay is not None:
                 return Proposal(None, None, [], found_relay)
         if not by_day:
-            reasons.insert(0, str(_l("No planned run of your platforms before the lot's "
-                                     "date.")))
+            reasons.insert(0, str(_l("No planned run of your platforms before the lot's date.")))
         return Proposal(None, None, reasons or [str(_l("No run fits in time."))])
     return Proposal(best[0], best[1], [])
 
 
 def _may_book(actor: User, claim: Claim) -> None:
-    access.require_coordinator(actor, claim.platform_id,
-                               str(_l("Only a coordinator of the claim's platform can book it.")))
+    access.require_coordinator(
+        actor, claim.platform_id, str(_l("Only a coordinator of the claim's platform can book it."))
+    )
 
 
 def booked_stops(session: Session, claim: Claim) -> list[Stop]:
-    return list(session.scalars(select(Stop).where(Stop.claim_id == claim.id)
-                                .order_by(Stop.run_id, Stop.position)))
+    return list(
+        session.scalars(
+            select(Stop).where(Stop.claim_id == claim.id).order_by(Stop.run_id, Stop.position)
+        )
+    )
 
 
-def book(session: Session, actor: User, claim: Claim, run_id: int | None = None,
-         now: datetime | None = None) -> Proposal:
+def book(
+    session: Session,
+    actor: User,
+    claim: Claim,
+    run_id: int | None = None,
+    now: datetime | None = None,
+) -> Proposal:
     """Insert the claim's pickup and drop-off into the best run (or the chosen one)."""
     _may_book(actor, claim)
     if claim.status != ClaimStatus.ACTIVE:
@@ -145,41 +175,76 @@ def book(session: Session, actor: User, claim: Claim, run_id: int | None = None,
     proposal = propose(session, claim, now, run_id)
     params = matching_adapter.params(now or datetime.now(UTC))
     lot, org = claim.lot, claim.beneficiary
-    donor = Place(lot.donor_id, f"{lot.pickup_address} {lot.pickup_postcode} "
-                  f"{lot.pickup_locality}", lot.pickup_lat, lot.pickup_lon)
+    donor = Place(
+        lot.donor_id,
+        f"{lot.pickup_address} {lot.pickup_postcode} {lot.pickup_locality}",
+        lot.pickup_lat,
+        lot.pickup_lon,
+    )
     receiver = Place(org.id, f"{org.address} {org.postcode} {org.locality}", org.lat, org.lon)
     if proposal.relay is not None:
         leg = proposal.relay
-        hub = Place(leg.hub.platform_id, f"{leg.hub.name}, {leg.hub.address} "
-                    f"{leg.hub.postcode} {leg.hub.locality}", leg.hub.lat, leg.hub.lon)
+        hub = Place(
+            leg.hub.platform_id,
+            f"{leg.hub.name}, {leg.hub.address} {leg.hub.postcode} {leg.hub.locality}",
+            leg.hub.lat,
+            leg.hub.lon,
+        )
         last = lot.expires_at or leg.first.drop_eta + relay.HORIZON
-        _place(session, actor, claim, leg.first_run, relay.first_leg(claim, leg.hub, last),
-               leg.first, params, donor, hub, 1)
-        window = _drop_window(claim.convention, leg.second_run.start_at.astimezone(
-            BRUSSELS).date())
+        _place(
+            session,
+            actor,
+            claim,
+            leg.first_run,
+            relay.first_leg(claim, leg.hub, last),
+            leg.first,
+            params,
+            donor,
+            hub,
+            1,
+        )
+        window = _drop_window(claim.convention, leg.second_run.start_at.astimezone(BRUSSELS).date())
         assert window is not None
-        _place(session, actor, claim, leg.second_run,
-               relay.second_leg(claim, leg.hub, leg.first.drop_eta, last, window),
-               leg.second, params, hub, receiver, 2)
-        after = {"relay_hub_id": leg.hub.id, "runs": [leg.first_run.id, leg.second_run.id],
-                 "pickup_eta": leg.first.pickup_eta, "hub_eta": leg.first.drop_eta,
-                 "drop_eta": leg.second.drop_eta, "added_km": round(leg.added_km, 2)}
+        _place(
+            session,
+            actor,
+            claim,
+            leg.second_run,
+            relay.second_leg(claim, leg.hub, leg.first.drop_eta, last, window),
+            leg.second,
+            params,
+            hub,
+            receiver,
+            2,
+        )
+        after = {
+            "relay_hub_id": leg.hub.id,
+            "runs": [leg.first_run.id, leg.second_run.id],
+            "pickup_eta": leg.first.pickup_eta,
+            "hub_eta": leg.first.drop_eta,
+            "drop_eta": leg.second.drop_eta,
+            "added_km": round(leg.added_km, 2),
+        }
         pickup_eta = leg.first.pickup_eta
     elif proposal.insertion is not None and proposal.run is not None:
         ins, run = proposal.insertion, proposal.run
         ship = shipment(claim, run.start_at.astimezone(BRUSSELS).date())
         assert ship is not None
         _place(session, actor, claim, run, ship, ins, params, donor, receiver, 0)
-        after = {"run_id": run.id, "pickup_eta": ins.pickup_eta, "drop_eta": ins.drop_eta,
-                 "added_km": round(ins.added_km, 2)}
+        after = {
+            "run_id": run.id,
+            "pickup_eta": ins.pickup_eta,
+            "drop_eta": ins.drop_eta,
+            "added_km": round(ins.added_km, 2),
+        }
         pickup_eta = ins.pickup_eta
     else:
         raise Invalid(" ".join(proposal.reasons), {"run_id": proposal.reasons[0]})
     claim.self_collect = False
-    events.record(session, actor, claim, "booked", organisation_id=claim.beneficiary_id,
-                  after=after)
-    notifications.booked(session, claim, proposal.run or proposal.relay.first_run,
-                         pickup_eta)
+    events.record(
+        session, actor, claim, "booked", organisation_id=claim.beneficiary_id, after=after
+    )
+    notifications.booked(session, claim, proposal.run or proposal.relay.first_run, pickup_eta)
     return proposal
 
 
@@ -191,23 +256,52 @@ class Place:
     lon: float
 
 
-def _place(session: Session, actor: User, claim: Claim, run: Run, ship: Shipment,
-           ins: Insertion,
-           params, origin: Place, destination: Place, leg: int) -> None:
+def _place(
+    session: Session,
+    actor: User,
+    claim: Claim,
+    run: Run,
+    ship: Shipment,
+    ins: Insertion,
+    params,
+    origin: Place,
+    destination: Place,
+    leg: int,
+) -> None:
     """Insert one pickup and one drop-off of ``claim`` into ``run`` where ``ins`` says;
     the planner's own stops carry the windows (the deadline folded into the drop-off's)."""
     planned = apply_insertion(runs.to_plan(run), ship, ins, params).stops
     p_plan, d_plan = planned[ins.pickup_index], planned[ins.drop_index]
-    pickup = Stop(run_id=run.id, position=2 * runs.TEMP_POSITION, kind=StopKind.PICKUP,
-                  organisation_id=origin.organisation_id, claim_id=claim.id, leg=leg,
-                  address=origin.address, lat=origin.lat, lon=origin.lon,
-                  load_delta_kg=claim.kg, window_start=p_plan.window_start,
-                  window_end=p_plan.window_end, service_min=int(p_plan.service_min))
-    drop = Stop(run_id=run.id, position=2 * runs.TEMP_POSITION + 1, kind=StopKind.DROPOFF,
-                organisation_id=destination.organisation_id, claim_id=claim.id, leg=leg,
-                address=destination.address, lat=destination.lat, lon=destination.lon,
-                load_delta_kg=-claim.kg, window_start=d_plan.window_start,
-                window_end=d_plan.window_end, service_min=int(d_plan.service_min))
+    pickup = Stop(
+        run_id=run.id,
+        position=2 * runs.TEMP_POSITION,
+        kind=StopKind.PICKUP,
+        organisation_id=origin.organisation_id,
+        claim_id=claim.id,
+        leg=leg,
+        address=origin.address,
+        lat=origin.lat,
+        lon=origin.lon,
+        load_delta_kg=claim.kg,
+        window_start=p_plan.window_start,
+        window_end=p_plan.window_end,
+        service_min=int(p_plan.service_min),
+    )
+    drop = Stop(
+        run_id=run.id,
+        position=2 * runs.TEMP_POSITION + 1,
+        kind=StopKind.DROPOFF,
+        organisation_id=destination.organisation_id,
+        claim_id=claim.id,
+        leg=leg,
+        address=destination.address,
+        lat=destination.lat,
+        lon=destination.lon,
+        load_delta_kg=-claim.kg,
+        window_start=d_plan.window_start,
+        window_end=d_plan.window_end,
+        service_min=int(d_plan.service_min),
+    )
     ordered = list(run.stops)
     ordered.insert(ins.pickup_index, pickup)
     ordered.insert(ins.drop_index, drop)
@@ -215,17 +309,33 @@ def _place(session: Session, actor: User, claim: Claim, run: Run, ship: Shipment
     session.flush()
     runs.renumber(session, run, ordered)
     session.refresh(run)
-    events.record(session, actor, run, "stops_added", organisation_id=run.platform_id,
-                  after={"claim_id": claim.id, "leg": leg, "pickup_index": ins.pickup_index,
-                         "drop_index": ins.drop_index})
+    events.record(
+        session,
+        actor,
+        run,
+        "stops_added",
+        organisation_id=run.platform_id,
+        after={
+            "claim_id": claim.id,
+            "leg": leg,
+            "pickup_index": ins.pickup_index,
+            "drop_index": ins.drop_index,
+        },
+    )
 
 
 def self_collect(session: Session, actor: User, claim: Claim) -> None:
     """The beneficiary collects at the donor itself: no run carries the claim. The
     beneficiary decides this, or a coordinator of the claim's platform."""
     if not access.can(actor, access.CHANGE, claim):
-        access.deny(str(_l("Only the beneficiary or a coordinator of the claim's platform "
-                           "chooses self-collection.")))
+        access.deny(
+            str(
+                _l(
+                    "Only the beneficiary or a coordinator of the claim's platform "
+                    "chooses self-collection."
+                )
+            )
+        )
     unbook(session, actor, claim)
     claim.self_collect = True
     session.flush()

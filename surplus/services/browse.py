@@ -65,12 +65,19 @@ class Page:
     urgent_km: float = 0.0
 
 
-def browse(session: Session, org: Organisation, filters: Filters, page: int = 1,
-           per_page: int = 20, now: datetime | None = None) -> Page:
+def browse(
+    session: Session,
+    org: Organisation,
+    filters: Filters,
+    page: int = 1,
+    per_page: int = 20,
+    now: datetime | None = None,
+) -> Page:
     now = now or datetime.now(UTC)
     chans = channels(session, org, local_today(now))
-    query = access.offered_lots(org, Lot.id, Lot.pickup_lat, Lot.pickup_lon, Lot.expires_at,
-                                now=now, chans=chans)
+    query = access.offered_lots(
+        org, Lot.id, Lot.pickup_lat, Lot.pickup_lon, Lot.expires_at, now=now, chans=chans
+    )
     if filters.category:
         query = query.where(Lot.category == filters.category)
     if filters.storage:
@@ -78,19 +85,24 @@ def browse(session: Session, org: Organisation, filters: Filters, page: int = 1,
     if filters.fse_only:
         query = query.where(Lot.fse_plus.is_(True))
     if filters.expiring_days:
-        query = query.where(Lot.expires_at.is_not(None),
-                            Lot.expires_at <= now + timedelta(days=filters.expiring_days))
+        query = query.where(
+            Lot.expires_at.is_not(None),
+            Lot.expires_at <= now + timedelta(days=filters.expiring_days),
+        )
     if filters.q:
         pattern = f"%{filters.q.lower()}%"
-        query = query.where(or_(func.lower(Lot.title).like(pattern),
-                                func.lower(Lot.description).like(pattern)))
+        query = query.where(
+            or_(func.lower(Lot.title).like(pattern), func.lower(Lot.description).like(pattern))
+        )
     circuity = current_app.config["ROAD_CIRCUITY"]
     if filters.max_km:
         # A bounding box in SQL; the exact road estimate is applied below.
         dlat = filters.max_km / circuity / DEG_KM
         dlon = dlat / max(0.2, math.cos(math.radians(org.lat)))
-        query = query.where(Lot.pickup_lat.between(org.lat - dlat, org.lat + dlat),
-                            Lot.pickup_lon.between(org.lon - dlon, org.lon + dlon))
+        query = query.where(
+            Lot.pickup_lat.between(org.lat - dlat, org.lat + dlat),
+            Lot.pickup_lon.between(org.lon - dlon, org.lon + dlon),
+        )
     rows = session.execute(query).all()
     if not rows:
         return Page(page=1)
@@ -98,8 +110,11 @@ def browse(session: Session, org: Organisation, filters: Filters, page: int = 1,
     lats = np.fromiter((r[1] for r in rows), dtype=float, count=len(rows))
     lons = np.fromiter((r[2] for r in rows), dtype=float, count=len(rows))
     stamp = now.timestamp()
-    days = np.fromiter(((r[3].timestamp() - stamp) / 86400 if r[3] else np.inf for r in rows),
-                       dtype=float, count=len(rows))
+    days = np.fromiter(
+        ((r[3].timestamp() - stamp) / 86400 if r[3] else np.inf for r in rows),
+        dtype=float,
+        count=len(rows),
+    )
     km = great_circle_km(org.lat, org.lon, lats, lons) * circuity
     keep = km <= filters.max_km if filters.max_km else np.ones(len(rows), dtype=bool)
     ids, km, days = ids[keep], km[keep], days[keep]
@@ -113,12 +128,29 @@ def browse(session: Session, org: Organisation, filters: Filters, page: int = 1,
     total = int(len(order))
     pages = max(1, math.ceil(total / per_page))
     page = min(max(1, page), pages)
-    chosen = order[(page - 1) * per_page: page * per_page]
+    chosen = order[(page - 1) * per_page : page * per_page]
     wanted = [int(i) for i in ids[chosen]]
-    lots = {lot.id: lot for lot in session.scalars(
-        select(Lot).options(joinedload(Lot.donor)).where(Lot.id.in_(wanted)))}
-    cards = [Card(lots[int(ids[i])], float(km[i]),
-                  None if math.isinf(days[i]) else float(days[i]), bool(urgent[i]))
-             for i in chosen]
-    return Page(cards=cards, total=total, page=page, pages=pages, need_kg=need,
-                target_kg=target, urgent_km=urgent_equivalent_km(params))
+    lots = {
+        lot.id: lot
+        for lot in session.scalars(
+            select(Lot).options(joinedload(Lot.donor)).where(Lot.id.in_(wanted))
+        )
+    }
+    cards = [
+        Card(
+            lots[int(ids[i])],
+            float(km[i]),
+            None if math.isinf(days[i]) else float(days[i]),
+            bool(urgent[i]),
+        )
+        for i in chosen
+    ]
+    return Page(
+        cards=cards,
+        total=total,
+        page=page,
+        pages=pages,
+        need_kg=need,
+        target_kg=target,
+        urgent_km=urgent_equivalent_km(params),
+    )

@@ -35,24 +35,30 @@ def _available(lot_id: int, session: Session) -> float:
     return remaining / 1000
 
 
-def _choose_convention(session: Session, org: Organisation, lot: Lot,
-                       platform_id: int | None, now: datetime) -> Convention:
+def _choose_convention(
+    session: Session, org: Organisation, lot: Lot, platform_id: int | None, now: datetime
+) -> Convention:
     options = conventions_for(session, org, lot, now)
     if not options:
         raise Forbidden(lot_refusal(session, org, lot, now) or str(_l("Not allowed.")))
     if platform_id is not None:
         chosen = [c for c in options if c.platform_id == platform_id]
         if not chosen:
-            raise Forbidden(str(_l("You have no convention in force with this platform that "
-                                   "covers this lot.")), {"platform_id": str(_l("Not allowed."))})
+            raise Forbidden(
+                str(_l("You have no convention in force with this platform that covers this lot.")),
+                {"platform_id": str(_l("Not allowed."))},
+            )
         return chosen[0]
     # Several platforms: the one nearest the pickup place carries it best.
-    return min(options, key=lambda c: geo.road_km(c.platform.lat, c.platform.lon,
-                                                  lot.pickup_lat, lot.pickup_lon))
+    return min(
+        options,
+        key=lambda c: geo.road_km(c.platform.lat, c.platform.lon, lot.pickup_lat, lot.pickup_lon),
+    )
 
 
-def _acting_for(actor: User | None, beneficiary: Organisation | None,
-                platform_id: int | None) -> Organisation:
+def _acting_for(
+    actor: User | None, beneficiary: Organisation | None, platform_id: int | None
+) -> Organisation:
     """The organisation the claim is for: the actor's own, or, for a platform's
     coordinator (or the unattended matcher, ``actor=None``), a beneficiary of its network
     through that platform."""
@@ -60,18 +66,27 @@ def _acting_for(actor: User | None, beneficiary: Organisation | None,
         assert actor is not None
         return actor.organisation
     if actor is not None:
-        access.require_coordinator(actor, platform_id, str(
-            _l("Only a coordinator of the platform may claim for a beneficiary.")))
+        access.require_coordinator(
+            actor,
+            platform_id,
+            str(_l("Only a coordinator of the platform may claim for a beneficiary.")),
+        )
     if platform_id is None:
         message = str(_l("Choose the platform."))
         raise Invalid(message, {"platform_id": message})
     return beneficiary
 
 
-def claim_lot(session: Session, actor: User | None, lot_id: int, kg: float,
-              platform_id: int | None = None, idempotency_key: str | None = None,
-              now: datetime | None = None,
-              beneficiary: Organisation | None = None) -> tuple[Claim, bool]:
+def claim_lot(
+    session: Session,
+    actor: User | None,
+    lot_id: int,
+    kg: float,
+    platform_id: int | None = None,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+    beneficiary: Organisation | None = None,
+) -> tuple[Claim, bool]:
     """Claim ``kg`` of a lot for the actor's organisation (or, for a coordinator or the
     unattended matcher, for ``beneficiary`` through ``platform_id``).
 
@@ -84,8 +99,9 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: float,
     org = _acting_for(actor, beneficiary, platform_id)
     key = (idempotency_key or "").strip()[:64] or None
     if key:
-        existing = session.scalar(select(Claim).where(
-            Claim.beneficiary_id == org.id, Claim.idempotency_key == key))
+        existing = session.scalar(
+            select(Claim).where(Claim.beneficiary_id == org.id, Claim.idempotency_key == key)
+        )
         if existing is not None:
             return existing, False
     grams = _grams(kg)
@@ -98,12 +114,15 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: float,
     if lot.remaining_g < grams:
         raise _conflict(lot.remaining_kg, asked=grams)
     if not lot.divisible and grams != lot.weight_g:
-        raise Invalid(str(_l("This lot cannot be split: claim all %(kg)s kg.",
-                             kg=f"{lot.weight_kg:g}")), {"kg": str(_l("Claim the whole lot."))})
+        raise Invalid(
+            str(_l("This lot cannot be split: claim all %(kg)s kg.", kg=f"{lot.weight_kg:g}")),
+            {"kg": str(_l("Claim the whole lot."))},
+        )
     if lot.divisible and grams < lot.min_part_g and grams != lot.remaining_g:
-        raise Invalid(str(_l("Claim at least %(kg)s kg, or all that remains.",
-                             kg=f"{lot.min_part_kg:g}")),
-                      {"kg": str(_l("Below the minimum part."))})
+        raise Invalid(
+            str(_l("Claim at least %(kg)s kg, or all that remains.", kg=f"{lot.min_part_kg:g}")),
+            {"kg": str(_l("Below the minimum part."))},
+        )
     before = events.snapshot(lot, "remaining_g", "status")
     try:
         with session.begin_nested():
@@ -111,18 +130,32 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: float,
                 update(Lot)
                 # The lot rules again at write time (the same definition as the list),
                 # plus the kilograms: whatever changed since they were read.
-                .where(Lot.id == lot_id, offerable_clause(now), Lot.remaining_g >= grams,
-                       or_(Lot.remaining_g == grams, Lot.min_part_g <= grams))
-                .values(remaining_g=Lot.remaining_g - grams,
-                        status=case((Lot.remaining_g == grams, LotStatus.CLAIMED.value),
-                                    else_=LotStatus.OPEN.value))
-                .execution_options(synchronize_session=False)).rowcount
+                .where(
+                    Lot.id == lot_id,
+                    offerable_clause(now),
+                    Lot.remaining_g >= grams,
+                    or_(Lot.remaining_g == grams, Lot.min_part_g <= grams),
+                )
+                .values(
+                    remaining_g=Lot.remaining_g - grams,
+                    status=case(
+                        (Lot.remaining_g == grams, LotStatus.CLAIMED.value),
+                        else_=LotStatus.OPEN.value,
+                    ),
+                )
+                .execution_options(synchronize_session=False)
+            ).rowcount
             if done != 1:
                 raise _Lost()
-            claim = Claim(lot_id=lot_id, beneficiary_id=org.id,
-                          platform_id=convention.platform_id, convention_id=convention.id,
-                          grams=grams, idempotency_key=key,
-                          created_by_id=actor.id if actor else None)
+            claim = Claim(
+                lot_id=lot_id,
+                beneficiary_id=org.id,
+                platform_id=convention.platform_id,
+                convention_id=convention.id,
+                grams=grams,
+                idempotency_key=key,
+                created_by_id=actor.id if actor else None,
+            )
             session.add(claim)
             session.flush()
     except _Lost:
@@ -130,17 +163,30 @@ def claim_lot(session: Session, actor: User | None, lot_id: int, kg: float,
     except IntegrityError:
         if key is None:
             raise
-        existing = session.scalar(select(Claim).where(
-            Claim.beneficiary_id == org.id, Claim.idempotency_key == key))
+        existing = session.scalar(
+            select(Claim).where(Claim.beneficiary_id == org.id, Claim.idempotency_key == key)
+        )
         if existing is None:
             raise
         return existing, False
     session.refresh(lot)
-    events.record(session, actor, lot, "claimed", before=before,
-                  after=events.snapshot(lot, "remaining_g", "status"),
-                  organisation_id=lot.donor_id)
-    events.record(session, actor, claim, "created", organisation_id=org.id,
-                  after={"lot_id": lot_id, "grams": grams, "platform_id": claim.platform_id})
+    events.record(
+        session,
+        actor,
+        lot,
+        "claimed",
+        before=before,
+        after=events.snapshot(lot, "remaining_g", "status"),
+        organisation_id=lot.donor_id,
+    )
+    events.record(
+        session,
+        actor,
+        claim,
+        "created",
+        organisation_id=org.id,
+        after={"lot_id": lot_id, "grams": grams, "platform_id": claim.platform_id},
+    )
     notifications.lot_claimed(session, claim)
     return claim, True
 
@@ -162,8 +208,11 @@ def _conflict(available: float, asked: int | None = None) -> Conflict:
         message = _l("Only %(kg)s kg remain: claim at most that.", kg=f"{available:g}")
     else:
         message = _l("Someone was faster: %(kg)s kg remain.", kg=f"{available:g}")
-    return Conflict(str(message), {"kg": str(_l("Only %(kg)s kg remain.", kg=f"{available:g}"))},
-                    available_kg=available)
+    return Conflict(
+        str(message),
+        {"kg": str(_l("Only %(kg)s kg remain.", kg=f"{available:g}"))},
+        available_kg=available,
+    )
 
 
 class _Lost(Exception):
@@ -172,29 +221,57 @@ class _Lost(Exception):
 
 def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") -> None:
     """Cancel a claim before collection; its kilograms go back to the lot."""
-    access.require(actor, access.CHANGE, claim,
-                   str(_l("Only the claiming organisation can cancel this claim.")))
+    access.require(
+        actor,
+        access.CHANGE,
+        claim,
+        str(_l("Only the claiming organisation can cancel this claim.")),
+    )
     done = session.execute(
-        update(Claim).where(Claim.id == claim.id, Claim.status == ClaimStatus.ACTIVE)
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == ClaimStatus.ACTIVE)
         .values(status=ClaimStatus.CANCELLED, status_reason=reason.strip())
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if done != 1:
-        raise Conflict(str(_l("This claim can no longer be cancelled (collected, withdrawn or "
-                              "already cancelled).")))
+        raise Conflict(
+            str(
+                _l(
+                    "This claim can no longer be cancelled (collected, withdrawn or "
+                    "already cancelled)."
+                )
+            )
+        )
     lot_before = events.snapshot(claim.lot, "remaining_g", "status")
     session.execute(
-        update(Lot).where(Lot.id == claim.lot_id)
-        .values(remaining_g=Lot.remaining_g + claim.grams,
-                status=case((Lot.status == LotStatus.CLAIMED, LotStatus.OPEN.value),
-                            else_=Lot.status))
-        .execution_options(synchronize_session=False))
+        update(Lot)
+        .where(Lot.id == claim.lot_id)
+        .values(
+            remaining_g=Lot.remaining_g + claim.grams,
+            status=case((Lot.status == LotStatus.CLAIMED, LotStatus.OPEN.value), else_=Lot.status),
+        )
+        .execution_options(synchronize_session=False)
+    )
     session.refresh(claim)
     session.refresh(claim.lot)
     from .booking import unbook
 
     unbook(session, actor, claim)
-    events.record(session, actor, claim, "cancelled", before={"status": "active"},
-                  after={"status": "cancelled"}, reason=reason)
-    events.record(session, actor, claim.lot, "claim_cancelled", before=lot_before,
-                  after=events.snapshot(claim.lot, "remaining_g", "status"),
-                  organisation_id=claim.lot.donor_id)
+    events.record(
+        session,
+        actor,
+        claim,
+        "cancelled",
+        before={"status": "active"},
+        after={"status": "cancelled"},
+        reason=reason,
+    )
+    events.record(
+        session,
+        actor,
+        claim.lot,
+        "claim_cancelled",
+        before=lot_before,
+        after=events.snapshot(claim.lot, "remaining_g", "status"),
+        organisation_id=claim.lot.donor_id,
+    )

@@ -38,13 +38,30 @@ from . import events, notifications
 from .lot_dates import local_today
 
 OPEN_STATUSES = (ConventionStatus.REQUESTED, ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED)
-TRACKED = ("status", "valid_from", "valid_until", "fse_plus_allowed",
-           "fse_plus_approval_number", "fse_plus_approval_expires", "persons_per_week",
-           "chilled_capacity_kg", "frozen_capacity_kg", "accepted_categories")
+TRACKED = (
+    "status",
+    "valid_from",
+    "valid_until",
+    "fse_plus_allowed",
+    "fse_plus_approval_number",
+    "fse_plus_approval_expires",
+    "persons_per_week",
+    "chilled_capacity_kg",
+    "frozen_capacity_kg",
+    "accepted_categories",
+)
 # The figures a beneficiary declares (schemas.convention loads them typed).
-FIGURES = ("persons_per_week", "chilled_capacity_kg", "frozen_capacity_kg",
-           "accepted_categories", "opening_hours", "fse_plus_approval_number",
-           "fse_plus_approval_expires", "contact_name", "contact_phone")
+FIGURES = (
+    "persons_per_week",
+    "chilled_capacity_kg",
+    "frozen_capacity_kg",
+    "accepted_categories",
+    "opening_hours",
+    "fse_plus_approval_number",
+    "fse_plus_approval_expires",
+    "contact_name",
+    "contact_phone",
+)
 APPROVAL = ("fse_plus_approval_number", "fse_plus_approval_expires")
 # Which transitions each decision allows.
 TRANSITIONS = {
@@ -54,9 +71,13 @@ TRANSITIONS = {
     "reinstate": (ConventionStatus.SUSPENDED,),
     "end": (ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED),
 }
-TARGET = {"approve": ConventionStatus.ACTIVE, "decline": ConventionStatus.DECLINED,
-          "suspend": ConventionStatus.SUSPENDED, "reinstate": ConventionStatus.ACTIVE,
-          "end": ConventionStatus.ENDED}
+TARGET = {
+    "approve": ConventionStatus.ACTIVE,
+    "decline": ConventionStatus.DECLINED,
+    "suspend": ConventionStatus.SUSPENDED,
+    "reinstate": ConventionStatus.ACTIVE,
+    "end": ConventionStatus.ENDED,
+}
 
 
 def _invalid(errors: dict[str, str]) -> Invalid:
@@ -68,9 +89,14 @@ def logistics_platforms(session: Session) -> list[Organisation]:
     service area. The site team's own organisation is of kind platform but has neither,
     so it is none."""
     with_depot = set(session.scalars(select(Depot.platform_id)))
-    rows = session.scalars(select(Organisation).where(
-        Organisation.kind == OrgKind.PLATFORM,
-        Organisation.verification == Verification.VERIFIED).order_by(Organisation.name))
+    rows = session.scalars(
+        select(Organisation)
+        .where(
+            Organisation.kind == OrgKind.PLATFORM,
+            Organisation.verification == Verification.VERIFIED,
+        )
+        .order_by(Organisation.name)
+    )
     return [p for p in rows if p.service_postcodes or p.id in with_depot]
 
 
@@ -82,9 +108,14 @@ def platforms_for(session: Session, org: Organisation) -> list[tuple[Organisatio
     """The logistics platforms by distance, each with whether it serves the org's commune."""
     from .. import geo
 
-    found = [(p, geo.road_km(org.lat, org.lon, p.lat, p.lon),
-              org.postcode in (p.service_postcodes or []))
-             for p in logistics_platforms(session)]
+    found = [
+        (
+            p,
+            geo.road_km(org.lat, org.lon, p.lat, p.lon),
+            org.postcode in (p.service_postcodes or []),
+        )
+        for p in logistics_platforms(session)
+    ]
     return sorted(found, key=lambda item: item[1])
 
 
@@ -102,25 +133,33 @@ def _check_approval(figures: Mapping[str, Any]) -> None:
         raise _invalid({APPROVAL[0]: str(_l("Give the FSE+ approval number."))})
 
 
-def request_convention(session: Session, actor: User, platform_id: int,
-                       figures: Mapping[str, Any]) -> Convention:
+def request_convention(
+    session: Session, actor: User, platform_id: int, figures: Mapping[str, Any]
+) -> Convention:
     """A beneficiary's admin asks a logistics platform for a convention; ``figures`` as
     loaded by ``schemas.convention`` (the model's defaults fill what is left out)."""
     org = actor.organisation
-    _require_beneficiary_admin(actor, org, str(_l(
-        "Only a CPAS or association administrator can request a convention.")))
+    _require_beneficiary_admin(
+        actor, org, str(_l("Only a CPAS or association administrator can request a convention."))
+    )
     platform = logistics_platform(session, platform_id)
     if platform is None:
         raise _invalid({"platform_id": str(_l("Choose a platform from the list."))})
     _check_approval(figures)
-    existing = session.scalar(select(Convention).where(
-        Convention.platform_id == platform.id, Convention.beneficiary_id == org.id,
-        Convention.status.in_(OPEN_STATUSES)))
+    existing = session.scalar(
+        select(Convention).where(
+            Convention.platform_id == platform.id,
+            Convention.beneficiary_id == org.id,
+            Convention.status.in_(OPEN_STATUSES),
+        )
+    )
     if existing is not None:
-        raise Conflict(str(_l("You already have a convention with this platform.")),
-                       convention_id=existing.id)
-    conv = Convention(platform_id=platform.id, beneficiary_id=org.id,
-                      status=ConventionStatus.REQUESTED)
+        raise Conflict(
+            str(_l("You already have a convention with this platform.")), convention_id=existing.id
+        )
+    conv = Convention(
+        platform_id=platform.id, beneficiary_id=org.id, status=ConventionStatus.REQUESTED
+    )
     for name in FIGURES:
         if name in figures:
             setattr(conv, name, figures[name])
@@ -137,8 +176,10 @@ def _widens(conv: Convention, wanted: Mapping[str, Any]) -> dict[str, Any]:
     wider: dict[str, Any] = {}
     number, expires = wanted[APPROVAL[0]], wanted[APPROVAL[1]]
     # A new or changed approval waits; giving one up narrows, and applies at once.
-    if number and (number, expires) != (conv.fse_plus_approval_number,
-                                        conv.fse_plus_approval_expires):
+    if number and (number, expires) != (
+        conv.fse_plus_approval_number,
+        conv.fse_plus_approval_expires,
+    ):
         wider[APPROVAL[0]] = number
         wider[APPROVAL[1]] = expires.isoformat() if expires else None
     if wanted["chilled_capacity_kg"] > 0 and conv.chilled_capacity_kg <= 0:
@@ -151,13 +192,17 @@ def _widens(conv: Convention, wanted: Mapping[str, Any]) -> dict[str, Any]:
     return wider
 
 
-def update_figures(session: Session, actor: User, conv: Convention,
-                   figures: Mapping[str, Any]) -> dict[str, Any]:
+def update_figures(
+    session: Session, actor: User, conv: Convention, figures: Mapping[str, Any]
+) -> dict[str, Any]:
     """The beneficiary changes the figures given in ``figures`` (the others keep their
     value: the API's PATCH sends some, the page's form all). Returns the changes held
     for the coordinator; a newer value of a field replaces the one held before."""
-    _require_beneficiary_admin(actor, conv.beneficiary, str(_l(
-        "Only the beneficiary's administrator can change these figures.")))
+    _require_beneficiary_admin(
+        actor,
+        conv.beneficiary,
+        str(_l("Only the beneficiary's administrator can change these figures.")),
+    )
     if conv.status not in OPEN_STATUSES:
         raise Invalid(str(_l("This convention has ended; request a new one.")))
     given = {name for name in FIGURES if name in figures}
@@ -165,8 +210,7 @@ def update_figures(session: Session, actor: User, conv: Convention,
         given |= set(APPROVAL)  # the approval is held or applied as a pair
     # The pair rule reads the result, hence here and not in the schema: a PATCH may
     # send only the number and keep the date on file.
-    wanted = {name: figures[name] if name in figures else getattr(conv, name)
-              for name in FIGURES}
+    wanted = {name: figures[name] if name in figures else getattr(conv, name) for name in FIGURES}
     _check_approval(wanted)
     before = events.snapshot(conv, *TRACKED)
     held = _widens(conv, wanted) if conv.status != ConventionStatus.REQUESTED else {}
@@ -177,28 +221,49 @@ def update_figures(session: Session, actor: User, conv: Convention,
     if figures.get("afsca_number"):
         conv.beneficiary.afsca_number = figures["afsca_number"]
     session.flush()
-    events.record(session, actor, conv, "figures_updated", before=before,
-                  after={**events.snapshot(conv, *TRACKED), "pending": held},
-                  organisation_id=conv.beneficiary_id)
+    events.record(
+        session,
+        actor,
+        conv,
+        "figures_updated",
+        before=before,
+        after={**events.snapshot(conv, *TRACKED), "pending": held},
+        organisation_id=conv.beneficiary_id,
+    )
     return held
 
 
-def decide(session: Session, actor: User, conv: Convention, action: str, *,
-           reason: str = "", valid_from: date | None = None, valid_until: date | None = None,
-           fse_plus: bool = False) -> Convention:
+def decide(
+    session: Session,
+    actor: User,
+    conv: Convention,
+    action: str,
+    *,
+    reason: str = "",
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    fse_plus: bool = False,
+) -> Convention:
     """A coordinator approves (or updates the terms), declines, suspends, reinstates or
     ends a convention. Approving also accepts any pending figure changes; the validity
     starts on ``valid_from``, else the day on file, else today."""
-    access.require_coordinator(actor, conv.platform_id,
-                               str(_l("Only a coordinator of this platform can decide.")))
+    access.require_coordinator(
+        actor, conv.platform_id, str(_l("Only a coordinator of this platform can decide."))
+    )
     action = str(action)
     if action not in TRANSITIONS:
         raise Invalid(str(_l("Unknown decision.")), {"action": str(_l("Unknown decision."))})
     if conv.status not in TRANSITIONS[action]:
         from ..labels import label
 
-        raise Conflict(str(_l("This convention is %(status)s; this decision does not apply.",
-                              status=label("convention_status", conv.status))))
+        raise Conflict(
+            str(
+                _l(
+                    "This convention is %(status)s; this decision does not apply.",
+                    status=label("convention_status", conv.status),
+                )
+            )
+        )
     reason = reason.strip()
     errors: dict[str, str] = {}
     if action in ("decline", "suspend", "end") and not reason:
@@ -212,10 +277,14 @@ def decide(session: Session, actor: User, conv: Convention, action: str, *,
         start = valid_from or conv.valid_from or local_today()
         if valid_until is not None and valid_until < start:
             errors["valid_until"] = str(_l("The end date must follow the start date."))
-        if fse_plus and not (conv.fse_plus_approval_number and conv.fse_plus_approval_expires
-                             and conv.fse_plus_approval_expires >= local_today()):
-            errors["fse_plus"] = str(_l("FSE+ needs an approval number and an unexpired "
-                                        "approval date on file."))
+        if fse_plus and not (
+            conv.fse_plus_approval_number
+            and conv.fse_plus_approval_expires
+            and conv.fse_plus_approval_expires >= local_today()
+        ):
+            errors["fse_plus"] = str(
+                _l("FSE+ needs an approval number and an unexpired approval date on file.")
+            )
         if not errors:
             conv.valid_from, conv.valid_until = start, valid_until
             conv.fse_plus_allowed = bool(fse_plus)
@@ -226,26 +295,54 @@ def decide(session: Session, actor: User, conv: Convention, action: str, *,
     conv.decision_reason = reason
     conv.decided_at = utcnow()
     session.flush()
-    events.record(session, actor, conv, action, before=before,
-                  after=events.snapshot(conv, *TRACKED), reason=reason,
-                  organisation_id=conv.platform_id)
-    events.record(session, actor, conv, action, reason=reason,
-                  after={"status": conv.status.value}, organisation_id=conv.beneficiary_id)
+    events.record(
+        session,
+        actor,
+        conv,
+        action,
+        before=before,
+        after=events.snapshot(conv, *TRACKED),
+        reason=reason,
+        organisation_id=conv.platform_id,
+    )
+    events.record(
+        session,
+        actor,
+        conv,
+        action,
+        reason=reason,
+        after={"status": conv.status.value},
+        organisation_id=conv.beneficiary_id,
+    )
     notifications.convention_decided(session, conv)
     return conv
 
 
 def live_claims(session: Session, conv: Convention) -> list[Claim]:
     """Claims made through the convention that are still to be collected or delivered."""
-    return list(session.scalars(select(Claim).where(
-        Claim.convention_id == conv.id,
-        Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED])).order_by(Claim.id)))
+    return list(
+        session.scalars(
+            select(Claim)
+            .where(
+                Claim.convention_id == conv.id,
+                Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED]),
+            )
+            .order_by(Claim.id)
+        )
+    )
 
 
 def history(session: Session, conv: Convention) -> list:
     from ..models import Event
 
-    return list(session.scalars(select(Event).where(
-        Event.subject_type == "convention", Event.subject_id == conv.id,
-        Event.organisation_id == conv.beneficiary_id).order_by(Event.id)))
-
+    return list(
+        session.scalars(
+            select(Event)
+            .where(
+                Event.subject_type == "convention",
+                Event.subject_id == conv.id,
+                Event.organisation_id == conv.beneficiary_id,
+            )
+            .order_by(Event.id)
+        )
+    )

@@ -33,31 +33,57 @@ def build(session: Session, user: User) -> Board:
     org = user.organisation
     board = Board(organisation=org)
     if org.is_beneficiary:
-        board.conventions = list(session.scalars(
-            select(Convention).where(Convention.beneficiary_id == org.id)
-            .order_by(Convention.created_at.desc())))
+        board.conventions = list(
+            session.scalars(
+                select(Convention)
+                .where(Convention.beneficiary_id == org.id)
+                .order_by(Convention.created_at.desc())
+            )
+        )
         live = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED)
         row = session.execute(
-            select(func.count(Claim.id), func.coalesce(func.sum(Claim.grams), 0))
-            .where(Claim.beneficiary_id == org.id, Claim.status.in_(live))).one()
+            select(func.count(Claim.id), func.coalesce(func.sum(Claim.grams), 0)).where(
+                Claim.beneficiary_id == org.id, Claim.status.in_(live)
+            )
+        ).one()
         board.figures = {"live_claims": row[0], "live_claim_kg": row[1] / 1000}
     else:
         row = session.execute(
-            select(func.count(Lot.id), func.coalesce(func.sum(Lot.remaining_g), 0))
-            .where(Lot.donor_id == org.id, Lot.status == LotStatus.OPEN)).one()
+            select(func.count(Lot.id), func.coalesce(func.sum(Lot.remaining_g), 0)).where(
+                Lot.donor_id == org.id, Lot.status == LotStatus.OPEN
+            )
+        ).one()
         claimed = session.scalar(
-            select(func.coalesce(func.sum(Claim.grams), 0)).join(Lot)
-            .where(Lot.donor_id == org.id, Claim.status != ClaimStatus.CANCELLED,
-                   Claim.status != ClaimStatus.WITHDRAWN))
-        board.figures = {"open_lots": row[0], "open_kg": row[1] / 1000,
-                         "claimed_kg": (claimed or 0) / 1000}
+            select(func.coalesce(func.sum(Claim.grams), 0))
+            .join(Lot)
+            .where(
+                Lot.donor_id == org.id,
+                Claim.status != ClaimStatus.CANCELLED,
+                Claim.status != ClaimStatus.WITHDRAWN,
+            )
+        )
+        board.figures = {
+            "open_lots": row[0],
+            "open_kg": row[1] / 1000,
+            "claimed_kg": (claimed or 0) / 1000,
+        }
     if org.is_platform and access.coordinates(user, org.id):
-        board.figures["requested_conventions"] = session.scalar(
-            select(func.count(Convention.id)).where(
-                Convention.platform_id == org.id,
-                Convention.status == ConventionStatus.REQUESTED)) or 0
+        board.figures["requested_conventions"] = (
+            session.scalar(
+                select(func.count(Convention.id)).where(
+                    Convention.platform_id == org.id,
+                    Convention.status == ConventionStatus.REQUESTED,
+                )
+            )
+            or 0
+        )
     if access.coordinates(user):
-        board.pending_orgs = session.scalar(
-            select(func.count(Organisation.id)).where(
-                Organisation.verification == Verification.PENDING)) or 0
+        board.pending_orgs = (
+            session.scalar(
+                select(func.count(Organisation.id)).where(
+                    Organisation.verification == Verification.PENDING
+                )
+            )
+            or 0
+        )
     return board

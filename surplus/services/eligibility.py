@@ -108,66 +108,97 @@ def _storage_refusal(org: Organisation, lot: Lot) -> str:
 
 def _wave_refusal(org: Organisation, lot: Lot) -> str:
     if lot.next_wave_at is None:
-        return str(_l("For now this lot is offered only to the networks of nearby "
-                      "platforms (wave %(wave)d of 3).", wave=lot.wave))
-    return str(_l("For now this lot is offered only to the networks of nearby "
-                  "platforms (wave %(wave)d of 3); it opens wider on %(when)s.",
-                  wave=lot.wave, when=format_datetime(lot.next_wave_at, "short")))
+        return str(
+            _l(
+                "For now this lot is offered only to the networks of nearby "
+                "platforms (wave %(wave)d of 3).",
+                wave=lot.wave,
+            )
+        )
+    return str(
+        _l(
+            "For now this lot is offered only to the networks of nearby "
+            "platforms (wave %(wave)d of 3); it opens wider on %(when)s.",
+            wave=lot.wave,
+            when=format_datetime(lot.next_wave_at, "short"),
+        )
+    )
 
 
 _DONOR = aliased(Organisation)
 _VERIFIED_DONORS = select(_DONOR.id).where(_DONOR.verification == Verification.VERIFIED)
 
 ORG_RULES: tuple[OrgRule, ...] = (
-    OrgRule("beneficiary", lambda org: org.is_beneficiary,
-            _says(_l("Only CPAS and associations can claim lots."))),
-    OrgRule("verified", lambda org: org.verification == Verification.VERIFIED,
-            _says(_l("Your organisation is awaiting verification by a platform."))),
+    OrgRule(
+        "beneficiary",
+        lambda org: org.is_beneficiary,
+        _says(_l("Only CPAS and associations can claim lots.")),
+    ),
+    OrgRule(
+        "verified",
+        lambda org: org.verification == Verification.VERIFIED,
+        _says(_l("Your organisation is awaiting verification by a platform.")),
+    ),
 )
 
 LOT_RULES: tuple[LotRule, ...] = (
-    LotRule("open",
-            lambda now: Lot.status == LotStatus.OPEN,
-            lambda lot, now: lot.status == LotStatus.OPEN,
-            _says(_l("This lot is no longer available."))),
-    LotRule("kilograms_left",
-            lambda now: Lot.remaining_g > 0,
-            lambda lot, now: lot.remaining_g > 0,
-            _says(_l("This lot is no longer available."))),
-    LotRule("before_its_date",  # expires_at: the first moment it may no longer be given
-            lambda now: or_(Lot.expires_at.is_(None), Lot.expires_at > now),
-            lambda lot, now: lot.expires_at is None or lot.expires_at > now,
-            _says(_l("This lot has expired."))),
-    LotRule("pickup_window_open",
-            lambda now: Lot.pickup_until > now,
-            lambda lot, now: lot.pickup_until > now,
-            _says(_l("This lot has expired."))),
-    LotRule("donor_verified",
-            lambda now: Lot.donor_id.in_(_VERIFIED_DONORS),
-            lambda lot, now: lot.donor.verification == Verification.VERIFIED,
-            _says(_l("This donor is not verified yet."))),
+    LotRule(
+        "open",
+        lambda now: Lot.status == LotStatus.OPEN,
+        lambda lot, now: lot.status == LotStatus.OPEN,
+        _says(_l("This lot is no longer available.")),
+    ),
+    LotRule(
+        "kilograms_left",
+        lambda now: Lot.remaining_g > 0,
+        lambda lot, now: lot.remaining_g > 0,
+        _says(_l("This lot is no longer available.")),
+    ),
+    LotRule(
+        "before_its_date",  # expires_at: the first moment it may no longer be given
+        lambda now: or_(Lot.expires_at.is_(None), Lot.expires_at > now),
+        lambda lot, now: lot.expires_at is None or lot.expires_at > now,
+        _says(_l("This lot has expired.")),
+    ),
+    LotRule(
+        "pickup_window_open",
+        lambda now: Lot.pickup_until > now,
+        lambda lot, now: lot.pickup_until > now,
+        _says(_l("This lot has expired.")),
+    ),
+    LotRule(
+        "donor_verified",
+        lambda now: Lot.donor_id.in_(_VERIFIED_DONORS),
+        lambda lot, now: lot.donor.verification == Verification.VERIFIED,
+        _says(_l("This donor is not verified yet.")),
+    ),
 )
 
 CHANNEL_RULES: tuple[ChannelRule, ...] = (
-    ChannelRule("fse_plus",
-                lambda ch: true() if ch.fse_plus else Lot.fse_plus.is_(False),
-                lambda ch, lot, offered: ch.fse_plus or not lot.fse_plus,
-                _fse_refusal),
-    ChannelRule("storage",
-                lambda ch: Lot.storage.in_(sorted(ch.storages)),
-                lambda ch, lot, offered: lot.storage in ch.storages,
-                _storage_refusal),
-    ChannelRule("category",
-                lambda ch: true() if ch.categories is None
-                else Lot.category.in_(sorted(ch.categories)),
-                lambda ch, lot, offered: ch.categories is None
-                or lot.category.value in ch.categories,
-                _says(_l("Your conventions do not cover this category."))),
-    ChannelRule("offered",  # the lot's current wave reaches the convention's platform
-                lambda ch: offered_clause(ch.convention.platform_id),
-                lambda ch, lot, offered: offered is None
-                or ch.convention.platform_id in offered,
-                _wave_refusal),
+    ChannelRule(
+        "fse_plus",
+        lambda ch: true() if ch.fse_plus else Lot.fse_plus.is_(False),
+        lambda ch, lot, offered: ch.fse_plus or not lot.fse_plus,
+        _fse_refusal,
+    ),
+    ChannelRule(
+        "storage",
+        lambda ch: Lot.storage.in_(sorted(ch.storages)),
+        lambda ch, lot, offered: lot.storage in ch.storages,
+        _storage_refusal,
+    ),
+    ChannelRule(
+        "category",
+        lambda ch: true() if ch.categories is None else Lot.category.in_(sorted(ch.categories)),
+        lambda ch, lot, offered: ch.categories is None or lot.category.value in ch.categories,
+        _says(_l("Your conventions do not cover this category.")),
+    ),
+    ChannelRule(
+        "offered",  # the lot's current wave reaches the convention's platform
+        lambda ch: offered_clause(ch.convention.platform_id),
+        lambda ch, lot, offered: offered is None or ch.convention.platform_id in offered,
+        _wave_refusal,
+    ),
 )
 
 
@@ -180,17 +211,22 @@ def channels(session: Session, org: Organisation, today: date | None = None) -> 
     return channels_by_org(session, [org], today).get(org.id, [])
 
 
-def channels_by_org(session: Session, orgs: list[Organisation],
-                    today: date | None = None) -> dict[int, list[Channel]]:
+def channels_by_org(
+    session: Session, orgs: list[Organisation], today: date | None = None
+) -> dict[int, list[Channel]]:
     """``channels`` of many organisations with one query."""
     wanted = {o.id: o for o in orgs if _may_receive(o)}
     if not wanted:
         return {}
     today = today or local_today()
     rows = session.scalars(
-        select(Convention).where(Convention.beneficiary_id.in_(list(wanted)),
-                                 Convention.status == ConventionStatus.ACTIVE)
-        .order_by(Convention.id)).all()
+        select(Convention)
+        .where(
+            Convention.beneficiary_id.in_(list(wanted)),
+            Convention.status == ConventionStatus.ACTIVE,
+        )
+        .order_by(Convention.id)
+    ).all()
     result: dict[int, list[Channel]] = {}
     for conv in rows:
         if not conv.in_force(today):
@@ -202,12 +238,16 @@ def channels_by_org(session: Session, orgs: list[Organisation],
             storages.add(StorageClass.CHILLED)
         if conv.frozen_capacity_kg > 0:
             storages.add(StorageClass.FROZEN)
-        result.setdefault(org.id, []).append(Channel(
-            convention=conv,
-            categories=frozenset(conv.accepted_categories) if conv.accepted_categories else None,
-            storages=frozenset(storages),
-            fse_plus=conv.allows_fse_plus(today) and not selling,
-        ))
+        result.setdefault(org.id, []).append(
+            Channel(
+                convention=conv,
+                categories=frozenset(conv.accepted_categories)
+                if conv.accepted_categories
+                else None,
+                storages=frozenset(storages),
+                fse_plus=conv.allows_fse_plus(today) and not selling,
+            )
+        )
     return result
 
 
@@ -224,16 +264,21 @@ def offerable_clause(now: datetime):
 def offered_clause(platform_id: int):
     """SQL: the lot is offered to ``platform_id``'s network in its current wave
     (services/waves.py): wave 3 is everyone, waves 1-2 have a LotOffer row."""
-    return or_(Lot.wave >= LAST_WAVE, Lot.id.in_(
-        select(LotOffer.lot_id).where(LotOffer.platform_id == platform_id)))
+    return or_(
+        Lot.wave >= LAST_WAVE,
+        Lot.id.in_(select(LotOffer.lot_id).where(LotOffer.platform_id == platform_id)),
+    )
 
 
 def offered_platforms(session: Session, lot: Lot) -> Offered:
     """``{platform_id: wave}`` the lot is offered to now; None in wave 3 (everyone)."""
     if lot.wave >= LAST_WAVE:
         return None
-    return dict(session.execute(select(LotOffer.platform_id, LotOffer.wave)
-                                .where(LotOffer.lot_id == lot.id)).all())
+    return dict(
+        session.execute(
+            select(LotOffer.platform_id, LotOffer.wave).where(LotOffer.lot_id == lot.id)
+        ).all()
+    )
 
 
 def eligible_clause(chans: list[Channel]):
@@ -243,8 +288,9 @@ def eligible_clause(chans: list[Channel]):
     return or_(*(and_(*(rule.sql(ch) for rule in CHANNEL_RULES)) for ch in chans))
 
 
-def _judge(session: Session, org: Organisation, lot: Lot, now: datetime | None,
-           chans: list[Channel] | None) -> tuple[str | None, list[Channel]]:
+def _judge(
+    session: Session, org: Organisation, lot: Lot, now: datetime | None, chans: list[Channel] | None
+) -> tuple[str | None, list[Channel]]:
     """The first refusal in rule order, or None and the channels passing every rule."""
     now = now or datetime.now(UTC)
     for org_rule in ORG_RULES:
@@ -266,16 +312,25 @@ def _judge(session: Session, org: Organisation, lot: Lot, now: datetime | None,
     return None, passing
 
 
-def lot_refusal(session: Session, org: Organisation, lot: Lot, now: datetime | None = None,
-                chans: list[Channel] | None = None) -> str | None:
+def lot_refusal(
+    session: Session,
+    org: Organisation,
+    lot: Lot,
+    now: datetime | None = None,
+    chans: list[Channel] | None = None,
+) -> str | None:
     """Why ``org`` may not receive ``lot`` now, as a sentence; None when it may.
     ``chans`` saves reading the organisation's conventions again when the caller has."""
     return _judge(session, org, lot, now, chans)[0]
 
 
-def receiving_channels(session: Session, org: Organisation, lot: Lot,
-                       now: datetime | None = None,
-                       chans: list[Channel] | None = None) -> list[Channel]:
+def receiving_channels(
+    session: Session,
+    org: Organisation,
+    lot: Lot,
+    now: datetime | None = None,
+    chans: list[Channel] | None = None,
+) -> list[Channel]:
     """The channels through which ``org`` may receive ``lot`` now (empty when it may not).
     Merge only these into one matcher beneficiary for a single lot: merging all of an
     organisation's channels would let one convention's FSE+ approval and another's cold
@@ -283,7 +338,8 @@ def receiving_channels(session: Session, org: Organisation, lot: Lot,
     return _judge(session, org, lot, now, chans)[1]
 
 
-def conventions_for(session: Session, org: Organisation, lot: Lot,
-                    now: datetime | None = None) -> list[Convention]:
+def conventions_for(
+    session: Session, org: Organisation, lot: Lot, now: datetime | None = None
+) -> list[Convention]:
     """Conventions through which ``org`` may claim ``lot`` (empty when it may not)."""
     return [ch.convention for ch in receiving_channels(session, org, lot, now)]

@@ -37,8 +37,7 @@ def safe_cell(value: Any) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
-def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]],
-             delimiter: str = ";") -> str:
+def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ";") -> str:
     """The whole file: a byte-order mark, the header, then the rows, every cell safe."""
     out = io.StringIO()
     out.write(BOM)
@@ -48,8 +47,12 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[Any]],
     return out.getvalue()
 
 
-def csv_response(filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]],
-                 delimiter: str = ";") -> Response:
+def csv_response(
+    filename: str, header: Sequence[str], rows: Iterable[Sequence[Any]], delimiter: str = ";"
+) -> Response:
     """A download of :func:`csv_text` named ``filename``."""
-    return Response(csv_text(header, rows, delimiter), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename={filename}"})
+    return Response(
+        csv_text(header, rows, delimiter),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename={filename}"},
+    )

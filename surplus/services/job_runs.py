@@ -91,15 +91,19 @@ class Schedule:
 
 
 def every(minutes: int) -> Schedule:
-    return Schedule({"trigger": "interval", "minutes": minutes},
-                    lease=timedelta(minutes=minutes) / 2, minutes=minutes)
+    return Schedule(
+        {"trigger": "interval", "minutes": minutes},
+        lease=timedelta(minutes=minutes) / 2,
+        minutes=minutes,
+    )
 
 
 def daily_at(hhmm: str) -> Schedule:
     hour, _sep, minute = hhmm.partition(":")
     at = f"{int(hour):02d}:{int(minute or 0):02d}"
-    return Schedule({"trigger": "cron", "hour": int(hour), "minute": int(minute or 0)},
-                    lease=DAILY_LEASE, at=at)
+    return Schedule(
+        {"trigger": "cron", "hour": int(hour), "minute": int(minute or 0)}, lease=DAILY_LEASE, at=at
+    )
 
 
 @dataclass(frozen=True)
@@ -145,8 +149,9 @@ def _ensure_lock_row(session: Session, name: str) -> None:
         session.rollback()
 
 
-def _acquire(session: Session, job: Job, me: str, now: datetime, trigger: str,
-             user_id: int | None) -> int | None:
+def _acquire(
+    session: Session, job: Job, me: str, now: datetime, trigger: str, user_id: int | None
+) -> int | None:
     """Take the lease and log the run as running (one transaction); the run's id, or
     None when someone else holds the lease."""
     _ensure_lock_row(session, job.name)
@@ -157,19 +162,30 @@ def _acquire(session: Session, job: Job, me: str, now: datetime, trigger: str,
         wanted = literal(now + MANUAL_LEASE, JobLock.locked_until.type)
         until = case((JobLock.locked_until > wanted, JobLock.locked_until), else_=wanted)
     took = session.execute(
-        update(JobLock).where(JobLock.name == job.name, free)
+        update(JobLock)
+        .where(JobLock.name == job.name, free)
         .values(holder=me, locked_until=until)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if not took:
         session.rollback()
         return None
     session.execute(
-        update(JobRun).where(JobRun.job == job.name, JobRun.outcome == JobOutcome.RUNNING)
+        update(JobRun)
+        .where(JobRun.job == job.name, JobRun.outcome == JobOutcome.RUNNING)
         .values(outcome=JobOutcome.FAILED, finished_at=now, error=INTERRUPTED)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     # ``host`` keeps the whole holder, so a log row names the very process that ran it.
-    run = JobRun(job=job.name, started_at=now, outcome=JobOutcome.RUNNING, counts={},
-                 trigger=trigger, triggered_by_id=user_id, host=me[:120])
+    run = JobRun(
+        job=job.name,
+        started_at=now,
+        outcome=JobOutcome.RUNNING,
+        counts={},
+        trigger=trigger,
+        triggered_by_id=user_id,
+        host=me[:120],
+    )
     session.add(run)
     session.flush()
     run_id = run.id  # read before commit: reloading it would open (on SQLite, lock) anew
@@ -187,25 +203,44 @@ def as_counts(result: Any) -> dict[str, Any]:
     return {"count": int(result)}
 
 
-def _finish(session: Session, job: Job, run_id: int, me: str, finished: datetime,
-            outcome: JobOutcome, counts: dict[str, Any], error: str = "") -> None:
+def _finish(
+    session: Session,
+    job: Job,
+    run_id: int,
+    me: str,
+    finished: datetime,
+    outcome: JobOutcome,
+    counts: dict[str, Any],
+    error: str = "",
+) -> None:
     session.execute(
-        update(JobRun).where(JobRun.id == run_id)
+        update(JobRun)
+        .where(JobRun.id == run_id)
         .values(outcome=outcome, finished_at=finished, counts=counts, error=error)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     # Only our own lease: if we overran it, the next holder's is not ours to touch.
     release: dict[str, Any] = {"holder": _IDLE}
     if outcome == JobOutcome.FAILED:
         release["locked_until"] = finished
     session.execute(
-        update(JobLock).where(JobLock.name == job.name, JobLock.holder == me)
-        .values(**release).execution_options(synchronize_session=False))
+        update(JobLock)
+        .where(JobLock.name == job.name, JobLock.holder == me)
+        .values(**release)
+        .execution_options(synchronize_session=False)
+    )
     session.commit()
 
 
-def execute(session: Session, job: Job, *, trigger: str = SCHEDULE,
-            user_id: int | None = None, now: datetime | None = None,
-            holder: str | None = None) -> Result | None:
+def execute(
+    session: Session,
+    job: Job,
+    *,
+    trigger: str = SCHEDULE,
+    user_id: int | None = None,
+    now: datetime | None = None,
+    holder: str | None = None,
+) -> Result | None:
     """Run ``job`` once under its lease (see the module docstring). Returns what it did,
     or None when skipped; a manual run raises :class:`JobBusy` instead of skipping."""
     now = now or _utcnow()
@@ -215,8 +250,14 @@ def execute(session: Session, job: Job, *, trigger: str = SCHEDULE,
     if run_id is None:
         log.info("%s skipped: another process holds its lease", job.name)
         if trigger == MANUAL:
-            raise JobBusy(str(_l("“%(job)s” is running right now; try again when it has "
-                                 "finished.", job=job.label)))
+            raise JobBusy(
+                str(
+                    _l(
+                        "“%(job)s” is running right now; try again when it has finished.",
+                        job=job.label,
+                    )
+                )
+            )
         return None
     try:
         counts = as_counts(job.func(session, now))
@@ -236,8 +277,14 @@ def execute(session: Session, job: Job, *, trigger: str = SCHEDULE,
     return Result(run_id, job.name, outcome, counts, error)
 
 
-def run(app: Flask, job: Job, *, trigger: str = SCHEDULE, user_id: int | None = None,
-        now: datetime | None = None) -> Result | None:
+def run(
+    app: Flask,
+    job: Job,
+    *,
+    trigger: str = SCHEDULE,
+    user_id: int | None = None,
+    now: datetime | None = None,
+) -> Result | None:
     """Run ``job`` exactly as the scheduler does, from anywhere (a scheduler thread, a
     request's "run now", a test): in an empty context, so no request, user or locale
     leaks into the job, with its own app context and database session, and SQLite's

@@ -36,8 +36,9 @@ def end_of_day(day: date) -> datetime:
     return (local - timedelta(seconds=1)).astimezone(UTC)
 
 
-def expires_at(date_kind: DateKind, best_date: date, category: Category,
-               storage: StorageClass) -> datetime:
+def expires_at(
+    date_kind: DateKind, best_date: date, category: Category, storage: StorageClass
+) -> datetime:
     return end_of_day(best_date + timedelta(days=grace_days(date_kind, category, storage)))
 
 

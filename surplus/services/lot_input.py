@@ -47,20 +47,29 @@ def grams(kg: float) -> int:
     return int(round(kg * 1000))
 
 
-def check_lot(values: Mapping[str, Any], donor: Organisation,
-              now: datetime | None = None) -> tuple[LotDraft, dict[str, str]]:
+def check_lot(
+    values: Mapping[str, Any], donor: Organisation, now: datetime | None = None
+) -> tuple[LotDraft, dict[str, str]]:
     """Apply the posting rules to loaded values; returns the draft and the errors by
     field (empty when the lot may be posted)."""
     now = now or datetime.now(UTC)
     errors: dict[str, str] = {}
     d = LotDraft(
-        title=values["title"], category=values["category"],
-        description=values.get("description") or "", lot_number=values.get("lot_number") or "",
-        weight_g=grams(values["weight_kg"]), units=values.get("units"),
-        date_kind=values.get("date_kind"), best_date=values.get("date"),
-        storage=values["storage"], allergens=list(values.get("allergens") or []),
-        fse_plus=values.get("fse_plus", False), divisible=values.get("divisible", True),
-        pickup_from=values["pickup_from"], pickup_until=values["pickup_until"])
+        title=values["title"],
+        category=values["category"],
+        description=values.get("description") or "",
+        lot_number=values.get("lot_number") or "",
+        weight_g=grams(values["weight_kg"]),
+        units=values.get("units"),
+        date_kind=values.get("date_kind"),
+        best_date=values.get("date"),
+        storage=values["storage"],
+        allergens=list(values.get("allergens") or []),
+        fse_plus=values.get("fse_plus", False),
+        divisible=values.get("divisible", True),
+        pickup_from=values["pickup_from"],
+        pickup_until=values["pickup_until"],
+    )
     if d.divisible and values.get("min_part_kg"):
         d.min_part_g = grams(values["min_part_kg"])
     if d.fse_plus and not donor.is_platform:
@@ -81,27 +90,46 @@ def _check_dates(d: LotDraft, now: datetime, errors: dict[str, str]) -> None:
     if d.expires_at <= now:
         errors["date"] = str(
             _l("This use-by date is past: the food can no longer be given.")
-            if d.date_kind == DateKind.USE_BY else
-            _l("Past its best-before date and its grace period: it can no longer be given."))
+            if d.date_kind == DateKind.USE_BY
+            else _l("Past its best-before date and its grace period: it can no longer be given.")
+        )
         return
     limit = format_datetime(d.expires_at, "EEE d MMM HH:mm")
     if d.pickup_until and d.pickup_until > d.expires_at:
-        errors.setdefault("pickup_until", str(_l(
-            "The pickup window ends after the food may be handed out (%(limit)s): nobody could "
-            "receive it in time. End the window by then or correct the date.", limit=limit)))
+        errors.setdefault(
+            "pickup_until",
+            str(
+                _l(
+                    "The pickup window ends after the food may be handed out (%(limit)s): "
+                    "nobody could receive it in time. End the window by then or correct the "
+                    "date.",
+                    limit=limit,
+                )
+            ),
+        )
     elif d.pickup_from and d.pickup_from >= d.expires_at - timedelta(hours=2):
-        errors["pickup_from"] = str(_l("The pickup starts too late to deliver before "
-                                       "%(limit)s.", limit=limit))
-    if (d.date_kind == DateKind.USE_BY
-            and (d.best_date - local_today(now)).days < AFSCA_ADVISED_DAYS):
-        d.warnings.append(str(_l(
-            "Use-by on %(day)s: AFSCA advises donating at least %(n)d days before; this lot "
-            "will be shown first to nearby organisations.",
-            day=format_date(d.best_date, "EEE d MMM"), n=AFSCA_ADVISED_DAYS)))
+        errors["pickup_from"] = str(
+            _l("The pickup starts too late to deliver before %(limit)s.", limit=limit)
+        )
+    if (
+        d.date_kind == DateKind.USE_BY
+        and (d.best_date - local_today(now)).days < AFSCA_ADVISED_DAYS
+    ):
+        d.warnings.append(
+            str(
+                _l(
+                    "Use-by on %(day)s: AFSCA advises donating at least %(n)d days before; "
+                    "this lot will be shown first to nearby organisations.",
+                    day=format_date(d.best_date, "EEE d MMM"),
+                    n=AFSCA_ADVISED_DAYS,
+                )
+            )
+        )
 
 
-def _place(values: Mapping[str, Any], d: LotDraft, donor: Organisation,
-           errors: dict[str, str]) -> None:
+def _place(
+    values: Mapping[str, Any], d: LotDraft, donor: Organisation, errors: dict[str, str]
+) -> None:
     """The pickup place: a postcode (with optional exact coordinates), coordinates alone
     at the donor's locality, or the donor's own address."""
     postcode, locality = values.get("postcode") or "", values.get("locality") or ""

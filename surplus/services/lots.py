@@ -24,9 +24,27 @@ from .lot_input import LotDraft, check_lot
 
 LOT_FIELDS = ("status", "remaining_g", "weight_g", "status_reason")
 # The CSV template's columns, in the order donors know; each is a field of LotInSchema.
-CSV_COLUMNS = ["title", "category", "description", "weight_kg", "units", "date_kind", "date",
-               "storage", "allergens", "fse_plus", "divisible", "min_part_kg", "pickup_from",
-               "pickup_until", "postcode", "locality", "lot_number", "lat", "lon"]
+CSV_COLUMNS = [
+    "title",
+    "category",
+    "description",
+    "weight_kg",
+    "units",
+    "date_kind",
+    "date",
+    "storage",
+    "allergens",
+    "fse_plus",
+    "divisible",
+    "min_part_kg",
+    "pickup_from",
+    "pickup_until",
+    "postcode",
+    "locality",
+    "lot_number",
+    "lat",
+    "lon",
+]
 MAX_CSV_ROWS = 2000
 
 
@@ -34,29 +52,62 @@ def _build(actor: User, d: LotDraft) -> Lot:
     assert d.place is not None and d.category and d.storage
     assert d.pickup_from and d.pickup_until
     return Lot(
-        donor_id=actor.organisation_id, created_by_id=actor.id, title=d.title,
-        category=d.category, description=d.description, lot_number=d.lot_number,
-        weight_g=d.weight_g, remaining_g=d.weight_g, units=d.units, date_kind=d.date_kind,
-        best_date=d.best_date, expires_at=d.expires_at, storage=d.storage,
-        allergens=d.allergens, fse_plus=d.fse_plus, divisible=d.divisible,
-        min_part_g=d.min_part_g if d.divisible else 0, pickup_address=d.address,
-        pickup_postcode=d.place.postcode, pickup_locality=d.place.locality,
-        pickup_lat=d.place.lat, pickup_lon=d.place.lon, pickup_from=d.pickup_from,
+        donor_id=actor.organisation_id,
+        created_by_id=actor.id,
+        title=d.title,
+        category=d.category,
+        description=d.description,
+        lot_number=d.lot_number,
+        weight_g=d.weight_g,
+        remaining_g=d.weight_g,
+        units=d.units,
+        date_kind=d.date_kind,
+        best_date=d.best_date,
+        expires_at=d.expires_at,
+        storage=d.storage,
+        allergens=d.allergens,
+        fse_plus=d.fse_plus,
+        divisible=d.divisible,
+        min_part_g=d.min_part_g if d.divisible else 0,
+        pickup_address=d.address,
+        pickup_postcode=d.place.postcode,
+        pickup_locality=d.place.locality,
+        pickup_lat=d.place.lat,
+        pickup_lon=d.place.lon,
+        pickup_from=d.pickup_from,
         pickup_until=d.pickup_until,
     )
 
 
-def _posted(session: Session, actor: User, lot: Lot, now: datetime | None,
-            all_reaches: list[waves.Reach] | None = None) -> None:
-    events.record(session, actor, lot, "posted", after={
-        "title": lot.title, "weight_g": lot.weight_g, "category": lot.category,
-        "storage": lot.storage, "date_kind": lot.date_kind, "date": lot.best_date,
-        "fse_plus": lot.fse_plus, "lot_number": lot.lot_number})
+def _posted(
+    session: Session,
+    actor: User,
+    lot: Lot,
+    now: datetime | None,
+    all_reaches: list[waves.Reach] | None = None,
+) -> None:
+    events.record(
+        session,
+        actor,
+        lot,
+        "posted",
+        after={
+            "title": lot.title,
+            "weight_g": lot.weight_g,
+            "category": lot.category,
+            "storage": lot.storage,
+            "date_kind": lot.date_kind,
+            "date": lot.best_date,
+            "fse_plus": lot.fse_plus,
+            "lot_number": lot.lot_number,
+        },
+    )
     waves.publish(session, lot, now, all_reaches)
 
 
-def create_lot(session: Session, actor: User, values: Mapping[str, Any],
-               now: datetime | None = None) -> tuple[Lot, list[str]]:
+def create_lot(
+    session: Session, actor: User, values: Mapping[str, Any], now: datetime | None = None
+) -> tuple[Lot, list[str]]:
     """Post one lot from :class:`LotInSchema`'s values; raises Invalid with per-field
     messages. Returns the lot and the warnings for the donor."""
     access.require_donor(actor)
@@ -74,14 +125,35 @@ def csv_template() -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    writer.writerow(["Yaourts nature 125 g", "dairy", "", "120", "960", "use_by", "2026-12-04",
-                     "chilled", "milk", "no", "yes", "10", "2026-12-01T08:00+01:00",
-                     "2026-12-01T17:00+01:00", "", "", "L2411", "", ""])
+    writer.writerow(
+        [
+            "Yaourts nature 125 g",
+            "dairy",
+            "",
+            "120",
+            "960",
+            "use_by",
+            "2026-12-04",
+            "chilled",
+            "milk",
+            "no",
+            "yes",
+            "10",
+            "2026-12-01T08:00+01:00",
+            "2026-12-01T17:00+01:00",
+            "",
+            "",
+            "L2411",
+            "",
+            "",
+        ]
+    )
     return out.getvalue()
 
 
-def create_lots_from_csv(session: Session, actor: User, content: str,
-                         now: datetime | None = None) -> list[Lot]:
+def create_lots_from_csv(
+    session: Session, actor: User, content: str, now: datetime | None = None
+) -> list[Lot]:
     """All rows valid: post them all. Otherwise post nothing and raise Invalid whose
     ``extra["rows"]`` lists every bad row (line number and problems by column)."""
     access.require_donor(actor)
@@ -92,8 +164,10 @@ def create_lots_from_csv(session: Session, actor: User, content: str,
         dialect = csv.excel
     reader = csv.DictReader(io.StringIO(content), dialect=dialect)
     if not reader.fieldnames or "title" not in [f.strip() for f in reader.fieldnames]:
-        raise Invalid(str(_l("The file has no header row with the template's columns.")),
-                      {"file": str(_l("Start from the downloadable template."))})
+        raise Invalid(
+            str(_l("The file has no header row with the template's columns.")),
+            {"file": str(_l("Start from the downloadable template."))},
+        )
     drafts, bad = [], []
     schema = LotInSchema()
     for line, row in enumerate(reader, start=2):
@@ -113,8 +187,9 @@ def create_lots_from_csv(session: Session, actor: User, content: str,
         else:
             drafts.append(draft)
     if bad:
-        raise Invalid(str(_l("%(n)d rows have problems; nothing was posted.", n=len(bad))),
-                      rows=bad)
+        raise Invalid(
+            str(_l("%(n)d rows have problems; nothing was posted.", n=len(bad))), rows=bad
+        )
     if not drafts:
         raise Invalid(str(_l("The file has no lot.")), {"file": str(_l("The file is empty."))})
     lots = [_build(actor, d) for d in drafts]
@@ -143,8 +218,9 @@ def _cell(value: Any) -> str:
     return BAD_TEXT.sub("?", value)[:200] if isinstance(value, str) else ""
 
 
-def withdraw_lot(session: Session, actor: User, lot: Lot, reason: str,
-                 notify: bool = True) -> list[Claim]:
+def withdraw_lot(
+    session: Session, actor: User, lot: Lot, reason: str, notify: bool = True
+) -> list[Claim]:
     """The donor withdraws a lot; its live claims are withdrawn with the reason."""
     access.require(actor, access.CHANGE, lot, str(_l("Only the donor can withdraw this lot.")))
     if lot.status not in (LotStatus.OPEN, LotStatus.CLAIMED):
@@ -161,11 +237,25 @@ def withdraw_lot(session: Session, actor: User, lot: Lot, reason: str,
         from .booking import unbook
 
         unbook(session, actor, claim)
-        events.record(session, actor, claim, "withdrawn", before=claim_before,
-                      after=events.snapshot(claim, "status", "grams"), reason=reason)
+        events.record(
+            session,
+            actor,
+            claim,
+            "withdrawn",
+            before=claim_before,
+            after=events.snapshot(claim, "status", "grams"),
+            reason=reason,
+        )
     session.flush()
-    events.record(session, actor, lot, "withdrawn", before=before,
-                  after=events.snapshot(lot, *LOT_FIELDS), reason=reason)
+    events.record(
+        session,
+        actor,
+        lot,
+        "withdrawn",
+        before=before,
+        after=events.snapshot(lot, *LOT_FIELDS),
+        reason=reason,
+    )
     if notify:
         notifications.lot_withdrawn(session, lot, affected)
     return affected
@@ -179,16 +269,22 @@ def recall_lot(session: Session, actor: User, lot: Lot, reason: str) -> list[Cla
     access.require(actor, access.CHANGE, lot, str(_l("Only the donor can recall this lot.")))
     reason = reason.strip()
     if not reason:
-        raise Invalid(str(_l("Say why the lot is recalled; the receivers will read it.")),
-                      {"reason": str(_l("Give the reason of the recall."))})
+        raise Invalid(
+            str(_l("Say why the lot is recalled; the receivers will read it.")),
+            {"reason": str(_l("Give the reason of the recall."))},
+        )
     if lot.status in (LotStatus.OPEN, LotStatus.CLAIMED):
         withdraw_lot(session, actor, lot, reason, notify=False)
     lot.status_reason = reason
-    reached = [c for c in lot.claims if c.status in (
-        ClaimStatus.WITHDRAWN, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)]
+    reached = [
+        c
+        for c in lot.claims
+        if c.status in (ClaimStatus.WITHDRAWN, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
+    ]
     session.flush()
-    events.record(session, actor, lot, "recalled", reason=reason,
-                  after={"claims": [c.id for c in reached]})
+    events.record(
+        session, actor, lot, "recalled", reason=reason, after={"claims": [c.id for c in reached]}
+    )
     notifications.lot_withdrawn(session, lot, reached, recalled=True)
     return reached
 
@@ -200,27 +296,45 @@ def expire_lots(session: Session, now: datetime | None = None) -> int:
     past_date = and_(Lot.expires_at.is_not(None), Lot.expires_at <= now)
     due = or_(past_date, and_(Lot.status == LotStatus.OPEN, Lot.pickup_until <= now))
     rows = session.execute(
-        select(Lot.id, Lot.status, Lot.remaining_g, past_date.label("past_date"))
-        .where(Lot.status.in_([LotStatus.OPEN, LotStatus.CLAIMED]), due)).all()
+        select(Lot.id, Lot.status, Lot.remaining_g, past_date.label("past_date")).where(
+            Lot.status.in_([LotStatus.OPEN, LotStatus.CLAIMED]), due
+        )
+    ).all()
     for lot_id, status, remaining, is_past_date in rows:
         reason = str(_l("Past its date.") if is_past_date else _l("Pickup window over."))
         done = session.execute(
-            update(Lot).where(Lot.id == lot_id, Lot.status == status)
-            .values(status=LotStatus.EXPIRED, status_reason=reason)).rowcount
+            update(Lot)
+            .where(Lot.id == lot_id, Lot.status == status)
+            .values(status=LotStatus.EXPIRED, status_reason=reason)
+        ).rowcount
         if not done:
             continue  # another scheduler or a claim got there first
         lot_ref = session.get(Lot, lot_id)
-        events.record(session, None, lot_ref, "expired", reason=reason,
-                      before={"status": status.value, "remaining_g": remaining},
-                      after={"status": "expired"}, organisation_id=lot_ref.donor_id)
+        events.record(
+            session,
+            None,
+            lot_ref,
+            "expired",
+            reason=reason,
+            before={"status": status.value, "remaining_g": remaining},
+            after={"status": "expired"},
+            organisation_id=lot_ref.donor_id,
+        )
         if is_past_date:
-            claims = session.scalars(select(Claim).where(
-                Claim.lot_id == lot_id, Claim.status == ClaimStatus.ACTIVE)).all()
+            claims = session.scalars(
+                select(Claim).where(Claim.lot_id == lot_id, Claim.status == ClaimStatus.ACTIVE)
+            ).all()
             for claim in claims:
                 claim.status = ClaimStatus.CANCELLED
                 claim.status_reason = reason
-                events.record(session, None, claim, "expired", reason=reason,
-                              after={"status": "cancelled"},
-                              organisation_id=claim.beneficiary_id)
+                events.record(
+                    session,
+                    None,
+                    claim,
+                    "expired",
+                    reason=reason,
+                    after={"status": "cancelled"},
+                    organisation_id=claim.beneficiary_id,
+                )
     session.flush()
     return len(rows)

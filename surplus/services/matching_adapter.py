@@ -35,16 +35,24 @@ _INSTANT = timedelta(microseconds=1)  # datetime's resolution
 
 def params(now: datetime) -> matching.Params:
     config = current_app.config
-    return matching.Params(now=now, kg_per_person=config["MATCH_KG_PER_PERSON"],
-                           circuity=config["ROAD_CIRCUITY"])
+    return matching.Params(
+        now=now, kg_per_person=config["MATCH_KG_PER_PERSON"], circuity=config["ROAD_CIRCUITY"]
+    )
 
 
 def to_lot(lot: Lot) -> matching.Lot:
     return matching.Lot(
-        id=lot.id, kg=lot.remaining_kg, lat=lot.pickup_lat, lon=lot.pickup_lon,
-        storage=lot.storage.value, category=lot.category.value, fse_plus=lot.fse_plus,
+        id=lot.id,
+        kg=lot.remaining_kg,
+        lat=lot.pickup_lat,
+        lon=lot.pickup_lon,
+        storage=lot.storage.value,
+        category=lot.category.value,
+        fse_plus=lot.fse_plus,
         use_by=lot.expires_at - _INSTANT if lot.expires_at else None,
-        divisible=lot.divisible, min_part_kg=lot.min_part_kg)
+        divisible=lot.divisible,
+        min_part_kg=lot.min_part_kg,
+    )
 
 
 def received_kg(session: Session, org_ids: Iterable[int], now: datetime) -> dict[int, float]:
@@ -55,7 +63,8 @@ def received_kg(session: Session, org_ids: Iterable[int], now: datetime) -> dict
     rows = session.execute(
         select(Claim.beneficiary_id, func.sum(Claim.grams))
         .where(Claim.beneficiary_id.in_(ids), Claim.status.in_(LIVE), Claim.created_at >= since)
-        .group_by(Claim.beneficiary_id)).all()
+        .group_by(Claim.beneficiary_id)
+    ).all()
     return {org_id: grams / 1000 for org_id, grams in rows}
 
 
@@ -67,13 +76,19 @@ def in_transit_kg(session: Session, org_ids: Iterable[int]) -> dict[tuple[int, s
         select(Claim.beneficiary_id, Lot.storage, func.sum(Claim.grams))
         .join(Lot, Lot.id == Claim.lot_id)
         .where(Claim.beneficiary_id.in_(ids), Claim.status.in_(IN_TRANSIT))
-        .group_by(Claim.beneficiary_id, Lot.storage)).all()
+        .group_by(Claim.beneficiary_id, Lot.storage)
+    ).all()
     return {(org_id, storage.value): grams / 1000 for org_id, storage, grams in rows}
 
 
-def to_beneficiary(org: Organisation, chans: list[Channel], received: float,
-                   transit: dict[str, float], kg_per_person: float,
-                   max_km: float) -> matching.Beneficiary:
+def to_beneficiary(
+    org: Organisation,
+    chans: list[Channel],
+    received: float,
+    transit: dict[str, float],
+    kg_per_person: float,
+    max_km: float,
+) -> matching.Beneficiary:
     """One beneficiary as the matcher sees it, through the given channels only."""
     persons = max(ch.convention.persons_per_week for ch in chans)
     declared = {
@@ -84,8 +99,11 @@ def to_beneficiary(org: Organisation, chans: list[Channel], received: float,
     # Ambient goods need no declared storage (DESIGN.md §3 rule 3, ``Channel.storages``):
     # that class is always there, if full (a convention serving 0 persons a week); chilled
     # and frozen exist only when a convention declares them.
-    capacity = {storage: max(0.0, kg - transit.get(storage, 0.0))
-                for storage, kg in declared.items() if kg > 0 or storage == "ambient"}
+    capacity = {
+        storage: max(0.0, kg - transit.get(storage, 0.0))
+        for storage, kg in declared.items()
+        if kg > 0 or storage == "ambient"
+    }
     categories: set[str] | None = set()
     for ch in chans:
         if ch.categories is None:
@@ -93,14 +111,21 @@ def to_beneficiary(org: Organisation, chans: list[Channel], received: float,
             break
         categories |= ch.categories  # type: ignore[operator]
     return matching.Beneficiary(
-        id=org.id, lat=org.lat, lon=org.lon, persons_per_week=persons,
-        received_kg=received, capacity_kg=capacity,
+        id=org.id,
+        lat=org.lat,
+        lon=org.lon,
+        persons_per_week=persons,
+        received_kg=received,
+        capacity_kg=capacity,
         categories=frozenset(categories) if categories is not None else None,
-        fse_plus=any(ch.fse_plus for ch in chans), max_km=max_km)
+        fse_plus=any(ch.fse_plus for ch in chans),
+        max_km=max_km,
+    )
 
 
-def beneficiaries(session: Session, network: dict[int, tuple[Organisation, list[Channel]]],
-                  now: datetime) -> list[matching.Beneficiary]:
+def beneficiaries(
+    session: Session, network: dict[int, tuple[Organisation, list[Channel]]], now: datetime
+) -> list[matching.Beneficiary]:
     """Matching inputs for ``{org_id: (organisation, channels)}``."""
     received = received_kg(session, network, now)
     transit = in_transit_kg(session, network)
@@ -108,9 +133,18 @@ def beneficiaries(session: Session, network: dict[int, tuple[Organisation, list[
     for (org_id, storage), kg in transit.items():
         by_org[org_id][storage] = kg
     config = current_app.config
-    return [to_beneficiary(org, chans, received.get(org_id, 0.0), by_org[org_id],
-                           config["MATCH_KG_PER_PERSON"], config["MATCH_MAX_KM"])
-            for org_id, (org, chans) in network.items() if chans]
+    return [
+        to_beneficiary(
+            org,
+            chans,
+            received.get(org_id, 0.0),
+            by_org[org_id],
+            config["MATCH_KG_PER_PERSON"],
+            config["MATCH_MAX_KM"],
+        )
+        for org_id, (org, chans) in network.items()
+        if chans
+    ]
 
 
 def explanation_dict(explanation: matching.Explanation) -> dict:

@@ -17,17 +17,25 @@ def localities(postcodes: list[str]) -> list[tuple[str, list[str]]]:
     return [(pc, sorted({p.locality for p in geo.localities(pc)})) for pc in postcodes]
 
 
-def update_area(session: Session, actor: User, postcodes: list[str],
-                radius_km: float | None) -> Organisation:
+def update_area(
+    session: Session, actor: User, postcodes: list[str], radius_km: float | None
+) -> Organisation:
     """Replace the actor's platform's communes and radius (its coordinators only); the
     values come checked by ``schemas.area`` (known postcodes, 0 < radius <= 200 km)."""
     platform = access.coordinated_platform(
-        actor, str(_l("Only a platform coordinator edits the service area.")))
+        actor, str(_l("Only a platform coordinator edits the service area."))
+    )
     before = events.snapshot(platform, "service_postcodes", "service_radius_km")
     platform.service_postcodes = sorted(set(postcodes))
     platform.service_radius_km = radius_km
     session.flush()
-    events.record(session, actor, platform, "area_updated", before=before,
-                  after=events.snapshot(platform, "service_postcodes", "service_radius_km"),
-                  organisation_id=platform.id)
+    events.record(
+        session,
+        actor,
+        platform,
+        "area_updated",
+        before=before,
+        after=events.snapshot(platform, "service_postcodes", "service_radius_km"),
+        organisation_id=platform.id,
+    )
     return platform

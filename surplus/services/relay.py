@@ -53,23 +53,49 @@ def hubs(session: Session, claim: Claim) -> list[Depot]:
 
 def first_leg(claim: Claim, hub: Depot, last: datetime) -> Shipment:
     lot = claim.lot
-    return Shipment(id=claim.id, kg=claim.kg, storage=lot.storage.value,
-                    pickup_lat=lot.pickup_lat, pickup_lon=lot.pickup_lon,
-                    drop_lat=hub.lat, drop_lon=hub.lon,
-                    pickup_window=(lot.pickup_from, lot.pickup_until), deadline=last)
+    return Shipment(
+        id=claim.id,
+        kg=claim.kg,
+        storage=lot.storage.value,
+        pickup_lat=lot.pickup_lat,
+        pickup_lon=lot.pickup_lon,
+        drop_lat=hub.lat,
+        drop_lon=hub.lon,
+        pickup_window=(lot.pickup_from, lot.pickup_until),
+        deadline=last,
+    )
 
 
-def second_leg(claim: Claim, hub: Depot, ready: datetime, last: datetime,
-               drop_window: tuple[datetime, datetime]) -> Shipment:
+def second_leg(
+    claim: Claim,
+    hub: Depot,
+    ready: datetime,
+    last: datetime,
+    drop_window: tuple[datetime, datetime],
+) -> Shipment:
     org = claim.beneficiary
-    return Shipment(id=claim.id, kg=claim.kg, storage=claim.lot.storage.value,
-                    pickup_lat=hub.lat, pickup_lon=hub.lon, drop_lat=org.lat, drop_lon=org.lon,
-                    pickup_window=(ready, last), drop_window=drop_window,
-                    deadline=claim.lot.expires_at)
+    return Shipment(
+        id=claim.id,
+        kg=claim.kg,
+        storage=claim.lot.storage.value,
+        pickup_lat=hub.lat,
+        pickup_lon=hub.lon,
+        drop_lat=org.lat,
+        drop_lon=org.lon,
+        pickup_window=(ready, last),
+        drop_window=drop_window,
+        deadline=claim.lot.expires_at,
+    )
 
 
-def find(session: Session, claim: Claim, candidates: list[Run], now: datetime,
-         params: Params, drop_window) -> Relay | None:
+def find(
+    session: Session,
+    claim: Claim,
+    candidates: list[Run],
+    now: datetime,
+    params: Params,
+    drop_window,
+) -> Relay | None:
     """The cheapest two-leg relay, or None. ``drop_window(claim, day)`` gives the
     beneficiary's opening hours on a day (booking's rule)."""
     last = claim.lot.expires_at or (now + HORIZON)
@@ -83,8 +109,7 @@ def find(session: Session, claim: Claim, candidates: list[Run], now: datetime,
         if not from_hub:
             continue
         for _day, day_runs in sorted(by_day.items()):
-            leg1 = insert([runs.to_plan(r) for r in day_runs], first_leg(claim, hub, last),
-                          params)
+            leg1 = insert([runs.to_plan(r) for r in day_runs], first_leg(claim, hub, last), params)
             if leg1 is None:
                 continue
             run1 = next(r for r in day_runs if r.id == leg1.run_id)
@@ -97,8 +122,16 @@ def find(session: Session, claim: Claim, candidates: list[Run], now: datetime,
     return best
 
 
-def _second(claim: Claim, hub: Depot, leg1: Insertion, run1: Run, from_hub: list[Run],
-            last: datetime, params: Params, drop_window) -> tuple[Insertion, Run] | None:
+def _second(
+    claim: Claim,
+    hub: Depot,
+    leg1: Insertion,
+    run1: Run,
+    from_hub: list[Run],
+    last: datetime,
+    params: Params,
+    drop_window,
+) -> tuple[Insertion, Run] | None:
     if leg1.drop_eta >= last:
         return None
     by_day: dict[date, list[Run]] = defaultdict(list)

@@ -25,8 +25,14 @@ class Outcome:
     message: str
 
 
-def confirm(session: Session, actor: User, stop: Stop, temperature: float | None = None,
-            receiver: str = "", note: str = "") -> Outcome:
+def confirm(
+    session: Session,
+    actor: User,
+    stop: Stop,
+    temperature: float | None = None,
+    receiver: str = "",
+    note: str = "",
+) -> Outcome:
     """Mark a stop done. A chilled or frozen lot needs its temperature (measured, finite
     and plausible: schemas.run.StopConfirmInSchema); above the lot's limit the handover is
     refused: the stop is marked rejected and an event records it."""
@@ -39,15 +45,24 @@ def confirm(session: Session, actor: User, stop: Stop, temperature: float | None
     celsius = temperature
     limit = MAX_TEMPERATURE.get(lot.storage) if lot else None
     if limit is not None and celsius is None:
-        raise Invalid(str(_l("Measure and enter the temperature of this chilled or frozen "
-                             "lot.")), {"temperature": str(_l("Required for the cold chain."))})
+        raise Invalid(
+            str(_l("Measure and enter the temperature of this chilled or frozen lot.")),
+            {"temperature": str(_l("Required for the cold chain."))},
+        )
     if stop.kind == StopKind.DROPOFF and not receiver:
         raise Invalid(str(_l("Who received it?")), {"receiver": str(_l("Enter a name."))})
-    if claim is not None and stop.kind == StopKind.DROPOFF \
-            and claim.status != ClaimStatus.COLLECTED:
+    if (
+        claim is not None
+        and stop.kind == StopKind.DROPOFF
+        and claim.status != ClaimStatus.COLLECTED
+    ):
         raise Conflict(str(_l("Confirm the pickup of this lot first.")))
-    if claim is not None and stop.kind == StopKind.PICKUP and stop.leg == 2 \
-            and not _at_hub(session, stop):
+    if (
+        claim is not None
+        and stop.kind == StopKind.PICKUP
+        and stop.leg == 2
+        and not _at_hub(session, stop)
+    ):
         raise Conflict(str(_l("The first leg has not reached the hub yet.")))
     before = {"status": stop.status.value}
     stop.temperature_c = celsius
@@ -56,19 +71,40 @@ def confirm(session: Session, actor: User, stop: Stop, temperature: float | None
     stop.confirmed_at = utcnow()
     stop.confirmed_by_id = actor.id
     if limit is not None and celsius is not None and celsius > limit:
-        message = str(_l("Too warm: %(t)s °C measured, at most %(max)s °C for this lot. "
-                         "Do not hand it over; the refusal is recorded.",
-                         t=f"{celsius:g}", max=f"{limit:g}"))
+        message = str(
+            _l(
+                "Too warm: %(t)s °C measured, at most %(max)s °C for this lot. "
+                "Do not hand it over; the refusal is recorded.",
+                t=f"{celsius:g}",
+                max=f"{limit:g}",
+            )
+        )
         stop.status = StopStatus.REJECTED
         session.flush()
-        events.record(session, actor, stop, "rejected", before=before,
-                      after={"status": "rejected", "temperature_c": celsius,
-                             "lot_id": lot.id if lot else None}, reason=message,
-                      organisation_id=stop.run.platform_id)
+        events.record(
+            session,
+            actor,
+            stop,
+            "rejected",
+            before=before,
+            after={
+                "status": "rejected",
+                "temperature_c": celsius,
+                "lot_id": lot.id if lot else None,
+            },
+            reason=message,
+            organisation_id=stop.run.platform_id,
+        )
         if lot is not None:
-            events.record(session, actor, lot, "cold_chain_broken", reason=message,
-                          after={"stop_id": stop.id, "temperature_c": celsius},
-                          organisation_id=lot.donor_id)
+            events.record(
+                session,
+                actor,
+                lot,
+                "cold_chain_broken",
+                reason=message,
+                after={"stop_id": stop.id, "temperature_c": celsius},
+                organisation_id=lot.donor_id,
+            )
         return Outcome(False, message)
     stop.status = StopStatus.DONE
     # A relay's hand-over at the hub (end of leg 1, start of leg 2) leaves the claim
@@ -83,19 +119,48 @@ def confirm(session: Session, actor: User, stop: Stop, temperature: float | None
         action = "left_at_hub"
     elif stop.leg == 2 and stop.kind == StopKind.PICKUP:
         action = "taken_from_hub"
-    after = {"status": "done", "temperature_c": celsius, "receiver": stop.receiver_name,
-             "run_id": stop.run_id}
-    events.record(session, actor, stop, action, before=before, after=after,
-                  organisation_id=stop.run.platform_id)
+    after = {
+        "status": "done",
+        "temperature_c": celsius,
+        "receiver": stop.receiver_name,
+        "run_id": stop.run_id,
+    }
+    events.record(
+        session,
+        actor,
+        stop,
+        action,
+        before=before,
+        after=after,
+        organisation_id=stop.run.platform_id,
+    )
     if lot is not None and claim is not None:
-        events.record(session, actor, lot, action, organisation_id=lot.donor_id,
-                      after={**after, "claim_id": claim.id, "kg": claim.kg,
-                             "beneficiary_id": claim.beneficiary_id})
+        events.record(
+            session,
+            actor,
+            lot,
+            action,
+            organisation_id=lot.donor_id,
+            after={
+                **after,
+                "claim_id": claim.id,
+                "kg": claim.kg,
+                "beneficiary_id": claim.beneficiary_id,
+            },
+        )
     return Outcome(True, str(_l("Recorded.")))
 
 
 def _at_hub(session: Session, stop: Stop) -> bool:
     """The relay's first leg was dropped at the hub."""
-    return session.scalar(select(Stop.id).where(
-        Stop.claim_id == stop.claim_id, Stop.leg == 1, Stop.kind == StopKind.DROPOFF,
-        Stop.status == StopStatus.DONE)) is not None
+    return (
+        session.scalar(
+            select(Stop.id).where(
+                Stop.claim_id == stop.claim_id,
+                Stop.leg == 1,
+                Stop.kind == StopKind.DROPOFF,
+                Stop.status == StopStatus.DONE,
+            )
+        )
+        is not None
+    )

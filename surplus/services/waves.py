@@ -50,10 +50,12 @@ class Settings:
     @classmethod
     def current(cls) -> Settings:
         config = current_app.config
-        return cls(delay=timedelta(hours=config["WAVE_DELAY_HOURS"]),
-                   radius_km=config["WAVE_RADIUS_KM"],
-                   urgent=timedelta(hours=config["WAVE_URGENT_HOURS"]),
-                   circuity=config["ROAD_CIRCUITY"])
+        return cls(
+            delay=timedelta(hours=config["WAVE_DELAY_HOURS"]),
+            radius_km=config["WAVE_RADIUS_KM"],
+            urgent=timedelta(hours=config["WAVE_URGENT_HOURS"]),
+            circuity=config["ROAD_CIRCUITY"],
+        )
 
 
 @dataclass(frozen=True)
@@ -78,16 +80,29 @@ def reaches(session: Session) -> list[Reach]:
     """Verified platforms with a network (a convention in force or suspended): a lot
     offered to a platform without beneficiaries would reach nobody."""
     networked = select(Convention.platform_id).where(
-        Convention.status.in_([ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED]))
-    platforms = session.scalars(select(Organisation).where(
-        Organisation.kind == OrgKind.PLATFORM, Organisation.id.in_(networked),
-        Organisation.verification == Verification.VERIFIED).order_by(Organisation.id)).all()
+        Convention.status.in_([ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED])
+    )
+    platforms = session.scalars(
+        select(Organisation)
+        .where(
+            Organisation.kind == OrgKind.PLATFORM,
+            Organisation.id.in_(networked),
+            Organisation.verification == Verification.VERIFIED,
+        )
+        .order_by(Organisation.id)
+    ).all()
     depots: dict[int, list[tuple[float, float]]] = {}
     for depot in session.scalars(select(Depot)):
         depots.setdefault(depot.platform_id, []).append((depot.lat, depot.lon))
-    return [Reach(p.id, frozenset([*(p.service_postcodes or []), p.postcode]),
-                  p.service_radius_km, tuple(depots.get(p.id, [])) or ((p.lat, p.lon),))
-            for p in platforms]
+    return [
+        Reach(
+            p.id,
+            frozenset([*(p.service_postcodes or []), p.postcode]),
+            p.service_radius_km,
+            tuple(depots.get(p.id, [])) or ((p.lat, p.lon),),
+        )
+        for p in platforms
+    ]
 
 
 def audience(lot: Lot, wave: int, all_reaches: list[Reach], settings: Settings) -> set[int]:
@@ -96,8 +111,11 @@ def audience(lot: Lot, wave: int, all_reaches: list[Reach], settings: Settings) 
     place = (lot.pickup_postcode, lot.pickup_lat, lot.pickup_lon)
     found = {r.platform_id for r in all_reaches if r.covers(*place, road)}
     if wave >= 2:
-        found |= {r.platform_id for r in all_reaches
-                  if r.km_to(lot.pickup_lat, lot.pickup_lon, road) <= settings.radius_km}
+        found |= {
+            r.platform_id
+            for r in all_reaches
+            if r.km_to(lot.pickup_lat, lot.pickup_lon, road) <= settings.radius_km
+        }
     if wave >= LAST_WAVE:
         found |= {r.platform_id for r in all_reaches}
     return found
@@ -107,8 +125,14 @@ def _urgent(lot: Lot, now: datetime, settings: Settings) -> bool:
     return lot.expires_at is not None and lot.expires_at - now <= settings.urgent
 
 
-def _next(lot: Lot, start: int, offered: set[int], now: datetime,
-          all_reaches: list[Reach], settings: Settings) -> tuple[int, set[int]]:
+def _next(
+    lot: Lot,
+    start: int,
+    offered: set[int],
+    now: datetime,
+    all_reaches: list[Reach],
+    settings: Settings,
+) -> tuple[int, set[int]]:
     """The first wave from ``start`` that adds a platform (or the last), and its platforms."""
     if _urgent(lot, now, settings):
         return LAST_WAVE, audience(lot, LAST_WAVE, all_reaches, settings)
@@ -121,12 +145,21 @@ def _next(lot: Lot, start: int, offered: set[int], now: datetime,
     return LAST_WAVE, audience(lot, LAST_WAVE, all_reaches, settings)
 
 
-def _offer(session: Session, lot: Lot, wave: int, platforms: set[int], offered: set[int],
-           now: datetime, settings: Settings, notify: bool = True) -> list[int]:
+def _offer(
+    session: Session,
+    lot: Lot,
+    wave: int,
+    platforms: set[int],
+    offered: set[int],
+    now: datetime,
+    settings: Settings,
+    notify: bool = True,
+) -> list[int]:
     new = sorted(platforms - offered)
     if wave < LAST_WAVE:
-        session.add_all([LotOffer(lot_id=lot.id, platform_id=pid, wave=wave, offered_at=now)
-                         for pid in new])
+        session.add_all(
+            [LotOffer(lot_id=lot.id, platform_id=pid, wave=wave, offered_at=now) for pid in new]
+        )
     lot.wave = wave
     lot.next_wave_at = now + settings.delay if wave < LAST_WAVE else None
     session.flush()
@@ -137,8 +170,13 @@ def _offer(session: Session, lot: Lot, wave: int, platforms: set[int], offered: 
     return new
 
 
-def publish(session: Session, lot: Lot, now: datetime | None = None,
-            all_reaches: list[Reach] | None = None, notify: bool = True) -> int:
+def publish(
+    session: Session,
+    lot: Lot,
+    now: datetime | None = None,
+    all_reaches: list[Reach] | None = None,
+    notify: bool = True,
+) -> int:
     """Offer a newly posted lot in its first wave; returns the wave. ``all_reaches``
     saves reading the platforms again when posting many lots; ``notify=False`` (bulk
     demo data) tells nobody."""
@@ -155,10 +193,16 @@ def escalate(session: Session, now: datetime | None = None) -> dict[str, int]:
     each lot moves with a conditional UPDATE on the wave it was read in."""
     now = now or datetime.now(UTC)
     settings = Settings.current()
-    due = session.scalars(select(Lot).where(
-        Lot.status == LotStatus.OPEN, Lot.remaining_g > 0, Lot.wave < LAST_WAVE,
-        or_(Lot.next_wave_at <= now,
-            Lot.expires_at <= now + settings.urgent)).order_by(Lot.id)).all()
+    due = session.scalars(
+        select(Lot)
+        .where(
+            Lot.status == LotStatus.OPEN,
+            Lot.remaining_g > 0,
+            Lot.wave < LAST_WAVE,
+            or_(Lot.next_wave_at <= now, Lot.expires_at <= now + settings.urgent),
+        )
+        .order_by(Lot.id)
+    ).all()
     if not due:
         return {"lots": 0, "platforms": 0}
     all_reaches = reaches(session)
@@ -168,15 +212,24 @@ def escalate(session: Session, now: datetime | None = None) -> dict[str, int]:
         offered = set(offered_platforms(session, lot) or {})
         wave, platforms = _next(lot, current + 1, offered, now, all_reaches, settings)
         took = session.execute(
-            update(Lot).where(Lot.id == lot.id, Lot.wave == current)
-            .values(wave=wave).execution_options(synchronize_session=False)).rowcount
+            update(Lot)
+            .where(Lot.id == lot.id, Lot.wave == current)
+            .values(wave=wave)
+            .execution_options(synchronize_session=False)
+        ).rowcount
         if not took:
             continue  # another scheduler moved it first
         moved += 1
         reached += len(_offer(session, lot, wave, platforms, offered, now, settings))
-        events.record(session, None, lot, "escalated", before={"wave": current},
-                      after={"wave": wave, "platforms": sorted(platforms - offered)},
-                      organisation_id=lot.donor_id)
+        events.record(
+            session,
+            None,
+            lot,
+            "escalated",
+            before={"wave": current},
+            after={"wave": wave, "platforms": sorted(platforms - offered)},
+            organisation_id=lot.donor_id,
+        )
     return {"lots": moved, "platforms": reached}
 
 
@@ -192,15 +245,22 @@ def why_visible(session: Session, lot: Lot, conventions) -> list[Visibility]:
     """For each of ``conventions`` (the ones a beneficiary may claim the lot through),
     the platform and the wave that brought the lot to it."""
     offered = offered_platforms(session, lot)
-    return [Visibility(conv.platform, LAST_WAVE if offered is None
-                       else offered.get(conv.platform_id, LAST_WAVE))
-            for conv in conventions]
+    return [
+        Visibility(
+            conv.platform,
+            LAST_WAVE if offered is None else offered.get(conv.platform_id, LAST_WAVE),
+        )
+        for conv in conventions
+    ]
 
 
 def offers(session: Session, lot: Lot) -> list[Visibility]:
     """The platforms a lot in wave 1 or 2 is offered to, by wave then name."""
-    rows = session.execute(select(Organisation, LotOffer.wave)
-                           .join(LotOffer, LotOffer.platform_id == Organisation.id)
-                           .where(LotOffer.lot_id == lot.id)).all()
-    return sorted((Visibility(org, wave) for org, wave in rows),
-                  key=lambda v: (v.wave, v.platform.name))
+    rows = session.execute(
+        select(Organisation, LotOffer.wave)
+        .join(LotOffer, LotOffer.platform_id == Organisation.id)
+        .where(LotOffer.lot_id == lot.id)
+    ).all()
+    return sorted(
+        (Visibility(org, wave) for org, wave in rows), key=lambda v: (v.wave, v.platform.name)
+    )

@@ -25,7 +25,22 @@ def register(app: Flask) -> None:
         runs,
     )
 
-    for module in (auth, main, account, organisations, lots, market, claims, conventions,
-                   platform, agreements, area, allocation, runs, fleet, jobs,
-                   notifications):
+    for module in (
+        auth,
+        main,
+        account,
+        organisations,
+        lots,
+        market,
+        claims,
+        conventions,
+        platform,
+        agreements,
+        area,
+        allocation,
+        runs,
+        fleet,
+        jobs,
+        notifications,
+    ):
         app.register_blueprint(module.bp)

@@ -31,22 +31,36 @@ def _language_form() -> LanguageForm:
     form = LanguageForm(language=current_user.language or "fr")
     from ..i18n import LANGUAGE_NAMES
 
-    form.language.choices = [(code, LANGUAGE_NAMES[code])
-                             for code in current_app.config["LANGUAGES"]]
+    form.language.choices = [
+        (code, LANGUAGE_NAMES[code]) for code in current_app.config["LANGUAGES"]
+    ]
     return form
 
 
 def _page(invite_form: InviteForm, status: int = 200, invite_link: str | None = None):
     org = current_user.organisation
     members = db.session.scalars(
-        select(User).where(User.organisation_id == org.id).order_by(User.name)).all()
-    pending = db.session.scalars(
-        select(Invitation).where(Invitation.organisation_id == org.id,
-                                 Invitation.accepted_at.is_(None))
-        .order_by(Invitation.created_at.desc())).all() if current_user.is_org_admin else []
-    return render_form("account/index.html", status, org=org, members=members,
-                       invitations=pending, invite_form=invite_form,
-                       language_form=_language_form(), invite_link=invite_link)
+        select(User).where(User.organisation_id == org.id).order_by(User.name)
+    ).all()
+    pending = (
+        db.session.scalars(
+            select(Invitation)
+            .where(Invitation.organisation_id == org.id, Invitation.accepted_at.is_(None))
+            .order_by(Invitation.created_at.desc())
+        ).all()
+        if current_user.is_org_admin
+        else []
+    )
+    return render_form(
+        "account/index.html",
+        status,
+        org=org,
+        members=members,
+        invitations=pending,
+        invite_form=invite_form,
+        language_form=_language_form(),
+        invite_link=invite_link,
+    )
 
 
 @bp.get("/")
@@ -65,18 +79,24 @@ def invitation_create():
     if not form.validate_on_submit():
         return _page(form, 422)
     try:
-        invitation, token = accounts.invite(db.session, current_user, form.email.data,
-                                            Role(form.role.data))
+        invitation, token = accounts.invite(
+            db.session, current_user, form.email.data, Role(form.role.data)
+        )
     except DomainError as error:
         db.session.rollback()
         apply_errors(form, error)
         return _page(form, 422)
     db.session.commit()
     link = url_for("auth.invitation_accept", token=token, _external=True)
-    sent = mail.send(invitation.email, current_user.language,
-                     _("Invitation to join %(org)s on Maillon", org=current_user.organisation.name),
-                     "invitation", link=link, organisation=current_user.organisation,
-                     inviter=current_user)
+    sent = mail.send(
+        invitation.email,
+        current_user.language,
+        _("Invitation to join %(org)s on Maillon", org=current_user.organisation.name),
+        "invitation",
+        link=link,
+        organisation=current_user.organisation,
+        inviter=current_user,
+    )
     if sent:
         flash(_("Invitation sent to %(email)s.", email=invitation.email), "success")
     return _page(_invite_form(), invite_link=link)
@@ -89,8 +109,11 @@ def events_list():
     from ..models import Event
 
     rows = db.session.scalars(
-        select(Event).where(Event.organisation_id == current_user.organisation_id)
-        .order_by(Event.id.desc()).limit(200)).all()
+        select(Event)
+        .where(Event.organisation_id == current_user.organisation_id)
+        .order_by(Event.id.desc())
+        .limit(200)
+    ).all()
     return render_template("account/events.html", events=rows)
 
 
@@ -100,7 +123,8 @@ def language_update():
     """Save the language chosen on the account page."""
     form = _language_form()
     if form.validate_on_submit():
-        accounts.set_language(db.session, current_user, form.language.data,
-                              current_app.config["LANGUAGES"])
+        accounts.set_language(
+            db.session, current_user, form.language.data, current_app.config["LANGUAGES"]
+        )
         db.session.commit()
     return redirect(url_for("account.account_show"))

@@ -27,22 +27,36 @@ def _platform() -> Organisation:
 
 
 def _request_form(submitted: bool = False) -> AgreementRequestForm:
-    form = AgreementRequestForm() if submitted else AgreementRequestForm(
-        formdata=None, valid_from=local_today().isoformat())
+    form = (
+        AgreementRequestForm()
+        if submitted
+        else AgreementRequestForm(formdata=None, valid_from=local_today().isoformat())
+    )
     form.other_id.choices = [("", "—")] + [
-        (str(p.id), f"{p.name} ({p.locality})") for p in logistics_platforms(db.session)
-        if p.id != current_user.organisation_id]
+        (str(p.id), f"{p.name} ({p.locality})")
+        for p in logistics_platforms(db.session)
+        if p.id != current_user.organisation_id
+    ]
     return form
 
 
-def _page(form: AgreementRequestForm | None = None, status: int = 200,
-          errors: dict[int, AgreementDecisionForm] | None = None, sent: str = ""):
+def _page(
+    form: AgreementRequestForm | None = None,
+    status: int = 200,
+    errors: dict[int, AgreementDecisionForm] | None = None,
+    sent: str = "",
+):
     """The whole page, or for htmx only its ``#agreements`` part."""
     platform = _platform()
     context = dict(
-        platform=platform, rows=service.of_platform(db.session, platform),
-        months=service.monthly(db.session, platform), form=form or _request_form(),
-        decisions=errors or {}, blank=AgreementDecisionForm(formdata=None), sent=sent)
+        platform=platform,
+        rows=service.of_platform(db.session, platform),
+        months=service.monthly(db.session, platform),
+        form=form or _request_form(),
+        decisions=errors or {},
+        blank=AgreementDecisionForm(formdata=None),
+        sent=sent,
+    )
     template = "agreements/_page.html" if htmx else "agreements/index.html"
     return render_template(template, **context), status
 
@@ -63,8 +77,7 @@ def agreement_request():
     _platform()
     form = _request_form(submitted=True)
     try:
-        data = load(AgreementRequestSchema(),
-                    form_values(AgreementRequestSchema(), request.form))
+        data = load(AgreementRequestSchema(), form_values(AgreementRequestSchema(), request.form))
         agreement = service.request(db.session, current_user, **data)
     except DomainError as error:
         db.session.rollback()
@@ -90,10 +103,8 @@ def agreement_decide(agreement_id: int):
     agreement = access.get_for(current_user, TransportAgreement, agreement_id)
     form = AgreementDecisionForm()
     try:
-        data = load(AgreementDecisionSchema(),
-                    form_values(AgreementDecisionSchema(), request.form))
-        service.decide(db.session, current_user, agreement, data["action"],
-                       reason=data["reason"])
+        data = load(AgreementDecisionSchema(), form_values(AgreementDecisionSchema(), request.form))
+        service.decide(db.session, current_user, agreement, data["action"], reason=data["reason"])
     except DomainError as error:
         db.session.rollback()
         if error.status == 403:
@@ -110,7 +121,9 @@ def agreement_decide(agreement_id: int):
     return redirect(url_for("agreements.index"))
 
 
-def _card(agreement: TransportAgreement, form: AgreementDecisionForm, status: int,
-          done: bool = False):
-    return render_template("agreements/_agreement.html", a=agreement, platform=_platform(),
-                           decision=form, done=done), status
+def _card(
+    agreement: TransportAgreement, form: AgreementDecisionForm, status: int, done: bool = False
+):
+    return render_template(
+        "agreements/_agreement.html", a=agreement, platform=_platform(), decision=form, done=done
+    ), status

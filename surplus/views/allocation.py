@@ -31,8 +31,9 @@ def _names(lines: list[AllocationLine]) -> dict[int, str]:
     """Names of the beneficiaries and runners-up the explanations mention."""
     ids = {line.beneficiary_id for line in lines}
     ids |= {line.explanation.get("runner_up_id") for line in lines} - {None}
-    rows = db.session.execute(select(Organisation.id, Organisation.name)
-                              .where(Organisation.id.in_(ids))).all()
+    rows = db.session.execute(
+        select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
+    ).all()
     return dict(rows)
 
 
@@ -42,11 +43,16 @@ def _batch(batch_id: int) -> AllocationBatch:
 
 
 def _list_page(status: int = 200, error: Invalid | None = None):
-    batches = db.session.scalars(access.visible_batches(current_user)
-                                 .order_by(AllocationBatch.id.desc()).limit(30)).all()
-    return render_form("allocation/list.html", status, batches=batches,
-                       values=request.form if error else {},
-                       errors=error.fields if error else {})
+    batches = db.session.scalars(
+        access.visible_batches(current_user).order_by(AllocationBatch.id.desc()).limit(30)
+    ).all()
+    return render_form(
+        "allocation/list.html",
+        status,
+        batches=batches,
+        values=request.form if error else {},
+        errors=error.fields if error else {},
+    )
 
 
 @bp.get("/")
@@ -79,19 +85,35 @@ def batch_show(batch_id: int):
     """A proposal: who gets what, how far, need met, why; and what stays unallocated."""
     batch = _batch(batch_id)
     lines = db.session.scalars(
-        select(AllocationLine).where(AllocationLine.batch_id == batch.id)
-        .options(selectinload(AllocationLine.lot).selectinload(Lot.donor),
-                 selectinload(AllocationLine.beneficiary))
-        .order_by(AllocationLine.id)).all()
+        select(AllocationLine)
+        .where(AllocationLine.batch_id == batch.id)
+        .options(
+            selectinload(AllocationLine.lot).selectinload(Lot.donor),
+            selectinload(AllocationLine.beneficiary),
+        )
+        .order_by(AllocationLine.id)
+    ).all()
     unallocated = []
     if batch.unallocated:
         ids = [int(i) for i in batch.unallocated]
-        lots = {lot.id: lot for lot in db.session.scalars(
-            select(Lot).options(selectinload(Lot.donor)).where(Lot.id.in_(ids)))}
-        unallocated = [(lots[int(i)], kg, reason) for i, (kg, reason) in
-                       batch.unallocated.items() if int(i) in lots]
-    return render_template("allocation/show.html", batch=batch, lines=lines,
-                           unallocated=unallocated, names=_names(list(lines)))
+        lots = {
+            lot.id: lot
+            for lot in db.session.scalars(
+                select(Lot).options(selectinload(Lot.donor)).where(Lot.id.in_(ids))
+            )
+        }
+        unallocated = [
+            (lots[int(i)], kg, reason)
+            for i, (kg, reason) in batch.unallocated.items()
+            if int(i) in lots
+        ]
+    return render_template(
+        "allocation/show.html",
+        batch=batch,
+        lines=lines,
+        unallocated=unallocated,
+        names=_names(list(lines)),
+    )
 
 
 @bp.post("/<int:batch_id>/lines/<int:line_id>")
@@ -119,8 +141,14 @@ def line_update(batch_id: int, line_id: int):
         db.session.commit()
         typed = None
     if htmx:
-        return render_template("allocation/_line.html", line=line, batch=batch, error=error,
-                               typed=typed, names=_names([line])), 422 if error else 200
+        return render_template(
+            "allocation/_line.html",
+            line=line,
+            batch=batch,
+            error=error,
+            typed=typed,
+            names=_names([line]),
+        ), 422 if error else 200
     if error:
         flash(error, "error")
     return redirect(url_for("allocation.batch_show", batch_id=batch.id))

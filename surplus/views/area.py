@@ -21,12 +21,20 @@ bp = Blueprint("area", __name__, url_prefix="/platform/area")
 def _render(form: AreaForm, status: int = 200):
     platform = access.coordinated_platform(current_user)
     config = current_app.config
-    shown = split_postcodes(form.postcodes.data)[:MAX_POSTCODES] if status != 200 \
+    shown = (
+        split_postcodes(form.postcodes.data)[:MAX_POSTCODES]
+        if status != 200
         else list(platform.service_postcodes or [])
-    return render_form("platform/area.html", status, form=form, platform=platform,
-                       places=platform_area.localities(shown),
-                       radius=f"{config['WAVE_RADIUS_KM']:g}",
-                       delay=f"{config['WAVE_DELAY_HOURS']:g}")
+    )
+    return render_form(
+        "platform/area.html",
+        status,
+        form=form,
+        platform=platform,
+        places=platform_area.localities(shown),
+        radius=f"{config['WAVE_RADIUS_KM']:g}",
+        delay=f"{config['WAVE_DELAY_HOURS']:g}",
+    )
 
 
 @bp.get("")
@@ -35,9 +43,13 @@ def area_show():
     """The platform's communes with their localities and its radius, in a form
     (coordinators only, else 403)."""
     platform = access.coordinated_platform(current_user)
-    form = AreaForm(formdata=None, postcodes="\n".join(platform.service_postcodes or []),
-                    radius_km=f"{platform.service_radius_km:g}"
-                    if platform.service_radius_km is not None else "")
+    form = AreaForm(
+        formdata=None,
+        postcodes="\n".join(platform.service_postcodes or []),
+        radius_km=f"{platform.service_radius_km:g}"
+        if platform.service_radius_km is not None
+        else "",
+    )
     return _render(form)
 
 
@@ -50,8 +62,7 @@ def area_update():
     form = AreaForm()
     try:
         data = load(AreaSchema(), form_values(AreaSchema(), request.form))
-        platform_area.update_area(db.session, current_user, data["postcodes"],
-                                  data["radius_km"])
+        platform_area.update_area(db.session, current_user, data["postcodes"], data["radius_km"])
     except DomainError as error:
         db.session.rollback()
         if error.status == 403:

@@ -44,7 +44,9 @@ def login():
     if form.validate_on_submit():
         try:
             user = accounts.authenticate(
-                db.session, form.email.data, form.password.data,
+                db.session,
+                form.email.data,
+                form.password.data,
                 max_failures=current_app.config["LOGIN_MAX_FAILURES"],
                 lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"],
             )
@@ -77,13 +79,22 @@ def signup():
     form = SignUpForm()
     if form.validate_on_submit():
         data = SignUp(
-            org_name=form.org_name.data, kind=OrgKind(form.kind.data),
-            address=form.address.data or "", postcode=form.postcode.data.strip(),
-            locality=form.locality.data, enterprise_number=form.enterprise_number.data or "",
-            afsca_number=form.afsca_number.data or "", phone=form.phone.data or "",
-            name=form.name.data, email=form.email.data, password=form.password.data,
-            language=str(session.get("language") or request.accept_languages.best_match(
-                current_app.config["LANGUAGES"]) or "fr"),
+            org_name=form.org_name.data,
+            kind=OrgKind(form.kind.data),
+            address=form.address.data or "",
+            postcode=form.postcode.data.strip(),
+            locality=form.locality.data,
+            enterprise_number=form.enterprise_number.data or "",
+            afsca_number=form.afsca_number.data or "",
+            phone=form.phone.data or "",
+            name=form.name.data,
+            email=form.email.data,
+            password=form.password.data,
+            language=str(
+                session.get("language")
+                or request.accept_languages.best_match(current_app.config["LANGUAGES"])
+                or "fr"
+            ),
         )
         try:
             user = accounts.sign_up(db.session, data)
@@ -103,14 +114,19 @@ def invitation_accept(token: str):
     """Accept an invitation: choose a name and password; 404 when the link is not valid."""
     invitation = accounts.find_invitation(db.session, token)
     if invitation is None:
-        return render_template("error.html", code=404,
-                               message=_("This invitation is no longer valid.")), 404
+        return render_template(
+            "error.html", code=404, message=_("This invitation is no longer valid.")
+        ), 404
     form = AcceptInvitationForm()
     if form.validate_on_submit():
         try:
             user = accounts.accept_invitation(
-                db.session, token, form.name.data, form.password.data,
-                str(session.get("language") or "fr"))
+                db.session,
+                token,
+                form.name.data,
+                form.password.data,
+                str(session.get("language") or "fr"),
+            )
         except DomainError as error:
             db.session.rollback()
             apply_errors(form, error)
@@ -118,5 +134,6 @@ def invitation_accept(token: str):
         db.session.commit()
         _start_session(user)
         return redirect(url_for("main.index"))
-    return render_form("auth/accept.html", 422 if form.errors else 200, form=form,
-                       invitation=invitation)
+    return render_form(
+        "auth/accept.html", 422 if form.errors else 200, form=form, invitation=invitation
+    )

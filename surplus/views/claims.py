@@ -31,7 +31,8 @@ def claim_list():
     rows = db.session.scalars(
         access.visible_claims(current_user)
         .options(joinedload(Claim.lot).joinedload(Lot.donor), joinedload(Claim.platform))
-        .limit(300)).all()
+        .limit(300)
+    ).all()
     return render_template("claims/list.html", claims=rows)
 
 
@@ -68,8 +69,15 @@ def _claim_page(claim: Claim, errors: dict | None = None, status: int = 200):
     if may_book and not stops and claim.status.value == "active":
         proposal = booking.propose(db.session, claim)
         candidates = booking.candidate_runs(db.session, claim, datetime.now(UTC), None)
-    return render_template("claims/show.html", claim=claim, stops=stops, proposal=proposal,
-                           candidates=candidates, may_book=may_book, errors=errors), status
+    return render_template(
+        "claims/show.html",
+        claim=claim,
+        stops=stops,
+        proposal=proposal,
+        candidates=candidates,
+        may_book=may_book,
+        errors=errors,
+    ), status
 
 
 @bp.post("/<int:claim_id>/booking")

@@ -26,7 +26,8 @@ def _platform_choices(form: ConventionForm) -> list:
     serves_here = _("serves your commune")
     form.platform_id.choices = [("", "—")] + [
         (str(p.id), f"{p.name} — {km:.0f} km" + (f" — {serves_here}" if serves else ""))
-        for p, km, serves in options]
+        for p, km, serves in options
+    ]
     return options
 
 
@@ -39,8 +40,9 @@ def _status(error: DomainError) -> int:
 @login_required
 def convention_list():
     """The organisation's conventions, as beneficiary or as platform, with their status."""
-    rows = db.session.scalars(access.visible_conventions(current_user)
-                              .order_by(Convention.created_at.desc())).all()
+    rows = db.session.scalars(
+        access.visible_conventions(current_user).order_by(Convention.created_at.desc())
+    ).all()
     return render_template("conventions/list.html", conventions=rows)
 
 
@@ -59,32 +61,40 @@ def convention_new():
     schema = ConventionFormSchema()
     try:
         data = load(schema, form_values(schema, request.form))
-        conv = service.request_convention(db.session, current_user, data.pop("platform_id"),
-                                          data)
+        conv = service.request_convention(db.session, current_user, data.pop("platform_id"), data)
     except DomainError as error:
         db.session.rollback()
         apply_errors(form, error)
-        return render_form("conventions/new.html", _status(error), form=form,
-                           options=options)
+        return render_form("conventions/new.html", _status(error), form=form, options=options)
     db.session.commit()
     flash(_("Request sent to %(platform)s.", platform=conv.platform.name), "success")
     return redirect(url_for("conventions.convention_show", conv_id=conv.id))
 
 
-def _show(conv: Convention, form: ConventionForm | None = None,
-          decision: ConventionDecisionForm | None = None, status: int = 200):
+def _show(
+    conv: Convention,
+    form: ConventionForm | None = None,
+    decision: ConventionDecisionForm | None = None,
+    status: int = 200,
+):
     if form is None and conv.beneficiary_id == current_user.organisation_id:
         form = ConventionForm()
         form.fill_from(conv)
     decision = decision or ConventionDecisionForm(
-        formdata=None, valid_from=conv.valid_from.isoformat() if conv.valid_from else "",
+        formdata=None,
+        valid_from=conv.valid_from.isoformat() if conv.valid_from else "",
         valid_until=conv.valid_until.isoformat() if conv.valid_until else "",
-        fse_plus=conv.fse_plus_allowed)
+        fse_plus=conv.fse_plus_allowed,
+    )
     return render_template(
-        "conventions/show.html", conv=conv, form=form, decision=decision,
+        "conventions/show.html",
+        conv=conv,
+        form=form,
+        decision=decision,
         may_decide=access.coordinates(current_user, conv.platform_id),
         history=service.history(db.session, conv),
-        live_claims=service.live_claims(db.session, conv)), status
+        live_claims=service.live_claims(db.session, conv),
+    ), status
 
 
 @bp.get("/<int:conv_id>")
@@ -104,15 +114,20 @@ def convention_update(conv_id: int):
     form = ConventionForm()
     schema = FiguresFormSchema()
     try:
-        held = service.update_figures(db.session, current_user, conv,
-                                      load(schema, form_values(schema, request.form)))
+        held = service.update_figures(
+            db.session, current_user, conv, load(schema, form_values(schema, request.form))
+        )
     except DomainError as error:
         db.session.rollback()
         apply_errors(form, error)
         return _show(conv, form=form, status=_status(error))
     db.session.commit()
-    flash(_("Figures saved; the platform must approve some of the changes.") if held
-          else _("Figures saved."), "success")
+    flash(
+        _("Figures saved; the platform must approve some of the changes.")
+        if held
+        else _("Figures saved."),
+        "success",
+    )
     return redirect(url_for("conventions.convention_show", conv_id=conv.id))
 
 
@@ -133,12 +148,15 @@ def convention_decide(conv_id: int):
             raise
         apply_errors(form, error)
         if htmx:
-            return render_template("conventions/_review_card.html", conv=conv,
-                                   decision=form), 422
+            return render_template("conventions/_review_card.html", conv=conv, decision=form), 422
         return _show(conv, decision=form, status=422)
     db.session.commit()
     if htmx:
-        return render_template("conventions/_review_card.html", conv=conv,
-                               decision=ConventionDecisionForm(formdata=None), done=True)
+        return render_template(
+            "conventions/_review_card.html",
+            conv=conv,
+            decision=ConventionDecisionForm(formdata=None),
+            done=True,
+        )
     flash(_("Decision recorded."), "success")
     return redirect(url_for("conventions.convention_show", conv_id=conv.id))

@@ -25,8 +25,7 @@ bp = Blueprint("fleet", __name__, url_prefix="/runs/fleet")
 
 def _require_coordinator() -> None:
     access.require_platform_member(current_user)
-    access.require_coordinator(current_user, current_user.organisation_id,
-                               str(fleet.FLEET_MESSAGE))
+    access.require_coordinator(current_user, current_user.organisation_id, str(fleet.FLEET_MESSAGE))
 
 
 def _page(status: int = 200, failed: str | None = None, error: Invalid | None = None):
@@ -34,17 +33,24 @@ def _page(status: int = 200, failed: str | None = None, error: Invalid | None = 
     "stop-<id>") which comes back with the submitted values and the messages."""
     user = current_user
     templates = db.session.scalars(
-        access.visible_templates(user).options(selectinload(RunTemplate.stops))
-        .order_by(RunTemplate.weekday, RunTemplate.departure)).all()
+        access.visible_templates(user)
+        .options(selectinload(RunTemplate.stops))
+        .order_by(RunTemplate.weekday, RunTemplate.departure)
+    ).all()
     network = [c.beneficiary for c in platform_board.network(db.session, user.organisation)]
     return render_form(
-        "runs/fleet.html", status,
+        "runs/fleet.html",
+        status,
         vans=db.session.scalars(access.visible_vehicles(user).order_by(Vehicle.name)).all(),
         depots=db.session.scalars(access.visible_depots(user).order_by(Depot.name)).all(),
-        templates=templates, network=network, weekdays=[str(d) for d in labels.WEEKDAYS],
-        failed=failed, values=request.form if failed else {},
+        templates=templates,
+        network=network,
+        weekdays=[str(d) for d in labels.WEEKDAYS],
+        failed=failed,
+        values=request.form if failed else {},
         errors=error.fields if error else {},
-        form_error=error.message if error and not error.fields else None)
+        form_error=error.message if error and not error.fields else None,
+    )
 
 
 @bp.get("/")
@@ -58,8 +64,7 @@ def fleet_show():
 def _save(which: str, schema, action, *args):
     """Load the form with ``schema``, call the service; the page again (422) on errors."""
     try:
-        action(db.session, current_user, *args, **load(schema, form_values(schema,
-                                                                            request.form)))
+        action(db.session, current_user, *args, **load(schema, form_values(schema, request.form)))
     except Invalid as error:
         db.session.rollback()
         return _page(422, which, error)
@@ -89,8 +94,7 @@ def template_create():
 def template_stop_create(template_id: int):
     """Add a regular stop at the end of a round."""
     template = access.get_for(current_user, RunTemplate, template_id, access.CHANGE)
-    return _save(f"stop-{template.id}", TemplateStopInSchema(), fleet.add_template_stop,
-                 template)
+    return _save(f"stop-{template.id}", TemplateStopInSchema(), fleet.add_template_stop, template)
 
 
 @bp.post("/templates/<int:template_id>/toggle")

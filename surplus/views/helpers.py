@@ -28,8 +28,9 @@ def refusal_page(error: DomainError, back: str):
     """A button's form refused for what was typed (a field at fault): the page says
     which, with a way back; other refusals are flashed where the button was."""
     message = " ".join(dict.fromkeys([error.message, *map(str, error.fields.values())]))
-    return render_template("error.html", code=error.status, message=message,
-                           back=back), error.status
+    return render_template(
+        "error.html", code=error.status, message=message, back=back
+    ), error.status
 
 
 def render_form(template: str, status: int = 200, **context):

@@ -30,12 +30,19 @@ from .helpers import page_or_fragment
 bp = Blueprint("jobs", __name__, url_prefix="/jobs")
 PER_PAGE = 25
 
-OUTCOMES = {JobOutcome.RUNNING: _l("running"), JobOutcome.OK: _l("done"),
-            JobOutcome.FAILED: _l("failed")}
+OUTCOMES = {
+    JobOutcome.RUNNING: _l("running"),
+    JobOutcome.OK: _l("done"),
+    JobOutcome.FAILED: _l("failed"),
+}
 TRIGGERS = {job_runs.SCHEDULE: _l("on schedule"), job_runs.MANUAL: _l("by hand")}
 # Keys of the counts the jobs return; an unknown key is shown as it is.
-COUNT_LABELS = {"platforms": _l("platforms"), "claimed": _l("claimed"),
-                "skipped": _l("skipped"), "lots": _l("lots")}
+COUNT_LABELS = {
+    "platforms": _l("platforms"),
+    "claimed": _l("claimed"),
+    "skipped": _l("skipped"),
+    "lots": _l("lots"),
+}
 
 
 def schedule_words(schedule: job_runs.Schedule) -> str:
@@ -69,27 +76,48 @@ def _board(message: str | None = None, category: str = "success") -> dict[str, A
     """What the board shows: the jobs table and one page of the log (``?page=``)."""
     registry = jobs.registry(current_app.config)
     scheduler = current_app.extensions.get("scheduler")
-    last = {run.job: run for run in db.session.scalars(select(JobRun).where(
-        JobRun.id.in_(select(func.max(JobRun.id)).group_by(JobRun.job))))}
+    last = {
+        run.job: run
+        for run in db.session.scalars(
+            select(JobRun).where(JobRun.id.in_(select(func.max(JobRun.id)).group_by(JobRun.job)))
+        )
+    }
     rows = []
     for job in registry:
         planned = scheduler.get_job(job.name) if scheduler else None
-        rows.append({"job": job, "schedule": schedule_words(job.schedule),
-                     "last": last.get(job.name),
-                     "next": planned.next_run_time if planned else None})
+        rows.append(
+            {
+                "job": job,
+                "schedule": schedule_words(job.schedule),
+                "last": last.get(job.name),
+                "next": planned.next_run_time if planned else None,
+            }
+        )
     total = db.session.scalar(select(func.count()).select_from(JobRun)) or 0
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, request.args.get("page", 1, type=int)), pages)
-    log = db.session.scalars(select(JobRun).order_by(JobRun.id.desc())
-                             .offset((page - 1) * PER_PAGE).limit(PER_PAGE)).all()
+    log = db.session.scalars(
+        select(JobRun).order_by(JobRun.id.desc()).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    ).all()
     people = {run.triggered_by_id for run in log} - {None}
     names = dict(db.session.execute(select(User.id, User.name).where(User.id.in_(people))).all())
     labels = {job.name: job.label for job in registry}
     return dict(
-        rows=rows, log=log, page_no=page, pages=pages, names=names,
-        labels=labels, scheduled=scheduler is not None, message=message, category=category,
-        outcomes=OUTCOMES, triggers=TRIGGERS, counts_words=counts_words,
-        duration_words=duration_words, error_words=_error_words)
+        rows=rows,
+        log=log,
+        page_no=page,
+        pages=pages,
+        names=names,
+        labels=labels,
+        scheduled=scheduler is not None,
+        message=message,
+        category=category,
+        outcomes=OUTCOMES,
+        triggers=TRIGGERS,
+        counts_words=counts_words,
+        duration_words=duration_words,
+        error_words=_error_words,
+    )
 
 
 @bp.get("/")
@@ -117,18 +145,30 @@ def job_run_now(name: str):
     db.session.rollback()
     status = 200
     try:
-        result = job_runs.run(current_app._get_current_object(), job,  # type: ignore[attr-defined]
-                              trigger=job_runs.MANUAL, user_id=user_id)
+        result = job_runs.run(
+            current_app._get_current_object(),
+            job,  # type: ignore[attr-defined]
+            trigger=job_runs.MANUAL,
+            user_id=user_id,
+        )
     except job_runs.JobBusy as busy:
         message, category, status = busy.message, "error", 409
     else:
         assert result is not None  # a manual run raises rather than skipping
         if result.outcome == JobOutcome.OK:
-            message, category = _("“%(job)s” done: %(counts)s.", job=job.label,
-                                  counts=counts_words(result.counts) or "—"), "success"
+            message, category = (
+                _(
+                    "“%(job)s” done: %(counts)s.",
+                    job=job.label,
+                    counts=counts_words(result.counts) or "—",
+                ),
+                "success",
+            )
         else:
-            message, category = _("“%(job)s” failed: %(error)s", job=job.label,
-                                  error=result.error), "error"
+            message, category = (
+                _("“%(job)s” failed: %(error)s", job=job.label, error=result.error),
+                "error",
+            )
     if htmx:
         return render_template("jobs/_board.html", **_board(message, category)), status
     flash(message, category)

@@ -38,8 +38,10 @@ bp = Blueprint("lots", __name__, url_prefix="/lots")
 def _default_window() -> dict[str, str]:
     start = datetime.now(BRUSSELS).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     end = (start + timedelta(days=1)).replace(hour=17)
-    return {"pickup_from": start.strftime("%Y-%m-%dT%H:%M"),
-            "pickup_until": end.strftime("%Y-%m-%dT%H:%M")}
+    return {
+        "pickup_from": start.strftime("%Y-%m-%dT%H:%M"),
+        "pickup_until": end.strftime("%Y-%m-%dT%H:%M"),
+    }
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -74,8 +76,11 @@ def lot_new():
 @login_required
 def lot_template():
     """The CSV template for bulk posting (same columns as the API)."""
-    return Response(lot_service.csv_template(), mimetype="text/csv",
-                    headers={"Content-Disposition": "attachment; filename=maillon-lots.csv"})
+    return Response(
+        lot_service.csv_template(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": "attachment; filename=maillon-lots.csv"},
+    )
 
 
 @bp.route("/bulk", methods=["GET", "POST"])
@@ -109,7 +114,9 @@ def lot_mine():
     rows = db.session.scalars(
         access.visible_lots(current_user)
         .options(selectinload(Lot.claims).selectinload(Claim.beneficiary))
-        .order_by(Lot.created_at.desc(), Lot.id.desc()).limit(300)).all()
+        .order_by(Lot.created_at.desc(), Lot.id.desc())
+        .limit(300)
+    ).all()
     return render_template("lots/mine.html", lots=rows)
 
 
@@ -131,19 +138,36 @@ def lot_show(lot_id: int):
     org = current_user.organisation
     if lot.status.value == "open" and (lot.donor_id == org.id or current_user.is_coordinator):
         placed = allocation.best_placed(
-            db.session, lot, platform=org if current_user.is_coordinator else None)
+            db.session, lot, platform=org if current_user.is_coordinator else None
+        )
         names = {o.id: o.name for o, _a in placed}
-        runner_ids = [a.explanation.runner_up_id for _o, a in placed
-                      if a.explanation.runner_up_id is not None]
+        runner_ids = [
+            a.explanation.runner_up_id for _o, a in placed if a.explanation.runner_up_id is not None
+        ]
         if runner_ids:
-            names |= dict(db.session.execute(select(Organisation.id, Organisation.name)
-                                             .where(Organisation.id.in_(runner_ids))).all())
-    offered = waves.offers(db.session, lot) if (
-        lot.donor_id == org.id or org.is_platform or current_user.is_site_admin) else []
-    return render_template("lots/show.html", lot=lot, claim_form=claim_form, placed=placed,
-                           names=names, explanation_dict=matching_adapter.explanation_dict,
-                           visible_through=visible_through, offered=offered,
-                           wave_radius_km=current_app.config["WAVE_RADIUS_KM"])
+            names |= dict(
+                db.session.execute(
+                    select(Organisation.id, Organisation.name).where(
+                        Organisation.id.in_(runner_ids)
+                    )
+                ).all()
+            )
+    offered = (
+        waves.offers(db.session, lot)
+        if (lot.donor_id == org.id or org.is_platform or current_user.is_site_admin)
+        else []
+    )
+    return render_template(
+        "lots/show.html",
+        lot=lot,
+        claim_form=claim_form,
+        placed=placed,
+        names=names,
+        explanation_dict=matching_adapter.explanation_dict,
+        visible_through=visible_through,
+        offered=offered,
+        wave_radius_km=current_app.config["WAVE_RADIUS_KM"],
+    )
 
 
 def _donor_ends(lot_id: int, action, done_message, back: str):
@@ -167,15 +191,23 @@ def _donor_ends(lot_id: int, action, done_message, back: str):
 @login_required
 def lot_recall(lot_id: int):
     """Recall a lot for food safety: every organisation that claimed it is told."""
-    return _donor_ends(lot_id, lot_service.recall_lot, lambda reached: _(
-        "Recall sent to %(n)d organisations.", n=len({c.beneficiary_id for c in reached})),
-        url_for("lots.lot_show", lot_id=lot_id))
+    return _donor_ends(
+        lot_id,
+        lot_service.recall_lot,
+        lambda reached: _(
+            "Recall sent to %(n)d organisations.", n=len({c.beneficiary_id for c in reached})
+        ),
+        url_for("lots.lot_show", lot_id=lot_id),
+    )
 
 
 @bp.post("/<int:lot_id>/withdraw")
 @login_required
 def lot_withdraw(lot_id: int):
     """Withdraw a lot; its claims still to collect are withdrawn too."""
-    return _donor_ends(lot_id, lot_service.withdraw_lot, lambda affected: _(
-        "Lot withdrawn; %(n)d claims were withdrawn with it.", n=len(affected)),
-        url_for("lots.lot_mine"))
+    return _donor_ends(
+        lot_id,
+        lot_service.withdraw_lot,
+        lambda affected: _("Lot withdrawn; %(n)d claims were withdrawn with it.", n=len(affected)),
+        url_for("lots.lot_mine"),
+    )

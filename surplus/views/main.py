@@ -19,8 +19,9 @@ def index():
     """The signed-in user's dashboard, by the role of its organisation."""
     from flask import render_template
 
-    return render_template("main/dashboard.html",
-                           board=dashboard.build(db.session, current_user._get_current_object()))
+    return render_template(
+        "main/dashboard.html", board=dashboard.build(db.session, current_user._get_current_object())
+    )
 
 
 @bp.post("/language")
@@ -31,8 +32,7 @@ def language_set():
         abort(400)
     session["language"] = language
     if current_user.is_authenticated:
-        accounts.set_language(db.session, current_user, language,
-                              current_app.config["LANGUAGES"])
+        accounts.set_language(db.session, current_user, language, current_app.config["LANGUAGES"])
         db.session.commit()
     return redirect(safe_next(request.form.get("next")) or url_for("main.index"))
 

@@ -27,11 +27,22 @@ def lot_list():
     try:
         values = load(LotFilterSchema(), request.args, message=_("Check the search filters."))
     except Invalid as error:  # the filters come back as typed, each wrong one marked
-        return render_template(template, page=Page(), filters=Filters(), args=request.args,
-                               errors=error.fields, error=error.message), 422 if htmx else 400
+        return render_template(
+            template,
+            page=Page(),
+            filters=Filters(),
+            args=request.args,
+            errors=error.fields,
+            error=error.message,
+        ), 422 if htmx else 400
     filters = Filters.of(values)
-    page = browse(db.session, current_user.organisation, filters, page=values["page"],
-                  per_page=current_app.config["LOTS_PER_PAGE"])
+    page = browse(
+        db.session,
+        current_user.organisation,
+        filters,
+        page=values["page"],
+        per_page=current_app.config["LOTS_PER_PAGE"],
+    )
     return render_template(template, page=page, filters=filters, args=request.args)
 
 
@@ -45,27 +56,35 @@ def lot_claim(lot_id: int):
     try:
         values = load(ClaimInSchema(), form_values(ClaimInSchema(), request.form))
         claim, _created = claim_service.claim_lot(
-            db.session, current_user, lot_id, values["kg"],
+            db.session,
+            current_user,
+            lot_id,
+            values["kg"],
             platform_id=values.get("platform_id"),
-            idempotency_key=values.get("idempotency_key"))
+            idempotency_key=values.get("idempotency_key"),
+        )
     except DomainError as error:
         db.session.rollback()
         if htmx:
             # htmx swaps only 2xx, 409 and 422 (base.html): refusals come back as 422.
             lot = db.session.get(Lot, lot_id)  # offered again only to who may see it
             lot = lot if lot is not None and access.can(current_user, access.VIEW, lot) else None
-            return render_template("lots/_claim_result.html", error=error.message,
-                                   fields=error.fields,
-                                   # a typing error keeps what was typed; a conflict
-                                   # offers what remains
-                                   kg_value=None if error.status == 409 else
-                                   request.form.get("kg"),
-                                   lot=lot), 409 if error.status == 409 else 422
+            return render_template(
+                "lots/_claim_result.html",
+                error=error.message,
+                fields=error.fields,
+                # a typing error keeps what was typed; a conflict
+                # offers what remains
+                kg_value=None if error.status == 409 else request.form.get("kg"),
+                lot=lot,
+            ), 409 if error.status == 409 else 422
         flash(error.message, "error")
         return redirect(url_for("lots.lot_show", lot_id=lot_id)), 303
     db.session.commit()
     if htmx:
         return render_template("lots/_claim_result.html", claim=claim, lot=claim.lot), 201
-    flash(_("You claimed %(kg)s kg of “%(title)s”.", kg=f"{claim.kg:g}",
-            title=claim.lot.title), "success")
+    flash(
+        _("You claimed %(kg)s kg of “%(title)s”.", kg=f"{claim.kg:g}", title=claim.lot.title),
+        "success",
+    )
     return redirect(url_for("claims.claim_list"))

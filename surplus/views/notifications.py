@@ -34,15 +34,25 @@ PER_PAGE = 20
 
 def _list_context(page: int) -> dict:
     user = current_user._get_current_object()
-    total = db.session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user.id)) or 0
+    total = (
+        db.session.scalar(
+            select(func.count(Notification.id)).where(Notification.user_id == user.id)
+        )
+        or 0
+    )
     pages = max(1, -(-total // PER_PAGE))
     page = min(max(1, page), pages)
-    items = db.session.scalars(notifications.list_for(user).offset((page - 1) * PER_PAGE)
-                               .limit(PER_PAGE)).all()
-    return {"items": items, "page": page, "pages": pages,
-            "unread": notifications.unread_count(db.session, user),
-            "text": notification_text.text, "link": notification_text.link}
+    items = db.session.scalars(
+        notifications.list_for(user).offset((page - 1) * PER_PAGE).limit(PER_PAGE)
+    ).all()
+    return {
+        "items": items,
+        "page": page,
+        "pages": pages,
+        "unread": notifications.unread_count(db.session, user),
+        "text": notification_text.text,
+        "link": notification_text.link,
+    }
 
 
 @bp.get("/notifications")
@@ -51,8 +61,9 @@ def notification_list():
     """The signed-in user's notifications, newest first, 20 a page (the list fragment
     alone for htmx)."""
     context = _list_context(request.args.get("page", 1, type=int))
-    template = "notifications/_list.html" if htmx and not htmx.boosted \
-        else "notifications/list.html"
+    template = (
+        "notifications/_list.html" if htmx and not htmx.boosted else "notifications/list.html"
+    )
     return render_template(template, **context)
 
 
@@ -62,8 +73,9 @@ def unread_count():
     nothing instead of the sign-in page."""
     if not current_user.is_authenticated:
         return "", 204
-    return render_template("notifications/_count.html",
-                           count=notifications.unread_count(db.session, current_user))
+    return render_template(
+        "notifications/_count.html", count=notifications.unread_count(db.session, current_user)
+    )
 
 
 def _changed(response):
@@ -82,9 +94,16 @@ def mark_read(notification_id: int):
         abort(404)
     db.session.commit()
     if htmx:
-        return _changed(current_app.make_response(render_template(
-            "notifications/_item.html", n=row, text=notification_text.text,
-            link=notification_text.link)))
+        return _changed(
+            current_app.make_response(
+                render_template(
+                    "notifications/_item.html",
+                    n=row,
+                    text=notification_text.text,
+                    link=notification_text.link,
+                )
+            )
+        )
     return redirect(url_for("notifications.notification_list"))
 
 
@@ -95,8 +114,11 @@ def mark_all_read():
     notifications.mark_all_read(db.session, current_user)
     db.session.commit()
     if htmx:
-        return _changed(current_app.make_response(
-            render_template("notifications/_list.html", **_list_context(1))))
+        return _changed(
+            current_app.make_response(
+                render_template("notifications/_list.html", **_list_context(1))
+            )
+        )
     return redirect(url_for("notifications.notification_list"))
 
 
@@ -134,9 +156,12 @@ def _token_page(token: str, mode: MailMode | None):
     prefs.set_mode(db.session, user.id, kind, mode or prefs.DEFAULT_MODE[kind])
     db.session.commit()
     with force_locale(user.language or current_app.config["BABEL_DEFAULT_LOCALE"]):
-        return render_template("notifications/unsubscribed.html", token=token,
-                               kind_label=notification_text.KIND_LABELS[kind],
-                               subscribed=mode is None)
+        return render_template(
+            "notifications/unsubscribed.html",
+            token=token,
+            kind_label=notification_text.KIND_LABELS[kind],
+            subscribed=mode is None,
+        )
 
 
 @bp.route("/notifications/unsubscribe/<token>", methods=["GET", "POST"])

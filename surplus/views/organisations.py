@@ -19,8 +19,11 @@ bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
 def _queue() -> list[tuple[Organisation, float | None]]:
     """Pending organisations this user may verify; a coordinator sees the nearest first."""
-    rows = [org for org in db.session.scalars(Organisation.pending())
-            if access.may_verify(current_user, org)]
+    rows = [
+        org
+        for org in db.session.scalars(Organisation.pending())
+        if access.may_verify(current_user, org)
+    ]
     here = current_user.organisation
     if not current_user.is_coordinator:
         return [(org, None) for org in rows]
@@ -46,18 +49,24 @@ def verification_decide(org_id: int):
     org = access.get_for(current_user, Organisation, org_id)
     try:
         data = load(VerificationSchema(), form_values(VerificationSchema(), request.form))
-        accounts.verify(db.session, current_user, org, data["decision"] == Verdict.VERIFY,
-                        data["reason"])
+        accounts.verify(
+            db.session, current_user, org, data["decision"] == Verdict.VERIFY, data["reason"]
+        )
     except DomainError as error:
         db.session.rollback()
         if error.status == 403:
             raise
         problem = (org.id, " ".join(error.fields.values()) or error.message)
-        return page_or_fragment("organisations/pending.html", "organisations/_queue.html",
-                                orgs=_queue(), problem=problem), 422
+        return page_or_fragment(
+            "organisations/pending.html",
+            "organisations/_queue.html",
+            orgs=_queue(),
+            problem=problem,
+        ), 422
     db.session.commit()
-    return page_or_fragment("organisations/pending.html", "organisations/_queue.html",
-                            orgs=_queue())
+    return page_or_fragment(
+        "organisations/pending.html", "organisations/_queue.html", orgs=_queue()
+    )
 
 
 @bp.get("/<int:org_id>")

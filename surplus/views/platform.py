@@ -23,16 +23,34 @@ def platform_dashboard():
     """Pending requests, lots at risk in the area, today's and tomorrow's runs with their
     load, FSE+ stock on hand, and the network on a map (coordinators only, else 403)."""
     board = platform_board.build(db.session, access.coordinated_platform(current_user))
-    points = [{"lat": board.platform.lat, "lon": board.platform.lon, "kind": "platform",
-               "label": board.platform.name}]
-    points += [{"lat": c.beneficiary.lat, "lon": c.beneficiary.lon,
-                "kind": c.beneficiary.kind.value, "label": c.beneficiary.name}
-               for c in board.network]
-    points += [{"lat": lot.pickup_lat, "lon": lot.pickup_lon, "kind": "lot",
-                "label": lot.title} for lot in board.at_risk]
-    return render_template("platform/dashboard.html", board=board, points=points,
-                           tiles=current_app.config["MAP_TILE_URL"],
-                           attribution=current_app.config["MAP_TILE_ATTRIBUTION"])
+    points = [
+        {
+            "lat": board.platform.lat,
+            "lon": board.platform.lon,
+            "kind": "platform",
+            "label": board.platform.name,
+        }
+    ]
+    points += [
+        {
+            "lat": c.beneficiary.lat,
+            "lon": c.beneficiary.lon,
+            "kind": c.beneficiary.kind.value,
+            "label": c.beneficiary.name,
+        }
+        for c in board.network
+    ]
+    points += [
+        {"lat": lot.pickup_lat, "lon": lot.pickup_lon, "kind": "lot", "label": lot.title}
+        for lot in board.at_risk
+    ]
+    return render_template(
+        "platform/dashboard.html",
+        board=board,
+        points=points,
+        tiles=current_app.config["MAP_TILE_URL"],
+        attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
+    )
 
 
 @bp.get("/conventions")
@@ -41,8 +59,7 @@ def review_queue():
     """Requests and pending figure changes to decide, with htmx actions (coordinators
     only, else 403)."""
     board = platform_board.build(db.session, access.coordinated_platform(current_user))
-    return render_template("platform/queue.html", board=board,
-                           decision=ConventionDecisionForm())
+    return render_template("platform/queue.html", board=board, decision=ConventionDecisionForm())
 
 
 @bp.get("/claims")
@@ -51,13 +68,18 @@ def claim_list():
     """Live claims through this platform, to book on runs (coordinators only, else 403)."""
     platform = access.coordinated_platform(current_user)
     rows = db.session.scalars(
-        select(Claim).options(joinedload(Claim.lot).joinedload(Lot.donor),
-                              joinedload(Claim.beneficiary))
-        .where(Claim.platform_id == platform.id,
-               Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED]))
-        .order_by(Claim.id.desc()).limit(300)).all()
-    booked = set(db.session.scalars(select(Stop.claim_id).where(
-        Stop.claim_id.in_([c.id for c in rows]))))
+        select(Claim)
+        .options(joinedload(Claim.lot).joinedload(Lot.donor), joinedload(Claim.beneficiary))
+        .where(
+            Claim.platform_id == platform.id,
+            Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED]),
+        )
+        .order_by(Claim.id.desc())
+        .limit(300)
+    ).all()
+    booked = set(
+        db.session.scalars(select(Stop.claim_id).where(Stop.claim_id.in_([c.id for c in rows])))
+    )
     return render_template("platform/claims.html", claims=rows, booked=booked)
 
 
@@ -69,11 +91,25 @@ def network_list():
     return render_template("platform/network.html", conventions=rows)
 
 
-NETWORK_COLUMNS = ["beneficiary", "kind", "postcode", "locality", "status", "valid_from",
-                   "valid_until", "persons_per_week", "chilled_capacity_kg",
-                   "frozen_capacity_kg", "fse_plus_allowed", "fse_plus_approval_number",
-                   "fse_plus_approval_expires", "accepted_categories", "distribution_mode",
-                   "contact_name", "contact_phone"]
+NETWORK_COLUMNS = [
+    "beneficiary",
+    "kind",
+    "postcode",
+    "locality",
+    "status",
+    "valid_from",
+    "valid_until",
+    "persons_per_week",
+    "chilled_capacity_kg",
+    "frozen_capacity_kg",
+    "fse_plus_allowed",
+    "fse_plus_approval_number",
+    "fse_plus_approval_expires",
+    "accepted_categories",
+    "distribution_mode",
+    "contact_name",
+    "contact_phone",
+]
 
 
 @bp.get("/network.csv")
@@ -81,12 +117,29 @@ NETWORK_COLUMNS = ["beneficiary", "kind", "postcode", "locality", "status", "val
 def network_csv():
     """The network as CSV, one beneficiary a row (coordinators only, else 403)."""
     rows = platform_board.network(db.session, access.coordinated_platform(current_user))
-    return csv_response("network.csv", NETWORK_COLUMNS, (
-        [c.beneficiary.name, labels.label("org_kind", c.beneficiary.kind),
-         c.beneficiary.postcode, c.beneficiary.locality, c.status.value, c.valid_from,
-         c.valid_until, c.persons_per_week, c.chilled_capacity_kg, c.frozen_capacity_kg,
-         c.fse_plus_allowed, c.fse_plus_approval_number, c.fse_plus_approval_expires,
-         " ".join(c.accepted_categories or []),
-         c.beneficiary.distribution_mode.value if c.beneficiary.distribution_mode else "",
-         c.contact_name, c.contact_phone]
-        for c in rows))
+    return csv_response(
+        "network.csv",
+        NETWORK_COLUMNS,
+        (
+            [
+                c.beneficiary.name,
+                labels.label("org_kind", c.beneficiary.kind),
+                c.beneficiary.postcode,
+                c.beneficiary.locality,
+                c.status.value,
+                c.valid_from,
+                c.valid_until,
+                c.persons_per_week,
+                c.chilled_capacity_kg,
+                c.frozen_capacity_kg,
+                c.fse_plus_allowed,
+                c.fse_plus_approval_number,
+                c.fse_plus_approval_expires,
+                " ".join(c.accepted_categories or []),
+                c.beneficiary.distribution_mode.value if c.beneficiary.distribution_mode else "",
+                c.contact_name,
+                c.contact_phone,
+            ]
+            for c in rows
+        ),
+    )

@@ -39,17 +39,27 @@ def _list_page(status: int = 200, values=None, error: DomainError | None = None)
     start = datetime.now(BRUSSELS).replace(hour=0, minute=0, second=0, microsecond=0)
     user = current_user
     rows = db.session.scalars(
-        access.visible_runs(user).options(selectinload(Run.vehicle), selectinload(Run.stops))
+        access.visible_runs(user)
+        .options(selectinload(Run.vehicle), selectinload(Run.stops))
         .where(Run.start_at >= start, Run.start_at < start + timedelta(days=15))
-        .order_by(Run.start_at)).all()
-    templates = db.session.scalars(access.visible_templates(user).order_by(
-        RunTemplate.weekday, RunTemplate.name)).all()
+        .order_by(Run.start_at)
+    ).all()
+    templates = db.session.scalars(
+        access.visible_templates(user).order_by(RunTemplate.weekday, RunTemplate.name)
+    ).all()
     vehicles = db.session.scalars(access.visible_vehicles(user).order_by(Vehicle.name)).all()
     depots = db.session.scalars(access.visible_depots(user).order_by(Depot.name)).all()
-    return render_form("runs/list.html", status, runs=rows, templates=templates,
-                       vehicles=vehicles, depots=depots, values=values or {},
-                       errors=error.fields if error else {},
-                       form_error=error.message if error and not error.fields else None)
+    return render_form(
+        "runs/list.html",
+        status,
+        runs=rows,
+        templates=templates,
+        vehicles=vehicles,
+        depots=depots,
+        values=values or {},
+        errors=error.fields if error else {},
+        form_error=error.message if error and not error.fields else None,
+    )
 
 
 @bp.get("/")
@@ -68,8 +78,9 @@ def run_create():
     access.require_platform_member(current_user)
     schema = RunInSchema()
     try:
-        run = service.create_one_off(db.session, current_user,
-                                     **load(schema, form_values(schema, request.form)))
+        run = service.create_one_off(
+            db.session, current_user, **load(schema, form_values(schema, request.form))
+        )
     except Invalid as error:
         db.session.rollback()
         return _list_page(422, request.form, error)
@@ -78,11 +89,18 @@ def run_create():
 
 
 def _points(run: Run) -> list[dict]:
-    points = [{"lat": run.depot.lat, "lon": run.depot.lon, "kind": "platform",
-               "label": run.depot.name}]
-    points += [{"lat": s.lat, "lon": s.lon, "kind": {"pickup": "lot", "dropoff": "cpas"}.get(
-        s.kind.value, "association"), "label": f"{i + 1}. {s.address}"}
-        for i, s in enumerate(run.stops)]
+    points = [
+        {"lat": run.depot.lat, "lon": run.depot.lon, "kind": "platform", "label": run.depot.name}
+    ]
+    points += [
+        {
+            "lat": s.lat,
+            "lon": s.lon,
+            "kind": {"pickup": "lot", "dropoff": "cpas"}.get(s.kind.value, "association"),
+            "label": f"{i + 1}. {s.address}",
+        }
+        for i, s in enumerate(run.stops)
+    ]
     return points
 
 
@@ -91,9 +109,14 @@ def _points(run: Run) -> list[dict]:
 def run_show(run_id: int):
     """Route on a map, stops in order with planned times, load after each stop."""
     run = access.get_for(current_user, Run, run_id)
-    return render_template("runs/show.html", run=run, table=service.timetable(run),
-                           points=_points(run), tiles=current_app.config["MAP_TILE_URL"],
-                           attribution=current_app.config["MAP_TILE_ATTRIBUTION"])
+    return render_template(
+        "runs/show.html",
+        run=run,
+        table=service.timetable(run),
+        points=_points(run),
+        tiles=current_app.config["MAP_TILE_URL"],
+        attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
+    )
 
 
 @bp.get("/<int:run_id>/sheet")
@@ -116,8 +139,9 @@ def stop_confirm(stop_id: int):
     error, errors, status = None, {}, 200
     schema = StopConfirmInSchema()
     try:
-        outcome = stop_service.confirm(db.session, current_user, stop,
-                                       **load(schema, form_values(schema, request.form)))
+        outcome = stop_service.confirm(
+            db.session, current_user, stop, **load(schema, form_values(schema, request.form))
+        )
     except DomainError as exc:
         db.session.rollback()
         error, errors, status = exc.message, exc.fields, 422
@@ -128,8 +152,14 @@ def stop_confirm(stop_id: int):
     if htmx:
         table = service.timetable(stop.run)
         row = next(r for r in table.rows if r[0].id == stop.id)
-        return render_template("runs/_stop_card.html", run=stop.run, row=row, error=error,
-                               errors=errors, values=request.form if errors else {}), status
+        return render_template(
+            "runs/_stop_card.html",
+            run=stop.run,
+            row=row,
+            error=error,
+            errors=errors,
+            values=request.form if errors else {},
+        ), status
     if error:
         flash(" ".join([error, *(str(m) for m in errors.values())]), "error")
     return redirect(url_for("runs.run_sheet", run_id=stop.run_id))

@@ -23,8 +23,14 @@ from surplus.extensions import db
 from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 # Playwright's auto-waiting bound: generous for a loaded CI machine, far below pytest's.
 expect.set_options(timeout=10_000)
@@ -79,8 +85,9 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="session")
 def browser(playwright: Playwright) -> Iterator[Browser]:
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                         args=CHROMIUM_ARGS)
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+    )
     yield browser
     browser.close()
 
@@ -95,10 +102,15 @@ def new_context(browser: Browser, live_server: str) -> Iterator[Callable[..., Br
     csp: list[str] = []
 
     def make(**options) -> BrowserContext:
-        context = browser.new_context(**{"base_url": live_server, "locale": "fr-BE",
-                                         "timezone_id": "Europe/Brussels", **options})
-        context.on("console",
-                   lambda m: "Content Security Policy" in m.text and csp.append(m.text))
+        context = browser.new_context(
+            **{
+                "base_url": live_server,
+                "locale": "fr-BE",
+                "timezone_id": "Europe/Brussels",
+                **options,
+            }
+        )
+        context.on("console", lambda m: "Content Security Policy" in m.text and csp.append(m.text))
         contexts.append(context)
         return context
 

@@ -36,15 +36,27 @@ def _seed(seed) -> dict:
         w = factories.world()
         lots = [
             factories.lot(w.donor, kg=40, title="Yaourts A"),
-            factories.lot(w.donor, kg=60, storage="ambient", category="dry_goods",
-                          date_kind="best_before", days=30, title="Pâtes B"),
+            factories.lot(
+                w.donor,
+                kg=60,
+                storage="ambient",
+                category="dry_goods",
+                date_kind="best_before",
+                days=30,
+                title="Pâtes B",
+            ),
             factories.lot(w.donor, kg=25, divisible=False, title="Palette C"),
         ]
-        return {"coordinator": w.coordinator.email, "platform": w.platform.id,
-                "lots": [lot.id for lot in lots],
-                # beneficiary organisation id -> (user id, e-mail)
-                "members": {w.cpas.id: (w.cpas_user.id, w.cpas_user.email),
-                            w.asbl.id: (w.asbl_user.id, w.asbl_user.email)}}
+        return {
+            "coordinator": w.coordinator.email,
+            "platform": w.platform.id,
+            "lots": [lot.id for lot in lots],
+            # beneficiary organisation id -> (user id, e-mail)
+            "members": {
+                w.cpas.id: (w.cpas_user.id, w.cpas_user.email),
+                w.asbl.id: (w.asbl_user.id, w.asbl_user.email),
+            },
+        }
 
     return seed(build)
 
@@ -53,10 +65,15 @@ def _lines(live_app, batch_id: int) -> list[Line]:
     with live_app.app_context():
         try:
             rows = db.session.execute(
-                select(AllocationLine, Lot).join(Lot, Lot.id == AllocationLine.lot_id)
-                .where(AllocationLine.batch_id == batch_id).order_by(AllocationLine.id)).all()
-            return [Line(line.id, lot.id, lot.title, lot.divisible, line.beneficiary_id,
-                         line.grams) for line, lot in rows]
+                select(AllocationLine, Lot)
+                .join(Lot, Lot.id == AllocationLine.lot_id)
+                .where(AllocationLine.batch_id == batch_id)
+                .order_by(AllocationLine.id)
+            ).all()
+            return [
+                Line(line.id, lot.id, lot.title, lot.divisible, line.beneficiary_id, line.grams)
+                for line, lot in rows
+            ]
         finally:
             db.session.remove()
 
@@ -78,18 +95,22 @@ def _claim_meanwhile(live_app, user_id: int, lot_id: int) -> None:
 def _claims_of(live_app, organisation_id: int, lot_id: int) -> list[int]:
     with live_app.app_context():
         try:
-            return list(db.session.scalars(select(Claim.grams).where(
-                Claim.beneficiary_id == organisation_id, Claim.lot_id == lot_id)))
+            return list(
+                db.session.scalars(
+                    select(Claim.grams).where(
+                        Claim.beneficiary_id == organisation_id, Claim.lot_id == lot_id
+                    )
+                )
+            )
         finally:
             db.session.remove()
 
 
-def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, sign_in,
-                                                            live_server, live_app, kg_text,
-                                                            has_class):
+def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(
+    seed, new_context, sign_in, live_server, live_app, kg_text, has_class
+):
     who = _seed(seed)
     members: dict[int, tuple[int, str]] = who["members"]
-
 
     # The coordinator runs the matcher and lands on the proposal.
     coordinator = new_context().new_page()
@@ -98,7 +119,8 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
     assert shown is not None and shown.status == 200
     coordinator.locator("#run-matcher").click()
     expect(coordinator).to_have_url(
-        re.compile(re.escape(live_server) + r"/platform/allocation/\d+$"))
+        re.compile(re.escape(live_server) + r"/platform/allocation/\d+$")
+    )
     batch_id = int(coordinator.url.rsplit("/", 1)[1])
     rows = coordinator.locator("#lines tbody tr[id^=line-]")
     expect(rows.first).to_be_visible()
@@ -110,14 +132,17 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
     # Which row is about which lot and beneficiary: the batch's lines, as stored.
     lines = _lines(live_app, batch_id)
     assert [f"line-{line.id}" for line in lines] == [
-        rows.nth(i).get_attribute("id") for i in range(rows.count())]
+        rows.nth(i).get_attribute("id") for i in range(rows.count())
+    ]
     assert {line.lot_id for line in lines} <= set(who["lots"])
     assert {line.beneficiary_id for line in lines} <= set(members)
     # A divisible line to lower; a line of another lot to lose to a claim meanwhile (the
     # lot split over the fewest lines, so that most lines still go through); a third line
     # to remove, preferably of yet another lot.
-    per_lot = {lot_id: sum(line.lot_id == lot_id for line in lines)
-               for lot_id in {line.lot_id for line in lines}}
+    per_lot = {
+        lot_id: sum(line.lot_id == lot_id for line in lines)
+        for lot_id in {line.lot_id for line in lines}
+    }
     adjusted = next((line for line in lines if line.divisible and line.grams >= 2000), None)
     assert adjusted is not None, f"no divisible line of 2 kg or more: {lines}"
     others = [line for line in lines if line.lot_id != adjusted.lot_id]
@@ -125,13 +150,13 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
     sabotaged = min(others, key=lambda line: per_lot[line.lot_id])
     removable = [line for line in lines if line not in (adjusted, sabotaged)]
     assert removable, f"the matcher proposed too few lines to exercise the journey: {lines}"
-    removed = next((line for line in removable if line.lot_id != sabotaged.lot_id),
-                   removable[0])
+    removed = next((line for line in removable if line.lot_id != sabotaged.lot_id), removable[0])
 
     # Remove a line: htmx swaps the row, which is now marked removed.
     removed_row = coordinator.locator(f"#line-{removed.id}")
     with coordinator.expect_response(
-            re.compile(rf"/platform/allocation/{batch_id}/lines/{removed.id}$")) as toggled:
+        re.compile(rf"/platform/allocation/{batch_id}/lines/{removed.id}$")
+    ) as toggled:
         removed_row.locator(".line-toggle").click()
     assert toggled.value.status == 200
     expect(removed_row).to_have_class(has_class("line-removed"))
@@ -144,7 +169,8 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
     kg_form = adjusted_row.locator("form:has(input[name=kg])")
     kg_form.locator("input[name=kg]").fill(new_kg)
     with coordinator.expect_response(
-            re.compile(rf"/platform/allocation/{batch_id}/lines/{adjusted.id}$")) as changed:
+        re.compile(rf"/platform/allocation/{batch_id}/lines/{adjusted.id}$")
+    ) as changed:
         kg_form.locator("button[type=submit]").click()
     assert changed.value.status == 200
     expect(adjusted_row).to_have_class(has_class("line-proposed"))
@@ -158,7 +184,8 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
     # The coordinator confirms: the claims are created, the lost lot's lines are skipped.
     coordinator.locator("#confirm-batch").click()
     expect(coordinator).to_have_url(
-        re.compile(re.escape(live_server) + rf"/platform/allocation/{batch_id}$"))
+        re.compile(re.escape(live_server) + rf"/platform/allocation/{batch_id}$")
+    )
     result = coordinator.locator("#batch-result")
     expect(result).to_be_visible()
     expect(result).to_have_class(has_class("flash-success"))
@@ -197,6 +224,7 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(seed, new_context, s
     sign_in(beneficiary, members[adjusted.beneficiary_id][1])
     beneficiary.goto("/claims/")
     articles = beneficiary.locator("main article[id^=claim-]").filter(
-        has=beneficiary.locator("header strong", has_text=adjusted.lot_title))
+        has=beneficiary.locator("header strong", has_text=adjusted.lot_title)
+    )
     expect(articles).to_have_count(len(grams))
     expect(articles.locator(".claim-kg", has_text=kg_text(new_kg))).to_have_count(1)

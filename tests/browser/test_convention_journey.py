@@ -24,14 +24,31 @@ def _seed(seed) -> dict:
     def build() -> dict:
         platform = factories.org("platform", name="Hub Libramont")
         platform.service_postcodes = ["6600", "6800"]
-        asbl = factories.org("association", name="Resto du Cœur Bastogne", postcode="6600",
-                             locality="Bastogne", mode="social_restaurant")
+        asbl = factories.org(
+            "association",
+            name="Resto du Cœur Bastogne",
+            postcode="6600",
+            locality="Bastogne",
+            mode="social_restaurant",
+        )
         coordinator = factories.user(platform, Role.COORDINATOR)
         admin = factories.user(asbl, Role.ORG_ADMIN)
-        lot = factories.lot(platform, fse_plus=True, storage="ambient", category="dry_goods",
-                            date_kind="best_before", days=60, kg=100, title=TITLE)
-        return {"platform": platform.id, "coordinator": coordinator.email,
-                "admin": admin.email, "lot": lot.id}
+        lot = factories.lot(
+            platform,
+            fse_plus=True,
+            storage="ambient",
+            category="dry_goods",
+            date_kind="best_before",
+            days=60,
+            kg=100,
+            title=TITLE,
+        )
+        return {
+            "platform": platform.id,
+            "coordinator": coordinator.email,
+            "admin": admin.email,
+            "lot": lot.id,
+        }
 
     return seed(build)
 
@@ -41,13 +58,13 @@ def _french(live_app, msgid: str) -> str:
         return factories.translated("fr", msgid)
 
 
-def test_fse_plus_convention_gates_the_claim(seed, new_context, sign_in, live_server,
-                                             live_app, kg_text):
+def test_fse_plus_convention_gates_the_claim(
+    seed, new_context, sign_in, live_server, live_app, kg_text
+):
     who = _seed(seed)
     lot_id = who["lot"]
     refusal = _french(live_app, "FSE+ stock: your organisation has no FSE+ approval in force.")
     expires = (local_today() + timedelta(days=100)).isoformat()
-
 
     # The association's admin requests a convention, declaring an FSE+ approval.
     association = new_context().new_page()
@@ -97,12 +114,14 @@ def test_fse_plus_convention_gates_the_claim(seed, new_context, sign_in, live_se
     expect(fse).not_to_be_checked()
     fse.check()
     terms.locator("button[type=submit]").click()
-    expect(coordinator).to_have_url(re.compile(re.escape(live_server)
-                                               + rf"/conventions/{conv_id}$"))
+    expect(coordinator).to_have_url(
+        re.compile(re.escape(live_server) + rf"/conventions/{conv_id}$")
+    )
     expect(coordinator.locator("main .flash-success")).to_be_visible()
     expect(coordinator.locator("main .flash-error")).to_have_count(0)
-    expect(coordinator.locator("#decision form.decision-approve input[name=fse_plus]")
-           ).to_be_checked()
+    expect(
+        coordinator.locator("#decision form.decision-approve input[name=fse_plus]")
+    ).to_be_checked()
     expect(coordinator.locator("#convention-fse")).to_have_text(_french(live_app, "allowed"))
 
     # The association now gets the claim form and claims 10 kg; htmx swaps in the result.

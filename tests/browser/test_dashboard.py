@@ -45,7 +45,6 @@ def test_sign_in_shows_dashboard_without_csp_violations(seed, new_context, sign_
     assert not errors, errors
 
 
-
 def test_demo_coordinator_signs_in_to_the_seeded_region(seed, new_context, sign_in):
     from surplus import demo
     from surplus.demo_data import DEMO_PASSWORD

@@ -40,30 +40,53 @@ def _seed(seed) -> dict:
         w = factories.world()
         for conv in (w.cpas_convention, w.asbl_convention):
             conv.opening_hours = {day: [["08:00", "17:00"]] for day in DAYS}
-        depot = Depot(platform_id=w.platform.id, name="Dépôt", postcode="6800",
-                      locality="Libramont-Chevigny", lat=w.platform.lat, lon=w.platform.lon)
-        van = Vehicle(platform_id=w.platform.id, name="Camionnette", capacity_kg=500,
-                      refrigerated=True, freezer=False)
+        depot = Depot(
+            platform_id=w.platform.id,
+            name="Dépôt",
+            postcode="6800",
+            locality="Libramont-Chevigny",
+            lat=w.platform.lat,
+            lon=w.platform.lon,
+        )
+        van = Vehicle(
+            platform_id=w.platform.id,
+            name="Camionnette",
+            capacity_kg=500,
+            refrigerated=True,
+            freezer=False,
+        )
         db.session.add_all([depot, van])
         db.session.flush()
         for weekday in range(7):  # a run every day, so one exists tomorrow
-            template = RunTemplate(platform_id=w.platform.id, vehicle_id=van.id,
-                                   depot_id=depot.id, name=f"Tournée {weekday}",
-                                   weekday=weekday, departure="07:30", max_duration_min=600)
-            template.stops.append(TemplateStop(position=0, organisation_id=w.asbl.id,
-                                               lat=w.asbl.lat, lon=w.asbl.lon,
-                                               load_delta_kg=-100, opens="08:00",
-                                               closes="17:00", service_min=15))
+            template = RunTemplate(
+                platform_id=w.platform.id,
+                vehicle_id=van.id,
+                depot_id=depot.id,
+                name=f"Tournée {weekday}",
+                weekday=weekday,
+                departure="07:30",
+                max_duration_min=600,
+            )
+            template.stops.append(
+                TemplateStop(
+                    position=0,
+                    organisation_id=w.asbl.id,
+                    lat=w.asbl.lat,
+                    lon=w.asbl.lon,
+                    load_delta_kg=-100,
+                    opens="08:00",
+                    closes="17:00",
+                    service_min=15,
+                )
+            )
             db.session.add(template)
         db.session.flush()
         runs.materialise(db.session, local_today())
         driver = factories.user(w.platform, Role.MEMBER)
         db.session.commit()
 
-        first_lot = factories.lot(w.donor, kg=40, days=5, hours_open=60,
-                                  title="Yaourts nature")
-        second_lot = factories.lot(w.donor, kg=40, days=5, hours_open=60,
-                                   title="Fromage blanc")
+        first_lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Yaourts nature")
+        second_lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Fromage blanc")
         first, _ = claims.claim_lot(db.session, w.cpas_user, first_lot.id, 30)
         second, _ = claims.claim_lot(db.session, w.asbl_user, second_lot.id, 20)
         db.session.commit()
@@ -72,8 +95,9 @@ def _seed(seed) -> dict:
         booking.book(db.session, w.coordinator, second, run_id=run.id)
         db.session.commit()
 
-        ordered = db.session.scalars(select(Stop).where(Stop.run_id == run.id)
-                                     .order_by(Stop.position)).all()
+        ordered = db.session.scalars(
+            select(Stop).where(Stop.run_id == run.id).order_by(Stop.position)
+        ).all()
         assert [s.position for s in ordered] == list(range(len(ordered)))
 
         def legs(claim: Claim) -> tuple[int, int]:
@@ -81,14 +105,20 @@ def _seed(seed) -> dict:
             assert pickup.kind.value == "pickup" and drop.kind.value == "dropoff"
             return pickup.id, drop.id
 
-        return {"run": run.id, "driver": driver.email, "stops": [s.id for s in ordered],
-                "first": (first.id, *legs(first)), "second": (second.id, *legs(second))}
+        return {
+            "run": run.id,
+            "driver": driver.email,
+            "stops": [s.id for s in ordered],
+            "first": (first.id, *legs(first)),
+            "second": (second.id, *legs(second)),
+        }
 
     return seed(build)
 
 
-def _confirm(page: Page, stop_id: int, temperature: str, receiver: str | None = None
-             ) -> tuple[int, Locator]:
+def _confirm(
+    page: Page, stop_id: int, temperature: str, receiver: str | None = None
+) -> tuple[int, Locator]:
     """Fill the stop's card and submit it; returns the response status and the card."""
     card = page.locator(f"#stop-{stop_id}")
     card.locator("input[name=temperature]").fill(temperature)
@@ -110,7 +140,8 @@ def _expect_done(card: Locator, has_class) -> None:
 
 
 def test_driver_confirms_stops_on_a_phone_and_a_too_warm_delivery_is_refused(
-        seed, new_context, sign_in, live_app, has_class):
+    seed, new_context, sign_in, live_app, has_class
+):
     who = _seed(seed)
     first_claim, first_pickup, first_drop = who["first"]
     second_claim, second_pickup, second_drop = who["second"]
@@ -126,7 +157,8 @@ def test_driver_confirms_stops_on_a_phone_and_a_too_warm_delivery_is_refused(
     cards = page.locator("article.stop-card")
     expect(cards).to_have_count(len(who["stops"]))
     assert [cards.nth(i).get_attribute("id") for i in range(cards.count())] == [
-        f"stop-{stop_id}" for stop_id in who["stops"]]
+        f"stop-{stop_id}" for stop_id in who["stops"]
+    ]
     for stop_id in who["stops"]:
         expect(page.locator(f"#stop-{stop_id}")).to_have_class(has_class("status-planned"))
     for stop_id in (first_pickup, second_pickup):
@@ -155,8 +187,7 @@ def test_driver_confirms_stops_on_a_phone_and_a_too_warm_delivery_is_refused(
     assert status == 422
     expect(card).to_have_class(has_class("status-rejected"))
     expect(card.locator("[role=alert].flash-error")).to_be_visible()
-    expect(card.locator("[role=alert].flash-error")).to_contain_text(
-        re.compile(r"(^|\D)9(\D|$)"))
+    expect(card.locator("[role=alert].flash-error")).to_contain_text(re.compile(r"(^|\D)9(\D|$)"))
     expect(card.locator(".stop-done")).to_have_class(has_class("flash-error"))
     expect(card.locator("form")).to_have_count(0)
 
@@ -175,8 +206,12 @@ def test_driver_confirms_stops_on_a_phone_and_a_too_warm_delivery_is_refused(
             assert delivered.temperature_c == 5
             refused = db.session.get(Stop, second_drop)
             assert refused.status == StopStatus.REJECTED and refused.temperature_c == 9
-            assert db.session.scalars(select(Event.id).where(
-                Event.subject_type == "stop", Event.subject_id == second_drop,
-                Event.action == "rejected")).all()
+            assert db.session.scalars(
+                select(Event.id).where(
+                    Event.subject_type == "stop",
+                    Event.subject_id == second_drop,
+                    Event.action == "rejected",
+                )
+            ).all()
         finally:
             db.session.remove()

@@ -48,22 +48,30 @@ def _facts() -> dict:
     """What the tests look up in the seeded region (plain values, same in every copy)."""
 
     def email_of(org_name: str) -> str:
-        return db.session.scalars(select(User.email).join(
-            Organisation, Organisation.id == User.organisation_id)
-            .where(Organisation.name == org_name).order_by(User.id)).first()
+        return db.session.scalars(
+            select(User.email)
+            .join(Organisation, Organisation.id == User.organisation_id)
+            .where(Organisation.name == org_name)
+            .order_by(User.id)
+        ).first()
 
     def platform_id(name: str) -> int:
         return db.session.scalar(select(Organisation.id).where(Organisation.name == name))
 
     charleroi = platform_id("Banque alimentaire de Charleroi")
     shared_run = db.session.scalar(
-        select(Run.id).join(Stop, Stop.run_id == Run.id).join(Claim, Claim.id == Stop.claim_id)
-        .where(Run.platform_id == charleroi, Claim.platform_id == platform_id(SOREAL)))
+        select(Run.id)
+        .join(Stop, Stop.run_id == Run.id)
+        .join(Claim, Claim.id == Stop.claim_id)
+        .where(Run.platform_id == charleroi, Claim.platform_id == platform_id(SOREAL))
+    )
     assert shared_run is not None, "the demo region has a Charleroi run carrying for SOREAL"
-    return {"chicons": db.session.scalar(select(Lot.id).where(Lot.title == CHICONS)),
-            "namur_user": email_of("CPAS de Namur"),
-            "verviers_user": email_of("CPAS de Verviers"),
-            "shared_run": shared_run}
+    return {
+        "chicons": db.session.scalar(select(Lot.id).where(Lot.title == CHICONS)),
+        "namur_user": email_of("CPAS de Namur"),
+        "verviers_user": email_of("CPAS de Verviers"),
+        "shared_run": shared_run,
+    }
 
 
 def _seed_demo(app: Flask) -> dict:
@@ -108,8 +116,9 @@ class DemoTemplates:
 
 
 @pytest.fixture(scope="module")
-def demo_templates(tmp_path_factory: pytest.TempPathFactory, make_app, migrate,
-                   postgres) -> Iterator[DemoTemplates]:
+def demo_templates(
+    tmp_path_factory: pytest.TempPathFactory, make_app, migrate, postgres
+) -> Iterator[DemoTemplates]:
     templates = DemoTemplates(tmp_path_factory.mktemp("demo"), make_app, migrate, postgres)
     yield templates
     if templates.pg_name:
@@ -117,8 +126,13 @@ def demo_templates(tmp_path_factory: pytest.TempPathFactory, make_app, migrate,
 
 
 @pytest.fixture
-def database_uri(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
-                 demo_templates: DemoTemplates, postgres) -> Iterator[str]:
+def database_uri(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    demo_templates: DemoTemplates,
+    postgres,
+) -> Iterator[str]:
     """This test's own copy of the seeded demo region (overrides the empty database; the
     live server's application runs on it as seeded)."""
     if backend == "sqlite":
@@ -233,15 +247,19 @@ def test_charleroi_run_carries_for_soreal_who_follows_it(facts, as_user):
 # -- 3. transport agreements (and 6. the bell of the platform asked) ---------------------
 
 
-def test_transport_agreement_request_and_approval(as_user, live_server, mark_document,
-                                                  not_reloaded):
+def test_transport_agreement_request_and_approval(
+    as_user, live_server, mark_document, not_reloaded
+):
     today = local_today()
     # Alimen'T's coordinator has a page open; the clock lets the test run the bell's poll.
     theirs = as_user(coordinator("aliment"))
     theirs.clock.install()
-    with theirs.expect_response(lambda r: r.url.endswith("/notifications/count") and r.request
-                                .headers.get("hx-current-url", "").endswith("/platform/agreements")
-                                ) as first_count:
+    with theirs.expect_response(
+        lambda r: (
+            r.url.endswith("/notifications/count")
+            and r.request.headers.get("hx-current-url", "").endswith("/platform/agreements")
+        )
+    ) as first_count:
         theirs.goto("/platform/agreements")
     counted = re.search(r'class="badge"[^>]*>(\d+)<', first_count.value.text())
     before = int(counted.group(1)) if counted else 0
@@ -269,10 +287,12 @@ def test_transport_agreement_request_and_approval(as_user, live_server, mark_doc
     assert refused.value.status == 422
     form = ours.locator("#agreement-request form")
     expect(ours.locator("#agreement-request .flash-error")).to_have_text(
-        "Veuillez corriger les champs indiqués.")
+        "Veuillez corriger les champs indiqués."
+    )
     expect(ours.locator("#valid_from-msg")).to_have_text("Le premier jour ne peut pas être passé.")
     expect(ours.locator("#valid_until-msg")).to_have_text(
-        "La date de fin ne peut pas précéder la date de début.")
+        "La date de fin ne peut pas précéder la date de début."
+    )
     expect(form.locator("#valid_from")).to_have_attribute("aria-invalid", "true")
     expect(form.locator("#valid_from")).to_have_value(yesterday)
     expect(form.locator("#valid_until")).to_have_value(before_yesterday)
@@ -287,11 +307,13 @@ def test_transport_agreement_request_and_approval(as_user, live_server, mark_doc
     form.locator("#valid_until").fill("")
     form.get_by_role("button", name="Envoyer la demande").click()
     expect(ours.locator("#agreements > .flash-success")).to_have_text(
-        f"Demande envoyée à {ALIMENT}.")
+        f"Demande envoyée à {ALIMENT}."
+    )
     card = ours.locator("#agreements article.agreement")
     expect(card).to_have_count(1)
     expect(card.locator("header strong")).to_have_text(
-        f"Nos camionnettes transportent pour {ALIMENT}")
+        f"Nos camionnettes transportent pour {ALIMENT}"
+    )
     expect(card.locator(".agreement-status")).to_have_text("En attente de décision")
     expect(card).to_contain_text(f"En attente de la décision de {ALIMENT}.")
     expect(ours.locator("#valid_from-msg.error")).to_have_count(0)
@@ -308,7 +330,8 @@ def test_transport_agreement_request_and_approval(as_user, live_server, mark_doc
     card = theirs.locator("#agreements article.agreement")
     expect(card).to_have_count(1)
     expect(card.locator("header strong")).to_have_text(
-        f"Les camionnettes de {NAMUR} transportent pour nous")
+        f"Les camionnettes de {NAMUR} transportent pour nous"
+    )
     expect(card).to_contain_text(f"demandé par {NAMUR}")
     expect(card).to_contain_text("Lundis, camion frigo")
     with theirs.expect_response(re.compile(r"/platform/agreements/\d+/decision$")) as decided:
@@ -335,7 +358,8 @@ def test_admin_runs_the_wave_job_by_hand(as_user, mark_document, not_reloaded):
     page.goto("/jobs/")
     mark_document(page)
     job = page.locator("table.jobs tbody tr").filter(
-        has_text="Proposer les lots non réservés à la vague suivante")
+        has_text="Proposer les lots non réservés à la vague suivante"
+    )
     expect(job).to_have_count(1)
     log = page.locator("table.job-log tbody tr")
     manual = log.filter(has_text="à la demande")
@@ -347,11 +371,13 @@ def test_admin_runs_the_wave_job_by_hand(as_user, mark_document, not_reloaded):
         job.get_by_role("button", name="Lancer maintenant").click()
     assert ran.value.status == 200
     expect(page.locator("#job-board > .flash-success")).to_contain_text(
-        "« Proposer les lots non réservés à la vague suivante » terminée")
+        "« Proposer les lots non réservés à la vague suivante » terminée"
+    )
     expect(manual).to_have_count(1)
     newest = log.first
     expect(newest.locator("td").nth(0)).to_have_text(
-        "Proposer les lots non réservés à la vague suivante")
+        "Proposer les lots non réservés à la vague suivante"
+    )
     expect(newest.locator("td").nth(3)).to_have_text("terminée")
     expect(newest.locator("td").nth(5)).to_contain_text("à la demande · Administration Maillon")
     expect(log).to_have_count(runs_before + 1)
@@ -376,7 +402,8 @@ def test_service_area_refuses_an_unknown_postcode_then_saves(as_user, live_serve
     expect(page.locator("main .flash-error")).to_have_text("Veuillez corriger les champs indiqués.")
     expect(page.locator("#postcodes-msg")).to_have_text("Codes postaux belges inconnus : 0000.")
     expect(page.locator("#radius_km-msg")).to_have_text(
-        "Le rayon doit être supérieur à 0 et d’au plus 200 km.")
+        "Le rayon doit être supérieur à 0 et d’au plus 200 km."
+    )
     expect(page.locator("#postcodes")).to_have_value("6800, 0000")
     expect(page.locator("#postcodes")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#radius_km")).to_have_value("250")

@@ -15,25 +15,31 @@ from tests import factories
 
 pytestmark = pytest.mark.browser
 
+
 def _world(seed, *, ambient_lot: bool = False) -> dict:
     def build() -> dict:
         w = factories.world()
-        info = {"donor": w.donor_user.email, "donor_org": w.donor.name,
-                "cpas": w.cpas_user.email, "cpas_org": w.cpas.name}
+        info = {
+            "donor": w.donor_user.email,
+            "donor_org": w.donor.name,
+            "cpas": w.cpas_user.email,
+            "cpas_org": w.cpas.name,
+        }
         if ambient_lot:
-            info["ambient_lot"] = factories.lot(w.donor, storage="ambient",
-                                                category="dry_goods", title="Pâtes").id
+            info["ambient_lot"] = factories.lot(
+                w.donor, storage="ambient", category="dry_goods", title="Pâtes"
+            ).id
         return info
 
     return seed(build)
 
 
-def test_post_filter_claim_see_cancel(seed, new_context, sign_in, live_server, kg_text,
-                                      mark_document, not_reloaded):
+def test_post_filter_claim_see_cancel(
+    seed, new_context, sign_in, live_server, kg_text, mark_document, not_reloaded
+):
     who = _world(seed, ambient_lot=True)
     title = "Yaourts aux fruits"
     best = (local_today() + timedelta(days=5)).isoformat()
-
 
     # The producer posts a chilled, divisible lot of 120 kg.
     producer = new_context().new_page()
@@ -117,8 +123,9 @@ def test_post_filter_claim_see_cancel(seed, new_context, sign_in, live_server, k
     expect(mine.locator("table tbody tr")).to_have_count(1)  # the cancelled claim stays listed
 
 
-def test_failed_post_keeps_what_was_typed(seed, new_context, sign_in, live_server,
-                                          mark_document, not_reloaded):
+def test_failed_post_keeps_what_was_typed(
+    seed, new_context, sign_in, live_server, mark_document, not_reloaded
+):
     who = _world(seed)
     page = new_context().new_page()
     sign_in(page, who["donor"])

@@ -29,8 +29,9 @@ def w(w):
 
 def _ask(w, direction="we_carry", **raw):
     raw.setdefault("valid_from", w.today.isoformat())
-    data = load(AgreementRequestSchema(), {"other_id": w.other_platform.id,
-                                           "direction": direction, **raw})
+    data = load(
+        AgreementRequestSchema(), {"other_id": w.other_platform.id, "direction": direction, **raw}
+    )
     return agreements.request(db.session, w.coordinator, **data)
 
 
@@ -52,8 +53,14 @@ def test_direction_says_who_carries_and_the_other_side_decides(w):
     assert ours.status == AgreementStatus.ACTIVE
     with pytest.raises(Conflict):
         agreements.decide(db.session, w.other_coordinator, ours, "refuse", "late")
-    assert db.session.scalar(select(Event).where(Event.subject_type == "transportagreement",
-                                                 Event.action == "approve")) is not None
+    assert (
+        db.session.scalar(
+            select(Event).where(
+                Event.subject_type == "transportagreement", Event.action == "approve"
+            )
+        )
+        is not None
+    )
 
 
 def test_refusing_needs_a_reason_and_only_coordinators_act(w):
@@ -65,18 +72,29 @@ def test_refusing_needs_a_reason_and_only_coordinators_act(w):
     assert agreement.status == AgreementStatus.REFUSED
     assert agreement.decision_reason == "No cold van"
     with pytest.raises(Forbidden):
-        agreements.request(db.session, w.cpas_user, other_id=w.platform.id,
-                           direction="we_carry", valid_from=w.today)
+        agreements.request(
+            db.session,
+            w.cpas_user,
+            other_id=w.platform.id,
+            direction="we_carry",
+            valid_from=w.today,
+        )
     third = factories.org("platform", postcode="6000", locality="Charleroi")
     with pytest.raises(Forbidden):
-        agreements.decide(db.session, factories.user(third, Role.COORDINATOR), agreement,
-                          "end")
+        agreements.decide(db.session, factories.user(third, Role.COORDINATOR), agreement, "end")
 
 
 def test_bad_input_is_reported_per_field(w):
     with pytest.raises(Invalid) as caught:
-        load(AgreementRequestSchema(), {"other_id": "abc", "direction": "both",
-                                        "valid_from": "yesterday", "valid_until": _day(w, -1)})
+        load(
+            AgreementRequestSchema(),
+            {
+                "other_id": "abc",
+                "direction": "both",
+                "valid_from": "yesterday",
+                "valid_until": _day(w, -1),
+            },
+        )
     assert set(caught.value.fields) == {"other_id", "direction", "valid_from"}
     with pytest.raises(Invalid) as caught:
         _ask(w, valid_from=_day(w, 5), valid_until=_day(w, 2))
@@ -129,8 +147,9 @@ def test_ending_sets_the_last_day_and_either_side_may_end(w):
 
 def test_carriers_for_honours_the_dates(w):
     start = w.today + timedelta(days=3)
-    agreement = _ask(w, valid_from=start.isoformat(),
-                     valid_until=(start + timedelta(days=4)).isoformat())
+    agreement = _ask(
+        w, valid_from=start.isoformat(), valid_until=(start + timedelta(days=4)).isoformat()
+    )
     client = [w.other_platform.id]
     assert agreements.carriers_for(db.session, client, start, start) == {}  # not approved
     agreements.decide(db.session, w.other_coordinator, agreement, "approve")
@@ -139,8 +158,12 @@ def test_carriers_for_honours_the_dates(w):
     found = agreements.carriers_for(db.session, client, w.today, start)
     assert [a.id for a in found[w.platform.id]] == [agreement.id]
     assert not agreement.in_force(w.today) and agreement.in_force(start)
-    assert agreements.carriers_for(db.session, client, start + timedelta(days=5),
-                                   start + timedelta(days=9)) == {}
+    assert (
+        agreements.carriers_for(
+            db.session, client, start + timedelta(days=5), start + timedelta(days=9)
+        )
+        == {}
+    )
     assert agreements.carriers_for(db.session, [w.platform.id], w.today, start) == {}
 
 
@@ -167,9 +190,17 @@ def test_area_keeps_known_postcodes_and_checks_the_radius(w):
         _area(w, w.cpas_user, postcodes="6800")
 
 
-@pytest.mark.parametrize("postcodes", [
-    "6800\x00", ["6800", 6600], {"a": "6800"}, "6800 " * 800, ["6800"] * 601, 6800,
-])
+@pytest.mark.parametrize(
+    "postcodes",
+    [
+        "6800\x00",
+        ["6800", 6600],
+        {"a": "6800"},
+        "6800 " * 800,
+        ["6800"] * 601,
+        6800,
+    ],
+)
 def test_area_postcodes_are_bounded(w, postcodes):
     with pytest.raises(Invalid) as caught:
         _area(w, postcodes=postcodes)
@@ -180,9 +211,14 @@ def test_area_postcodes_are_bounded(w, postcodes):
 
 def test_each_step_notifies_the_other_platform(w):
     def notes(user):
-        return [n.params["action"] for n in db.session.scalars(
-            select(Notification).where(Notification.user_id == user.id)
-            .order_by(Notification.id))]
+        return [
+            n.params["action"]
+            for n in db.session.scalars(
+                select(Notification)
+                .where(Notification.user_id == user.id)
+                .order_by(Notification.id)
+            )
+        ]
 
     agreement = _ask(w)
     agreements.decide(db.session, w.other_coordinator, agreement, "approve")

@@ -27,8 +27,15 @@ from tests import factories
 def w(app):
     w = factories.world()
     w.yog = factories.lot(w.donor, kg=40, title="Yaourts")
-    w.pasta = factories.lot(w.donor, kg=60, storage="ambient", category="dry_goods",
-                            date_kind="best_before", days=30, title="Pâtes")
+    w.pasta = factories.lot(
+        w.donor,
+        kg=60,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=30,
+        title="Pâtes",
+    )
     w.pallet = factories.lot(w.donor, kg=25, divisible=False, title="Palette")
     w.far = factories.lot(w.other_donor, kg=30, title="Hors zone")  # Namur, not our area
     db.session.commit()
@@ -48,10 +55,11 @@ def test_proposal_is_feasible_and_explained(w):
     given = {}
     for line in batch.lines:
         given[line.lot_id] = given.get(line.lot_id, 0) + line.grams
-    assert given[w.pallet.id] in (0, 25_000) and len(
-        [x for x in batch.lines if x.lot_id == w.pallet.id]) <= 1
-    assert all(grams <= db.session.get(Lot, lot_id).remaining_g
-               for lot_id, grams in given.items())
+    assert (
+        given[w.pallet.id] in (0, 25_000)
+        and len([x for x in batch.lines if x.lot_id == w.pallet.id]) <= 1
+    )
+    assert all(grams <= db.session.get(Lot, lot_id).remaining_g for lot_id, grams in given.items())
     assert batch.summary["kg_placed"] == pytest.approx(sum(given.values()) / 1000)
 
 
@@ -62,8 +70,12 @@ def test_confirm_claims_lines_and_skips_lots_claimed_meanwhile(w):
     allocation.remove_line(db.session, w.coordinator, first)
     taken = next(x for x in rest if x.lot_id != first.lot_id)
     lot = db.session.get(Lot, taken.lot_id)
-    claims.claim_lot(db.session, w.cpas_user if taken.beneficiary_id != w.cpas.id
-                     else w.asbl_user, lot.id, lot.remaining_kg)
+    claims.claim_lot(
+        db.session,
+        w.cpas_user if taken.beneficiary_id != w.cpas.id else w.asbl_user,
+        lot.id,
+        lot.remaining_kg,
+    )
     db.session.commit()
     counts = allocation.confirm(db.session, w.coordinator, batch)
     db.session.commit()
@@ -116,8 +128,7 @@ def test_receipts_reduce_need_and_transit_takes_room(w):
     db.session.commit()
     now = datetime.now(UTC)
     assert matching_adapter.received_kg(db.session, [w.cpas.id], now) == {w.cpas.id: 30.0}
-    assert matching_adapter.in_transit_kg(db.session, [w.cpas.id]) == {
-        (w.cpas.id, "chilled"): 30.0}
+    assert matching_adapter.in_transit_kg(db.session, [w.cpas.id]) == {(w.cpas.id, "chilled"): 30.0}
     future = now + timedelta(days=8)
     assert matching_adapter.received_kg(db.session, [w.cpas.id], future) == {}
 
@@ -128,9 +139,11 @@ def test_unattended_run_claims_lots_nearing_their_date(w, app):
     totals = allocation.run_unattended(db.session)
     db.session.commit()
     assert totals["claimed"] >= 1
-    done = db.session.scalars(select(AllocationBatch).where(
-        AllocationBatch.unattended.is_(True), AllocationBatch.status == BatchStatus.CONFIRMED
-    )).all()
+    done = db.session.scalars(
+        select(AllocationBatch).where(
+            AllocationBatch.unattended.is_(True), AllocationBatch.status == BatchStatus.CONFIRMED
+        )
+    ).all()
     assert [b.platform_id for b in done] == [w.platform.id]
     claimed_lots = {line.lot_id for b in done for line in b.lines}
     assert claimed_lots == {w.yog.id}, "only lots nearing their date"
@@ -140,6 +153,9 @@ def test_unattended_run_claims_lots_nearing_their_date(w, app):
     again = job_runs.run(app, jobs.find(app.config, "daily_allocation"))  # as scheduled
     assert set(again.counts) == {"platforms", "claimed", "skipped"}
     db.session.rollback()
-    claimed = db.session.scalar(select(func.sum(Claim.grams)).where(
-        Claim.lot_id == w.yog.id, Claim.status == ClaimStatus.ACTIVE))
+    claimed = db.session.scalar(
+        select(func.sum(Claim.grams)).where(
+            Claim.lot_id == w.yog.id, Claim.status == ClaimStatus.ACTIVE
+        )
+    )
     assert 0 < claimed <= 40_000, "running it twice never claims more than the lot"

@@ -50,13 +50,18 @@ def test_parallel_claims_never_over_allocate(app, backend):
         outcomes = list(pool.map(attempt, user_ids))
 
     db.session.rollback()
-    claimed = db.session.scalar(select(func.coalesce(func.sum(Claim.grams), 0)).where(
-        Claim.lot_id == lot_id, Claim.status == ClaimStatus.ACTIVE))
+    claimed = db.session.scalar(
+        select(func.coalesce(func.sum(Claim.grams), 0)).where(
+            Claim.lot_id == lot_id, Claim.status == ClaimStatus.ACTIVE
+        )
+    )
     remaining = db.session.scalar(select(Lot.remaining_g).where(Lot.id == lot_id))
     won = outcomes.count("won")
-    print(f"\n[{backend}] {THREADS} parallel claims of {KG_EACH} kg on a {LOT_KG} kg lot: "
-          f"{won} won, {outcomes.count('lost')} got 409, claimed {claimed / 1000:g} kg, "
-          f"remaining {remaining / 1000:g} kg")
+    print(
+        f"\n[{backend}] {THREADS} parallel claims of {KG_EACH} kg on a {LOT_KG} kg lot: "
+        f"{won} won, {outcomes.count('lost')} got 409, claimed {claimed / 1000:g} kg, "
+        f"remaining {remaining / 1000:g} kg"
+    )
     assert won == LOT_KG // KG_EACH
     assert outcomes.count("lost") == THREADS - won, "every loser got a 409"
     assert claimed == won * KG_EACH * 1000 <= LOT_KG * 1000

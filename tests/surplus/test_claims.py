@@ -20,8 +20,9 @@ def test_claim_part_of_a_divisible_lot(w):
     db.session.commit()
     assert created and claim.grams == 30_000 and claim.platform_id == w.platform.id
     assert lot.remaining_g == 70_000 and lot.status == LotStatus.OPEN
-    actions = db.session.scalars(select(Event.action).where(Event.subject_type.in_(
-        ["lot", "claim"]))).all()
+    actions = db.session.scalars(
+        select(Event.action).where(Event.subject_type.in_(["lot", "claim"]))
+    ).all()
     assert "claimed" in actions and "created" in actions
 
 
@@ -60,15 +61,23 @@ def test_more_than_remains_is_a_conflict_with_the_available_kilograms(w):
 def test_idempotency_key_returns_the_first_claim(w):
     lot = factories.lot(w.donor, kg=50)
     first, created = claims.claim_lot(db.session, w.cpas_user, lot.id, 10, idempotency_key="k1")
-    again, created_again = claims.claim_lot(db.session, w.cpas_user, lot.id, 10,
-                                            idempotency_key="k1")
+    again, created_again = claims.claim_lot(
+        db.session, w.cpas_user, lot.id, 10, idempotency_key="k1"
+    )
     assert created and not created_again and first.id == again.id
     assert lot.remaining_g == 40_000
 
 
 def test_fse_plus_needs_an_approval_in_force(w):
-    lot = factories.lot(w.platform, kg=100, fse_plus=True, storage="ambient",
-                        category="dry_goods", date_kind="best_before", days=60)
+    lot = factories.lot(
+        w.platform,
+        kg=100,
+        fse_plus=True,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=60,
+    )
     with pytest.raises(Forbidden) as caught:
         claims.claim_lot(db.session, w.asbl_user, lot.id, 10)
     assert "FSE+" in caught.value.message
@@ -76,8 +85,15 @@ def test_fse_plus_needs_an_approval_in_force(w):
 
 
 def test_fse_plus_refused_when_the_approval_has_expired(w):
-    lot = factories.lot(w.platform, kg=100, fse_plus=True, storage="ambient",
-                        category="dry_goods", date_kind="best_before", days=60)
+    lot = factories.lot(
+        w.platform,
+        kg=100,
+        fse_plus=True,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=60,
+    )
     w.cpas_convention.fse_plus_approval_expires = datetime.now(UTC).date() - timedelta(days=1)
     db.session.commit()
     assert "FSE+" in lot_refusal(db.session, w.cpas, lot)
@@ -86,17 +102,27 @@ def test_fse_plus_refused_when_the_approval_has_expired(w):
 def test_fse_plus_never_goes_to_a_social_grocery(w):
     grocery = factories.org("association", mode="social_grocery")
     factories.convention(w.platform, grocery, fse=True)
-    lot = factories.lot(w.platform, kg=100, fse_plus=True, storage="ambient",
-                        category="dry_goods", date_kind="best_before", days=60)
+    lot = factories.lot(
+        w.platform,
+        kg=100,
+        fse_plus=True,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=60,
+    )
     assert lot_refusal(db.session, grocery, lot) == translated(
-        "fr", "FSE+ stock is given free of charge and cannot go to a social grocery.")
+        "fr", "FSE+ stock is given free of charge and cannot go to a social grocery."
+    )
 
 
 def test_cold_chain_needs_storage(w):
-    frozen = factories.lot(w.donor, storage="frozen", category="frozen",
-                           date_kind="best_before", days=60)
+    frozen = factories.lot(
+        w.donor, storage="frozen", category="frozen", date_kind="best_before", days=60
+    )
     assert lot_refusal(db.session, w.asbl, frozen) == translated(
-        "fr", "Frozen food: your convention declares no freezer storage.")
+        "fr", "Frozen food: your convention declares no freezer storage."
+    )
     assert lot_refusal(db.session, w.cpas, frozen) is None
 
 
@@ -112,7 +138,8 @@ def test_category_outside_the_convention(w):
     w.asbl_convention.accepted_categories = ["bakery"]
     db.session.commit()
     assert lot_refusal(db.session, w.asbl, factories.lot(w.donor)) == translated(
-        "fr", "Your conventions do not cover this category.")
+        "fr", "Your conventions do not cover this category."
+    )
 
 
 def test_unverified_donor_lots_are_not_offered(w):

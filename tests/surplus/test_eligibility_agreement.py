@@ -69,8 +69,14 @@ MOMENTS = (
     datetime(2026, 7, 14, 22, 30, tzinfo=UTC),
     datetime(2026, 10, 24, 23, 15, tzinfo=UTC),
 )
-PLACES = (("6800", "Libramont-Chevigny"), ("6600", "Bastogne"), ("5000", "Namur"),
-          ("6000", "Charleroi"), ("7000", "Mons"), ("4000", "Liège"))
+PLACES = (
+    ("6800", "Libramont-Chevigny"),
+    ("6600", "Bastogne"),
+    ("5000", "Namur"),
+    ("6000", "Charleroi"),
+    ("7000", "Mons"),
+    ("4000", "Liège"),
+)
 CATEGORIES = tuple(Category)
 
 
@@ -89,12 +95,16 @@ def clock(app, monkeypatch):
     """The eligibility module's ``datetime.now`` and ``local_today()``, frozen at
     ``FrozenClock.moment`` (set by each example)."""
     monkeypatch.setattr(eligibility, "datetime", FrozenClock)
-    monkeypatch.setattr(eligibility, "local_today",
-                        lambda now=None: lot_dates.local_today(now or FrozenClock.moment))
+    monkeypatch.setattr(
+        eligibility,
+        "local_today",
+        lambda now=None: lot_dates.local_today(now or FrozenClock.moment),
+    )
     return FrozenClock
 
 
 # --- worlds as plain data ---------------------------------------------------------------
+
 
 @dataclass
 class OrgSpec:
@@ -163,8 +173,12 @@ verifications = mostly(Verification.VERIFIED, Verification.PENDING, Verification
 
 @st.composite
 def org_specs(draw, kinds):
-    return OrgSpec(kind=draw(kinds), place=draw(places), verification=draw(verifications),
-                   mode=draw(st.sampled_from([None, *DistributionMode])))
+    return OrgSpec(
+        kind=draw(kinds),
+        place=draw(places),
+        verification=draw(verifications),
+        mode=draw(st.sampled_from([None, *DistributionMode])),
+    )
 
 
 @st.composite
@@ -175,17 +189,25 @@ def convention_specs(draw, platform: int, recipient: int):
         valid_until = None
     fse = draw(st.booleans())
     return ConventionSpec(
-        platform=platform, recipient=recipient,
-        status=draw(mostly(ConventionStatus.ACTIVE, *(s for s in ConventionStatus
-                                                      if s != ConventionStatus.ACTIVE))),
-        valid_from=valid_from, valid_until=valid_until, fse_allowed=fse,
+        platform=platform,
+        recipient=recipient,
+        status=draw(
+            mostly(
+                ConventionStatus.ACTIVE,
+                *(s for s in ConventionStatus if s != ConventionStatus.ACTIVE),
+            )
+        ),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        fse_allowed=fse,
         approval_number=draw(mostly("FSE+/BE/1", "", None)),
         approval_expires=draw(mostly(30, 0, -1, None)) if fse else None,
         persons=draw(mostly(120, 0)),
         chilled_kg=draw(st.sampled_from([0.0, 150.0])),
         frozen_kg=draw(st.sampled_from([0.0, 80.0])),
-        categories=draw(mostly([], ["dairy"], ["bakery", "fruit_veg"],
-                               ["dry_goods", "frozen", "meat_fish"])),
+        categories=draw(
+            mostly([], ["dairy"], ["bakery", "fruit_veg"], ["dry_goods", "frozen", "meat_fish"])
+        ),
     )
 
 
@@ -200,8 +222,7 @@ def lot_specs(draw, n_platforms: int, n_donors: int):
     dating = (draw(st.sampled_from(list(DateKind))), draw(days)) if dated else None
     divisible = draw(st.booleans())
     weight = draw(st.sampled_from([500, 12_000, 100_000, 400_000]))
-    status = draw(mostly(LotStatus.OPEN, LotStatus.CLAIMED, LotStatus.WITHDRAWN,
-                         LotStatus.EXPIRED))
+    status = draw(mostly(LotStatus.OPEN, LotStatus.CLAIMED, LotStatus.WITHDRAWN, LotStatus.EXPIRED))
     if status == LotStatus.CLAIMED:
         remaining = 0
     elif divisible:
@@ -209,43 +230,77 @@ def lot_specs(draw, n_platforms: int, n_donors: int):
     else:  # an indivisible lot goes whole: all of it is left, or nothing
         remaining = draw(mostly(weight, 0))
     wave = draw(mostly(3, 1, 2))
-    offers = {} if wave == 3 else draw(st.dictionaries(
-        st.integers(0, n_platforms - 1), st.integers(1, wave), max_size=n_platforms))
+    offers = (
+        {}
+        if wave == 3
+        else draw(
+            st.dictionaries(
+                st.integers(0, n_platforms - 1), st.integers(1, wave), max_size=n_platforms
+            )
+        )
+    )
     return LotSpec(
-        donor=donor, storage=storage, category=draw(st.sampled_from(CATEGORIES)),
+        donor=donor,
+        storage=storage,
+        category=draw(st.sampled_from(CATEGORIES)),
         dating=dating,
         # Expiring exactly now, or a second either side of now.
         expiry_shift=draw(mostly(None, -1, 0, 1)) if dated else None,
         fse_plus=donor < n_platforms and draw(st.booleans()),  # only platforms post FSE+
-        divisible=divisible, weight_g=weight, remaining_g=remaining,
+        divisible=divisible,
+        weight_g=weight,
+        remaining_g=remaining,
         min_part_g=draw(st.sampled_from([0, 5_000, 20_000])) if divisible else 0,
         status=status,
         pickup_until_s=draw(mostly(30 * 3600, 3600, 1, 0, -3600)),
-        wave=wave, offers=offers,
-        next_wave_h=draw(st.sampled_from([None, 6])) if wave < 3 else None)
+        wave=wave,
+        offers=offers,
+        next_wave_h=draw(st.sampled_from([None, 6])) if wave < 3 else None,
+    )
 
 
 @st.composite
 def worlds(draw):
     platforms = draw(st.lists(org_specs(st.just("platform")), min_size=1, max_size=3))
-    donors = draw(st.lists(org_specs(st.sampled_from(["producer", "shop", "auction"])),
-                           min_size=1, max_size=2))
-    recipients = draw(st.lists(
-        org_specs(mostly("cpas", "platform", "producer") | st.just("association")),
-        min_size=2, max_size=5))
-    conventions = [draw(convention_specs(p, r))
-                   for p in range(len(platforms)) for r in range(len(recipients))
-                   if draw(mostly(True, False))]  # one at most per pair, as the service
+    donors = draw(
+        st.lists(
+            org_specs(st.sampled_from(["producer", "shop", "auction"])), min_size=1, max_size=2
+        )
+    )
+    recipients = draw(
+        st.lists(
+            org_specs(mostly("cpas", "platform", "producer") | st.just("association")),
+            min_size=2,
+            max_size=5,
+        )
+    )
+    conventions = [
+        draw(convention_specs(p, r))
+        for p in range(len(platforms))
+        for r in range(len(recipients))
+        if draw(mostly(True, False))
+    ]  # one at most per pair, as the service
     lots = draw(st.lists(lot_specs(len(platforms), len(donors)), min_size=2, max_size=6))
-    return World(now=draw(st.sampled_from(MOMENTS)), platforms=platforms, donors=donors,
-                 recipients=recipients, conventions=conventions, lots=lots)
+    return World(
+        now=draw(st.sampled_from(MOMENTS)),
+        platforms=platforms,
+        donors=donors,
+        recipients=recipients,
+        conventions=conventions,
+        lots=lots,
+    )
 
 
 # --- building a world in the database ---------------------------------------------------
 
+
 def _org(spec: OrgSpec):
-    org = factories.org(spec.kind, postcode=spec.place[0], locality=spec.place[1],
-                        mode=spec.mode.value if spec.mode else None)
+    org = factories.org(
+        spec.kind,
+        postcode=spec.place[0],
+        locality=spec.place[1],
+        mode=spec.mode.value if spec.mode else None,
+    )
     org.verification = spec.verification
     return org
 
@@ -265,17 +320,28 @@ def build(world: World):
         if platform.id == recipient.id:
             continue
         conv = factories.convention(
-            platform, recipient, status=c.status, chilled_kg=c.chilled_kg,
-            frozen_kg=c.frozen_kg, categories=c.categories, persons=c.persons)
+            platform,
+            recipient,
+            status=c.status,
+            chilled_kg=c.chilled_kg,
+            frozen_kg=c.frozen_kg,
+            categories=c.categories,
+            persons=c.persons,
+        )
         conv.valid_from, conv.valid_until = _day(today, c.valid_from), _day(today, c.valid_until)
         conv.fse_plus_allowed = c.fse_allowed
         conv.fse_plus_approval_number = c.approval_number
         conv.fse_plus_approval_expires = _day(today, c.approval_expires)
     lots = []
     for s in world.lots:
-        lot = factories.lot(donors[s.donor], kg=s.weight_g / 1000, storage=s.storage.value,
-                            category=s.category.value, divisible=s.divisible,
-                            fse_plus=s.fse_plus)
+        lot = factories.lot(
+            donors[s.donor],
+            kg=s.weight_g / 1000,
+            storage=s.storage.value,
+            category=s.category.value,
+            divisible=s.divisible,
+            fse_plus=s.fse_plus,
+        )
         if s.dating is None:
             lot.date_kind = lot.best_date = lot.expires_at = None
         else:
@@ -299,6 +365,7 @@ def build(world: World):
 
 # --- the five readings ------------------------------------------------------------------
 
+
 def _listed(org, now: datetime) -> set[int]:
     page = browse.browse(db.session, org, browse.Filters(), per_page=1000, now=now)
     assert page.total == len(page.cards)
@@ -310,8 +377,9 @@ def _claim(worker, lot: Lot, now: datetime):
     convention id or None, the refusal)."""
     savepoint = db.session.begin_nested()
     try:
-        claim, created = claims.claim_lot(db.session, worker, lot.id, lot.remaining_g / 1000,
-                                          now=now)
+        claim, created = claims.claim_lot(
+            db.session, worker, lot.id, lot.remaining_g / 1000, now=now
+        )
         assert created
         return claim.convention_id, None
     except DomainError as error:
@@ -331,18 +399,24 @@ def _matcher_verdicts(platforms, recipients, lots, now: datetime):
     by_id = {lot.id: lot for lot in lots}
     verdicts: dict[tuple[int, int], list[tuple[str, ...]]] = {}
     for platform in platforms:
-        offered = db.session.scalars(select(Lot.id).where(
-            eligibility.offerable_clause(now), eligibility.offered_clause(platform.id),
-            Lot.id.in_(ids))).all()
+        offered = db.session.scalars(
+            select(Lot.id).where(
+                eligibility.offerable_clause(now),
+                eligibility.offered_clause(platform.id),
+                Lot.id.in_(ids),
+            )
+        ).all()
         for org in recipients:
-            mine = [ch for ch in eligibility.channels(db.session, org, today)
-                    if ch.convention.platform_id == platform.id]
+            mine = [
+                ch
+                for ch in eligibility.channels(db.session, org, today)
+                if ch.convention.platform_id == platform.id
+            ]
             if not mine:
                 continue
             (ben,) = matching_adapter.beneficiaries(db.session, {org.id: (org, mine)}, now)
             for lot_id in offered:
-                verdict = matching.eligibility(matching_adapter.to_lot(by_id[lot_id]), ben,
-                                               params)
+                verdict = matching.eligibility(matching_adapter.to_lot(by_id[lot_id]), ben, params)
                 verdicts.setdefault((lot_id, org.id), []).append(verdict.reasons)
     return verdicts
 
@@ -351,8 +425,10 @@ def _agrees(org, worker, lot: Lot, now: datetime, listed: set[int], verdicts) ->
     refusal = eligibility.lot_refusal(db.session, org, lot, now)
     eligible = refusal is None
     event(f"refusal: {refusal or 'none'}"[:60])
-    story = (f"lot {lot.id} ({lot.status}, {lot.storage}, {lot.category}, fse={lot.fse_plus}, "
-             f"wave={lot.wave}) for {org.kind} {org.id}: refusal={refusal!r}")
+    story = (
+        f"lot {lot.id} ({lot.status}, {lot.storage}, {lot.category}, fse={lot.fse_plus}, "
+        f"wave={lot.wave}) for {org.kind} {org.id}: refusal={refusal!r}"
+    )
     assert (lot.id in listed) == eligible, f"lot list disagrees: {story}"
     receiving = eligibility.receiving_channels(db.session, org, lot, now)
     through = eligibility.conventions_for(db.session, org, lot, now)
@@ -366,29 +442,46 @@ def _agrees(org, worker, lot: Lot, now: datetime, listed: set[int], verdicts) ->
     if convention_id is not None:
         assert convention_id in {c.id for c in through}
     runs = verdicts.get((lot.id, org.id), [])
-    assert any(not set(reasons) - MATCHER_ONLY for reasons in runs) == eligible, \
+    assert any(not set(reasons) - MATCHER_ONLY for reasons in runs) == eligible, (
         f"matcher disagrees: {story}, matcher: {runs}"
+    )
     if receiving:  # one beneficiary for this lot over all its platforms (a donor's view)
         (ben,) = matching_adapter.beneficiaries(db.session, {org.id: (org, receiving)}, now)
-        verdict = matching.eligibility(matching_adapter.to_lot(lot), ben,
-                                       matching_adapter.params(now))
+        verdict = matching.eligibility(
+            matching_adapter.to_lot(lot), ben, matching_adapter.params(now)
+        )
         assert not set(verdict.reasons) - MATCHER_ONLY, f"merged matcher: {story}, {verdict}"
 
 
 def _use_by_agrees(lot: Lot, now: datetime) -> None:
     """The matcher's use-by (the adapter's ``use_by``) ends when the lot expires."""
-    anyone = matching.Beneficiary(id=0, lat=50.0, lon=5.0, persons_per_week=1, max_km=1e6,
-                                  capacity_kg=dict.fromkeys(matching.STORAGE_CLASSES, 1e6),
-                                  fse_plus=True)
-    verdict = matching.eligibility(matching_adapter.to_lot(lot), anyone,
-                                   matching_adapter.params(now))
+    anyone = matching.Beneficiary(
+        id=0,
+        lat=50.0,
+        lon=5.0,
+        persons_per_week=1,
+        max_km=1e6,
+        capacity_kg=dict.fromkeys(matching.STORAGE_CLASSES, 1e6),
+        fse_plus=True,
+    )
+    verdict = matching.eligibility(
+        matching_adapter.to_lot(lot), anyone, matching_adapter.params(now)
+    )
     expired = lot.expires_at is not None and lot.expires_at <= now
-    assert ("past_use_by" in verdict.reasons) == expired, \
+    assert ("past_use_by" in verdict.reasons) == expired, (
         f"lot {lot.id}: expires {lot.expires_at}, now {now}"
+    )
 
 
-AGREEMENT = settings(max_examples=60, deadline=None, suppress_health_check=[
-    HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large])
+AGREEMENT = settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 
 @AGREEMENT

@@ -9,19 +9,37 @@ import pytest
 from surplus.services.exports import BOM, csv_response, csv_text, safe_cell
 
 
-@pytest.mark.parametrize("text", [
-    "=HYPERLINK(\"http://evil.example\",\"x\")", "+32 61 00 00 00", "-1+1", "@SUM(A1)",
-    "\t=1+1", "\r=1+1",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '=HYPERLINK("http://evil.example","x")',
+        "+32 61 00 00 00",
+        "-1+1",
+        "@SUM(A1)",
+        "\t=1+1",
+        "\r=1+1",
+    ],
+)
 def test_text_that_starts_a_formula_is_prefixed(text):
     assert safe_cell(text) == "'" + text
 
 
-@pytest.mark.parametrize("value, cell", [
-    ("CPAS de Libramont", "CPAS de Libramont"), ("a=b", "a=b"), ("", ""), (None, ""),
-    (-3, "-3"), (12.5, "12.5"), (0.0, "0"), (True, "yes"), (False, "no"),
-    (date(2026, 5, 4), "2026-05-04"), (" =1", " =1"),
-])
+@pytest.mark.parametrize(
+    "value, cell",
+    [
+        ("CPAS de Libramont", "CPAS de Libramont"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+        (-3, "-3"),
+        (12.5, "12.5"),
+        (0.0, "0"),
+        (True, "yes"),
+        (False, "no"),
+        (date(2026, 5, 4), "2026-05-04"),
+        (" =1", " =1"),
+    ],
+)
 def test_other_cells_are_kept(value, cell):
     assert safe_cell(value) == cell
 

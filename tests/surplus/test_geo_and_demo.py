@@ -32,9 +32,13 @@ def test_gazetteer_finds_localities_and_refuses_unknown_postcodes(app):
 
 def test_geopy_failure_falls_back_to_the_gazetteer(app):
     # A geocoder that refuses connections (a closed local port) stands for an outage.
-    current_app.config.update(GEOCODER="nominatim", GEOCODER_TIMEOUT=0.5,
-                              GEOCODER_USER_AGENT="maillon-tests",
-                              GEOCODER_DOMAIN="127.0.0.1:9", GEOCODER_SCHEME="http")
+    current_app.config.update(
+        GEOCODER="nominatim",
+        GEOCODER_TIMEOUT=0.5,
+        GEOCODER_USER_AGENT="maillon-tests",
+        GEOCODER_DOMAIN="127.0.0.1:9",
+        GEOCODER_SCHEME="http",
+    )
     place = geo.geocode("Rue de la Gare 1", "5000", "Namur")
     gazetteer = geo.lookup("5000", "Namur")
     assert place is not None
@@ -47,8 +51,9 @@ def test_road_estimate_is_great_circle_times_circuity():
     km = float(great_circle_km(*namur, *liege))
     assert 50 < km < 56
     assert RoadEstimate(1.3).km(*namur, *liege) == pytest.approx(km * 1.3)
-    matrix = RoadEstimate(1.0).matrix([namur[0], liege[0]], [namur[1], liege[1]],
-                                      [liege[0]], [liege[1]])
+    matrix = RoadEstimate(1.0).matrix(
+        [namur[0], liege[0]], [namur[1], liege[1]], [liege[0]], [liege[1]]
+    )
     assert matrix.shape == (2, 1) and matrix[1, 0] == pytest.approx(0.0, abs=1e-9)
 
 
@@ -60,17 +65,32 @@ def test_demo_region_is_believable(app):
     emails = set(db.session.scalars(select(User.email)))
     for local in ("producteur", "epicerie", "cpas", "asbl", "coordination", "admin"):
         assert f"{local}@demo.maillon.be" in emails
-    cpas = db.session.scalar(select(Organisation).where(
-        Organisation.name == "CPAS de Libramont-Chevigny"))
-    assert any(c.fse_plus_allowed for c in db.session.scalars(
-        select(Convention).where(Convention.beneficiary_id == cpas.id)))
+    cpas = db.session.scalar(
+        select(Organisation).where(Organisation.name == "CPAS de Libramont-Chevigny")
+    )
+    assert any(
+        c.fse_plus_allowed
+        for c in db.session.scalars(select(Convention).where(Convention.beneficiary_id == cpas.id))
+    )
     asbl = db.session.scalar(select(User).where(User.email == "asbl@demo.maillon.be"))
-    assert not any(c.fse_plus_allowed for c in db.session.scalars(
-        select(Convention).where(Convention.beneficiary_id == asbl.organisation_id)))
-    assert db.session.scalar(select(func.count(Lot.id)).where(
-        Lot.fse_plus.is_(True), Lot.status == LotStatus.OPEN)) >= 5
-    assert db.session.scalar(select(func.count(Organisation.id)).where(
-        Organisation.kind == OrgKind.PLATFORM)) == 7  # six platforms and the site team
+    assert not any(
+        c.fse_plus_allowed
+        for c in db.session.scalars(
+            select(Convention).where(Convention.beneficiary_id == asbl.organisation_id)
+        )
+    )
+    assert (
+        db.session.scalar(
+            select(func.count(Lot.id)).where(Lot.fse_plus.is_(True), Lot.status == LotStatus.OPEN)
+        )
+        >= 5
+    )
+    assert (
+        db.session.scalar(
+            select(func.count(Organisation.id)).where(Organisation.kind == OrgKind.PLATFORM)
+        )
+        == 7
+    )  # six platforms and the site team
     assert not demo.is_empty(db.session)
 
 
@@ -85,14 +105,25 @@ def test_demo_region_shows_a_wave_a_shared_run_and_the_job_log(app):
     assert log["escalate_waves"].counts["lots"] >= 1
     assert log["remind_expiring"].counts["count"] >= 1  # Bastogne's FSE+ approval
     assert log["expire_lots"].counts["count"] == 0, "nothing seeded is already over"
-    namur = db.session.scalar(select(Organisation).where(Organisation.locality == "Namur",
-                                                         Organisation.name.like("Distri%")))
+    namur = db.session.scalar(
+        select(Organisation).where(
+            Organisation.locality == "Namur", Organisation.name.like("Distri%")
+        )
+    )
     story = db.session.scalar(select(Lot).where(Lot.title.like("Chicons%")))
     assert story.donor.postcode == "7000" and story.wave == 2
-    assert db.session.scalar(select(LotOffer.wave).where(
-        LotOffer.lot_id == story.id, LotOffer.platform_id == namur.id)) == 2
+    assert (
+        db.session.scalar(
+            select(LotOffer.wave).where(
+                LotOffer.lot_id == story.id, LotOffer.platform_id == namur.id
+            )
+        )
+        == 2
+    )
     shared = db.session.execute(
-        select(Run.platform_id, Claim.platform_id).join(Stop, Stop.run_id == Run.id)
-        .join(Claim, Claim.id == Stop.claim_id).where(Run.platform_id != Claim.platform_id)
+        select(Run.platform_id, Claim.platform_id)
+        .join(Stop, Stop.run_id == Run.id)
+        .join(Claim, Claim.id == Stop.claim_id)
+        .where(Run.platform_id != Claim.platform_id)
     ).all()
     assert shared, "a claim of one platform rides on another platform's run"

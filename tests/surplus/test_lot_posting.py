@@ -19,10 +19,18 @@ from tests.factories import translated
 def _data(**overrides):
     start = datetime.now(BRUSSELS) + timedelta(hours=1)
     data = {
-        "title": "Yaourts", "category": "dairy", "weight_kg": "120,5", "units": "960",
-        "date_kind": "use_by", "date": (local_today() + timedelta(days=6)).isoformat(),
-        "storage": "chilled", "allergens": ["milk"], "divisible": True, "min_part_kg": "10",
-        "pickup_from": start.isoformat(), "pickup_until": (start + timedelta(hours=8)).isoformat(),
+        "title": "Yaourts",
+        "category": "dairy",
+        "weight_kg": "120,5",
+        "units": "960",
+        "date_kind": "use_by",
+        "date": (local_today() + timedelta(days=6)).isoformat(),
+        "storage": "chilled",
+        "allergens": ["milk"],
+        "divisible": True,
+        "min_part_kg": "10",
+        "pickup_from": start.isoformat(),
+        "pickup_until": (start + timedelta(hours=8)).isoformat(),
     }
     data.update(overrides)
     return data
@@ -52,8 +60,12 @@ def test_valid_lot_is_posted_with_an_event(donor_user):
     assert lot.weight_g == 120_500 and lot.remaining_g == 120_500
     assert lot.pickup_postcode == donor_user.organisation.postcode
     assert warnings == []
-    assert db.session.scalar(select(Event).where(Event.subject_type == "lot",
-                                                 Event.action == "posted")) is not None
+    assert (
+        db.session.scalar(
+            select(Event).where(Event.subject_type == "lot", Event.action == "posted")
+        )
+        is not None
+    )
 
 
 @pytest.mark.parametrize("weight", ["0", "-3", "40000.5", "abc"])
@@ -68,20 +80,32 @@ def test_past_use_by_is_refused(donor_user):
 
 def test_window_ending_after_use_by_is_refused_with_a_reason(donor_user):
     start = datetime.now(BRUSSELS) + timedelta(hours=1)
-    fields = _errors(donor_user, date=(local_today() + timedelta(days=1)).isoformat(),
-                     pickup_from=start.isoformat(),
-                     pickup_until=(start + timedelta(days=4)).isoformat())
+    fields = _errors(
+        donor_user,
+        date=(local_today() + timedelta(days=1)).isoformat(),
+        pickup_from=start.isoformat(),
+        pickup_until=(start + timedelta(days=4)).isoformat(),
+    )
     assert "pickup_until" in fields
     expected = translated(
-        "fr", "The pickup window ends after the food may be handed out (%(limit)s): nobody "
-        "could receive it in time. End the window by then or correct the date.", limit="X")
+        "fr",
+        "The pickup window ends after the food may be handed out (%(limit)s): nobody "
+        "could receive it in time. End the window by then or correct the date.",
+        limit="X",
+    )
     assert fields["pickup_until"].startswith(expected.split("(")[0])
 
 
 def test_best_before_grace_lets_dry_goods_past_their_date(donor_user):
-    lot, _ = _post(donor_user, _data(
-        category="dry_goods", storage="ambient", date_kind="best_before",
-        date=(local_today() - timedelta(days=5)).isoformat()))
+    lot, _ = _post(
+        donor_user,
+        _data(
+            category="dry_goods",
+            storage="ambient",
+            date_kind="best_before",
+            date=(local_today() - timedelta(days=5)).isoformat(),
+        ),
+    )
     assert lot.expires_at > datetime.now(UTC) + timedelta(days=20)
 
 
@@ -91,8 +115,11 @@ def test_chilled_needs_a_date(donor_user):
 
 def test_window_end_after_start(donor_user):
     start = datetime.now(BRUSSELS) + timedelta(hours=5)
-    fields = _errors(donor_user, pickup_from=start.isoformat(),
-                     pickup_until=(start - timedelta(hours=1)).isoformat())
+    fields = _errors(
+        donor_user,
+        pickup_from=start.isoformat(),
+        pickup_until=(start - timedelta(hours=1)).isoformat(),
+    )
     assert "pickup_until" in fields
 
 
@@ -120,9 +147,14 @@ def test_beneficiaries_do_not_post(app):
 
 def test_short_use_by_warns_the_donor(donor_user):
     start = datetime.now(BRUSSELS) + timedelta(minutes=10)
-    _lot, warnings = _post(donor_user, _data(
-        date=(local_today() + timedelta(days=1)).isoformat(), pickup_from=start.isoformat(),
-        pickup_until=(start + timedelta(hours=3)).isoformat()))
+    _lot, warnings = _post(
+        donor_user,
+        _data(
+            date=(local_today() + timedelta(days=1)).isoformat(),
+            pickup_from=start.isoformat(),
+            pickup_until=(start + timedelta(hours=3)).isoformat(),
+        ),
+    )
     assert warnings and "AFSCA" in warnings[0]
 
 
@@ -139,8 +171,9 @@ def _row(**overrides):
 
 
 def test_csv_all_valid_rows_are_posted(donor_user):
-    lots = lot_service.create_lots_from_csv(db.session, donor_user,
-                                            _csv([_row(), _row(title="Lait")]))
+    lots = lot_service.create_lots_from_csv(
+        db.session, donor_user, _csv([_row(), _row(title="Lait")])
+    )
     db.session.commit()
     assert [lot.title for lot in lots] == ["Yaourts", "Lait"]
 
@@ -148,8 +181,11 @@ def test_csv_all_valid_rows_are_posted(donor_user):
 def test_csv_with_a_bad_row_posts_nothing_and_lists_every_problem(donor_user):
     before = db.session.scalar(select(func.count(Lot.id)))
     with pytest.raises(Invalid) as caught:
-        lot_service.create_lots_from_csv(db.session, donor_user, _csv(
-            [_row(), _row(weight_kg="0"), _row(), _row(postcode="9999")]))
+        lot_service.create_lots_from_csv(
+            db.session,
+            donor_user,
+            _csv([_row(), _row(weight_kg="0"), _row(), _row(postcode="9999")]),
+        )
     db.session.rollback()
     rows = caught.value.extra["rows"]
     assert [r["line"] for r in rows] == [3, 5]

@@ -77,15 +77,17 @@ def test_a_claim_notifies_the_donors_users_only(w):
 
 def test_a_coordinators_claim_on_behalf_notifies_the_donor(w):
     lot = factories.lot(w.donor, kg=50)
-    claims.claim_lot(db.session, w.coordinator, lot.id, 10, platform_id=w.platform.id,
-                     beneficiary=w.asbl)
+    claims.claim_lot(
+        db.session, w.coordinator, lot.id, 10, platform_id=w.platform.id, beneficiary=w.asbl
+    )
     db.session.commit()
     assert _recipients(_rows(NotificationKind.LOT_CLAIMED)) == {w.donor_user.id}
 
 
 def test_a_convention_decision_notifies_the_beneficiary_with_the_reason(w):
-    conventions.decide(db.session, w.coordinator, w.asbl_convention, "suspend",
-                       reason="Contrôle AFSCA en cours")
+    conventions.decide(
+        db.session, w.coordinator, w.asbl_convention, "suspend", reason="Contrôle AFSCA en cours"
+    )
     db.session.commit()
     [row] = _rows()
     assert row.user_id == w.asbl_user.id and row.kind == NotificationKind.CONVENTION_DECISION
@@ -106,13 +108,24 @@ def test_withdrawing_a_lot_notifies_each_claimant_organisation_once(w):
 
 
 def test_a_booking_tells_donor_and_beneficiary_the_pickup_time(w):
-    depot = Depot(platform_id=w.platform.id, name="Dépôt", postcode="6800",
-                  locality="Libramont-Chevigny", lat=w.platform.lat, lon=w.platform.lon)
+    depot = Depot(
+        platform_id=w.platform.id,
+        name="Dépôt",
+        postcode="6800",
+        locality="Libramont-Chevigny",
+        lat=w.platform.lat,
+        lon=w.platform.lon,
+    )
     van = Vehicle(platform_id=w.platform.id, name="Van", capacity_kg=500, refrigerated=True)
     db.session.add_all([depot, van])
     db.session.flush()
-    run = Run(platform_id=w.platform.id, vehicle_id=van.id, depot_id=depot.id,
-              name="Tournée du mardi", start_at=datetime.now(UTC))
+    run = Run(
+        platform_id=w.platform.id,
+        vehicle_id=van.id,
+        depot_id=depot.id,
+        name="Tournée du mardi",
+        start_at=datetime.now(UTC),
+    )
     db.session.add(run)
     lot = factories.lot(w.donor, kg=40)
     claim, _ = claims.claim_lot(db.session, w.asbl_user, lot.id, 40)
@@ -127,8 +140,14 @@ def test_new_lot_goes_once_to_accepting_networks_of_the_given_platforms(w):
     elsewhere_user = factories.user(elsewhere, Role.MEMBER)
     factories.convention(w.other_platform, elsewhere)
     # FSE+ stock: only the CPAS holds an approval; the ASBL's convention does not allow it.
-    lot = factories.lot(w.platform, fse_plus=True, storage="ambient", category="dry_goods",
-                        date_kind="best_before", days=60)
+    lot = factories.lot(
+        w.platform,
+        fse_plus=True,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=60,
+    )
     assert notifications.new_lot_offered(db.session, lot, [w.platform.id]) == 1
     assert _recipients(_rows(NotificationKind.NEW_LOT)) == {w.cpas_user.id}
     # A later wave reaches Namur's network; nobody is told twice.
@@ -144,8 +163,12 @@ def test_new_lot_goes_once_to_accepting_networks_of_the_given_platforms(w):
 
 def test_transport_agreement_notifies_the_coordinators_who_must_act_or_were_answered(w):
     member = factories.user(w.other_platform, Role.MEMBER)
-    agreement = TransportAgreement(carrier_id=w.other_platform.id, client_id=w.platform.id,
-                                   valid_from=local_today(), requested_by_org_id=w.platform.id)
+    agreement = TransportAgreement(
+        carrier_id=w.other_platform.id,
+        client_id=w.platform.id,
+        valid_from=local_today(),
+        requested_by_org_id=w.platform.id,
+    )
     db.session.add(agreement)
     db.session.flush()
     asked = notifications.transport_agreement(db.session, agreement, "requested")
@@ -155,8 +178,9 @@ def test_transport_agreement_notifies_the_coordinators_who_must_act_or_were_answ
     answered = notifications.transport_agreement(db.session, agreement, "refused")
     assert _recipients(answered) == {w.coordinator.id}
     assert answered[0].params["platform"] == "Distri Namur"
-    ended = notifications.transport_agreement(db.session, agreement, "ended",
-                                              by_org_id=w.platform.id)
+    ended = notifications.transport_agreement(
+        db.session, agreement, "ended", by_org_id=w.platform.id
+    )
     assert _recipients(ended) == {w.other_coordinator.id}
 
 
@@ -170,12 +194,19 @@ def test_expiry_reminders_come_once_per_convention_kind_and_date(w):
     assert notifications.remind_expiring(db.session, today) == 4
     rows = _rows(NotificationKind.EXPIRING_APPROVAL)
     by_what = {(n.params["what"], n.user_id) for n in rows}
-    assert by_what == {("convention", w.asbl_user.id), ("convention", w.coordinator.id),
-                       ("fse_plus", w.cpas_user.id), ("fse_plus", w.coordinator.id)}
+    assert by_what == {
+        ("convention", w.asbl_user.id),
+        ("convention", w.coordinator.id),
+        ("fse_plus", w.cpas_user.id),
+        ("fse_plus", w.coordinator.id),
+    }
     assert notifications.remind_expiring(db.session, today) == 0
     assert notifications.remind_expiring(db.session, today + timedelta(days=1)) == 1 * 2
     assert {n.subject_id for n in _rows(NotificationKind.EXPIRING_APPROVAL)} == {
-        w.asbl_convention.id, w.cpas_convention.id, far.id}
+        w.asbl_convention.id,
+        w.cpas_convention.id,
+        far.id,
+    }
     # A renewed approval with a new date is reminded again when it nears.
     w.cpas_convention.fse_plus_approval_expires = today + timedelta(days=25)
     db.session.commit()
@@ -199,8 +230,9 @@ def test_immediate_mail_arrives_in_the_recipients_language(w, inbox, language):
     db.session.commit()
     [message] = inbox.messages
     assert message["To"] == w.donor_user.email
-    assert subject(message) == translated(language, "Your lot %(title)s was claimed",
-                                          title="Carottes")
+    assert subject(message) == translated(
+        language, "Your lot %(title)s was claimed", title="Carottes"
+    )
     body = parts(message)
     assert set(body) == {"text/plain", "text/html"}
     assert translated(language, "Hello,") in body["text/plain"]
@@ -276,15 +308,13 @@ def test_digest_gathers_several_lots_in_one_mail_once(w, inbox):
     db.session.commit()
     assert notifications.send_digests(db.session) == 0
     db.session.commit()
-    assert sorted(m["To"] for m in inbox.messages) == sorted(
-        [w.cpas_user.email, w.asbl_user.email])
+    assert sorted(m["To"] for m in inbox.messages) == sorted([w.cpas_user.email, w.asbl_user.email])
     text = parts(inbox.messages[0])["text/plain"]
     assert all(t in text for t in titles) and "Déjà parti" not in text
     assert translated("fr", "Here is what happened on Maillon since our last e-mail:") in text
     assert inbox.messages[0]["List-Unsubscribe"]
     states = {(n.subject_id, n.mail_state) for n in _rows() if n.user_id == w.cpas_user.id}
-    assert states == {(lot.id, MailState.SENT) for lot in offered} | {
-        (gone.id, MailState.NONE)}
+    assert states == {(lot.id, MailState.SENT) for lot in offered} | {(gone.id, MailState.NONE)}
 
 
 def test_a_kind_turned_off_after_notifying_is_not_mailed(w, inbox):
@@ -305,4 +335,5 @@ def test_job_without_server_name_links_to_the_public_url(app, w, inbox):
     text = parts(inbox.messages[0])["text/plain"]
     assert "https://maillon.example/app/claims/" in text
     assert header(inbox.messages[0], "List-Unsubscribe").startswith(
-        "<https://maillon.example/app/notifications/unsubscribe/")
+        "<https://maillon.example/app/notifications/unsubscribe/"
+    )

@@ -24,9 +24,12 @@ def w(app):
 
 
 def _told(org):
-    rows = db.session.scalars(select(Notification).where(
-        Notification.kind == NotificationKind.LOT_WITHDRAWN,
-        Notification.user_id.in_([u.id for u in org.users]))).all()
+    rows = db.session.scalars(
+        select(Notification).where(
+            Notification.kind == NotificationKind.LOT_WITHDRAWN,
+            Notification.user_id.in_([u.id for u in org.users]),
+        )
+    ).all()
     return [n.params for n in rows]
 
 
@@ -41,9 +44,16 @@ def test_recall_tells_receivers_and_withdraws_what_is_left(w):
         [params] = _told(org)
         assert params["recalled"] is True and params["batch"] == "L-4711"
         assert params["reason"] == "Listeria détectée"
-    assert db.session.scalar(select(Event.id).where(
-        Event.subject_type == "lot", Event.subject_id == w.lot.id,
-        Event.action == "recalled")) is not None
+    assert (
+        db.session.scalar(
+            select(Event.id).where(
+                Event.subject_type == "lot",
+                Event.subject_id == w.lot.id,
+                Event.action == "recalled",
+            )
+        )
+        is not None
+    )
 
 
 def test_a_withdrawal_does_not_reach_what_was_delivered(w):
@@ -62,11 +72,9 @@ def test_only_the_donor_recalls_and_says_why(w):
 
 def test_recall_page_is_the_donors(w, login_as):
     outsider = login_as(w.other_donor_user)
-    assert outsider.post(f"/lots/{w.lot.id}/recall", data={"reason": "x"}).status_code \
-        in (403, 404)
+    assert outsider.post(f"/lots/{w.lot.id}/recall", data={"reason": "x"}).status_code in (403, 404)
     donor = login_as(w.donor_user)
     assert 'id="recall"' in donor.get(f"/lots/{w.lot.id}").get_data(as_text=True)
-    assert donor.post(f"/lots/{w.lot.id}/recall",
-                      data={"reason": "Listeria"}).status_code == 302
+    assert donor.post(f"/lots/{w.lot.id}/recall", data={"reason": "Listeria"}).status_code == 302
     db.session.rollback()
     assert w.lot.status == LotStatus.WITHDRAWN

@@ -16,13 +16,22 @@ from tests import factories
 def w(app, make_fleet):
     w = factories.world()
     for conv in (w.cpas_convention, w.asbl_convention):
-        conv.opening_hours = {d: [["08:00", "17:00"]]
-                              for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        conv.opening_hours = {
+            d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        }
     w.depot, w.van, w.template = make_fleet(w)
     for day in range(1, 7):  # a round every day, so that a run exists tomorrow
-        db.session.add(RunTemplate(platform_id=w.platform.id, vehicle_id=w.van.id,
-                                   depot_id=w.depot.id, name=f"T{day}", weekday=day,
-                                   departure="07:30", max_duration_min=600))
+        db.session.add(
+            RunTemplate(
+                platform_id=w.platform.id,
+                vehicle_id=w.van.id,
+                depot_id=w.depot.id,
+                name=f"T{day}",
+                weekday=day,
+                departure="07:30",
+                max_duration_min=600,
+            )
+        )
     db.session.flush()
     runs.materialise(db.session, local_today())
     lot = factories.lot(w.donor, kg=40, days=5, hours_open=60)
@@ -53,8 +62,13 @@ def test_scoped_lists_show_only_the_users_platform(w):
 
 def test_a_driver_of_the_platform_confirms_others_do_not(w):
     run = db.session.scalar(access.visible_runs(w.coordinator))
-    stop = Stop(run_id=run.id, position=len(run.stops), kind=StopKind.REGULAR,
-                lat=w.asbl.lat, lon=w.asbl.lon)
+    stop = Stop(
+        run_id=run.id,
+        position=len(run.stops),
+        kind=StopKind.REGULAR,
+        lat=w.asbl.lat,
+        lon=w.asbl.lon,
+    )
     db.session.add(stop)
     db.session.flush()
     driver = factories.user(w.platform)

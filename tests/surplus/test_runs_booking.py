@@ -27,14 +27,24 @@ from tests import factories
 def w(app, make_fleet):
     w = factories.world()
     for conv in (w.cpas_convention, w.asbl_convention):
-        conv.opening_hours = {d: [["08:00", "12:00"], ["13:00", "17:00"]]
-                              for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        conv.opening_hours = {
+            d: [["08:00", "12:00"], ["13:00", "17:00"]]
+            for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        }
     w.depot, w.van, w.template = make_fleet(w)
     for day in range(7):  # a template per weekday so that a run exists tomorrow
         if day:
-            db.session.add(RunTemplate(
-                platform_id=w.platform.id, vehicle_id=w.van.id, depot_id=w.depot.id,
-                name=f"Tournée {day}", weekday=day, departure="07:30", max_duration_min=600))
+            db.session.add(
+                RunTemplate(
+                    platform_id=w.platform.id,
+                    vehicle_id=w.van.id,
+                    depot_id=w.depot.id,
+                    name=f"Tournée {day}",
+                    weekday=day,
+                    departure="07:30",
+                    max_duration_min=600,
+                )
+            )
     db.session.commit()
     return w
 
@@ -113,8 +123,9 @@ def test_driver_confirms_pickup_and_delivery_and_warm_food_is_refused(w):
     claim, _ = claims.claim_lot(db.session, w.cpas_user, _tomorrows_lot(w).id, 30)
     proposal = booking.book(db.session, w.coordinator, claim)
     db.session.commit()
-    pickup, drop = sorted((s for s in proposal.run.stops if s.claim_id == claim.id),
-                          key=lambda s: s.position)
+    pickup, drop = sorted(
+        (s for s in proposal.run.stops if s.claim_id == claim.id), key=lambda s: s.position
+    )
     with pytest.raises(Invalid):
         stops.confirm(db.session, driver, pickup)  # chilled: temperature required
     with pytest.raises(Conflict):
@@ -125,8 +136,14 @@ def test_driver_confirms_pickup_and_delivery_and_warm_food_is_refused(w):
     db.session.commit()
     assert not refused.ok and "9.2" in refused.message
     assert drop.status == StopStatus.REJECTED and claim.status == ClaimStatus.COLLECTED
-    assert db.session.scalar(select(func.count(Event.id)).where(
-        Event.action == "rejected", Event.subject_id == drop.id)) == 1
+    assert (
+        db.session.scalar(
+            select(func.count(Event.id)).where(
+                Event.action == "rejected", Event.subject_id == drop.id
+            )
+        )
+        == 1
+    )
     with pytest.raises(Forbidden):
         stops.confirm(db.session, w.other_coordinator, pickup, 3)
 
@@ -136,14 +153,16 @@ def test_delivery_within_range_completes_the_claim(w):
     driver = factories.user(w.platform)
     claim, _ = claims.claim_lot(db.session, w.cpas_user, _tomorrows_lot(w).id, 30)
     proposal = booking.book(db.session, w.coordinator, claim)
-    pickup, drop = sorted((s for s in proposal.run.stops if s.claim_id == claim.id),
-                          key=lambda s: s.position)
+    pickup, drop = sorted(
+        (s for s in proposal.run.stops if s.claim_id == claim.id), key=lambda s: s.position
+    )
     stops.confirm(db.session, driver, pickup, 4)
     assert stops.confirm(db.session, driver, drop, 5, "Marie Dupont").ok
     db.session.commit()
     assert claim.status == ClaimStatus.DELIVERED and drop.receiver_name == "Marie Dupont"
-    trace = db.session.scalars(select(Event.action).where(
-        Event.subject_type == "lot", Event.subject_id == claim.lot_id)).all()
+    trace = db.session.scalars(
+        select(Event.action).where(Event.subject_type == "lot", Event.subject_id == claim.lot_id)
+    ).all()
     assert "picked_up" in trace and "delivered" in trace
 
 

@@ -39,8 +39,7 @@ from tests import factories
 
 WAIT = 120  # seconds; generous for a loaded CI machine, never slept through
 # Jobs that _region() gives work; the mail jobs' work depends on what the others notify.
-BUSY = {"expire_lots", "escalate_waves", "daily_allocation", "materialise_runs",
-        "remind_expiring"}
+BUSY = {"expire_lots", "escalate_waves", "daily_allocation", "materialise_runs", "remind_expiring"}
 
 
 def _region():
@@ -56,28 +55,54 @@ def _region():
     w.waiting = factories.lot(w.donor, kg=15, days=6, title="Pommes")
     w.waiting.wave, w.waiting.next_wave_at = 1, now - timedelta(minutes=1)
     w.cpas_convention.fse_plus_approval_expires = local_today() + timedelta(days=10)
-    depot = Depot(platform_id=w.platform.id, name="Dépôt", postcode="6800",
-                  locality="Libramont-Chevigny", lat=w.platform.lat, lon=w.platform.lon)
-    van = Vehicle(platform_id=w.platform.id, name="Van", capacity_kg=500,
-                  refrigerated=True, freezer=False)
+    depot = Depot(
+        platform_id=w.platform.id,
+        name="Dépôt",
+        postcode="6800",
+        locality="Libramont-Chevigny",
+        lat=w.platform.lat,
+        lon=w.platform.lon,
+    )
+    van = Vehicle(
+        platform_id=w.platform.id, name="Van", capacity_kg=500, refrigerated=True, freezer=False
+    )
     db.session.add_all([depot, van])
     db.session.flush()
     for weekday in (0, 3):
-        template = RunTemplate(platform_id=w.platform.id, vehicle_id=van.id, depot_id=depot.id,
-                               name=f"Tournée {weekday}", weekday=weekday, departure="07:30",
-                               max_duration_min=600)
-        template.stops.append(TemplateStop(position=0, organisation_id=w.asbl.id,
-                                           lat=w.asbl.lat, lon=w.asbl.lon, load_delta_kg=-50,
-                                           opens="08:00", closes="17:00", service_min=15))
+        template = RunTemplate(
+            platform_id=w.platform.id,
+            vehicle_id=van.id,
+            depot_id=depot.id,
+            name=f"Tournée {weekday}",
+            weekday=weekday,
+            departure="07:30",
+            max_duration_min=600,
+        )
+        template.stops.append(
+            TemplateStop(
+                position=0,
+                organisation_id=w.asbl.id,
+                lat=w.asbl.lat,
+                lon=w.asbl.lon,
+                load_delta_kg=-50,
+                opens="08:00",
+                closes="17:00",
+                service_min=15,
+            )
+        )
         db.session.add(template)
     db.session.commit()
     return w
 
 
 def _events(action: str, lot_ids: list[int]) -> Counter:
-    return Counter(db.session.scalars(select(Event.subject_id).where(
-        Event.subject_type == "lot", Event.action == action,
-        Event.subject_id.in_(lot_ids))).all())
+    return Counter(
+        db.session.scalars(
+            select(Event.subject_id).where(
+                Event.subject_type == "lot", Event.action == action, Event.subject_id.in_(lot_ids)
+            )
+        ).all()
+    )
 
 
 def _mail_states(*where) -> Counter:
@@ -92,13 +117,17 @@ def _effects(w) -> dict:
         "runs": db.session.scalar(select(func.count()).select_from(Run)),
         "claims": db.session.scalar(select(func.count()).select_from(Claim)),
         "claimed_g": db.session.scalar(select(func.coalesce(func.sum(Claim.grams), 0))),
-        "reminders": db.session.scalar(select(func.count()).select_from(Notification).where(
-            Notification.kind == NotificationKind.EXPIRING_APPROVAL)),
+        "reminders": db.session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.kind == NotificationKind.EXPIRING_APPROVAL)
+        ),
         "mail_states": _mail_states(),
     }
 
 
 # (a) Each job is idempotent ---------------------------------------------------------
+
 
 def test_every_job_run_twice_does_its_work_once(app, inbox):
     w = _region()
@@ -119,11 +148,13 @@ def test_every_job_run_twice_does_its_work_once(app, inbox):
     assert all(db.session.get(Lot, lot.id).status == LotStatus.EXPIRED for lot in w.expired)
     assert effects["escalated"] == {w.waiting.id: 1}
     assert effects["runs"] > 0 and effects["claims"] > 0 and effects["reminders"] > 0
-    assert len(inbox.messages) == sent["deliver_mail"] + sent["send_digests"] > 0, \
+    assert len(inbox.messages) == sent["deliver_mail"] + sent["send_digests"] > 0, (
         "every mail sent once"
+    )
 
 
 # (b) The lease and the log ----------------------------------------------------------
+
 
 def _job(func, minutes: int = 10) -> job_runs.Job:
     return job_runs.Job("test_job", "Test job", func, job_runs.every(minutes))
@@ -160,10 +191,12 @@ def test_a_finished_run_keeps_the_lease_until_it_expires(app, job_log):
     job = _job(lambda session, now: 2)
     now = datetime.now(UTC)
     assert job_runs.run(app, job, now=now).counts == {"count": 2}
-    assert job_runs.run(app, job, now=now + timedelta(minutes=4)) is None, \
+    assert job_runs.run(app, job, now=now + timedelta(minutes=4)) is None, (
         "a late duplicate of the same occurrence skips"
-    assert job_runs.run(app, job, now=now + timedelta(minutes=5)) is not None, \
+    )
+    assert job_runs.run(app, job, now=now + timedelta(minutes=5)) is not None, (
         "the next occurrence (10 minutes later) finds the lease expired"
+    )
     assert [r.outcome for r in job_log()] == [JobOutcome.OK, JobOutcome.OK]
 
 
@@ -173,14 +206,16 @@ def test_a_manual_run_takes_an_idle_lease_and_keeps_its_end(app, job_log):
     job = job_runs.Job("daily", "Daily", lambda session, now: 1, job_runs.daily_at("06:30"))
     now = datetime.now(UTC)
     job_runs.run(app, job, now=now)
-    result = job_runs.run(app, job, trigger=job_runs.MANUAL, user_id=person.id,
-                          now=now + timedelta(minutes=1))
+    result = job_runs.run(
+        app, job, trigger=job_runs.MANUAL, user_id=person.id, now=now + timedelta(minutes=1)
+    )
     assert result.outcome == JobOutcome.OK
     manual = job_log()[-1]
     assert (manual.trigger, manual.triggered_by_id) == ("manual", person.id)
     lock = db.session.get(JobLock, "daily")
-    assert lock.holder == "" and lock.locked_until == now + job_runs.DAILY_LEASE, \
+    assert lock.holder == "" and lock.locked_until == now + job_runs.DAILY_LEASE, (
         "the scheduled occurrence stays protected after a manual run"
+    )
     assert job_runs.run(app, job, now=now + timedelta(hours=1)) is None
 
 
@@ -203,16 +238,25 @@ def test_a_failure_is_recorded_rolled_back_and_releases_the_lease(app, job_log):
     assert db.session.get(Lot, lot_id).title == "Intact", "the job's work was rolled back"
     lock = db.session.get(JobLock, "test_job")
     assert lock.holder == "" and lock.locked_until <= run.finished_at
-    assert job_runs.run(app, _job(lambda s, n: 0), now=run.finished_at).outcome == JobOutcome.OK, \
+    assert job_runs.run(app, _job(lambda s, n: 0), now=run.finished_at).outcome == JobOutcome.OK, (
         "a failed run does not block a retry"
+    )
 
 
 def test_a_crashed_run_is_marked_interrupted_once_its_lease_expired(app, job_log):
     now = datetime.now(UTC)
-    db.session.add(JobLock(name="test_job", holder="gone:1:dead",
-                           locked_until=now - timedelta(seconds=1)))
-    db.session.add(JobRun(job="test_job", started_at=now - timedelta(minutes=6),
-                          outcome=JobOutcome.RUNNING, counts={}, host="gone:1:dead"))
+    db.session.add(
+        JobLock(name="test_job", holder="gone:1:dead", locked_until=now - timedelta(seconds=1))
+    )
+    db.session.add(
+        JobRun(
+            job="test_job",
+            started_at=now - timedelta(minutes=6),
+            outcome=JobOutcome.RUNNING,
+            counts={},
+            host="gone:1:dead",
+        )
+    )
     db.session.commit()
     assert job_runs.run(app, _job(lambda s, n: 1), now=now).outcome == JobOutcome.OK
     crashed, fresh = job_log()
@@ -222,8 +266,10 @@ def test_a_crashed_run_is_marked_interrupted_once_its_lease_expired(app, job_log
 
 # (c) Two real schedulers, one database ----------------------------------------------
 
-def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri, make_app,
-                                                         job_log, inbox):
+
+def test_two_schedulers_on_one_database_do_each_job_once(
+    app, database_uri, make_app, job_log, inbox
+):
     """Two APScheduler BackgroundSchedulers, each with its own app (own engine and
     connection pool, as two processes would have), both configured from the registry
     and made to fire every job at the same instant."""
@@ -234,8 +280,7 @@ def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri, make
     names = [job.name for job in jobs.registry(app.config)]
     mail = {k: v for k, v in app.config.items() if k.startswith("MAIL_")}
     apps_on_the_database = ExitStack()  # their own engines, disposed at the end
-    apps = [apps_on_the_database.enter_context(make_app(database_uri, **mail))
-            for _ in range(2)]
+    apps = [apps_on_the_database.enter_context(make_app(database_uri, **mail)) for _ in range(2)]
     schedulers = [BackgroundScheduler(timezone=jobs.TIMEZONE) for _ in apps]
     done, lock = threading.Event(), threading.Lock()
     events: list = []
@@ -250,8 +295,7 @@ def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri, make
     try:
         for scheduler, other_app in zip(schedulers, apps, strict=True):
             jobs.configure(scheduler, other_app)
-            scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR
-                                   | EVENT_JOB_MISSED)
+            scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
             scheduler.start(paused=True)
             for name in names:
                 scheduler.modify_job(name, next_run_time=fire_at)
@@ -264,12 +308,14 @@ def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri, make
                 scheduler.shutdown(wait=True)
         apps_on_the_database.close()
 
-    assert not [e for e in events if e.code != EVENT_JOB_EXECUTED], \
-        [(e.job_id, getattr(e, "exception", None)) for e in events]
+    assert not [e for e in events if e.code != EVENT_JOB_EXECUTED], [
+        (e.job_id, getattr(e, "exception", None)) for e in events
+    ]
     for name in names:
         returned = [e.retval for e in events if e.job_id == name]
-        assert len(returned) == 2 and sum(r is None for r in returned) == 1, \
+        assert len(returned) == 2 and sum(r is None for r in returned) == 1, (
             f"{name}: one scheduler ran it, the other skipped: {returned}"
+        )
     runs = job_log()
     assert sorted(r.job for r in runs) == sorted(names), "one logged run per job"
     assert all(r.outcome == JobOutcome.OK for r in runs), [(r.job, r.error) for r in runs]
@@ -280,11 +326,17 @@ def test_two_schedulers_on_one_database_do_each_job_once(app, database_uri, make
     assert effects["runs"] == counts["materialise_runs"]["count"] > 0
     assert effects["claims"] == counts["daily_allocation"]["claimed"] > 0
     assert effects["escalated"][w.waiting.id] == counts["escalate_waves"]["lots"] == 1
-    assert db.session.scalar(select(func.count()).select_from(Lot).where(
-        Lot.status == LotStatus.EXPIRED)) == counts["expire_lots"]["count"] == 3
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(Lot).where(Lot.status == LotStatus.EXPIRED)
+        )
+        == counts["expire_lots"]["count"]
+        == 3
+    )
     assert effects["reminders"] == reminders and counts["remind_expiring"]["count"] == 0
     sent = counts["deliver_mail"]["count"] + counts["send_digests"]["count"]
     assert len(inbox.messages) == sent >= reminders, "each mail sent once, by one scheduler"
     assert _mail_states(Notification.kind == NotificationKind.EXPIRING_APPROVAL) == {
-        MailState.SENT: reminders}, "the reminders waiting at the start were mailed"
+        MailState.SENT: reminders
+    }, "the reminders waiting at the start were mailed"
     assert MailState.SENDING not in _mail_states()

@@ -30,8 +30,7 @@ def test_unknown_enum_value_is_refused(app):
     lot = factories.lot(donor)
     db.session.commit()
     with pytest.raises(IntegrityError):
-        db.session.execute(text("UPDATE lot SET storage = 'tepid' WHERE id = :id"),
-                           {"id": lot.id})
+        db.session.execute(text("UPDATE lot SET storage = 'tepid' WHERE id = :id"), {"id": lot.id})
     db.session.rollback()
 
 

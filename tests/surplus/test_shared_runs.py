@@ -38,8 +38,9 @@ def test_an_agreement_in_force_lets_the_other_platforms_van_carry(w, agree):
     assert all(s.claim.platform_id == w.platform.id and s.leg == 0 for s in booked)
     carried = agreements.monthly(db.session, w.other_platform)
     assert sum(m.for_others_kg for m in carried) == pytest.approx(30)
-    assert sum(m.by_others_kg for m in agreements.monthly(db.session, w.platform)) == \
-        pytest.approx(30)
+    assert sum(m.by_others_kg for m in agreements.monthly(db.session, w.platform)) == pytest.approx(
+        30
+    )
 
 
 def test_an_agreement_not_yet_in_force_on_the_runs_day_does_not_count(w, agree):
@@ -55,14 +56,20 @@ def test_a_hub_relay_books_both_legs_and_hands_over_at_the_hub(w, agree, add_run
     db.session.commit()
     proposal = booking.propose(db.session, w.claim)
     assert proposal.insertion is None and proposal.relay is not None
-    assert (proposal.relay.first_run.id, proposal.relay.second_run.id) == \
-        (w.namur_run.id, hub_run.id)
+    assert (proposal.relay.first_run.id, proposal.relay.second_run.id) == (
+        w.namur_run.id,
+        hub_run.id,
+    )
     booking.book(db.session, w.coordinator, w.claim)
     db.session.commit()
     booked = booking.booked_stops(db.session, w.claim)
     legs = {(s.run_id, s.leg, s.kind) for s in booked}
-    assert legs == {(w.namur_run.id, 1, StopKind.PICKUP), (w.namur_run.id, 1, StopKind.DROPOFF),
-                    (hub_run.id, 2, StopKind.PICKUP), (hub_run.id, 2, StopKind.DROPOFF)}
+    assert legs == {
+        (w.namur_run.id, 1, StopKind.PICKUP),
+        (w.namur_run.id, 1, StopKind.DROPOFF),
+        (hub_run.id, 2, StopKind.PICKUP),
+        (hub_run.id, 2, StopKind.DROPOFF),
+    }
     hub_drop = next(s for s in booked if s.leg == 1 and s.kind == StopKind.DROPOFF)
     assert (hub_drop.lat, hub_drop.lon) == (w.hub_depot.lat, w.hub_depot.lon)
     params = matching_adapter.params(datetime.now(UTC))

@@ -17,6 +17,7 @@ from tests import factories
 @pytest.fixture
 def region(app):
     """Mons (SOREAL serves 7000), Namur (~85 road km away), Libramont (far away)."""
+
     class R:
         pass
 
@@ -71,8 +72,9 @@ def test_escalation_reaches_namur_then_everyone_once(region):
     assert moved == {"lots": 1, "platforms": 1}
     assert r.lot.wave == 2 and _offered(r.lot) == {r.soreal.id, r.namur.id}
     assert _visible(r.cpas_namur, r.lot) and not _visible(r.cpas_libramont, r.lot)
-    [through] = waves.why_visible(db.session, r.lot,
-                                  conventions_for(db.session, r.cpas_namur, r.lot))
+    [through] = waves.why_visible(
+        db.session, r.lot, conventions_for(db.session, r.cpas_namur, r.lot)
+    )
     assert (through.platform.id, through.wave) == (r.namur.id, 2)
     # Running the job again at the same moment changes nothing.
     assert waves.escalate(db.session, r.now + timedelta(hours=13))["lots"] == 0
@@ -82,8 +84,11 @@ def test_escalation_reaches_namur_then_everyone_once(region):
     db.session.commit()
     assert r.lot.wave == 3 and r.lot.next_wave_at is None
     assert _visible(r.cpas_libramont, r.lot)
-    escalations = db.session.scalar(select(func.count(Event.id)).where(
-        Event.subject_type == "lot", Event.subject_id == r.lot.id, Event.action == "escalated"))
+    escalations = db.session.scalar(
+        select(func.count(Event.id)).where(
+            Event.subject_type == "lot", Event.subject_id == r.lot.id, Event.action == "escalated"
+        )
+    )
     assert escalations == 2
 
 
@@ -126,7 +131,8 @@ def test_the_matcher_allocates_only_within_the_current_wave(region, app):
     waves.escalate(db.session, r.now + timedelta(hours=13))
     batch = allocation.propose(db.session, r.namur_coordinator)
     assert {(line.lot_id, line.beneficiary_id) for line in batch.lines} == {
-        (r.lot.id, r.cpas_namur.id)}
+        (r.lot.id, r.cpas_namur.id)
+    }
 
 
 def test_each_wave_tells_the_organisations_it_reaches(region):
@@ -135,9 +141,13 @@ def test_each_wave_tells_the_organisations_it_reaches(region):
     r = region
 
     def told(org):
-        return db.session.scalar(select(func.count(Notification.id)).where(
-            Notification.kind == NotificationKind.NEW_LOT, Notification.subject_id == r.lot.id,
-            Notification.user_id.in_([u.id for u in org.users])))
+        return db.session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.kind == NotificationKind.NEW_LOT,
+                Notification.subject_id == r.lot.id,
+                Notification.user_id.in_([u.id for u in org.users]),
+            )
+        )
 
     assert told(r.cpas_mons) == 1 and told(r.cpas_namur) == 0
     waves.escalate(db.session, r.now + timedelta(hours=13))

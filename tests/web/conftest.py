@@ -107,37 +107,59 @@ def _extra_rows(app: Flask) -> dict:
     assert coordinator.organisation_id == libramont
     now = datetime.now(UTC)
 
-    lot_donor = s.scalar(select(Lot.id).where(Lot.donor_id == donor.organisation_id,
-                                              Lot.status == LotStatus.OPEN).order_by(Lot.id))
+    lot_donor = s.scalar(
+        select(Lot.id)
+        .where(Lot.donor_id == donor.organisation_id, Lot.status == LotStatus.OPEN)
+        .order_by(Lot.id)
+    )
     assert lot_donor is not None, "the producer has an open lot"
     # Open, divisible lots offered to the CPAS of Libramont-Chevigny, with room for 2 parts.
-    offered = [lot for lot in s.scalars(select(Lot).where(
-        Lot.status == LotStatus.OPEN, Lot.divisible.is_(True), Lot.fse_plus.is_(False),
-        Lot.id != lot_donor, Lot.pickup_until > now + timedelta(hours=6)).order_by(Lot.id))
+    offered = [
+        lot
+        for lot in s.scalars(
+            select(Lot)
+            .where(
+                Lot.status == LotStatus.OPEN,
+                Lot.divisible.is_(True),
+                Lot.fse_plus.is_(False),
+                Lot.id != lot_donor,
+                Lot.pickup_until > now + timedelta(hours=6),
+            )
+            .order_by(Lot.id)
+        )
         if lot.remaining_g >= max(2 * lot.min_part_g, 10_000)
-        and any(c.platform_id == libramont for c in conventions_for(s, cpas.organisation, lot))]
+        and any(c.platform_id == libramont for c in conventions_for(s, cpas.organisation, lot))
+    ]
     assert len(offered) >= 2, "two lots are offered to the CPAS of Libramont-Chevigny"
     claimed_lot, claimable = offered[0], offered[1]
-    claim, _created = claims.claim_lot(s, cpas, claimed_lot.id, claimed_lot.min_part_kg or 5,
-                                       platform_id=libramont)
+    claim, _created = claims.claim_lot(
+        s, cpas, claimed_lot.id, claimed_lot.min_part_kg or 5, platform_id=libramont
+    )
     # A claim of a chilled lot booked on a Libramont run and picked up: its drop-off waits
     # for the driver's temperature and receiver.
     dropoff = None
-    for lot in s.scalars(select(Lot).where(
-            Lot.status == LotStatus.OPEN, Lot.storage == StorageClass.CHILLED,
-            Lot.id.not_in([lot_donor, claimed_lot.id, claimable.id])).order_by(Lot.id)):
-        if not any(c.platform_id == libramont for c in conventions_for(s, cpas.organisation,
-                                                                        lot)):
+    for lot in s.scalars(
+        select(Lot)
+        .where(
+            Lot.status == LotStatus.OPEN,
+            Lot.storage == StorageClass.CHILLED,
+            Lot.id.not_in([lot_donor, claimed_lot.id, claimable.id]),
+        )
+        .order_by(Lot.id)
+    ):
+        if not any(c.platform_id == libramont for c in conventions_for(s, cpas.organisation, lot)):
             continue
         try:
             with s.begin_nested():
-                carried, _created = claims.claim_lot(s, cpas, lot.id, lot.remaining_kg,
-                                                     platform_id=libramont)
+                carried, _created = claims.claim_lot(
+                    s, cpas, lot.id, lot.remaining_kg, platform_id=libramont
+                )
                 booking.book(s, coordinator, carried)
         except DomainError:
             continue
-        stops = s.scalars(select(Stop).where(Stop.claim_id == carried.id)
-                          .order_by(Stop.position)).all()
+        stops = s.scalars(
+            select(Stop).where(Stop.claim_id == carried.id).order_by(Stop.position)
+        ).all()
         pickup = next(stop for stop in stops if stop.kind == StopKind.PICKUP)
         dropoff = next(stop for stop in stops if stop.kind == StopKind.DROPOFF)
         pickup.status, pickup.temperature_c = StopStatus.DONE, 4.0
@@ -147,51 +169,85 @@ def _extra_rows(app: Flask) -> dict:
         break
     assert dropoff is not None, "a chilled lot claimed by the CPAS is booked on a run"
 
-    conv_cpas = s.scalar(select(Convention.id).where(
-        Convention.beneficiary_id == cpas.organisation_id, Convention.platform_id == libramont,
-        Convention.status == ConventionStatus.ACTIVE))
+    conv_cpas = s.scalar(
+        select(Convention.id).where(
+            Convention.beneficiary_id == cpas.organisation_id,
+            Convention.platform_id == libramont,
+            Convention.status == ConventionStatus.ACTIVE,
+        )
+    )
     assert conv_cpas is not None
     # A convention and a transport agreement waiting for Libramont's decision (rows as
     # the request forms leave them).
     arlon = org_id(ARLON)
     requested = Convention(
-        platform_id=libramont, beneficiary_id=arlon, status=ConventionStatus.REQUESTED,
-        persons_per_week=120, chilled_capacity_kg=80.0, frozen_capacity_kg=0.0,
-        accepted_categories=[], opening_hours={"mon": [["09:00", "12:00"]]},
-        contact_name="Service social", contact_phone="+32 63 00 00 00")
+        platform_id=libramont,
+        beneficiary_id=arlon,
+        status=ConventionStatus.REQUESTED,
+        persons_per_week=120,
+        chilled_capacity_kg=80.0,
+        frozen_capacity_kg=0.0,
+        accepted_categories=[],
+        opening_hours={"mon": [["09:00", "12:00"]]},
+        contact_name="Service social",
+        contact_phone="+32 63 00 00 00",
+    )
     namur_coordinator = user("coordination.namur@demo.maillon.be")
     agreement = TransportAgreement(
-        carrier_id=namur_coordinator.organisation_id, client_id=libramont,
-        status=AgreementStatus.REQUESTED, valid_from=local_today(), valid_until=None,
-        note="Tournées du jeudi", requested_by_org_id=namur_coordinator.organisation_id,
-        requested_by_id=namur_coordinator.id)
+        carrier_id=namur_coordinator.organisation_id,
+        client_id=libramont,
+        status=AgreementStatus.REQUESTED,
+        valid_from=local_today(),
+        valid_until=None,
+        note="Tournées du jeudi",
+        requested_by_org_id=namur_coordinator.organisation_id,
+        requested_by_id=namur_coordinator.id,
+    )
     s.add_all([requested, agreement])
     s.flush()
     batch = allocation.propose(s, coordinator)
-    line = s.scalar(select(AllocationLine.id).where(AllocationLine.batch_id == batch.id)
-                    .order_by(AllocationLine.id))
+    line = s.scalar(
+        select(AllocationLine.id)
+        .where(AllocationLine.batch_id == batch.id)
+        .order_by(AllocationLine.id)
+    )
     assert line is not None, "the matcher proposes at least one line to Libramont"
     _invitation, invitation_token = accounts.invite(s, cpas, INVITED, Role.MEMBER)
 
     run_id, stop_id = s.execute(
-        select(Run.id, Stop.id).join(Stop, Stop.run_id == Run.id)
+        select(Run.id, Stop.id)
+        .join(Stop, Stop.run_id == Run.id)
         .where(Run.platform_id == libramont, Run.start_at > now, Stop.status == StopStatus.PLANNED)
-        .order_by(Run.start_at, Stop.position)).first()
+        .order_by(Run.start_at, Stop.position)
+    ).first()
     facts = {
         "today": local_today().isoformat(),
-        "libramont": libramont, "aliment": aliment, "liege": liege,
+        "libramont": libramont,
+        "aliment": aliment,
+        "liege": liege,
         "cpas_org": cpas.organisation_id,
-        "lot_donor": lot_donor, "lot_claimable": claimable.id,
+        "lot_donor": lot_donor,
+        "lot_claimable": claimable.id,
         "claim_kg": f"{max(claimable.min_part_kg, 1):g}",
-        "claim": claim.id, "conv_cpas": conv_cpas, "conv_requested": requested.id,
-        "agreement": agreement.id, "batch": batch.id, "line": line,
+        "claim": claim.id,
+        "conv_cpas": conv_cpas,
+        "conv_requested": requested.id,
+        "agreement": agreement.id,
+        "batch": batch.id,
+        "line": line,
         "invitation_token": invitation_token,
-        "template": s.scalar(select(RunTemplate.id).where(RunTemplate.platform_id == libramont)
-                             .order_by(RunTemplate.id)),
-        "vehicle": s.scalar(select(Vehicle.id).where(Vehicle.platform_id == libramont)
-                            .order_by(Vehicle.id)),
+        "template": s.scalar(
+            select(RunTemplate.id)
+            .where(RunTemplate.platform_id == libramont)
+            .order_by(RunTemplate.id)
+        ),
+        "vehicle": s.scalar(
+            select(Vehicle.id).where(Vehicle.platform_id == libramont).order_by(Vehicle.id)
+        ),
         "depot": s.scalar(select(Depot.id).where(Depot.platform_id == libramont)),
-        "run": run_id, "stop_regular": stop_id, "stop": dropoff.id,
+        "run": run_id,
+        "stop_regular": stop_id,
+        "stop": dropoff.id,
         "newcomer": org_id(NEWCOMER),
     }
     s.commit()
@@ -213,8 +269,9 @@ def _seed_demo(app: Flask) -> dict:
 class DemoRegion:
     """The seeded demo region per backend (built on first use) and its facts."""
 
-    def __init__(self, directory: Path, postgres, migrate: Callable[[str], None],
-                 make_app: Callable):
+    def __init__(
+        self, directory: Path, postgres, migrate: Callable[[str], None], make_app: Callable
+    ):
         self.directory = directory
         self.postgres = postgres
         self.migrate = migrate
@@ -246,16 +303,18 @@ class DemoRegion:
 
 
 @pytest.fixture(scope="session")
-def demo_region(tmp_path_factory: pytest.TempPathFactory, postgres, migrate,
-                make_app) -> Iterator[DemoRegion]:
+def demo_region(
+    tmp_path_factory: pytest.TempPathFactory, postgres, migrate, make_app
+) -> Iterator[DemoRegion]:
     region = DemoRegion(tmp_path_factory.mktemp("webdemo"), postgres, migrate, make_app)
     yield region
     if region.pg_name:
         postgres.drop(region.pg_name)
 
 
-def _copy(region: DemoRegion, backend: str, request: pytest.FixtureRequest, postgres,
-          directory: Path) -> tuple[str, Callable[[], None], Callable[[], None]]:
+def _copy(
+    region: DemoRegion, backend: str, request: pytest.FixtureRequest, postgres, directory: Path
+) -> tuple[str, Callable[[], None], Callable[[], None]]:
     """A new copy of the backend's demo region: its URL, how to copy the template over
     it again (nobody connected), and how to drop it."""
     if backend == "sqlite":
@@ -291,8 +350,14 @@ def _inside(app: Flask) -> Iterator[Flask]:
 
 
 @pytest.fixture
-def demo_app(backend: str, request: pytest.FixtureRequest, tmp_path: Path,
-             demo_region: DemoRegion, postgres, make_app) -> Iterator[Flask]:
+def demo_app(
+    backend: str,
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    demo_region: DemoRegion,
+    postgres,
+    make_app,
+) -> Iterator[Flask]:
     """The application on this test's own copy of the demo region (inside an app
     context, like ``app``)."""
     uri, _recopy, drop = _copy(demo_region, backend, request, postgres, tmp_path)
@@ -314,11 +379,17 @@ class Workspace:
     template over it again after a test that changed it. ``pristine`` is the fingerprint
     of the untouched copy."""
 
-    def __init__(self, backend: str, region: DemoRegion, request: pytest.FixtureRequest,
-                 postgres, make_app, directory: Path):
+    def __init__(
+        self,
+        backend: str,
+        region: DemoRegion,
+        request: pytest.FixtureRequest,
+        postgres,
+        make_app,
+        directory: Path,
+    ):
         self.backend = backend
-        self.uri, self._recopy, self._drop = _copy(region, backend, request, postgres,
-                                                   directory)
+        self.uri, self._recopy, self._drop = _copy(region, backend, request, postgres, directory)
         self.facts = region.facts[backend]
         self._stack = ExitStack()
         self._stack.callback(self._drop)
@@ -366,15 +437,22 @@ def _workspaces() -> Iterator[dict[str, Workspace]]:
 
 
 @pytest.fixture
-def workspace(backend: str, request: pytest.FixtureRequest, demo_region: DemoRegion,
-              postgres, make_app, tmp_path_factory: pytest.TempPathFactory,
-              _workspaces: dict[str, Workspace]) -> Iterator[Workspace]:
+def workspace(
+    backend: str,
+    request: pytest.FixtureRequest,
+    demo_region: DemoRegion,
+    postgres,
+    make_app,
+    tmp_path_factory: pytest.TempPathFactory,
+    _workspaces: dict[str, Workspace],
+) -> Iterator[Workspace]:
     """The backend's shared copy of the demo region, untouched, inside an app context.
     A test that changes the database gets it copied again afterwards."""
     space = _workspaces.get(backend)
     if space is None:
         space = _workspaces[backend] = Workspace(
-            backend, demo_region, request, postgres, make_app, tmp_path_factory.mktemp("ws"))
+            backend, demo_region, request, postgres, make_app, tmp_path_factory.mktemp("ws")
+        )
     with _inside(space.app):
         try:
             yield space
@@ -405,7 +483,8 @@ def sign_in(app: Flask, email: str) -> str:
 def issue_token(app: Flask, email: str) -> str:
     """A bearer token of the demo account ``email`` (valid on every copy, like cookies)."""
     response = app.test_client().post(
-        "/api/v1/token", json={"email": email, "password": DEMO_PASSWORD})
+        "/api/v1/token", json={"email": email, "password": DEMO_PASSWORD}
+    )
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     return response.get_json()["token"]
 
@@ -416,8 +495,13 @@ def issue_token(app: Flask, email: str) -> str:
 def where_raised(error: BaseException) -> str:
     """``file:line in function`` of the innermost frame of the project's own code."""
     frames = traceback.extract_tb(error.__traceback__)
-    ours = [f for f in frames if f.filename.startswith(str(ROOT))
-            and "/.venv/" not in f.filename and "/tests/" not in f.filename]
+    ours = [
+        f
+        for f in frames
+        if f.filename.startswith(str(ROOT))
+        and "/.venv/" not in f.filename
+        and "/tests/" not in f.filename
+    ]
     frame = (ours or frames or [None])[-1]
     if frame is None:
         return "?"
@@ -472,8 +556,10 @@ def _fingerprint() -> dict[str, tuple[int, str]]:
         for table in db.metadata.sorted_tables:
             order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
             if conn.dialect.name == "postgresql":  # hashed by the server, in one round trip
-                cursor.execute(f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' "
-                               f"ORDER BY {order}), '')) FROM \"{table.name}\" t")
+                cursor.execute(
+                    f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' "
+                    f"ORDER BY {order}), '')) FROM \"{table.name}\" t"
+                )
                 count, digest = cursor.fetchone()
             else:
                 cursor.execute(f'SELECT * FROM "{table.name}" ORDER BY {order}')
@@ -488,16 +574,23 @@ def _fingerprint() -> dict[str, tuple[int, str]]:
 
 def changes(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]) -> list[str]:
     """The tables whose rows changed, with their row counts before → after."""
-    return [f"{name} ({before[name][0]} → {after[name][0]} rows)"
-            for name in before if before[name] != after.get(name)]
+    return [
+        f"{name} ({before[name][0]} → {after[name][0]} rows)"
+        for name in before
+        if before[name] != after.get(name)
+    ]
 
 
 _LIVE_CLAIMS = "('active', 'collected', 'delivered')"
-_FLOATS = {"convention": ["chilled_capacity_kg", "frozen_capacity_kg"],
-           "vehicle": ["capacity_kg"], "lot": ["pickup_lat", "pickup_lon"],
-           "organisation": ["lat", "lon", "service_radius_km"],
-           "stop": ["lat", "lon", "load_delta_kg", "temperature_c"],
-           "template_stop": ["lat", "lon", "load_delta_kg"], "run": ["speed_kmh"]}
+_FLOATS = {
+    "convention": ["chilled_capacity_kg", "frozen_capacity_kg"],
+    "vehicle": ["capacity_kg"],
+    "lot": ["pickup_lat", "pickup_lon"],
+    "organisation": ["lat", "lon", "service_radius_km"],
+    "stop": ["lat", "lon", "load_delta_kg", "temperature_c"],
+    "template_stop": ["lat", "lon", "load_delta_kg"],
+    "run": ["speed_kmh"],
+}
 
 
 def integrity_problems() -> list[str]:
@@ -518,23 +611,32 @@ def _integrity_problems() -> list[str]:
             orphans = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
             if orphans:
                 problems.append(f"foreign keys broken: {orphans[:5]}")
-        unbalanced = conn.execute(text(
-            "SELECT l.id, l.weight_g, l.remaining_g, COALESCE(c.g, 0) FROM lot l LEFT JOIN "
-            f"(SELECT lot_id, SUM(grams) AS g FROM claim WHERE status IN {_LIVE_CLAIMS} "
-            "GROUP BY lot_id) c ON c.lot_id = l.id WHERE l.status IN ('open', 'claimed') "
-            "AND l.weight_g - l.remaining_g <> COALESCE(c.g, 0)")).all()
+        unbalanced = conn.execute(
+            text(
+                "SELECT l.id, l.weight_g, l.remaining_g, COALESCE(c.g, 0) FROM lot l LEFT JOIN "
+                f"(SELECT lot_id, SUM(grams) AS g FROM claim WHERE status IN {_LIVE_CLAIMS} "
+                "GROUP BY lot_id) c ON c.lot_id = l.id WHERE l.status IN ('open', 'claimed') "
+                "AND l.weight_g - l.remaining_g <> COALESCE(c.g, 0)"
+            )
+        ).all()
         if unbalanced:
-            problems.append("lots whose claimed kilograms do not match their live claims "
-                            f"(id, weight_g, remaining_g, claimed_g): {unbalanced[:5]}")
-        wrong_status = conn.execute(text(
-            "SELECT id, status, remaining_g FROM lot WHERE (status = 'claimed' AND "
-            "remaining_g <> 0) OR (status = 'open' AND remaining_g = 0)")).all()
+            problems.append(
+                "lots whose claimed kilograms do not match their live claims "
+                f"(id, weight_g, remaining_g, claimed_g): {unbalanced[:5]}"
+            )
+        wrong_status = conn.execute(
+            text(
+                "SELECT id, status, remaining_g FROM lot WHERE (status = 'claimed' AND "
+                "remaining_g <> 0) OR (status = 'open' AND remaining_g = 0)"
+            )
+        ).all()
         if wrong_status:
             problems.append(f"lots whose status does not match what remains: {wrong_status[:5]}")
         for table, columns in _FLOATS.items():
             bad = " OR ".join(
                 f"{c} > 1e300 OR {c} < -1e300" + ("" if sqlite else f" OR {c} = 'NaN'")
-                for c in columns)
+                for c in columns
+            )
             rows = conn.execute(text(f"SELECT id FROM {table} WHERE {bad}")).all()
             if rows:
                 problems.append(f"non-finite numbers in {table} rows {[r[0] for r in rows[:5]]}")
@@ -544,8 +646,9 @@ def _integrity_problems() -> list[str]:
                 if not texts:
                     continue
                 where = " OR ".join(f'instr("{c}", char(0)) > 0' for c in texts)
-                if conn.execute(text(f'SELECT 1 FROM "{table.name}" WHERE {where} LIMIT 1')
-                                ).first():
+                if conn.execute(
+                    text(f'SELECT 1 FROM "{table.name}" WHERE {where} LIMIT 1')
+                ).first():
                     problems.append(f"NUL characters stored in {table.name}")
         conn.rollback()
     return problems

@@ -23,8 +23,11 @@ def test_sign_in_and_dashboard(app, client):
 def test_bad_sign_in_keeps_email_and_says_why_in_french(app, client):
     person = factories.user(factories.org("cpas"))
     db.session.commit()
-    response = client.post("/login", data={"email": person.email, "password": "wrong"},
-                           headers={"Accept-Language": "fr"})
+    response = client.post(
+        "/login",
+        data={"email": person.email, "password": "wrong"},
+        headers={"Accept-Language": "fr"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert f'value="{person.email}"' in html
@@ -85,16 +88,24 @@ def test_csrf_is_required_on_forms(app):
     assert response.status_code == 400
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    response = client.post("/login", data={"email": "a@b.be", "password": "x",
-                                           "csrf_token": token})
+    response = client.post("/login", data={"email": "a@b.be", "password": "x", "csrf_token": token})
     assert response.status_code == 422  # reached the credentials check
 
 
 def _signup_data(**overrides):
-    data = {"org_name": "Épicerie Nouvelle", "kind": "shop", "address": "Rue Haute 3",
-            "postcode": "6800", "locality": "Libramont-Chevigny",
-            "enterprise_number": "0403.170.701", "afsca_number": "", "phone": "",
-            "name": "Marie", "email": "marie@example.be", "password": "long-enough-pass"}
+    data = {
+        "org_name": "Épicerie Nouvelle",
+        "kind": "shop",
+        "address": "Rue Haute 3",
+        "postcode": "6800",
+        "locality": "Libramont-Chevigny",
+        "enterprise_number": "0403.170.701",
+        "afsca_number": "",
+        "phone": "",
+        "name": "Marie",
+        "email": "marie@example.be",
+        "password": "long-enough-pass",
+    }
     data.update(overrides)
     return data
 
@@ -109,8 +120,9 @@ def test_sign_up_creates_pending_organisation_and_admin(app, client):
 
 
 def test_sign_up_with_unknown_postcode_keeps_entries(app, client):
-    response = client.post("/signup", data=_signup_data(postcode="9999"),
-                           headers={"Accept-Language": "fr"})
+    response = client.post(
+        "/signup", data=_signup_data(postcode="9999"), headers={"Accept-Language": "fr"}
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert translated("fr", "Unknown Belgian postcode.") in html
@@ -118,8 +130,11 @@ def test_sign_up_with_unknown_postcode_keeps_entries(app, client):
 
 
 def test_sign_up_with_invalid_enterprise_number(app, client):
-    response = client.post("/signup", data=_signup_data(enterprise_number="0403.170.702"),
-                           headers={"Accept-Language": "en"})
+    response = client.post(
+        "/signup",
+        data=_signup_data(enterprise_number="0403.170.702"),
+        headers={"Accept-Language": "en"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Not a valid enterprise number" in html
@@ -130,8 +145,7 @@ def test_invitation_flow(app, client, login_as):
     admin = factories.user(factories.org("cpas"), Role.ORG_ADMIN)
     db.session.commit()
     login_as(admin, client)
-    page = client.post("/account/invitations", data={"email": "new@example.be",
-                                                      "role": "member"})
+    page = client.post("/account/invitations", data={"email": "new@example.be", "role": "member"})
     link = re.search(r'<code class="invite-link">([^<]+)</code>', page.get_data(as_text=True))
     assert link, "the invitation link is shown to the admin"
     path = link.group(1).split("maillon.test", 1)[1]
@@ -141,16 +155,21 @@ def test_invitation_flow(app, client, login_as):
     db.session.rollback()
     created = db.session.scalar(select(User).where(User.email == "new@example.be"))
     assert created.organisation_id == admin.organisation_id and created.role == Role.MEMBER
-    assert newcomer.post(path, data={"name": "X", "password": "another-long-pass"}
-                         ).status_code == 404, "an invitation is used once"
+    assert (
+        newcomer.post(path, data={"name": "X", "password": "another-long-pass"}).status_code == 404
+    ), "an invitation is used once"
 
 
 def test_member_cannot_invite(app, client, login_as):
     member = factories.user(factories.org("cpas"), Role.MEMBER)
     db.session.commit()
     login_as(member, client)
-    assert client.post("/account/invitations", data={"email": "x@example.be",
-                                                      "role": "member"}).status_code == 403
+    assert (
+        client.post(
+            "/account/invitations", data={"email": "x@example.be", "role": "member"}
+        ).status_code
+        == 403
+    )
 
 
 def test_language_choice_is_stored_per_user(app, client, login_as):

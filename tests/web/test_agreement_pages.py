@@ -23,9 +23,11 @@ from tests import factories
 from tests.factories import translated
 
 HX = {"HX-Request": "true"}
-WAVES = ("New lots from donors in your area are offered to your network first (wave 1), "
-         "then after %(hours)s hours to the networks of the platforms within %(km)s km of "
-         "the donor (wave 2), then to all platforms.")
+WAVES = (
+    "New lots from donors in your area are offered to your network first (wave 1), "
+    "then after %(hours)s hours to the networks of the platforms within %(km)s km of "
+    "the donor (wave 2), then to all platforms."
+)
 
 
 @pytest.fixture
@@ -38,9 +40,13 @@ def w(w):
 
 
 def _form(w, **overrides):
-    data = {"other_id": str(w.other_platform.id), "direction": "we_carry",
-            "valid_from": local_today().isoformat(), "valid_until": "",
-            "note": "Mardis et jeudis"}
+    data = {
+        "other_id": str(w.other_platform.id),
+        "direction": "we_carry",
+        "valid_from": local_today().isoformat(),
+        "valid_until": "",
+        "note": "Mardis et jeudis",
+    }
     data.update(overrides)
     return data
 
@@ -61,13 +67,15 @@ def test_request_then_the_other_coordinator_approves(w, login_as):
     agreement = _only_agreement()
     assert (agreement.carrier_id, agreement.client_id) == (w.platform.id, w.other_platform.id)
     assert f'id="agreement-{agreement.id}"' in ours.get("/platform/agreements").get_data(
-        as_text=True)
+        as_text=True
+    )
 
     theirs = login_as(w.other_coordinator)
     html = theirs.get("/platform/agreements").get_data(as_text=True)
     assert "Hub Libramont" in html and 'value="approve"' in html and "Mardis et jeudis" in html
-    response = theirs.post(f"/platform/agreements/{agreement.id}/decision", headers=HX,
-                           data={"action": "approve"})
+    response = theirs.post(
+        f"/platform/agreements/{agreement.id}/decision", headers=HX, data={"action": "approve"}
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body
     assert translated("fr", "Decision recorded.") in body and 'value="end"' in body
@@ -77,8 +85,9 @@ def test_request_then_the_other_coordinator_approves(w, login_as):
 
 
 def test_request_with_htmx_answers_the_page_fragment(w, login_as):
-    response = login_as(w.coordinator).post("/platform/agreements", headers=HX,
-                                            data=_form(w, direction="they_carry"))
+    response = login_as(w.coordinator).post(
+        "/platform/agreements", headers=HX, data=_form(w, direction="they_carry")
+    )
     body = response.get_data(as_text=True)
     assert response.status_code == 200 and "<html" not in body and 'id="agreements"' in body
     assert translated("fr", "Request sent to %(platform)s.", platform="Distri Namur") in body
@@ -102,25 +111,30 @@ def test_refusing_without_a_reason_comes_back_with_a_message(w, login_as):
     assert "Pas de camion frigo" in html
     again = theirs.post(url, headers=HX, data={"action": "approve"})
     assert again.status_code == 409
-    assert translated("fr", "This agreement was already decided.") in again.get_data(
-        as_text=True)
+    assert translated("fr", "This agreement was already decided.") in again.get_data(as_text=True)
 
 
 def test_other_platforms_and_beneficiaries_are_kept_out(w, login_as):
     login_as(w.coordinator).post("/platform/agreements", data=_form(w))
     agreement = _only_agreement()
-    third = factories.org("platform", name="Relais Charleroi", postcode="6000",
-                          locality="Charleroi")
+    third = factories.org(
+        "platform", name="Relais Charleroi", postcode="6000", locality="Charleroi"
+    )
     outsider = factories.user(third, Role.COORDINATOR)
     db.session.commit()
     url = f"/platform/agreements/{agreement.id}/decision"
     stranger = login_as(outsider)
     assert stranger.post(url, data={"action": "approve"}).status_code == 404
     assert stranger.post(url, data={"action": "end"}).status_code == 404
-    assert stranger.post("/platform/agreements/999999/decision",
-                         data={"action": "approve"}).status_code == 404
-    assert f'id="agreement-{agreement.id}"' not in stranger.get(
-        "/platform/agreements").get_data(as_text=True)
+    assert (
+        stranger.post(
+            "/platform/agreements/999999/decision", data={"action": "approve"}
+        ).status_code
+        == 404
+    )
+    assert f'id="agreement-{agreement.id}"' not in stranger.get("/platform/agreements").get_data(
+        as_text=True
+    )
     member = login_as(w.cpas_user)
     assert member.get("/platform/agreements").status_code == 403
     assert member.post("/platform/agreements", data=_form(w)).status_code == 403
@@ -134,16 +148,23 @@ def test_other_platforms_and_beneficiaries_are_kept_out(w, login_as):
 def test_bad_dates_come_back_per_field_with_the_entries(w, login_as):
     ours = login_as(w.coordinator)
     yesterday = (local_today() - timedelta(days=1)).isoformat()
-    response = ours.post("/platform/agreements", data=_form(
-        w, valid_from="", valid_until=yesterday, direction=""))
+    response = ours.post(
+        "/platform/agreements", data=_form(w, valid_from="", valid_until=yesterday, direction="")
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert translated("fr", "Enter the first day.") in html
     assert translated("fr", "Say which platform's vans carry.").replace("'", "&#39;") in html
     assert f'value="{yesterday}"' in html and "Mardis et jeudis" in html
-    response = ours.post("/platform/agreements", headers=HX, data=_form(
-        w, valid_from=(local_today() + timedelta(days=5)).isoformat(),
-        valid_until=(local_today() + timedelta(days=2)).isoformat()))
+    response = ours.post(
+        "/platform/agreements",
+        headers=HX,
+        data=_form(
+            w,
+            valid_from=(local_today() + timedelta(days=5)).isoformat(),
+            valid_until=(local_today() + timedelta(days=2)).isoformat(),
+        ),
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422 and "<html" not in html
     assert translated("fr", "The end date must follow the start date.") in html
@@ -157,9 +178,11 @@ def test_a_duplicate_request_is_a_conflict(w, login_as):
     assert ours.post("/platform/agreements", data=_form(w)).status_code == 302
     response = ours.post("/platform/agreements", data=_form(w))
     assert response.status_code == 409
-    assert translated("fr", "An agreement between these platforms in this direction is "
-                      "already asked for or in force over these dates.").replace(
-        "'", "&#39;") in response.get_data(as_text=True)
+    assert translated(
+        "fr",
+        "An agreement between these platforms in this direction is "
+        "already asked for or in force over these dates.",
+    ).replace("'", "&#39;") in response.get_data(as_text=True)
 
 
 def test_monthly_table_shows_the_kilograms_carried(w, login_as):
@@ -170,34 +193,54 @@ def test_monthly_table_shows_the_kilograms_carried(w, login_as):
     lot = factories.lot(w.donor, kg=40, days=6)
     db.session.commit()
     claim, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 30)
-    depot = Depot(platform_id=w.other_platform.id, name="Dépôt Namur", postcode="5000",
-                  locality="Namur", lat=w.other_platform.lat, lon=w.other_platform.lon)
-    van = Vehicle(platform_id=w.other_platform.id, name="Frigo", capacity_kg=800,
-                  refrigerated=True)
+    depot = Depot(
+        platform_id=w.other_platform.id,
+        name="Dépôt Namur",
+        postcode="5000",
+        locality="Namur",
+        lat=w.other_platform.lat,
+        lon=w.other_platform.lon,
+    )
+    van = Vehicle(platform_id=w.other_platform.id, name="Frigo", capacity_kg=800, refrigerated=True)
     db.session.add_all([depot, van])
     db.session.flush()
     day = local_today() + timedelta(days=1)
-    run = Run(platform_id=w.other_platform.id, vehicle_id=van.id, depot_id=depot.id,
-              name="Namur", start_at=datetime.combine(day, time(7, 30), tzinfo=BRUSSELS)
-              .astimezone(UTC))
-    run.stops.append(Stop(position=0, kind=StopKind.PICKUP, claim_id=claim.id,
-                          organisation_id=w.donor.id, lat=lot.pickup_lat, lon=lot.pickup_lon,
-                          load_delta_kg=30))
+    run = Run(
+        platform_id=w.other_platform.id,
+        vehicle_id=van.id,
+        depot_id=depot.id,
+        name="Namur",
+        start_at=datetime.combine(day, time(7, 30), tzinfo=BRUSSELS).astimezone(UTC),
+    )
+    run.stops.append(
+        Stop(
+            position=0,
+            kind=StopKind.PICKUP,
+            claim_id=claim.id,
+            organisation_id=w.donor.id,
+            lat=lot.pickup_lat,
+            lon=lot.pickup_lon,
+            load_delta_kg=30,
+        )
+    )
     db.session.add(run)
     db.session.commit()
     html = ours.get("/platform/agreements").get_data(as_text=True)
-    assert "30 kg" in html and translated("fr", "Nothing carried between platforms yet.") \
-        not in html
+    assert (
+        "30 kg" in html and translated("fr", "Nothing carried between platforms yet.") not in html
+    )
     assert "30 kg" in login_as(w.other_coordinator).get("/platform/agreements").get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_area_page_saves_postcodes_and_radius(w, login_as):
     ours = login_as(w.coordinator)
     page = ours.get("/platform/area").get_data(as_text=True)
     assert translated("fr", WAVES, hours="12", km="90").replace("'", "&#39;") in page
-    response = ours.post("/platform/area", data={"postcodes": "6800, 6600\n6840",
-                                                 "radius_km": "30"})
+    response = ours.post(
+        "/platform/area", data={"postcodes": "6800, 6600\n6840", "radius_km": "30"}
+    )
     assert response.status_code == 302
     db.session.rollback()
     platform = db.session.get(Organisation, w.platform.id)
@@ -209,13 +252,13 @@ def test_area_page_saves_postcodes_and_radius(w, login_as):
 
 def test_area_page_refuses_an_unknown_postcode_and_keeps_the_entries(w, login_as):
     ours = login_as(w.coordinator)
-    response = ours.post("/platform/area", data={"postcodes": "6800 0042",
-                                                 "radius_km": "250"})
+    response = ours.post("/platform/area", data={"postcodes": "6800 0042", "radius_km": "250"})
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert translated("fr", "Unknown Belgian postcodes: %(codes)s.", codes="0042") in html
-    assert translated("fr", "The radius must be more than 0 and at most %(max)d km.",
-                      max=200) in html
+    assert (
+        translated("fr", "The radius must be more than 0 and at most %(max)d km.", max=200) in html
+    )
     assert "6800 0042" in html and 'value="250"' in html
     db.session.rollback()
     assert db.session.get(Organisation, w.platform.id).service_radius_km is None
@@ -230,5 +273,4 @@ def test_api_lists_the_platforms_agreements(w, login_as, client, api_token):
     assert row["id"] == agreement.id and row["status"] == "requested"
     assert row["carrier"] == "Hub Libramont" and row["deciding_org_id"] == w.other_platform.id
     assert row["valid_from"] == local_today().isoformat() and row["valid_until"] is None
-    assert client.get("/api/v1/agreements",
-                      headers=api_token(w.cpas_user)).status_code == 403
+    assert client.get("/api/v1/agreements", headers=api_token(w.cpas_user)).status_code == 403

@@ -16,8 +16,15 @@ HX = {"HX-Request": "true"}
 def w(app):
     w = factories.world()
     factories.lot(w.donor, kg=40, title="Yaourts")
-    factories.lot(w.donor, kg=60, storage="ambient", category="dry_goods",
-                  date_kind="best_before", days=30, title="Pâtes")
+    factories.lot(
+        w.donor,
+        kg=60,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=30,
+        title="Pâtes",
+    )
     db.session.commit()
     return w
 
@@ -32,17 +39,23 @@ def test_run_review_and_confirm(w, login_as):
     batch_id = int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1])
     row = client.post(f"/platform/allocation/{batch_id}/lines/{line_ids[0]}", headers=HX)
     assert row.status_code == 200 and "line-removed" in row.get_data(as_text=True)
-    bad = client.post(f"/platform/allocation/{batch_id}/lines/{line_ids[-1]}",
-                      data={"kg": "-1"}, headers=HX)
+    bad = client.post(
+        f"/platform/allocation/{batch_id}/lines/{line_ids[-1]}", data={"kg": "-1"}, headers=HX
+    )
     assert bad.status_code == 422 and 'class="error"' in bad.get_data(as_text=True)
     assert client.post(f"/platform/allocation/{batch_id}/confirm").status_code == 302
     db.session.rollback()
-    statuses = {line.id: line.status for line in db.session.scalars(
-        select(AllocationLine).where(AllocationLine.batch_id == batch_id))}
+    statuses = {
+        line.id: line.status
+        for line in db.session.scalars(
+            select(AllocationLine).where(AllocationLine.batch_id == batch_id)
+        )
+    }
     assert statuses[line_ids[0]] == LineStatus.REMOVED
     assert LineStatus.CLAIMED in statuses.values()
     assert 'id="batch-result"' in client.get(f"/platform/allocation/{batch_id}").get_data(
-        as_text=True)
+        as_text=True
+    )
 
 
 def test_other_platform_and_beneficiaries_are_kept_out(w, login_as):

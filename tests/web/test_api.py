@@ -9,12 +9,23 @@ from tests import factories
 
 def _lot_json(**overrides):
     start = datetime.now(BRUSSELS) + timedelta(hours=1)
-    body = {"title": "Lait demi-écrémé", "category": "dairy", "weight_kg": 80, "units": 80,
-            "date_kind": "use_by", "date": (local_today() + timedelta(days=6)).isoformat(),
-            "storage": "chilled", "allergens": ["milk"], "fse_plus": False, "divisible": True,
-            "min_part_kg": 5, "pickup_from": start.isoformat(),
-            "pickup_until": (start + timedelta(hours=6)).isoformat(),
-            "postcode": "6800", "locality": "Recogne"}
+    body = {
+        "title": "Lait demi-écrémé",
+        "category": "dairy",
+        "weight_kg": 80,
+        "units": 80,
+        "date_kind": "use_by",
+        "date": (local_today() + timedelta(days=6)).isoformat(),
+        "storage": "chilled",
+        "allergens": ["milk"],
+        "fse_plus": False,
+        "divisible": True,
+        "min_part_kg": 5,
+        "pickup_from": start.isoformat(),
+        "pickup_until": (start + timedelta(hours=6)).isoformat(),
+        "postcode": "6800",
+        "locality": "Recogne",
+    }
     body.update(overrides)
     return body
 
@@ -33,7 +44,9 @@ def test_bad_credentials_and_missing_token_are_json(w, client):
     assert response.status_code == 401 and response.get_json()["error"]
     response = client.post("/api/v1/token", data="not json")
     assert response.status_code == 400 and set(response.get_json()["fields"]) == {
-        "email", "password"}
+        "email",
+        "password",
+    }
 
 
 def test_openapi_document_is_generated(client):
@@ -51,8 +64,11 @@ def test_post_lot_and_errors_per_field(w, client, api_token):
     assert lot["donor"]["id"] == w.donor.id and lot["locality"] == "Recogne"
     # The hub in the donor's commune gets it first; the next wave is announced.
     assert lot["wave"] == 1 and lot["next_wave_at"]
-    bad = client.post("/api/v1/lots", json=_lot_json(weight_kg=-1, postcode="0000",
-                                                     storage="warm"), headers=headers)
+    bad = client.post(
+        "/api/v1/lots",
+        json=_lot_json(weight_kg=-1, postcode="0000", storage="warm"),
+        headers=headers,
+    )
     assert bad.status_code == 400
     assert {"weight_kg", "postcode", "storage"} <= set(bad.get_json()["fields"])
     assert client.post("/api/v1/lots", data="[", headers=headers).status_code == 400
@@ -71,8 +87,10 @@ def test_claim_flow_through_the_api(w, client, api_token):
     assert claim["status"] == "active" and claim["lot_id"] == lot.id
     late = client.post(f"/api/v1/lots/{lot.id}/claims", json={"kg": 10}, headers=asbl)
     assert late.status_code == 409 and late.get_json()["available_kg"] == 5
-    assert client.post(f"/api/v1/lots/{lot.id}/claims", json={"kg": "lots"},
-                       headers=asbl).status_code == 400
+    assert (
+        client.post(f"/api/v1/lots/{lot.id}/claims", json={"kg": "lots"}, headers=asbl).status_code
+        == 400
+    )
     mine = client.get("/api/v1/claims", headers=cpas).get_json()
     assert [c["id"] for c in mine] == [claim["id"]]
     assert client.delete(f"/api/v1/claims/{claim['id']}", headers=asbl).status_code == 404
@@ -83,8 +101,15 @@ def test_claim_flow_through_the_api(w, client, api_token):
 
 
 def test_ineligible_lot_answers_403_with_the_reason(w, client, api_token):
-    lot = factories.lot(w.platform, kg=100, fse_plus=True, storage="ambient",
-                        category="dry_goods", date_kind="best_before", days=60)
+    lot = factories.lot(
+        w.platform,
+        kg=100,
+        fse_plus=True,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=60,
+    )
     db.session.commit()
     headers = api_token(w.asbl_user)
     response = client.get(f"/api/v1/lots/{lot.id}", headers=headers)
@@ -96,6 +121,7 @@ def test_ineligible_lot_answers_403_with_the_reason(w, client, api_token):
 
 
 def test_missing_lot_is_404_json(w, client, api_token):
-    response = client.post("/api/v1/lots/999999/claims", json={"kg": 1},
-                           headers=api_token(w.cpas_user))
+    response = client.post(
+        "/api/v1/lots/999999/claims", json={"kg": 1}, headers=api_token(w.cpas_user)
+    )
     assert response.status_code == 404 and response.get_json()["error"]

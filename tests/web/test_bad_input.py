@@ -49,21 +49,44 @@ LONG = "x" * 10_000
 TEXTS = {"nul": NUL, "surrogate": SURROGATE, "10000chars": LONG}
 
 # Numbers as a form sends them, and as JSON (where types can be wrong too).
-FORM_NUMBERS = {"1e306": "1e306", "1e308": "1e308", "-1": "-1", "0.0004": "0.0004",
-                "NaN": "NaN", "Infinity": "Infinity", "abc": "abc"}
+FORM_NUMBERS = {
+    "1e306": "1e306",
+    "1e308": "1e308",
+    "-1": "-1",
+    "0.0004": "0.0004",
+    "NaN": "NaN",
+    "Infinity": "Infinity",
+    "abc": "abc",
+}
 AS_STRING = "<the valid number, as a string>"  # "12" for 12: a string instead of a number
-JSON_NUMBERS = {"1e306": 1e306, "1e308": 1e308, "-1": -1, "0.0004": 0.0004,
-                "NaN": math.nan, "Infinity": math.inf, "abc": "abc", "true": True,
-                "string": AS_STRING}
+JSON_NUMBERS = {
+    "1e306": 1e306,
+    "1e308": 1e308,
+    "-1": -1,
+    "0.0004": 0.0004,
+    "NaN": math.nan,
+    "Infinity": math.inf,
+    "abc": "abc",
+    "true": True,
+    "string": AS_STRING,
+}
 # Which of them are no bad value for a field: -1 °C and 0.0004 °C are temperatures; a
 # cold room or a radius of 0.0004 kg or km is odd but not wrong.
 SIGNED = ("-1", "0.0004")
 FRACTION_OK = ("0.0004",)
 
-DATES = {"9999-12-31": "9999-12-31", "0001-01-01": "0001-01-01",
-         "2026-02-30": "2026-02-30", "garbage": "demain"}
-MOMENTS = {"9999-12-31": "9999-12-31T23:59", "0001-01-01": "0001-01-01T00:00",
-           "2026-02-30": "2026-02-30T10:00", "garbage": "demain 14h"}
+DATES = {
+    "9999-12-31": "9999-12-31",
+    "0001-01-01": "0001-01-01",
+    "2026-02-30": "2026-02-30",
+    "garbage": "demain",
+}
+MOMENTS = {
+    "9999-12-31": "9999-12-31T23:59",
+    "0001-01-01": "0001-01-01T00:00",
+    "2026-02-30": "2026-02-30T10:00",
+    "garbage": "demain 14h",
+}
 BIG = (3_000_000_000, 99_999_999_999, 2**63)  # beyond int4, a plausible typo, beyond int8
 FORM_IDS = {"abc": "abc", "-1": "-1", **{str(n): str(n) for n in BIG}}
 JSON_IDS = {"abc": "abc", "-1": -1, "1.5": 1.5, "true": True, **{str(n): n for n in BIG}}
@@ -91,45 +114,88 @@ def local(f: Facts, days: int, hour: int) -> str:
 
 def moment(f: Facts, days: int, hour: int) -> str:
     """A moment as the API takes it (ISO 8601 with the Brussels offset)."""
-    return datetime.combine(today(f) + timedelta(days=days), time(hour),
-                            tzinfo=BRUSSELS).isoformat()
+    return datetime.combine(
+        today(f) + timedelta(days=days), time(hour), tzinfo=BRUSSELS
+    ).isoformat()
 
 
 def lot_form(f: Facts) -> dict:
-    return {"title": "Compote de pommes Boskoop", "category": "dry_goods",
-            "description": "Bocaux en verre de 500 g", "weight_kg": "12", "units": "24",
-            "date_kind": "best_before", "date": day(f, 60), "storage": "ambient",
-            "divisible": "y", "min_part_kg": "2", "pickup_from": local(f, 1, 9),
-            "pickup_until": local(f, 2, 17), "address": "Rue du Verger 4",
-            "postcode": "6800", "locality": "Libramont-Chevigny", "lot_number": "LOT-TEST-42"}
+    return {
+        "title": "Compote de pommes Boskoop",
+        "category": "dry_goods",
+        "description": "Bocaux en verre de 500 g",
+        "weight_kg": "12",
+        "units": "24",
+        "date_kind": "best_before",
+        "date": day(f, 60),
+        "storage": "ambient",
+        "divisible": "y",
+        "min_part_kg": "2",
+        "pickup_from": local(f, 1, 9),
+        "pickup_until": local(f, 2, 17),
+        "address": "Rue du Verger 4",
+        "postcode": "6800",
+        "locality": "Libramont-Chevigny",
+        "lot_number": "LOT-TEST-42",
+    }
 
 
 def lot_json(f: Facts) -> dict:
-    return {"title": "Compote de pommes Boskoop", "category": "dry_goods",
-            "description": "Bocaux en verre de 500 g", "weight_kg": 12, "units": 24,
-            "date_kind": "best_before", "date": day(f, 60), "storage": "ambient",
-            "allergens": [], "divisible": True, "min_part_kg": 2,
-            "pickup_from": moment(f, 1, 9), "pickup_until": moment(f, 2, 17),
-            "postcode": "6800", "locality": "Libramont-Chevigny", "lat": 49.92, "lon": 5.38,
-            "lot_number": "LOT-TEST-42"}
+    return {
+        "title": "Compote de pommes Boskoop",
+        "category": "dry_goods",
+        "description": "Bocaux en verre de 500 g",
+        "weight_kg": 12,
+        "units": 24,
+        "date_kind": "best_before",
+        "date": day(f, 60),
+        "storage": "ambient",
+        "allergens": [],
+        "divisible": True,
+        "min_part_kg": 2,
+        "pickup_from": moment(f, 1, 9),
+        "pickup_until": moment(f, 2, 17),
+        "postcode": "6800",
+        "locality": "Libramont-Chevigny",
+        "lat": 49.92,
+        "lon": 5.38,
+        "lot_number": "LOT-TEST-42",
+    }
 
 
 def figures_form(f: Facts) -> dict:
-    return {"persons_per_week": "150", "chilled_capacity_kg": "100",
-            "frozen_capacity_kg": "20", "hours_mon": "09:00-12:00", "hours_tue": "",
-            "hours_wed": "13:30-16:30", "hours_thu": "", "hours_fri": "", "hours_sat": "",
-            "hours_sun": "", "afsca_number": "AFSCA-2024-0077",
-            "fse_plus_approval_number": "FSE-BE-7788",
-            "fse_plus_approval_expires": day(f, 200), "contact_name": "Marie Lambert",
-            "contact_phone": "061 22 33 44"}
+    return {
+        "persons_per_week": "150",
+        "chilled_capacity_kg": "100",
+        "frozen_capacity_kg": "20",
+        "hours_mon": "09:00-12:00",
+        "hours_tue": "",
+        "hours_wed": "13:30-16:30",
+        "hours_thu": "",
+        "hours_fri": "",
+        "hours_sat": "",
+        "hours_sun": "",
+        "afsca_number": "AFSCA-2024-0077",
+        "fse_plus_approval_number": "FSE-BE-7788",
+        "fse_plus_approval_expires": day(f, 200),
+        "contact_name": "Marie Lambert",
+        "contact_phone": "061 22 33 44",
+    }
 
 
 def figures_json(f: Facts) -> dict:
-    return {"persons_per_week": 150, "chilled_capacity_kg": 100, "frozen_capacity_kg": 20,
-            "accepted_categories": [], "opening_hours": {"mon": [["09:00", "12:00"]]},
-            "afsca_number": "AFSCA-2024-0077", "fse_plus_approval_number": "FSE-BE-7788",
-            "fse_plus_approval_expires": day(f, 200), "contact_name": "Marie Lambert",
-            "contact_phone": "061 22 33 44"}
+    return {
+        "persons_per_week": 150,
+        "chilled_capacity_kg": 100,
+        "frozen_capacity_kg": 20,
+        "accepted_categories": [],
+        "opening_hours": {"mon": [["09:00", "12:00"]]},
+        "afsca_number": "AFSCA-2024-0077",
+        "fse_plus_approval_number": "FSE-BE-7788",
+        "fse_plus_approval_expires": day(f, 200),
+        "contact_name": "Marie Lambert",
+        "contact_phone": "061 22 33 44",
+    }
 
 
 @dataclass(frozen=True)
@@ -153,96 +219,298 @@ class Form:
     accepted: tuple[int, ...] = (200, 201, 204, 302, 303)  # of the valid values
 
 
-FORMS = {form.name: form for form in [
-    # -- pages --
-    Form("login", None, "/login", lambda f: {
-        "email": "cpas@demo.maillon.be", "password": "maillon-demo"}),
-    Form("signup", None, "/signup", lambda f: {
-        "org_name": "Epicerie du Test", "kind": "shop", "address": "Rue du Test 1",
-        "postcode": "6600", "locality": "Bastogne", "enterprise_number": "",
-        "afsca_number": "AFSCA-TEST-1", "phone": "061 00 00 00", "name": "Jeanne Testeuse",
-        "email": "jeanne.testeuse@example.org", "password": "un-mot-de-passe-solide"},
-        keep=("org_name", "address", "locality", "afsca_number", "phone", "name", "email")),
-    Form("accept_invitation", None, "/invitations/{invitation_token}", lambda f: {
-        "name": "Nouvelle Recrue", "password": "un-mot-de-passe-solide"}),
-    Form("invite", "cpas", "/account/invitations", lambda f: {
-        "email": "collegue.test@example.org", "role": "member"}),
-    Form("lot_new", "donor", "/lots/new", lot_form, htmx=True,
-         keep=("title", "description", "address", "lot_number")),
-    Form("lot_withdraw", "donor", "/lots/{lot_donor}/withdraw", lambda f: {
-        "reason": "Vendu entre-temps"}, per_field=False),
-    Form("lot_recall", "donor", "/lots/{lot_donor}/recall", lambda f: {
-        "reason": "Rappel AFSCA du lot"}, per_field=False),
-    Form("lot_claim", "cpas", "/lots/{lot_claimable}/claim", lambda f: {
-        "kg": f["claim_kg"], "platform_id": str(f["libramont"]),
-        "idempotency_key": "cle-test-1"}, htmx=True,
-        # One convention: the page offers no choice of platform.
-        hidden=("idempotency_key", "platform_id")),
-    Form("claim_cancel", "cpas", "/claims/{claim}/cancel", lambda f: {
-        "reason": "Plus de place en chambre froide"}, per_field=False),
-    Form("claim_booking", "coordinator", "/claims/{claim}/booking", lambda f: {
-        "run_id": str(f["run"])}, accepted=(302, 303)),
-    Form("convention_new", "cpas", "/conventions/new", lambda f: {
-        **figures_form(f), "platform_id": str(f["aliment"])},
-        keep=("afsca_number", "contact_name", "contact_phone", "fse_plus_approval_number")),
-    Form("convention_figures", "cpas", "/conventions/{conv_cpas}/figures", figures_form,
-         keep=("afsca_number", "contact_name", "contact_phone", "fse_plus_approval_number")),
-    Form("convention_decision", "coordinator", "/conventions/{conv_requested}/decision",
-         lambda f: {"action": "approve", "reason": "Bienvenue dans le réseau",
-                    "valid_from": day(f, 0), "valid_until": day(f, 365)},
-         keep=("valid_from", "valid_until")),
-    Form("agreement_request", "coordinator", "/platform/agreements", lambda f: {
-        "other_id": str(f["liege"]), "direction": "we_carry", "valid_from": day(f, 1),
-        "valid_until": day(f, 60), "note": "Tournees du mardi"}, htmx=True,
-        keep=("valid_from", "valid_until", "note")),
-    Form("agreement_decision", "coordinator", "/platform/agreements/{agreement}/decision",
-         lambda f: {"action": "refuse", "reason": "Pas de camion disponible"}, htmx=True,
-         per_field=False),
-    Form("allocation_line", "coordinator", "/platform/allocation/{batch}/lines/{line}",
-         lambda f: {"kg": "5"}, htmx=True),
-    Form("area", "coordinator", "/platform/area", lambda f: {
-        "postcodes": "6800 6840 6880", "radius_km": "25"}, keep=("postcodes",)),
-    Form("verification", "coordinator", "/organisations/{newcomer}/verification",
-         lambda f: {"decision": "reject", "reason": "Documents manquants"}, htmx=True,
-         per_field=False),
-    Form("vehicle", "coordinator", "/runs/fleet/vehicles", lambda f: {
-        "name": "Fourgon de test", "capacity_kg": "900", "refrigerated": "1"},
-        keep=("name",)),
-    Form("run_template", "coordinator", "/runs/fleet/templates", lambda f: {
-        "name": "Tournee du samedi", "weekday": "5", "departure": "07:30",
-        "vehicle_id": str(f["vehicle"]), "depot_id": str(f["depot"])}, keep=("name",)),
-    Form("template_stop", "coordinator", "/runs/fleet/templates/{template}/stops", lambda f: {
-        "organisation_id": str(f["cpas_org"]), "postcode": "", "load_kg": "50",
-        "opens": "09:00", "closes": "12:00", "service_min": "10"}),
-    Form("one_off_run", "coordinator", "/runs/", lambda f: {
-        "name": "Tournee speciale", "start_at": local(f, 3, 8),
-        "vehicle_id": str(f["vehicle"]), "depot_id": str(f["depot"])}, keep=("name",)),
-    Form("stop_confirm", "coordinator", "/runs/stops/{stop}/confirm", lambda f: {
-        "temperature": "4", "receiver": "Marie Dupont"}, htmx=True,
-        keep=("temperature", "receiver")),
-    # -- API --
-    Form("api_token", None, "/api/v1/token", lambda f: {
-        "email": "cpas@demo.maillon.be", "password": "maillon-demo"}, api=True),
-    Form("api_lot", "donor", "/api/v1/lots", lot_json, api=True),
-    Form("api_withdraw", "donor", "/api/v1/lots/{lot_donor}/withdraw", lambda f: {
-        "reason": "Vendu entre-temps"}, api=True),
-    Form("api_claim", "cpas", "/api/v1/lots/{lot_claimable}/claims", lambda f: {
-        "kg": float(f["claim_kg"]), "platform_id": f["libramont"],
-        "idempotency_key": "cle-test-1"}, api=True),
-    Form("api_convention", "cpas", "/api/v1/conventions", lambda f: {
-        **figures_json(f), "platform_id": f["aliment"]}, api=True),
-    Form("api_figures", "cpas", "/api/v1/conventions/{conv_cpas}", figures_json, api=True,
-         method="PATCH"),
-    Form("api_decision", "coordinator", "/api/v1/conventions/{conv_requested}/decision",
-         lambda f: {"action": "approve", "reason": "Bienvenue", "valid_from": day(f, 0),
-                    "valid_until": day(f, 365), "fse_plus": False}, api=True),
-    Form("api_booking", "coordinator", "/api/v1/claims/{claim}/booking", lambda f: {
-        "run_id": f["run"]}, api=True, accepted=(200, 201, 400)),  # 400: no room that day
-    Form("api_self_collect", "coordinator", "/api/v1/claims/{claim}/booking", lambda f: {
-        "self_collect": True}, api=True),
-    Form("api_stop", "coordinator", "/api/v1/stops/{stop}/confirm", lambda f: {
-        "temperature": 4.0, "receiver": "Marie Dupont", "note": "RAS"}, api=True),
-]}
+FORMS = {
+    form.name: form
+    for form in [
+        # -- pages --
+        Form(
+            "login",
+            None,
+            "/login",
+            lambda f: {"email": "cpas@demo.maillon.be", "password": "maillon-demo"},
+        ),
+        Form(
+            "signup",
+            None,
+            "/signup",
+            lambda f: {
+                "org_name": "Epicerie du Test",
+                "kind": "shop",
+                "address": "Rue du Test 1",
+                "postcode": "6600",
+                "locality": "Bastogne",
+                "enterprise_number": "",
+                "afsca_number": "AFSCA-TEST-1",
+                "phone": "061 00 00 00",
+                "name": "Jeanne Testeuse",
+                "email": "jeanne.testeuse@example.org",
+                "password": "un-mot-de-passe-solide",
+            },
+            keep=("org_name", "address", "locality", "afsca_number", "phone", "name", "email"),
+        ),
+        Form(
+            "accept_invitation",
+            None,
+            "/invitations/{invitation_token}",
+            lambda f: {"name": "Nouvelle Recrue", "password": "un-mot-de-passe-solide"},
+        ),
+        Form(
+            "invite",
+            "cpas",
+            "/account/invitations",
+            lambda f: {"email": "collegue.test@example.org", "role": "member"},
+        ),
+        Form(
+            "lot_new",
+            "donor",
+            "/lots/new",
+            lot_form,
+            htmx=True,
+            keep=("title", "description", "address", "lot_number"),
+        ),
+        Form(
+            "lot_withdraw",
+            "donor",
+            "/lots/{lot_donor}/withdraw",
+            lambda f: {"reason": "Vendu entre-temps"},
+            per_field=False,
+        ),
+        Form(
+            "lot_recall",
+            "donor",
+            "/lots/{lot_donor}/recall",
+            lambda f: {"reason": "Rappel AFSCA du lot"},
+            per_field=False,
+        ),
+        Form(
+            "lot_claim",
+            "cpas",
+            "/lots/{lot_claimable}/claim",
+            lambda f: {
+                "kg": f["claim_kg"],
+                "platform_id": str(f["libramont"]),
+                "idempotency_key": "cle-test-1",
+            },
+            htmx=True,
+            # One convention: the page offers no choice of platform.
+            hidden=("idempotency_key", "platform_id"),
+        ),
+        Form(
+            "claim_cancel",
+            "cpas",
+            "/claims/{claim}/cancel",
+            lambda f: {"reason": "Plus de place en chambre froide"},
+            per_field=False,
+        ),
+        Form(
+            "claim_booking",
+            "coordinator",
+            "/claims/{claim}/booking",
+            lambda f: {"run_id": str(f["run"])},
+            accepted=(302, 303),
+        ),
+        Form(
+            "convention_new",
+            "cpas",
+            "/conventions/new",
+            lambda f: {**figures_form(f), "platform_id": str(f["aliment"])},
+            keep=("afsca_number", "contact_name", "contact_phone", "fse_plus_approval_number"),
+        ),
+        Form(
+            "convention_figures",
+            "cpas",
+            "/conventions/{conv_cpas}/figures",
+            figures_form,
+            keep=("afsca_number", "contact_name", "contact_phone", "fse_plus_approval_number"),
+        ),
+        Form(
+            "convention_decision",
+            "coordinator",
+            "/conventions/{conv_requested}/decision",
+            lambda f: {
+                "action": "approve",
+                "reason": "Bienvenue dans le réseau",
+                "valid_from": day(f, 0),
+                "valid_until": day(f, 365),
+            },
+            keep=("valid_from", "valid_until"),
+        ),
+        Form(
+            "agreement_request",
+            "coordinator",
+            "/platform/agreements",
+            lambda f: {
+                "other_id": str(f["liege"]),
+                "direction": "we_carry",
+                "valid_from": day(f, 1),
+                "valid_until": day(f, 60),
+                "note": "Tournees du mardi",
+            },
+            htmx=True,
+            keep=("valid_from", "valid_until", "note"),
+        ),
+        Form(
+            "agreement_decision",
+            "coordinator",
+            "/platform/agreements/{agreement}/decision",
+            lambda f: {"action": "refuse", "reason": "Pas de camion disponible"},
+            htmx=True,
+            per_field=False,
+        ),
+        Form(
+            "allocation_line",
+            "coordinator",
+            "/platform/allocation/{batch}/lines/{line}",
+            lambda f: {"kg": "5"},
+            htmx=True,
+        ),
+        Form(
+            "area",
+            "coordinator",
+            "/platform/area",
+            lambda f: {"postcodes": "6800 6840 6880", "radius_km": "25"},
+            keep=("postcodes",),
+        ),
+        Form(
+            "verification",
+            "coordinator",
+            "/organisations/{newcomer}/verification",
+            lambda f: {"decision": "reject", "reason": "Documents manquants"},
+            htmx=True,
+            per_field=False,
+        ),
+        Form(
+            "vehicle",
+            "coordinator",
+            "/runs/fleet/vehicles",
+            lambda f: {"name": "Fourgon de test", "capacity_kg": "900", "refrigerated": "1"},
+            keep=("name",),
+        ),
+        Form(
+            "run_template",
+            "coordinator",
+            "/runs/fleet/templates",
+            lambda f: {
+                "name": "Tournee du samedi",
+                "weekday": "5",
+                "departure": "07:30",
+                "vehicle_id": str(f["vehicle"]),
+                "depot_id": str(f["depot"]),
+            },
+            keep=("name",),
+        ),
+        Form(
+            "template_stop",
+            "coordinator",
+            "/runs/fleet/templates/{template}/stops",
+            lambda f: {
+                "organisation_id": str(f["cpas_org"]),
+                "postcode": "",
+                "load_kg": "50",
+                "opens": "09:00",
+                "closes": "12:00",
+                "service_min": "10",
+            },
+        ),
+        Form(
+            "one_off_run",
+            "coordinator",
+            "/runs/",
+            lambda f: {
+                "name": "Tournee speciale",
+                "start_at": local(f, 3, 8),
+                "vehicle_id": str(f["vehicle"]),
+                "depot_id": str(f["depot"]),
+            },
+            keep=("name",),
+        ),
+        Form(
+            "stop_confirm",
+            "coordinator",
+            "/runs/stops/{stop}/confirm",
+            lambda f: {"temperature": "4", "receiver": "Marie Dupont"},
+            htmx=True,
+            keep=("temperature", "receiver"),
+        ),
+        # -- API --
+        Form(
+            "api_token",
+            None,
+            "/api/v1/token",
+            lambda f: {"email": "cpas@demo.maillon.be", "password": "maillon-demo"},
+            api=True,
+        ),
+        Form("api_lot", "donor", "/api/v1/lots", lot_json, api=True),
+        Form(
+            "api_withdraw",
+            "donor",
+            "/api/v1/lots/{lot_donor}/withdraw",
+            lambda f: {"reason": "Vendu entre-temps"},
+            api=True,
+        ),
+        Form(
+            "api_claim",
+            "cpas",
+            "/api/v1/lots/{lot_claimable}/claims",
+            lambda f: {
+                "kg": float(f["claim_kg"]),
+                "platform_id": f["libramont"],
+                "idempotency_key": "cle-test-1",
+            },
+            api=True,
+        ),
+        Form(
+            "api_convention",
+            "cpas",
+            "/api/v1/conventions",
+            lambda f: {**figures_json(f), "platform_id": f["aliment"]},
+            api=True,
+        ),
+        Form(
+            "api_figures",
+            "cpas",
+            "/api/v1/conventions/{conv_cpas}",
+            figures_json,
+            api=True,
+            method="PATCH",
+        ),
+        Form(
+            "api_decision",
+            "coordinator",
+            "/api/v1/conventions/{conv_requested}/decision",
+            lambda f: {
+                "action": "approve",
+                "reason": "Bienvenue",
+                "valid_from": day(f, 0),
+                "valid_until": day(f, 365),
+                "fse_plus": False,
+            },
+            api=True,
+        ),
+        Form(
+            "api_booking",
+            "coordinator",
+            "/api/v1/claims/{claim}/booking",
+            lambda f: {"run_id": f["run"]},
+            api=True,
+            accepted=(200, 201, 400),
+        ),  # 400: no room that day
+        Form(
+            "api_self_collect",
+            "coordinator",
+            "/api/v1/claims/{claim}/booking",
+            lambda f: {"self_collect": True},
+            api=True,
+        ),
+        Form(
+            "api_stop",
+            "coordinator",
+            "/api/v1/stops/{stop}/confirm",
+            lambda f: {"temperature": 4.0, "receiver": "Marie Dupont", "note": "RAS"},
+            api=True,
+        ),
+    ]
+}
 
 
 # -- the cases ----------------------------------------------------------------------------
@@ -270,13 +538,27 @@ class Case:
         return self.role if self.role is not None or self.form is None else self.form.role
 
 
-def values(form_name: str, field_name: str, bad: dict[str, Any], statuses=BAD_VALUE,
-           skip: Iterable[str] = ()) -> list[Case]:
+def values(
+    form_name: str,
+    field_name: str,
+    bad: dict[str, Any],
+    statuses=BAD_VALUE,
+    skip: Iterable[str] = (),
+) -> list[Case]:
     """One case per bad value of ``field_name`` in the form."""
     form = FORMS[form_name]
-    return [Case(f"{form_name}-{field_name}={label}", form, field_name, value, statuses,
-                 marked=field_name not in form.hidden)
-            for label, value in bad.items() if label not in skip]
+    return [
+        Case(
+            f"{form_name}-{field_name}={label}",
+            form,
+            field_name,
+            value,
+            statuses,
+            marked=field_name not in form.hidden,
+        )
+        for label, value in bad.items()
+        if label not in skip
+    ]
 
 
 def texts(form_name: str, *names: str) -> list[Case]:
@@ -305,40 +587,83 @@ def whole_bodies(form_name: str) -> list[Case]:
     """Wrong JSON documents: a list instead of an object, a string, a number, broken
     JSON."""
     form = FORMS[form_name]
-    bodies = {"list": b'[{"kg": 1}]', "string": b'"bonjour"', "number": b"12",
-              "broken": b'{"kg": '}
-    return [Case(f"{form_name}-body={label}", form, None, statuses=BAD_VALUE, raw=raw,
-                 content_type="application/json") for label, raw in bodies.items()]
+    bodies = {"list": b'[{"kg": 1}]', "string": b'"bonjour"', "number": b"12", "broken": b'{"kg": '}
+    return [
+        Case(
+            f"{form_name}-body={label}",
+            form,
+            None,
+            statuses=BAD_VALUE,
+            raw=raw,
+            content_type="application/json",
+        )
+        for label, raw in bodies.items()
+    ]
 
 
-def path_ids(role: str, method: str, template: str, form_name: str | None = None
-             ) -> list[Case]:
+def path_ids(role: str, method: str, template: str, form_name: str | None = None) -> list[Case]:
     """An id beyond 32 or 64 bits in the path: 404 (JSON under /api)."""
     form = FORMS[form_name] if form_name else None
-    return [Case(f"{method} {template.format(id=n)}", form, None, statuses=NOT_FOUND,
-                 role=role, method=method, path=template.format(id=n)) for n in BIG]
+    return [
+        Case(
+            f"{method} {template.format(id=n)}",
+            form,
+            None,
+            statuses=NOT_FOUND,
+            role=role,
+            method=method,
+            path=template.format(id=n),
+        )
+        for n in BIG
+    ]
 
 
-def queries(role: str, path: str, name: str, bad: dict[str, Any], marked: bool = True
-            ) -> list[Case]:
+def queries(
+    role: str, path: str, name: str, bad: dict[str, Any], marked: bool = True
+) -> list[Case]:
     """A bad query parameter (``marked``: a field of the page's filter form)."""
-    return [Case(f"GET {path}?{name}={label} ({role})", None, name, value, BAD_VALUE,
-                 marked=marked, role=role, method="GET", path=path, query={name: value})
-            for label, value in bad.items()]
+    return [
+        Case(
+            f"GET {path}?{name}={label} ({role})",
+            None,
+            name,
+            value,
+            BAD_VALUE,
+            marked=marked,
+            role=role,
+            method="GET",
+            path=path,
+            query={name: value},
+        )
+        for label, value in bad.items()
+    ]
 
 
 def csv_rows() -> list[Case]:
     """/lots/bulk with one row carrying a bad value (the others valid)."""
-    bad = {**{f"title={k}": ("title", v) for k, v in TEXTS.items()},
-           **{f"lot_number={k}": ("lot_number", v) for k, v in TEXTS.items()},
-           **{f"weight_kg={k}": ("weight_kg", v) for k, v in FORM_NUMBERS.items()},
-           **{f"min_part_kg={k}": ("min_part_kg", v) for k, v in FORM_NUMBERS.items()},
-           **{f"date={k}": ("date", v) for k, v in DATES.items()},
-           **{f"pickup_from={k}": ("pickup_from", v) for k, v in MOMENTS.items()},
-           **{f"pickup_until={k}": ("pickup_until", v) for k, v in MOMENTS.items()}}
-    return [Case(f"lot_bulk-{label}", None, column, value, BAD_VALUE, role="donor",
-                 method="POST", path="/lots/bulk", csv_row={column: value})
-            for label, (column, value) in bad.items()]
+    bad = {
+        **{f"title={k}": ("title", v) for k, v in TEXTS.items()},
+        **{f"lot_number={k}": ("lot_number", v) for k, v in TEXTS.items()},
+        **{f"weight_kg={k}": ("weight_kg", v) for k, v in FORM_NUMBERS.items()},
+        **{f"min_part_kg={k}": ("min_part_kg", v) for k, v in FORM_NUMBERS.items()},
+        **{f"date={k}": ("date", v) for k, v in DATES.items()},
+        **{f"pickup_from={k}": ("pickup_from", v) for k, v in MOMENTS.items()},
+        **{f"pickup_until={k}": ("pickup_until", v) for k, v in MOMENTS.items()},
+    }
+    return [
+        Case(
+            f"lot_bulk-{label}",
+            None,
+            column,
+            value,
+            BAD_VALUE,
+            role="donor",
+            method="POST",
+            path="/lots/bulk",
+            csv_row={column: value},
+        )
+        for label, (column, value) in bad.items()
+    ]
 
 
 def too_large() -> list[Case]:
@@ -348,29 +673,59 @@ def too_large() -> list[Case]:
         Case("413-api-token", FORMS["api_token"], statuses=TOO_LARGE, raw=b"json"),
         Case("413-lot-form", FORMS["lot_new"], statuses=TOO_LARGE, raw=b"form"),
         Case("413-login-form", FORMS["login"], statuses=TOO_LARGE, raw=b"form"),
-        Case("413-lot-bulk", None, statuses=TOO_LARGE, role="donor", method="POST",
-             path="/lots/bulk", raw=b"csv"),
+        Case(
+            "413-lot-bulk",
+            None,
+            statuses=TOO_LARGE,
+            role="donor",
+            method="POST",
+            path="/lots/bulk",
+            raw=b"csv",
+        ),
     ]
 
 
 CASES: list[Case] = [
     # -- pages: text fields --
     *texts("login", "email"),
-    *texts("signup", "org_name", "address", "postcode", "locality", "enterprise_number",
-           "afsca_number", "phone", "name", "email"),
+    *texts(
+        "signup",
+        "org_name",
+        "address",
+        "postcode",
+        "locality",
+        "enterprise_number",
+        "afsca_number",
+        "phone",
+        "name",
+        "email",
+    ),
     *texts("accept_invitation", "name"),
     *texts("invite", "email"),
-    *texts("lot_new", "title", "description", "address", "postcode", "locality",
-           "lot_number"),
-    *texts("lot_withdraw", "reason"), *texts("lot_recall", "reason"),
+    *texts("lot_new", "title", "description", "address", "postcode", "locality", "lot_number"),
+    *texts("lot_withdraw", "reason"),
+    *texts("lot_recall", "reason"),
     *texts("lot_claim", "idempotency_key"),
     *texts("claim_cancel", "reason"),
-    *texts("convention_new", "afsca_number", "fse_plus_approval_number", "contact_name",
-           "contact_phone", "hours_mon"),
-    *texts("convention_figures", "afsca_number", "fse_plus_approval_number",
-           "contact_name", "contact_phone", "hours_mon"),
+    *texts(
+        "convention_new",
+        "afsca_number",
+        "fse_plus_approval_number",
+        "contact_name",
+        "contact_phone",
+        "hours_mon",
+    ),
+    *texts(
+        "convention_figures",
+        "afsca_number",
+        "fse_plus_approval_number",
+        "contact_name",
+        "contact_phone",
+        "hours_mon",
+    ),
     *texts("convention_decision", "reason"),
-    *texts("agreement_request", "note"), *texts("agreement_decision", "reason"),
+    *texts("agreement_request", "note"),
+    *texts("agreement_decision", "reason"),
     *texts("area", "postcodes"),
     *texts("verification", "reason"),
     *texts("vehicle", "name"),
@@ -383,11 +738,9 @@ CASES: list[Case] = [
     *numbers("lot_claim", "kg"),
     *numbers("allocation_line", "kg"),
     *numbers("convention_new", "persons_per_week"),
-    *numbers("convention_new", "chilled_capacity_kg", "frozen_capacity_kg",
-             skip=FRACTION_OK),
+    *numbers("convention_new", "chilled_capacity_kg", "frozen_capacity_kg", skip=FRACTION_OK),
     *numbers("convention_figures", "persons_per_week"),
-    *numbers("convention_figures", "chilled_capacity_kg", "frozen_capacity_kg",
-             skip=FRACTION_OK),
+    *numbers("convention_figures", "chilled_capacity_kg", "frozen_capacity_kg", skip=FRACTION_OK),
     *numbers("area", "radius_km", skip=FRACTION_OK),
     *numbers("vehicle", "capacity_kg"),
     *numbers("template_stop", "load_kg", skip=FRACTION_OK),
@@ -422,8 +775,7 @@ CASES: list[Case] = [
     *path_ids("cpas", "GET", "/conventions/{id}"),
     *path_ids("cpas", "POST", "/conventions/{id}/figures", "convention_figures"),
     *path_ids("coordinator", "POST", "/conventions/{id}/decision", "convention_decision"),
-    *path_ids("coordinator", "POST", "/platform/agreements/{id}/decision",
-              "agreement_decision"),
+    *path_ids("coordinator", "POST", "/platform/agreements/{id}/decision", "agreement_decision"),
     *path_ids("coordinator", "GET", "/platform/allocation/{id}"),
     *path_ids("coordinator", "GET", "/runs/{id}"),
     *path_ids("coordinator", "POST", "/runs/stops/{id}/confirm", "stop_confirm"),
@@ -448,11 +800,15 @@ CASES: list[Case] = [
     *texts("api_claim", "idempotency_key"),
     *whole_bodies("api_claim"),
     *numbers("api_convention", "persons_per_week"),
-    *numbers("api_convention", "chilled_capacity_kg", "frozen_capacity_kg",
-             skip=FRACTION_OK),
+    *numbers("api_convention", "chilled_capacity_kg", "frozen_capacity_kg", skip=FRACTION_OK),
     *ids("api_convention", "platform_id"),
-    *texts("api_convention", "afsca_number", "fse_plus_approval_number", "contact_name",
-           "contact_phone"),
+    *texts(
+        "api_convention",
+        "afsca_number",
+        "fse_plus_approval_number",
+        "contact_name",
+        "contact_phone",
+    ),
     *dates("api_convention", "fse_plus_approval_expires"),
     *values("api_convention", "opening_hours", {"string": "lundi 9h-12h", "list": [1, 2]}),
     *whole_bodies("api_convention"),
@@ -475,10 +831,15 @@ CASES: list[Case] = [
     *queries("cpas", "/api/v1/lots", "q", TEXTS),
     *queries("cpas", "/api/v1/lots", "page", {"abc": "abc", "2**63": str(2**63)}),
     *queries("donor", "/api/v1/lots", "page", {"2**63": str(2**63)}),
-    *queries("cpas", "/api/v1/lots", "max_km", {k: FORM_NUMBERS[k] for k in (
-        "1e308", "-1", "NaN", "Infinity", "abc")}),
-    *queries("cpas", "/api/v1/lots", "expiring_days", {"-1": "-1", "abc": "abc",
-                                                        "2**63": str(2**63)}),
+    *queries(
+        "cpas",
+        "/api/v1/lots",
+        "max_km",
+        {k: FORM_NUMBERS[k] for k in ("1e308", "-1", "NaN", "Infinity", "abc")},
+    ),
+    *queries(
+        "cpas", "/api/v1/lots", "expiring_days", {"-1": "-1", "abc": "abc", "2**63": str(2**63)}
+    ),
     # -- API: ids in paths --
     *path_ids("cpas", "GET", "/api/v1/lots/{id}"),
     *path_ids("donor", "POST", "/api/v1/lots/{id}/withdraw", "api_withdraw"),
@@ -521,10 +882,18 @@ def _with_bad_value(case: Case, facts: Facts) -> dict:
 
 def _csv(ws: Workspace, facts: Facts, changes: dict) -> bytes:
     """The app's own CSV template header and one valid row with ``changes``."""
-    header = next(csv.reader(io.StringIO(ws.client("donor").get(
-        "/lots/template.csv").get_data(as_text=True).lstrip("\ufeff"))))
-    row = {k: str(v).lower() if isinstance(v, bool) else str(v)
-           for k, v in lot_json(facts).items() if k != "allergens"} | changes
+    header = next(
+        csv.reader(
+            io.StringIO(
+                ws.client("donor").get("/lots/template.csv").get_data(as_text=True).lstrip("\ufeff")
+            )
+        )
+    )
+    row = {
+        k: str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in lot_json(facts).items()
+        if k != "allergens"
+    } | changes
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=header, extrasaction="ignore")
     writer.writeheader()
@@ -538,15 +907,17 @@ def _oversized(ws: Workspace, case: Case, facts: Facts) -> tuple[bytes, str]:
     limit = ws.app.config.get("MAX_CONTENT_LENGTH") or 4 * 1024 * 1024
     if case.raw == b"json":
         prefix = json.dumps(case.form.valid(facts))[:-1] + ', "padding": "'
-        return (prefix + "x" * (limit + 1 - len(prefix) - 2) + '"}').encode(), \
-            "application/json"
+        return (prefix + "x" * (limit + 1 - len(prefix) - 2) + '"}').encode(), "application/json"
     if case.raw == b"form":
         prefix = urlencode(case.form.valid(facts)) + "&padding="
-        return (prefix + "x" * (limit + 1 - len(prefix))).encode(), \
-            "application/x-www-form-urlencoded"
+        return (
+            prefix + "x" * (limit + 1 - len(prefix))
+        ).encode(), "application/x-www-form-urlencoded"
     boundary = "maillonboundary"
-    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"lots.csv\"\r\nContent-Type: text/csv\r\n\r\n").encode()
+    head = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+        f'filename="lots.csv"\r\nContent-Type: text/csv\r\n\r\n'
+    ).encode()
     tail = f"\r\n--{boundary}--\r\n".encode()
     content = _csv(ws, facts, {})
     filler = b"\n" * (limit + 1 - len(head) - len(tail) - len(content))
@@ -574,8 +945,12 @@ def send(ws: Workspace, case: Case):
     elif case.raw is not None:
         body = case.raw
     elif case.csv_row is not None:
-        return client.post(path, headers=headers, content_type="multipart/form-data", data={
-            "file": (io.BytesIO(_csv(ws, facts, case.csv_row)), "lots.csv", "text/csv")})
+        return client.post(
+            path,
+            headers=headers,
+            content_type="multipart/form-data",
+            data={"file": (io.BytesIO(_csv(ws, facts, case.csv_row)), "lots.csv", "text/csv")},
+        )
     elif form is not None and method != "GET":
         data = _with_bad_value(case, facts)
         if form.api:
@@ -586,8 +961,7 @@ def send(ws: Workspace, case: Case):
             content_type = "application/x-www-form-urlencoded"
     if case.query is not None:
         path = f"{path}?{urlencode(case.query)}"
-    return client.open(path, method=method, headers=headers, data=body,
-                       content_type=content_type)
+    return client.open(path, method=method, headers=headers, data=body, content_type=content_type)
 
 
 # -- what must come back -----------------------------------------------------------------
@@ -609,7 +983,7 @@ class _Page(HTMLParser):
         if a.get("aria-invalid") == "true" and a.get("name"):
             self.marked.add(a["name"])
         if a.get("id", "").endswith("-msg") and "error" in classes:
-            self.marked.add(a["id"][:-len("-msg")])
+            self.marked.add(a["id"][: -len("-msg")])
         if "error" in classes or "flash-error" in classes or a.get("role") == "alert":
             self.alert = True
         self._code = tag == "code"
@@ -639,13 +1013,15 @@ def message_problems(case: Case, response, facts: Facts) -> list[str]:
     status = response.status_code
     if path.startswith("/api/"):
         body = response.get_json(silent=True)
-        if not isinstance(body, dict) or not isinstance(body.get("error"), str) \
-                or not body["error"].strip():
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("error"), str)
+            or not body["error"].strip()
+        ):
             return [f"no JSON {{'error': ...}} in the answer: {_excerpt(response)}"]
         if not isinstance(body.get("fields"), dict):
             return [f"no 'fields' object in the answer: {body}"]
-        if case.field and case.marked and status in BAD_VALUE \
-                and case.field not in body["fields"]:
+        if case.field and case.marked and status in BAD_VALUE and case.field not in body["fields"]:
             return [f"'fields' does not name {case.field!r}: {body}"]
         return []
     if not response.content_type.startswith("text/html"):
@@ -666,8 +1042,11 @@ def message_problems(case: Case, response, facts: Facts) -> list[str]:
     if case.form is not None:
         html = response.get_data(as_text=True)
         valid = case.form.valid(facts)
-        lost = [name for name in case.form.keep if name != case.field
-                and str(escape(valid[name])) not in html]
+        lost = [
+            name
+            for name in case.form.keep
+            if name != case.field and str(escape(valid[name])) not in html
+        ]
         if lost:
             problems.append(f"the page lost the user's values of {lost}")
     return problems
@@ -691,15 +1070,19 @@ def test_bad_input_is_refused(case: Case, workspace: Workspace):
         crash = "; ".join(describe(e) for e in errors) or "no exception recorded"
         problems.append(f"server error {status}: {crash}")
     elif status not in case.statuses:
-        problems.append(f"status {status}, expected {'/'.join(map(str, case.statuses))}"
-                        f" ({_excerpt(response)[:160]})")
+        problems.append(
+            f"status {status}, expected {'/'.join(map(str, case.statuses))}"
+            f" ({_excerpt(response)[:160]})"
+        )
     else:
         problems += message_problems(case, response, workspace.facts)
     changed = workspace.changes()
     if changed:
         problems.append(f"the database changed: {', '.join(changed)}")
-    where = f"{(case.method or (case.form.method if case.form else 'GET'))} " \
-            f"{(case.path or case.form.path).format(**workspace.facts)}"
+    where = (
+        f"{(case.method or (case.form.method if case.form else 'GET'))} "
+        f"{(case.path or case.form.path).format(**workspace.facts)}"
+    )
     value = case.value
     if value is AS_STRING and case.form is not None:
         value = str(case.form.valid(workspace.facts)[case.field])
@@ -716,4 +1099,5 @@ def test_valid_input_is_accepted(form: Form, workspace: Workspace):
     crash = "; ".join(describe(e) for e in errors)
     assert response.status_code in form.accepted, (
         f"{form.method} {form.path.format(**workspace.facts)} refused valid values "
-        f"[{response.status_code}]: {crash or _excerpt(response)}")
+        f"[{response.status_code}]: {crash or _excerpt(response)}"
+    )

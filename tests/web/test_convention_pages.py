@@ -24,11 +24,16 @@ def w(w):
 
 
 def _request_form(platform_id, **overrides):
-    data = {"platform_id": str(platform_id), "persons_per_week": "90",
-            "chilled_capacity_kg": "50", "frozen_capacity_kg": "0", "hours_mon": "09:00-12:00",
-            "fse_plus_approval_number": "FSE+/BE/42",
-            "fse_plus_approval_expires": (local_today() + timedelta(days=100)).isoformat(),
-            "contact_name": "Anne"}
+    data = {
+        "platform_id": str(platform_id),
+        "persons_per_week": "90",
+        "chilled_capacity_kg": "50",
+        "frozen_capacity_kg": "0",
+        "hours_mon": "09:00-12:00",
+        "fse_plus_approval_number": "FSE+/BE/42",
+        "fse_plus_approval_expires": (local_today() + timedelta(days=100)).isoformat(),
+        "contact_name": "Anne",
+    }
     data.update(overrides)
     return data
 
@@ -44,8 +49,7 @@ def test_request_page_lists_platforms_by_distance_and_keeps_entries(w, login_as)
     page = client.get("/conventions/new").get_data(as_text=True)
     assert page.index("Hub Libramont") < page.index("Distri Namur")
     assert translated("fr", "serves your commune") in page
-    bad = client.post("/conventions/new", data=_request_form(w.platform.id,
-                                                             persons_per_week="x"))
+    bad = client.post("/conventions/new", data=_request_form(w.platform.id, persons_per_week="x"))
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'value="FSE+/BE/42"' in html and 'value="Anne"' in html
     assert client.post("/conventions/new", data=_request_form(w.platform.id)).status_code == 302
@@ -60,46 +64,67 @@ def test_coordinator_decides_from_the_queue_with_htmx(w, login_as):
     conv = db.session.scalar(select(Convention).where(Convention.beneficiary_id == org.id))
     coordinator = login_as(w.coordinator)
     assert f'id="review-{conv.id}"' in coordinator.get("/platform/conventions").get_data(
-        as_text=True)
-    response = coordinator.post(f"/conventions/{conv.id}/decision", headers=HX,
-                                data={"action": "approve", "fse_plus": "y"})
+        as_text=True
+    )
+    response = coordinator.post(
+        f"/conventions/{conv.id}/decision", headers=HX, data={"action": "approve", "fse_plus": "y"}
+    )
     assert response.status_code == 200 and "<html" not in response.get_data(as_text=True)
     db.session.rollback()
     assert db.session.get(Convention, conv.id).status == ConventionStatus.ACTIVE
-    refused = coordinator.post(f"/conventions/{conv.id}/decision", headers=HX,
-                               data={"action": "suspend", "reason": ""})
+    refused = coordinator.post(
+        f"/conventions/{conv.id}/decision", headers=HX, data={"action": "suspend", "reason": ""}
+    )
     assert refused.status_code == 422
 
 
-def test_other_platforms_see_nothing_and_beneficiaries_may_not_decide(w, login_as, client,
-                                                                     api_token):
+def test_other_platforms_see_nothing_and_beneficiaries_may_not_decide(
+    w, login_as, client, api_token
+):
     conv = w.asbl_convention
     other = login_as(w.other_coordinator)
-    assert other.post(f"/conventions/{conv.id}/decision",
-                      data={"action": "suspend", "reason": "x"}).status_code == 404
+    assert (
+        other.post(
+            f"/conventions/{conv.id}/decision", data={"action": "suspend", "reason": "x"}
+        ).status_code
+        == 404
+    )
     assert other.get(f"/conventions/{conv.id}").status_code == 404
-    response = client.post(f"/api/v1/conventions/{conv.id}/decision",
-                           json={"action": "suspend", "reason": "x"},
-                           headers=api_token(w.other_coordinator))
+    response = client.post(
+        f"/api/v1/conventions/{conv.id}/decision",
+        json={"action": "suspend", "reason": "x"},
+        headers=api_token(w.other_coordinator),
+    )
     assert response.status_code == 404 and response.get_json()["error"]
     admin = factories.user(w.asbl, Role.ORG_ADMIN)
     db.session.commit()
-    refused = login_as(admin).post(f"/conventions/{conv.id}/decision",
-                                   data={"action": "suspend", "reason": "x"})
+    refused = login_as(admin).post(
+        f"/conventions/{conv.id}/decision", data={"action": "suspend", "reason": "x"}
+    )
     assert refused.status_code == 403
-    assert translated("fr", "Only a coordinator of this platform can decide.") in \
-        refused.get_data(as_text=True)
-    response = client.post(f"/api/v1/conventions/{conv.id}/decision",
-                           json={"action": "suspend", "reason": "x"},
-                           headers=api_token(admin))
+    assert translated("fr", "Only a coordinator of this platform can decide.") in refused.get_data(
+        as_text=True
+    )
+    response = client.post(
+        f"/api/v1/conventions/{conv.id}/decision",
+        json={"action": "suspend", "reason": "x"},
+        headers=api_token(admin),
+    )
     assert response.status_code == 403
     db.session.rollback()
     assert db.session.get(Convention, conv.id).status == ConventionStatus.ACTIVE
 
 
 def _fse_lot(w):
-    lot = factories.lot(w.platform, kg=100, fse_plus=True, storage="ambient",
-                        category="dry_goods", date_kind="best_before", days=60)
+    lot = factories.lot(
+        w.platform,
+        kg=100,
+        fse_plus=True,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=60,
+    )
     db.session.commit()
     return lot
 
@@ -120,13 +145,20 @@ def test_fse_plus_gate_through_the_api(w, client, api_token):
     w.cpas_convention.fse_plus_allowed = False
     db.session.commit()
     assert claim().status_code == 403, "convention without FSE+"
-    client.post(f"/api/v1/conventions/{conv_id}/decision", headers=coordinator,
-                json={"action": "approve", "fse_plus": True})
-    client.post(f"/api/v1/conventions/{conv_id}/decision", headers=coordinator,
-                json={"action": "suspend", "reason": "Audit"})
+    client.post(
+        f"/api/v1/conventions/{conv_id}/decision",
+        headers=coordinator,
+        json={"action": "approve", "fse_plus": True},
+    )
+    client.post(
+        f"/api/v1/conventions/{conv_id}/decision",
+        headers=coordinator,
+        json={"action": "suspend", "reason": "Audit"},
+    )
     assert claim().status_code == 403, "suspended convention"
-    reinstated = client.post(f"/api/v1/conventions/{conv_id}/decision", headers=coordinator,
-                             json={"action": "reinstate"})
+    reinstated = client.post(
+        f"/api/v1/conventions/{conv_id}/decision", headers=coordinator, json={"action": "reinstate"}
+    )
     assert reinstated.get_json()["fse_plus_allowed"] is True
     assert claim().status_code == 201, "approval in force through a convention allowing FSE+"
 
@@ -136,8 +168,9 @@ def test_fse_plus_gate_through_the_pages(w, login_as):
     asbl = login_as(w.asbl_user)
     response = asbl.post(f"/lots/{lot.id}/claim", data={"kg": "5"}, headers=HX)
     assert response.status_code == 422
-    assert translated("fr", "FSE+ stock: your organisation has no FSE+ approval in force.") \
-        in response.get_data(as_text=True)
+    assert translated(
+        "fr", "FSE+ stock: your organisation has no FSE+ approval in force."
+    ) in response.get_data(as_text=True)
     cpas = login_as(w.cpas_user)
     assert cpas.post(f"/lots/{lot.id}/claim", data={"kg": "5"}, headers=HX).status_code == 201
 
@@ -147,14 +180,24 @@ def test_api_request_and_pending_changes(w, client, api_token):
     admin = factories.user(org, Role.ORG_ADMIN)
     db.session.commit()
     headers = api_token(admin)
-    created = client.post("/api/v1/conventions", headers=headers, json={
-        "platform_id": w.platform.id, "persons_per_week": 60, "chilled_capacity_kg": 0,
-        "opening_hours": {"tue": [["08:30", "11:00"]]}})
+    created = client.post(
+        "/api/v1/conventions",
+        headers=headers,
+        json={
+            "platform_id": w.platform.id,
+            "persons_per_week": 60,
+            "chilled_capacity_kg": 0,
+            "opening_hours": {"tue": [["08:30", "11:00"]]},
+        },
+    )
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["status"] == "requested" and body["opening_hours"]["tue"] == [["08:30", "11:00"]]
-    again = client.post("/api/v1/conventions", headers=headers, json={
-        "platform_id": w.platform.id, "persons_per_week": 60})
+    again = client.post(
+        "/api/v1/conventions",
+        headers=headers,
+        json={"platform_id": w.platform.id, "persons_per_week": 60},
+    )
     assert again.status_code == 409
     bad = client.post("/api/v1/conventions", headers=headers, json={"platform_id": "x"})
     assert bad.status_code == 400 and "platform_id" in bad.get_json()["fields"]

@@ -17,15 +17,27 @@ def w(app):
     w = factories.world()
     w.admin = factories.user(factories.org("platform", name="Maillon"), Role.SITE_ADMIN)
     now = datetime.now(UTC)
-    db.session.add_all([
-        JobRun(job="daily_allocation", started_at=now - timedelta(hours=2),
-               finished_at=now - timedelta(hours=2) + timedelta(seconds=3),
-               outcome=JobOutcome.OK, counts={"platforms": 2, "claimed": 7, "skipped": 1},
-               host="sched-1:42:abcd"),
-        JobRun(job="expire_lots", started_at=now - timedelta(hours=1),
-               finished_at=now - timedelta(hours=1), outcome=JobOutcome.FAILED,
-               counts={}, error="RuntimeError: the van is on fire", host="sched-1:42:abcd"),
-    ])
+    db.session.add_all(
+        [
+            JobRun(
+                job="daily_allocation",
+                started_at=now - timedelta(hours=2),
+                finished_at=now - timedelta(hours=2) + timedelta(seconds=3),
+                outcome=JobOutcome.OK,
+                counts={"platforms": 2, "claimed": 7, "skipped": 1},
+                host="sched-1:42:abcd",
+            ),
+            JobRun(
+                job="expire_lots",
+                started_at=now - timedelta(hours=1),
+                finished_at=now - timedelta(hours=1),
+                outcome=JobOutcome.FAILED,
+                counts={},
+                error="RuntimeError: the van is on fire",
+                host="sched-1:42:abcd",
+            ),
+        ]
+    )
     w.stale = factories.lot(w.donor, kg=10, title="Périmé")
     w.stale.expires_at = now - timedelta(minutes=5)
     db.session.commit()
@@ -37,8 +49,12 @@ def test_admins_and_coordinators_see_the_jobs_and_their_log(w, login_as, who):
     page = login_as(getattr(w, who)).get("/jobs/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for msgid in ("Scheduled jobs", "Expire lots past their date or pickup window",
-                  "Create the dated runs of the weekly rounds", "Run now"):
+    for msgid in (
+        "Scheduled jobs",
+        "Expire lots past their date or pickup window",
+        "Create the dated runs of the weekly rounds",
+        "Run now",
+    ):
         assert factories.translated("fr", msgid) in html
     assert factories.translated("fr", "Every day at %(time)s", time="02:15") in html
     assert 'href="/jobs/"' in html, "the menu links to the page"
@@ -63,8 +79,7 @@ def test_run_now_runs_the_job_and_logs_who_asked(w, login_as, job_log):
     html = response.get_data(as_text=True)
     assert 'class="flash flash-success"' in html and "<html" not in html, "the board only"
     manual = job_log()[-1]
-    assert (manual.job, manual.trigger, manual.outcome) == ("expire_lots", "manual",
-                                                            JobOutcome.OK)
+    assert (manual.job, manual.trigger, manual.outcome) == ("expire_lots", "manual", JobOutcome.OK)
     assert manual.triggered_by_id == w.coordinator.id and manual.counts == {"count": 1}
     assert db.session.get(Lot, w.stale.id).status == LotStatus.EXPIRED
     assert w.coordinator.name in html, "the log says who ran it"
@@ -75,8 +90,13 @@ def test_run_now_runs_the_job_and_logs_who_asked(w, login_as, job_log):
 
 
 def test_run_now_while_the_job_runs_elsewhere_is_a_conflict(w, login_as, job_log):
-    db.session.add(JobLock(name="materialise_runs", holder="sched-2:7:beef",
-                           locked_until=datetime.now(UTC) + timedelta(minutes=30)))
+    db.session.add(
+        JobLock(
+            name="materialise_runs",
+            holder="sched-2:7:beef",
+            locked_until=datetime.now(UTC) + timedelta(minutes=30),
+        )
+    )
     db.session.commit()
     response = login_as(w.coordinator).post("/jobs/materialise_runs/run", headers=HX)
     assert response.status_code == 409
@@ -88,8 +108,18 @@ def test_unknown_job_and_log_pages(w, login_as):
     admin = login_as(w.admin)
     assert admin.post("/jobs/nope/run").status_code == 404
     now = datetime.now(UTC)
-    db.session.add_all([JobRun(job="expire_lots", started_at=now, finished_at=now,
-                               outcome=JobOutcome.OK, counts={"count": 0}) for _ in range(30)])
+    db.session.add_all(
+        [
+            JobRun(
+                job="expire_lots",
+                started_at=now,
+                finished_at=now,
+                outcome=JobOutcome.OK,
+                counts={"count": 0},
+            )
+            for _ in range(30)
+        ]
+    )
     db.session.commit()
     first = admin.get("/jobs/").get_data(as_text=True)
     assert "?page=2" in first and "the van is on fire" not in first, "newest first"

@@ -11,8 +11,9 @@ def test_invitation_is_mailed_in_french_with_a_text_part(app, login_as, inbox):
     admin = factories.user(factories.org("cpas", name="CPAS de Bouillon"), Role.ORG_ADMIN)
     db.session.commit()
     client = login_as(admin)
-    response = client.post("/account/invitations", data={"email": "new@example.be",
-                                                          "role": "member"})
+    response = client.post(
+        "/account/invitations", data={"email": "new@example.be", "role": "member"}
+    )
     assert response.status_code == 200
     assert len(inbox.messages) == 1
     message = inbox.messages[0]

@@ -16,12 +16,20 @@ HX = {"HX-Request": "true"}
 
 def _form(**overrides):
     start = datetime.now(BRUSSELS).replace(second=0, microsecond=0) + timedelta(hours=1)
-    data = {"title": "Fromage de Herve", "category": "dairy", "weight_kg": "35",
-            "units": "70", "date_kind": "use_by",
-            "date": (local_today() + timedelta(days=8)).isoformat(), "storage": "chilled",
-            "allergens": ["milk"], "divisible": "y", "min_part_kg": "5",
-            "pickup_from": start.strftime("%Y-%m-%dT%H:%M"),
-            "pickup_until": (start + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M")}
+    data = {
+        "title": "Fromage de Herve",
+        "category": "dairy",
+        "weight_kg": "35",
+        "units": "70",
+        "date_kind": "use_by",
+        "date": (local_today() + timedelta(days=8)).isoformat(),
+        "storage": "chilled",
+        "allergens": ["milk"],
+        "divisible": "y",
+        "min_part_kg": "5",
+        "pickup_from": start.strftime("%Y-%m-%dT%H:%M"),
+        "pickup_until": (start + timedelta(hours=6)).strftime("%Y-%m-%dT%H:%M"),
+    }
     data.update(overrides)
     return data
 
@@ -37,21 +45,33 @@ def test_post_a_lot_through_the_page(w, login_as):
 
 def test_bad_lot_form_comes_back_with_values_and_messages(w, login_as):
     client = login_as(w.donor_user)
-    response = client.post("/lots/new", data=_form(weight_kg="0", postcode="9999"),
-                           headers={**HX, "Accept-Language": "fr"})
+    response = client.post(
+        "/lots/new",
+        data=_form(weight_kg="0", postcode="9999"),
+        headers={**HX, "Accept-Language": "fr"},
+    )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert 'value="Fromage de Herve"' in html and 'value="9999"' in html
     assert translated("fr", "The weight must be more than 0 kg.") in html
     assert translated("fr", "Unknown Belgian postcode.") in html
-    assert 'value="milk" checked' in html or 'checked value="milk"' in html or (
-        'id="allergens-6"' in html and "checked" in html)
+    assert (
+        'value="milk" checked' in html
+        or 'checked value="milk"' in html
+        or ('id="allergens-6"' in html and "checked" in html)
+    )
 
 
 def test_browse_filters_return_the_fragment(w, login_as):
     chilled = factories.lot(w.donor, title="Yaourts", storage="chilled")
-    dry = factories.lot(w.donor, title="Pâtes", storage="ambient", category="dry_goods",
-                        date_kind="best_before", days=90)
+    dry = factories.lot(
+        w.donor,
+        title="Pâtes",
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=90,
+    )
     db.session.commit()
     client = login_as(w.cpas_user)
     page = client.get("/lots").get_data(as_text=True)
@@ -75,8 +95,14 @@ def test_claim_from_a_card_and_lose_the_race(w, login_as):
 
 
 def test_ineligible_lot_page_says_why(w, login_as):
-    lot = factories.lot(w.platform, fse_plus=True, storage="ambient", category="dry_goods",
-                        date_kind="best_before", days=60)
+    lot = factories.lot(
+        w.platform,
+        fse_plus=True,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=60,
+    )
     db.session.commit()
     response = login_as(w.asbl_user).get(f"/lots/{lot.id}")
     assert response.status_code == 403
@@ -105,9 +131,11 @@ def test_csv_upload_page_lists_bad_rows(w, login_as):
     row = _form(weight_kg="-2")
     row["allergens"] = "milk"
     line = ",".join(str(row.get(c, "")) for c in lot_service.CSV_COLUMNS)
-    response = login_as(w.donor_user).post("/lots/bulk", data={
-        "file": (BytesIO(f"{header}\n{line}\n".encode()), "lots.csv")},
-        content_type="multipart/form-data")
+    response = login_as(w.donor_user).post(
+        "/lots/bulk",
+        data={"file": (BytesIO(f"{header}\n{line}\n".encode()), "lots.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 422
     assert "<code>weight_kg</code>" in response.get_data(as_text=True)
 

@@ -32,8 +32,9 @@ def _claimed(w, title="Carottes", kg=10):
 
 def _own(user):
     db.session.rollback()
-    return db.session.scalars(select(Notification).where(Notification.user_id == user.id)
-                              .order_by(Notification.id)).all()
+    return db.session.scalars(
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
+    ).all()
 
 
 def _mode(user, kind):
@@ -45,8 +46,7 @@ def test_bell_counts_only_the_signed_in_users_unread_notifications(w, login_as, 
     _claimed(w, "Carottes")
     _claimed(w, "Poireaux")
     donor = login_as(w.donor_user)
-    assert 'class="badge"' in donor.get("/notifications/count", headers=HX).get_data(
-        as_text=True)
+    assert 'class="badge"' in donor.get("/notifications/count", headers=HX).get_data(as_text=True)
     assert ">2<" in donor.get("/notifications/count").get_data(as_text=True)
     other = login_as(w.other_donor_user).get("/notifications/count").get_data(as_text=True)
     assert "badge" not in other
@@ -61,9 +61,17 @@ def test_list_shows_own_notifications_newest_first_in_the_viewers_language(w, lo
     db.session.commit()
     html = login_as(w.donor_user).get("/notifications").get_data(as_text=True)
     assert html.index("Poireaux") < html.index("Carottes")
-    assert translated("nl", "%(org)s claimed %(kg)s of your lot %(title)s (through "
-                      "%(platform)s).", org="CPAS Test", kg="12 kg", title="Poireaux",
-                      platform="Hub Libramont") in html
+    assert (
+        translated(
+            "nl",
+            "%(org)s claimed %(kg)s of your lot %(title)s (through %(platform)s).",
+            org="CPAS Test",
+            kg="12 kg",
+            title="Poireaux",
+            platform="Hub Libramont",
+        )
+        in html
+    )
     assert f'href="/claims/{second.id}"' in html and f'href="/claims/{first.id}"' in html
     assert html.count('class="notification unread"') == 2
     assert "Carottes" not in login_as(w.cpas_user).get("/notifications").get_data(as_text=True)
@@ -72,8 +80,13 @@ def test_list_shows_own_notifications_newest_first_in_the_viewers_language(w, lo
 def test_list_is_paginated(w, login_as):
     lot = factories.lot(w.donor)
     for i in range(23):
-        notifications.notify(db.session, [w.donor_user], NotificationKind.LOT_WITHDRAWN, lot,
-                             {"title": f"Lot {i:02d}", "kg": 1, "reason": "", "donor": "X"})
+        notifications.notify(
+            db.session,
+            [w.donor_user],
+            NotificationKind.LOT_WITHDRAWN,
+            lot,
+            {"title": f"Lot {i:02d}", "kg": 1, "reason": "", "donor": "X"},
+        )
     db.session.commit()
     client = login_as(w.donor_user)
     first = client.get("/notifications").get_data(as_text=True)
@@ -112,8 +125,10 @@ def test_preferences_keep_entries_and_explain_errors(w, login_as):
     page = client.get("/account/notifications").get_data(as_text=True)
     assert translated("fr", "One e-mail a day") in page
     assert re.search(r'<option selected value="digest">|<option value="digest" selected', page)
-    form = {k.value: "immediate" for k in NotificationKind} | {"lot_claimed": "digest",
-                                                               "new_lot": "off"}
+    form = {k.value: "immediate" for k in NotificationKind} | {
+        "lot_claimed": "digest",
+        "new_lot": "off",
+    }
     bad = client.post("/account/notifications", data=form)
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'id="lot_claimed-msg"' in html
@@ -125,13 +140,18 @@ def test_preferences_keep_entries_and_explain_errors(w, login_as):
     assert _mode(w.donor_user, NotificationKind.NEW_LOT) == MailMode.OFF
     assert _mode(w.donor_user, NotificationKind.BOOKING) == MailMode.IMMEDIATE
     # Choosing a kind's default stores no row.
-    assert db.session.scalar(select(NotificationPreference).where(
-        NotificationPreference.user_id == w.donor_user.id,
-        NotificationPreference.kind == NotificationKind.BOOKING)) is None
+    assert (
+        db.session.scalar(
+            select(NotificationPreference).where(
+                NotificationPreference.user_id == w.donor_user.id,
+                NotificationPreference.kind == NotificationKind.BOOKING,
+            )
+        )
+        is None
+    )
 
 
-def test_the_mailed_unsubscribe_link_turns_the_kind_off_and_can_be_undone(
-        w, client, inbox):
+def test_the_mailed_unsubscribe_link_turns_the_kind_off_and_can_be_undone(w, client, inbox):
     w.donor_user.language = "nl"
     _claimed(w)
     assert notifications.deliver_pending(db.session) == 1
@@ -154,8 +174,9 @@ def test_the_mailed_unsubscribe_link_turns_the_kind_off_and_can_be_undone(
 def test_one_click_post_from_a_mail_client_needs_no_csrf_token(app, w, client):
     app.config["WTF_CSRF_ENABLED"] = True
     token = unsubscribe_token(w.cpas_user.id, NotificationKind.NEW_LOT)
-    response = client.post(f"/notifications/unsubscribe/{token}",
-                           data={"List-Unsubscribe": "One-Click"})
+    response = client.post(
+        f"/notifications/unsubscribe/{token}", data={"List-Unsubscribe": "One-Click"}
+    )
     assert response.status_code == 200
     assert _mode(w.cpas_user, NotificationKind.NEW_LOT) == MailMode.OFF
     # Resubscribing is a form on our page: it keeps its CSRF protection.
@@ -170,16 +191,20 @@ def test_the_mail_header_carries_the_one_click_address(w, inbox):
     message = inbox.messages[0]
     token = unsubscribe_token(w.donor_user.id, NotificationKind.LOT_CLAIMED)
     assert header(message, "List-Unsubscribe") == (
-        f"<http://maillon.test/notifications/unsubscribe/{token}>")
+        f"<http://maillon.test/notifications/unsubscribe/{token}>"
+    )
 
 
 @pytest.mark.parametrize("token", ["garbage", "eyJ1IjoxLCJrIjoibmV3X2xvdCJ9.forged-signature"])
 def test_a_forged_or_damaged_token_is_a_clear_400(w, client, token):
-    for response in (client.get(f"/notifications/unsubscribe/{token}"),
-                     client.post(f"/notifications/unsubscribe/{token}")):
+    for response in (
+        client.get(f"/notifications/unsubscribe/{token}"),
+        client.post(f"/notifications/unsubscribe/{token}"),
+    ):
         assert response.status_code == 400
-        assert translated("fr", "This unsubscribe link is not valid. Sign in to choose which "
-                          "e-mails you receive.") in response.get_data(as_text=True)
+        assert translated(
+            "fr", "This unsubscribe link is not valid. Sign in to choose which e-mails you receive."
+        ) in response.get_data(as_text=True)
 
 
 def test_a_token_for_another_kind_of_signed_data_is_refused(app, w, client):

@@ -22,21 +22,43 @@ from surplus.services.lot_dates import local_today
 from tests import factories
 
 HX = {"HX-Request": "true"}
-BAD_TEMPERATURES = ["NaN", "nan", "Infinity", "abc", 1e308, "1e308", 500, "500", -273,
-                    True, [4], {"c": 4}, "4\x00"]
+BAD_TEMPERATURES = [
+    "NaN",
+    "nan",
+    "Infinity",
+    "abc",
+    1e308,
+    "1e308",
+    500,
+    "500",
+    -273,
+    True,
+    [4],
+    {"c": 4},
+    "4\x00",
+]
 
 
 @pytest.fixture
 def w(app, make_fleet):
     w = factories.world()
     for conv in (w.cpas_convention, w.asbl_convention):
-        conv.opening_hours = {d: [["08:00", "17:00"]]
-                              for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+        conv.opening_hours = {
+            d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+        }
     w.depot, w.van, _template = make_fleet(w)
     for day in range(1, 7):
-        db.session.add(RunTemplate(platform_id=w.platform.id, vehicle_id=w.van.id,
-                                   depot_id=w.depot.id, name=f"T{day}", weekday=day,
-                                   departure="07:30", max_duration_min=600))
+        db.session.add(
+            RunTemplate(
+                platform_id=w.platform.id,
+                vehicle_id=w.van.id,
+                depot_id=w.depot.id,
+                name=f"T{day}",
+                weekday=day,
+                departure="07:30",
+                max_duration_min=600,
+            )
+        )
     db.session.flush()
     runs.materialise(db.session, local_today())
     w.driver = factories.user(w.platform)
@@ -61,16 +83,26 @@ def _untouched(w) -> None:
     assert stop.status == StopStatus.PLANNED and stop.temperature_c is None
     assert stop.confirmed_at is None
     assert db.session.get(type(w.claim), w.claim.id).status == ClaimStatus.ACTIVE
-    assert db.session.scalar(select(func.count(Event.id)).where(
-        Event.subject_type == "stop", Event.subject_id == stop.id)) == 0
+    assert (
+        db.session.scalar(
+            select(func.count(Event.id)).where(
+                Event.subject_type == "stop", Event.subject_id == stop.id
+            )
+        )
+        == 0
+    )
 
 
 @pytest.mark.parametrize("temperature", BAD_TEMPERATURES)
-def test_api_refuses_an_implausible_temperature_and_records_nothing(booked, client, api_token,
-                                                                     temperature):
+def test_api_refuses_an_implausible_temperature_and_records_nothing(
+    booked, client, api_token, temperature
+):
     w = booked
-    answer = client.post(f"/api/v1/stops/{w.pickup.id}/confirm",
-                         json={"temperature": temperature}, headers=api_token(w.driver))
+    answer = client.post(
+        f"/api/v1/stops/{w.pickup.id}/confirm",
+        json={"temperature": temperature},
+        headers=api_token(w.driver),
+    )
     assert answer.status_code == 400, answer.get_json()
     assert "temperature" in answer.get_json()["fields"]
     _untouched(w)
@@ -78,9 +110,12 @@ def test_api_refuses_an_implausible_temperature_and_records_nothing(booked, clie
 
 def test_api_nan_as_a_json_literal_is_refused(booked, client, api_token):
     w = booked
-    answer = client.post(f"/api/v1/stops/{w.pickup.id}/confirm",
-                         data='{"temperature": NaN}', content_type="application/json",
-                         headers=api_token(w.driver))
+    answer = client.post(
+        f"/api/v1/stops/{w.pickup.id}/confirm",
+        data='{"temperature": NaN}',
+        content_type="application/json",
+        headers=api_token(w.driver),
+    )
     assert answer.status_code == 400
     _untouched(w)
 
@@ -89,23 +124,34 @@ def test_api_other_bad_bodies(booked, client, api_token):
     w = booked
     headers = api_token(w.driver)
     url = f"/api/v1/stops/{w.pickup.id}/confirm"
-    for body in ([], "x", {"temperature": 4, "receiver": "A\x00"},
-                 {"temperature": 4, "note": "n" * 1001}, {"temperature": 4, "receiver": 7}):
+    for body in (
+        [],
+        "x",
+        {"temperature": 4, "receiver": "A\x00"},
+        {"temperature": 4, "note": "n" * 1001},
+        {"temperature": 4, "receiver": 7},
+    ):
         answer = client.post(url, json=body, headers=headers)
         assert answer.status_code == 400, (body, answer.get_json())
     lone_surrogate = '{"temperature": 4, "receiver": "\\ud800"}'  # JSON allows the escape
-    answer = client.post(url, data=lone_surrogate, content_type="application/json",
-                         headers=headers)
+    answer = client.post(url, data=lone_surrogate, content_type="application/json", headers=headers)
     assert answer.status_code == 400 and "receiver" in answer.get_json()["fields"]
     _untouched(w)
-    assert client.post("/api/v1/stops/3000000000/confirm", json={"temperature": 4},
-                       headers=headers).status_code == 404
+    assert (
+        client.post(
+            "/api/v1/stops/3000000000/confirm", json={"temperature": 4}, headers=headers
+        ).status_code
+        == 404
+    )
 
 
 def test_a_too_warm_handover_is_a_409_recorded_as_refused(booked, client, api_token):
     w = booked
-    answer = client.post(f"/api/v1/stops/{w.pickup.id}/confirm", json={"temperature": 9.5},
-                         headers=api_token(w.driver))
+    answer = client.post(
+        f"/api/v1/stops/{w.pickup.id}/confirm",
+        json={"temperature": 9.5},
+        headers=api_token(w.driver),
+    )
     assert answer.status_code == 409 and answer.get_json()["refused"] is True
     db.session.rollback()
     stop = db.session.get(Stop, w.pickup.id)
@@ -115,8 +161,9 @@ def test_a_too_warm_handover_is_a_409_recorded_as_refused(booked, client, api_to
 @pytest.mark.parametrize("temperature", ["NaN", "abc", "1e308", "500"])
 def test_the_sheet_refuses_an_implausible_temperature(booked, login_as, temperature):
     w = booked
-    card = login_as(w.driver).post(f"/runs/stops/{w.pickup.id}/confirm",
-                                   data={"temperature": temperature}, headers=HX)
+    card = login_as(w.driver).post(
+        f"/runs/stops/{w.pickup.id}/confirm", data={"temperature": temperature}, headers=HX
+    )
     html = card.get_data(as_text=True)
     assert card.status_code == 422 and 'aria-invalid="true"' in html
     assert f'value="{temperature}"' in html  # the driver's entry stays to be corrected
@@ -125,8 +172,9 @@ def test_the_sheet_refuses_an_implausible_temperature(booked, login_as, temperat
 
 def test_the_sheet_reads_a_decimal_comma(booked, login_as):
     w = booked
-    card = login_as(w.driver).post(f"/runs/stops/{w.pickup.id}/confirm",
-                                   data={"temperature": "3,5"}, headers=HX)
+    card = login_as(w.driver).post(
+        f"/runs/stops/{w.pickup.id}/confirm", data={"temperature": "3,5"}, headers=HX
+    )
     assert card.status_code == 200
     db.session.rollback()
     assert db.session.get(Stop, w.pickup.id).temperature_c == 3.5
@@ -135,9 +183,16 @@ def test_the_sheet_reads_a_decimal_comma(booked, login_as):
 def test_booking_bad_bodies_are_400_and_book_nothing(w, client, api_token):
     headers = api_token(w.coordinator)
     url = f"/api/v1/claims/{w.claim.id}/booking"
-    for body in ({"run_id": "abc"}, {"run_id": 99999999999}, {"run_id": 0},
-                 {"run_id": 1.5}, {"run_id": True}, {"self_collect": "maybe"},
-                 {"run_id": 1, "self_collect": True}, []):
+    for body in (
+        {"run_id": "abc"},
+        {"run_id": 99999999999},
+        {"run_id": 0},
+        {"run_id": 1.5},
+        {"run_id": True},
+        {"self_collect": "maybe"},
+        {"run_id": 1, "self_collect": True},
+        [],
+    ):
         answer = client.post(url, json=body, headers=headers)
         assert answer.status_code == 400, (body, answer.get_json())
         assert answer.get_json()["fields"], body
@@ -147,39 +202,76 @@ def test_booking_bad_bodies_are_400_and_book_nothing(w, client, api_token):
 
 
 def test_booking_on_a_run_that_does_not_fit_names_the_field(w, client, api_token):
-    answer = client.post(f"/api/v1/claims/{w.claim.id}/booking", json={"run_id": 2**31 - 1},
-                         headers=api_token(w.coordinator))
+    answer = client.post(
+        f"/api/v1/claims/{w.claim.id}/booking",
+        json={"run_id": 2**31 - 1},
+        headers=api_token(w.coordinator),
+    )
     assert answer.status_code == 400 and "run_id" in answer.get_json()["fields"]
 
 
 def _counts():
     db.session.rollback()
-    return tuple(db.session.scalar(select(func.count()).select_from(m))
-                 for m in (Vehicle, RunTemplate, TemplateStop, Run, AllocationBatch))
+    return tuple(
+        db.session.scalar(select(func.count()).select_from(m))
+        for m in (Vehicle, RunTemplate, TemplateStop, Run, AllocationBatch)
+    )
 
 
-@pytest.mark.parametrize(("url", "data", "field"), [
-    ("/runs/fleet/templates", {"name": "R", "weekday": "1", "departure": "07:30",
-                               "vehicle_id": "abc", "depot_id": "1"}, "vehicle_id"),
-    ("/runs/fleet/templates", {"name": "R", "weekday": "1", "departure": "07:30",
-                               "vehicle_id": "99999999999", "depot_id": "1"}, "vehicle_id"),
-    ("/runs/fleet/templates", {"name": "R", "weekday": "7", "departure": "07:30"}, "weekday"),
-    ("/runs/fleet/templates", {"name": "R\x00", "weekday": "1"}, "name"),
-    ("/runs/fleet/vehicles", {"name": "Camion", "capacity_kg": "1e308"}, "capacity_kg"),
-    ("/runs/fleet/vehicles", {"name": "Camion", "capacity_kg": "NaN"}, "capacity_kg"),
-    ("/runs/fleet/vehicles", {"name": "Camion", "capacity_kg": "100", "freezer": "maybe"},
-     "freezer"),
-    ("/runs/", {"vehicle_id": "1", "depot_id": "1", "start_at": "9999-12-31T07:00"},
-     "start_at"),
-    ("/runs/", {"vehicle_id": "1", "depot_id": "1", "start_at": "0001-01-01T07:00"},
-     "start_at"),
-    ("/runs/", {"vehicle_id": "abc", "depot_id": "1", "start_at": "2026-13-01T07:00"},
-     "vehicle_id"),
-    ("/platform/allocation/", {"within_hours": "abc"}, "within_hours"),
-    ("/platform/allocation/", {"within_hours": "1e308"}, "within_hours"),
-])
-def test_forms_refuse_bad_input_with_a_message_and_change_nothing(w, login_as, url, data,
-                                                                   field):
+@pytest.mark.parametrize(
+    ("url", "data", "field"),
+    [
+        (
+            "/runs/fleet/templates",
+            {
+                "name": "R",
+                "weekday": "1",
+                "departure": "07:30",
+                "vehicle_id": "abc",
+                "depot_id": "1",
+            },
+            "vehicle_id",
+        ),
+        (
+            "/runs/fleet/templates",
+            {
+                "name": "R",
+                "weekday": "1",
+                "departure": "07:30",
+                "vehicle_id": "99999999999",
+                "depot_id": "1",
+            },
+            "vehicle_id",
+        ),
+        ("/runs/fleet/templates", {"name": "R", "weekday": "7", "departure": "07:30"}, "weekday"),
+        ("/runs/fleet/templates", {"name": "R\x00", "weekday": "1"}, "name"),
+        ("/runs/fleet/vehicles", {"name": "Camion", "capacity_kg": "1e308"}, "capacity_kg"),
+        ("/runs/fleet/vehicles", {"name": "Camion", "capacity_kg": "NaN"}, "capacity_kg"),
+        (
+            "/runs/fleet/vehicles",
+            {"name": "Camion", "capacity_kg": "100", "freezer": "maybe"},
+            "freezer",
+        ),
+        (
+            "/runs/",
+            {"vehicle_id": "1", "depot_id": "1", "start_at": "9999-12-31T07:00"},
+            "start_at",
+        ),
+        (
+            "/runs/",
+            {"vehicle_id": "1", "depot_id": "1", "start_at": "0001-01-01T07:00"},
+            "start_at",
+        ),
+        (
+            "/runs/",
+            {"vehicle_id": "abc", "depot_id": "1", "start_at": "2026-13-01T07:00"},
+            "vehicle_id",
+        ),
+        ("/platform/allocation/", {"within_hours": "abc"}, "within_hours"),
+        ("/platform/allocation/", {"within_hours": "1e308"}, "within_hours"),
+    ],
+)
+def test_forms_refuse_bad_input_with_a_message_and_change_nothing(w, login_as, url, data, field):
     before = _counts()
     answer = login_as(w.coordinator).post(url, data=data)
     html = answer.get_data(as_text=True)
@@ -193,14 +285,16 @@ def test_template_stop_form_keeps_values_and_names_the_field(w, login_as):
     before = _counts()
     answer = login_as(w.coordinator).post(
         f"/runs/fleet/templates/{template.id}/stops",
-        data={"organisation_id": str(w.other_donor.id), "load_kg": "12,5"})
+        data={"organisation_id": str(w.other_donor.id), "load_kg": "12,5"},
+    )
     html = answer.get_data(as_text=True)
     assert answer.status_code == 422 and f'id="template-{template.id}" open' in html
     assert 'value="12,5"' in html and f"stop-{template.id}-organisation_id-msg" in html
     assert _counts() == before
-    ok = login_as(w.coordinator).post(f"/runs/fleet/templates/{template.id}/stops",
-                                      data={"postcode": "6600", "load_kg": "12,5",
-                                            "opens": "09:00", "closes": "11:00"})
+    ok = login_as(w.coordinator).post(
+        f"/runs/fleet/templates/{template.id}/stops",
+        data={"postcode": "6600", "load_kg": "12,5", "opens": "09:00", "closes": "11:00"},
+    )
     assert ok.status_code == 302
     db.session.rollback()
     assert [s.load_delta_kg for s in db.session.get(RunTemplate, template.id).stops] == [-12.5]
@@ -210,10 +304,13 @@ def test_other_platforms_rounds_are_out_of_reach(w, login_as):
     template = db.session.scalar(select(RunTemplate).where(RunTemplate.name == "T1"))
     other = login_as(w.other_coordinator)
     assert other.post(f"/runs/fleet/templates/{template.id}/toggle").status_code == 404
-    assert other.post(f"/runs/fleet/templates/{template.id}/stops",
-                      data={"postcode": "6600"}).status_code == 404
-    assert login_as(w.driver).post(
-        f"/runs/fleet/templates/{template.id}/toggle").status_code == 403
+    assert (
+        other.post(
+            f"/runs/fleet/templates/{template.id}/stops", data={"postcode": "6600"}
+        ).status_code
+        == 404
+    )
+    assert login_as(w.driver).post(f"/runs/fleet/templates/{template.id}/toggle").status_code == 403
     assert login_as(w.cpas_user).get("/runs/").status_code == 403
 
 
@@ -225,12 +322,17 @@ def test_allocation_line_refuses_bad_kilograms(w, login_as):
     line = batch.lines[0]
     grams = line.grams
     for typed in ("NaN", "abc", "1e308", "0,0004", "-1"):
-        row = client.post(f"/platform/allocation/{batch.id}/lines/{line.id}",
-                          data={"kg": typed}, headers=HX)
+        row = client.post(
+            f"/platform/allocation/{batch.id}/lines/{line.id}", data={"kg": typed}, headers=HX
+        )
         html = row.get_data(as_text=True)
         assert row.status_code == 422 and 'class="error"' in html, typed
         assert f'value="{typed}"' in html
     db.session.rollback()
     assert db.session.get(type(line), line.id).grams == grams
-    assert client.post(f"/platform/allocation/{batch.id}/lines/3000000000",
-                       data={"kg": "1"}).status_code == 404
+    assert (
+        client.post(
+            f"/platform/allocation/{batch.id}/lines/3000000000", data={"kg": "1"}
+        ).status_code
+        == 404
+    )

@@ -38,28 +38,35 @@ from tests.web.conftest import ACCOUNTS, describe, integrity_problems, issue_tok
 MAX_EXAMPLES = 20  # random examples per operation and account (besides the coverage phase)
 SEED = 20_261_201
 
-CONFIG = schemathesis.Config.from_dict({
-    "seed": SEED,
-    "generation": {
-        "mode": "all",  # data that follows the document, and data that breaks it
-        "max-examples": MAX_EXAMPLES,
-        "deterministic": True,
-        "database": "none",
-    },
-    "phases": {"stateful": {"enabled": False}},
-})
+CONFIG = schemathesis.Config.from_dict(
+    {
+        "seed": SEED,
+        "generation": {
+            "mode": "all",  # data that follows the document, and data that breaks it
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            "database": "none",
+        },
+        "phases": {"stateful": {"enabled": False}},
+    }
+)
 
 
 def _document_app() -> Flask:
     """An application of this code on an empty in-memory database: it serves the same
     OpenAPI document as any other."""
-    return create_app({"TESTING": True, "SECRET_KEY": "openapi-only",
-                       "SQLALCHEMY_DATABASE_URI": "sqlite://", "SCHEDULER_ENABLED": False,
-                       "MAIL_ENABLED": False})
+    return create_app(
+        {
+            "TESTING": True,
+            "SECRET_KEY": "openapi-only",
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "SCHEDULER_ENABLED": False,
+            "MAIL_ENABLED": False,
+        }
+    )
 
 
-schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _document_app(),
-                                        config=CONFIG)
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _document_app(), config=CONFIG)
 
 # The token endpoint is exercised signed out by the bad-input corpus; here every
 # operation is called with a valid token of the account.

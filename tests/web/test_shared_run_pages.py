@@ -25,8 +25,11 @@ def booked(shared_world, agree, login_as):
 def test_the_carriers_sheet_shows_for_whom(booked, login_as):
     w = booked
     carrier = login_as(w.other_coordinator)
-    for url in (f"/runs/{w.namur_run.id}", f"/runs/{w.namur_run.id}/sheet",
-                f"/runs/{w.namur_run.id}/sheet?print=1"):
+    for url in (
+        f"/runs/{w.namur_run.id}",
+        f"/runs/{w.namur_run.id}/sheet",
+        f"/runs/{w.namur_run.id}/sheet?print=1",
+    ):
         page = carrier.get(url).get_data(as_text=True)
         found = re.findall(r'class="for-platform">([^<]*)<', page)
         assert found and all(w.platform.name in text for text in found), url
@@ -41,15 +44,19 @@ def test_the_client_platform_follows_the_run_but_cannot_change_it(booked, login_
     assert db.session.get(Stop, stop.id) is not None
     # A beneficiary, and a run carrying nothing for the hub, stay invisible.
     assert login_as(w.cpas_user).get(f"/runs/{w.namur_run.id}").status_code == 404
-    empty = Run(platform_id=w.other_platform.id, vehicle_id=w.namur_van.id,
-                depot_id=w.namur_depot.id, name="Vide", start_at=w.namur_run.start_at)
+    empty = Run(
+        platform_id=w.other_platform.id,
+        vehicle_id=w.namur_van.id,
+        depot_id=w.namur_depot.id,
+        name="Vide",
+        start_at=w.namur_run.start_at,
+    )
     db.session.add(empty)
     db.session.commit()
     assert client.get(f"/runs/{empty.id}").status_code == 404
 
 
-def test_a_relay_is_proposed_and_booked_from_the_claim_page(shared_world, agree, add_run,
-                                                            login_as):
+def test_a_relay_is_proposed_and_booked_from_the_claim_page(shared_world, agree, add_run, login_as):
     w = shared_world
     agree(w)
     w.cpas_convention.opening_hours = {WEEKDAYS[w.day2.weekday()]: [["08:00", "17:00"]]}

@@ -21,9 +21,10 @@ def scene(app):
 
 def _snapshot():
     db.session.rollback()
-    return (db.session.scalar(select(func.count(Event.id))),
-            db.session.scalar(select(func.count(Claim.id)).where(
-                Claim.status == ClaimStatus.ACTIVE)))
+    return (
+        db.session.scalar(select(func.count(Event.id))),
+        db.session.scalar(select(func.count(Claim.id)).where(Claim.status == ClaimStatus.ACTIVE)),
+    )
 
 
 def test_pages_of_another_organisation(scene, login_as):
@@ -57,15 +58,15 @@ def test_api_of_another_organisation(scene, client, api_token):
     before = _snapshot()
     stranger = api_token(w.other_donor_user)
     assert client.get(f"/api/v1/lots/{lot.id}", headers=stranger).status_code == 404
-    assert client.post(f"/api/v1/lots/{lot.id}/withdraw", json={},
-                       headers=stranger).status_code == 404
+    assert (
+        client.post(f"/api/v1/lots/{lot.id}/withdraw", json={}, headers=stranger).status_code == 404
+    )
     assert client.delete(f"/api/v1/claims/{claim.id}", headers=stranger).status_code == 404
     assert client.get("/api/v1/claims", headers=stranger).get_json() == []
     mine = client.get("/api/v1/lots", headers=stranger).get_json()["items"]
     assert lot.id not in [item["id"] for item in mine]
     asbl = api_token(w.asbl_user)
-    assert client.post(f"/api/v1/lots/{lot.id}/withdraw", json={},
-                       headers=asbl).status_code == 403
+    assert client.post(f"/api/v1/lots/{lot.id}/withdraw", json={}, headers=asbl).status_code == 403
     assert client.delete(f"/api/v1/claims/{claim.id}", headers=asbl).status_code == 404
     donor = api_token(w.donor_user)
     assert client.delete(f"/api/v1/claims/{claim.id}", headers=donor).status_code == 403

@@ -36,23 +36,49 @@ from ..events import to_plain
 from .mail import deliver_pending, send_digests
 from .prefs import STATE_FOR_MODE, modes_for
 
-__all__ = ["notify", "notify_org", "lot_claimed", "booked", "convention_decided",
-           "lot_withdrawn", "new_lot_offered", "transport_agreement", "remind_expiring",
-           "deliver_pending", "send_digests", "unread_count", "mark_read", "mark_all_read"]
+__all__ = [
+    "notify",
+    "notify_org",
+    "lot_claimed",
+    "booked",
+    "convention_decided",
+    "lot_withdrawn",
+    "new_lot_offered",
+    "transport_agreement",
+    "remind_expiring",
+    "deliver_pending",
+    "send_digests",
+    "unread_count",
+    "mark_read",
+    "mark_all_read",
+]
 REMIND_DAYS = 30
 
 
-def notify(session: Session, users: Iterable[User], kind: NotificationKind, subject: Any,
-           params: dict[str, Any]) -> list[Notification]:
+def notify(
+    session: Session,
+    users: Iterable[User],
+    kind: NotificationKind,
+    subject: Any,
+    params: dict[str, Any],
+) -> list[Notification]:
     """One notification per active user about ``subject`` (a model instance)."""
     people = {u.id: u for u in users if u.active}
     if not people:
         return []
     modes = modes_for(session, people, kind)
     plain = to_plain(params)
-    rows = [Notification(user_id=uid, kind=kind, subject_type=type(subject).__name__.lower(),
-                         subject_id=subject.id, params=dict(plain),
-                         mail_state=STATE_FOR_MODE[modes[uid]]) for uid in people]
+    rows = [
+        Notification(
+            user_id=uid,
+            kind=kind,
+            subject_type=type(subject).__name__.lower(),
+            subject_id=subject.id,
+            params=dict(plain),
+            mail_state=STATE_FOR_MODE[modes[uid]],
+        )
+        for uid in people
+    ]
     session.add_all(rows)
     session.flush()
     return rows
@@ -65,9 +91,15 @@ def _users_of(session: Session, org_id: int, roles: Iterable[Role] | None = None
     return list(session.scalars(query.order_by(User.id)))
 
 
-def notify_org(session: Session, org_id: int, kind: NotificationKind, subject: Any,
-               params: dict[str, Any], *, roles: Iterable[Role] | None = None
-               ) -> list[Notification]:
+def notify_org(
+    session: Session,
+    org_id: int,
+    kind: NotificationKind,
+    subject: Any,
+    params: dict[str, Any],
+    *,
+    roles: Iterable[Role] | None = None,
+) -> list[Notification]:
     """Notify the active users of an organisation (only those of ``roles`` if given)."""
     return notify(session, _users_of(session, org_id, roles), kind, subject, params)
 
@@ -79,32 +111,57 @@ def _lot_params(lot: Lot) -> dict[str, Any]:
 def lot_claimed(session: Session, claim: Claim) -> list[Notification]:
     """Tell the donor that kilograms of its lot were claimed, and by whom."""
     lot = claim.lot
-    return notify_org(session, lot.donor_id, NotificationKind.LOT_CLAIMED, claim, {
-        **_lot_params(lot), "kg": claim.kg, "beneficiary": claim.beneficiary.name,
-        "platform": claim.platform.name})
+    return notify_org(
+        session,
+        lot.donor_id,
+        NotificationKind.LOT_CLAIMED,
+        claim,
+        {
+            **_lot_params(lot),
+            "kg": claim.kg,
+            "beneficiary": claim.beneficiary.name,
+            "platform": claim.platform.name,
+        },
+    )
 
 
-def booked(session: Session, claim: Claim, run: Run | None,
-           pickup_eta: datetime | None) -> list[Notification]:
+def booked(
+    session: Session, claim: Claim, run: Run | None, pickup_eta: datetime | None
+) -> list[Notification]:
     """Tell the donor and the beneficiary when the claim will be picked up (``run`` is
     None for self-collection)."""
     lot = claim.lot
-    params = {**_lot_params(lot), "kg": claim.kg, "run_id": run.id if run else None,
-              "run": run.name if run else None, "platform": claim.platform.name,
-              "pickup": pickup_eta, "beneficiary": claim.beneficiary.name}
+    params = {
+        **_lot_params(lot),
+        "kg": claim.kg,
+        "run_id": run.id if run else None,
+        "run": run.name if run else None,
+        "platform": claim.platform.name,
+        "pickup": pickup_eta,
+        "beneficiary": claim.beneficiary.name,
+    }
     users = _users_of(session, lot.donor_id) + _users_of(session, claim.beneficiary_id)
     return notify(session, users, NotificationKind.BOOKING, claim, params)
 
 
 def convention_decided(session: Session, conv: Convention) -> list[Notification]:
     """Tell the beneficiary the coordinator's decision and its reason."""
-    return notify_org(session, conv.beneficiary_id, NotificationKind.CONVENTION_DECISION, conv,
-                      {"status": conv.status, "reason": conv.decision_reason or "",
-                       "platform": conv.platform.name})
+    return notify_org(
+        session,
+        conv.beneficiary_id,
+        NotificationKind.CONVENTION_DECISION,
+        conv,
+        {
+            "status": conv.status,
+            "reason": conv.decision_reason or "",
+            "platform": conv.platform.name,
+        },
+    )
 
 
-def lot_withdrawn(session: Session, lot: Lot, claims: Iterable[Claim],
-                  recalled: bool = False) -> list[Notification]:
+def lot_withdrawn(
+    session: Session, lot: Lot, claims: Iterable[Claim], recalled: bool = False
+) -> list[Notification]:
     """Tell each claimant organisation (once, with its kilograms) that the lot is gone,
     or, for a ``recalled`` lot, that it must not be handed out."""
     kg_by_org: dict[int, float] = {}
@@ -112,9 +169,20 @@ def lot_withdrawn(session: Session, lot: Lot, claims: Iterable[Claim],
         kg_by_org[claim.beneficiary_id] = kg_by_org.get(claim.beneficiary_id, 0) + claim.kg
     rows: list[Notification] = []
     for org_id, kg in kg_by_org.items():
-        rows += notify_org(session, org_id, NotificationKind.LOT_WITHDRAWN, lot, {
-            **_lot_params(lot), "kg": round(kg, 3), "reason": lot.status_reason or "",
-            "donor": lot.donor.name, "recalled": recalled, "batch": lot.lot_number})
+        rows += notify_org(
+            session,
+            org_id,
+            NotificationKind.LOT_WITHDRAWN,
+            lot,
+            {
+                **_lot_params(lot),
+                "kg": round(kg, 3),
+                "reason": lot.status_reason or "",
+                "donor": lot.donor.name,
+                "recalled": recalled,
+                "batch": lot.lot_number,
+            },
+        )
     return rows
 
 
@@ -125,31 +193,53 @@ def new_lot_offered(session: Session, lot: Lot, platform_ids: list[int]) -> int:
         return 0
     # IN rather than DISTINCT: PostgreSQL cannot compare the JSON columns.
     candidates = session.scalars(
-        select(Organisation).where(Organisation.id.in_(
-            select(Convention.beneficiary_id).where(
-                Convention.platform_id.in_(platform_ids),
-                Convention.status == ConventionStatus.ACTIVE)))
-        .order_by(Organisation.id)).all()
-    already = set(session.scalars(
-        select(User.organisation_id).join(Notification, Notification.user_id == User.id)
-        .where(Notification.kind == NotificationKind.NEW_LOT,
-               Notification.subject_type == "lot", Notification.subject_id == lot.id)))
+        select(Organisation)
+        .where(
+            Organisation.id.in_(
+                select(Convention.beneficiary_id).where(
+                    Convention.platform_id.in_(platform_ids),
+                    Convention.status == ConventionStatus.ACTIVE,
+                )
+            )
+        )
+        .order_by(Organisation.id)
+    ).all()
+    already = set(
+        session.scalars(
+            select(User.organisation_id)
+            .join(Notification, Notification.user_id == User.id)
+            .where(
+                Notification.kind == NotificationKind.NEW_LOT,
+                Notification.subject_type == "lot",
+                Notification.subject_id == lot.id,
+            )
+        )
+    )
     wanted = set(platform_ids)
-    params = {**_lot_params(lot), "kg": lot.remaining_kg, "donor": lot.donor.name,
-              "locality": lot.pickup_locality, "date_kind": lot.date_kind,
-              "date": lot.best_date, "storage": lot.storage}
+    params = {
+        **_lot_params(lot),
+        "kg": lot.remaining_kg,
+        "donor": lot.donor.name,
+        "locality": lot.pickup_locality,
+        "date_kind": lot.date_kind,
+        "date": lot.best_date,
+        "storage": lot.storage,
+    }
     created = 0
-    chans = channels_by_org(session, [o for o in candidates
-                                      if o.id not in already and o.id != lot.donor_id])
+    chans = channels_by_org(
+        session, [o for o in candidates if o.id not in already and o.id != lot.donor_id]
+    )
     for org_id, org_chans in chans.items():
-        if any(ch.convention.platform_id in wanted and channel_accepts(ch, lot)
-               for ch in org_chans):
+        if any(
+            ch.convention.platform_id in wanted and channel_accepts(ch, lot) for ch in org_chans
+        ):
             created += len(notify_org(session, org_id, NotificationKind.NEW_LOT, lot, params))
     return created
 
 
-def transport_agreement(session: Session, agreement: TransportAgreement, action: str, *,
-                        by_org_id: int | None = None) -> list[Notification]:
+def transport_agreement(
+    session: Session, agreement: TransportAgreement, action: str, *, by_org_id: int | None = None
+) -> list[Notification]:
     """Tell the coordinators concerned: on ``requested`` the platform that must decide;
     on ``approved`` or ``refused`` the platform that asked; on any other action (such as
     ``ended``) the party other than ``by_org_id`` (both when it is not given)."""
@@ -162,16 +252,25 @@ def transport_agreement(session: Session, agreement: TransportAgreement, action:
     rows: list[Notification] = []
     for org_id in targets:
         other = agreement.other(org_id)
-        rows += notify_org(session, org_id, NotificationKind.TRANSPORT_AGREEMENT, agreement, {
-            "action": action, "platform": other.name, "reason": agreement.decision_reason or ""},
-            roles=[Role.COORDINATOR])
+        rows += notify_org(
+            session,
+            org_id,
+            NotificationKind.TRANSPORT_AGREEMENT,
+            agreement,
+            {"action": action, "platform": other.name, "reason": agreement.decision_reason or ""},
+            roles=[Role.COORDINATOR],
+        )
     return rows
 
 
 def _reminded(session: Session, conv: Convention, what: str, day: date) -> bool:
-    sent = session.scalars(select(Notification.params).where(
-        Notification.kind == NotificationKind.EXPIRING_APPROVAL,
-        Notification.subject_type == "convention", Notification.subject_id == conv.id))
+    sent = session.scalars(
+        select(Notification.params).where(
+            Notification.kind == NotificationKind.EXPIRING_APPROVAL,
+            Notification.subject_type == "convention",
+            Notification.subject_id == conv.id,
+        )
+    )
     # JSON equality differs between SQLite and PostgreSQL: compare in Python.
     return any(p.get("what") == what and p.get("date") == day.isoformat() for p in sent)
 
@@ -182,12 +281,17 @@ def remind_expiring(session: Session, today: date) -> int:
     of expiry and date. Returns the number of notifications created."""
     horizon = today + timedelta(days=REMIND_DAYS)
     created = 0
-    checks = (("convention", Convention.valid_until), ("fse_plus",
-                                                       Convention.fse_plus_approval_expires))
+    checks = (
+        ("convention", Convention.valid_until),
+        ("fse_plus", Convention.fse_plus_approval_expires),
+    )
     for what, column in checks:
-        query = select(Convention).where(Convention.status == ConventionStatus.ACTIVE,
-                                         column.is_not(None), column >= today,
-                                         column <= horizon)
+        query = select(Convention).where(
+            Convention.status == ConventionStatus.ACTIVE,
+            column.is_not(None),
+            column >= today,
+            column <= horizon,
+        )
         if what == "fse_plus":
             query = query.where(Convention.fse_plus_allowed.is_(True))
         for conv in session.scalars(query.order_by(Convention.id)).all():
@@ -195,24 +299,35 @@ def remind_expiring(session: Session, today: date) -> int:
             assert day is not None
             if _reminded(session, conv, what, day):
                 continue
-            params = {"what": what, "date": day, "beneficiary": conv.beneficiary.name,
-                      "platform": conv.platform.name}
+            params = {
+                "what": what,
+                "date": day,
+                "beneficiary": conv.beneficiary.name,
+                "platform": conv.platform.name,
+            }
             users = _users_of(session, conv.beneficiary_id) + _users_of(
-                session, conv.platform_id, [Role.COORDINATOR])
-            created += len(notify(session, users, NotificationKind.EXPIRING_APPROVAL, conv,
-                                  params))
+                session, conv.platform_id, [Role.COORDINATOR]
+            )
+            created += len(notify(session, users, NotificationKind.EXPIRING_APPROVAL, conv, params))
     return created
 
 
 def unread_count(session: Session, user: User) -> int:
-    return session.scalar(select(func.count(Notification.id)).where(
-        Notification.user_id == user.id, Notification.read_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count(Notification.id)).where(
+                Notification.user_id == user.id, Notification.read_at.is_(None)
+            )
+        )
+        or 0
+    )
 
 
 def list_for(user: User):
     """The user's notifications, newest first (a select to paginate)."""
-    return select(Notification).where(Notification.user_id == user.id) \
-        .order_by(Notification.id.desc())
+    return (
+        select(Notification).where(Notification.user_id == user.id).order_by(Notification.id.desc())
+    )
 
 
 def mark_read(session: Session, user: User, notification_id: int) -> Notification | None:
@@ -228,6 +343,8 @@ def mark_read(session: Session, user: User, notification_id: int) -> Notificatio
 
 def mark_all_read(session: Session, user: User) -> int:
     return session.execute(
-        update(Notification).where(Notification.user_id == user.id,
-                                   Notification.read_at.is_(None))
-        .values(read_at=utcnow()).execution_options(synchronize_session=False)).rowcount
+        update(Notification)
+        .where(Notification.user_id == user.id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount

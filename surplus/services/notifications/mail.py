@@ -51,18 +51,25 @@ def _claim(session: Session, ids: Iterable[int], state: MailState) -> list[int]:
     ids = list(ids)
     if not ids:
         return []
-    return list(session.execute(
-        update(Notification).where(Notification.id.in_(ids), Notification.mail_state == state)
-        .values(mail_state=MailState.SENDING).returning(Notification.id),
-        execution_options={"synchronize_session": "fetch"}).scalars())
+    return list(
+        session.execute(
+            update(Notification)
+            .where(Notification.id.in_(ids), Notification.mail_state == state)
+            .values(mail_state=MailState.SENDING)
+            .returning(Notification.id),
+            execution_options={"synchronize_session": "fetch"},
+        ).scalars()
+    )
 
 
 def _finish(session: Session, ids: list[int], state: MailState, now: datetime) -> None:
     if ids:
         session.execute(
-            update(Notification).where(Notification.id.in_(ids))
+            update(Notification)
+            .where(Notification.id.in_(ids))
             .values(mail_state=state, mailed_at=now if state != MailState.NONE else None),
-            execution_options={"synchronize_session": "fetch"})
+            execution_options={"synchronize_session": "fetch"},
+        )
 
 
 def _still_wanted(session: Session, row: Notification, user: User) -> bool:
@@ -77,19 +84,25 @@ def _still_wanted(session: Session, row: Notification, user: User) -> bool:
 
 
 def _unsubscribe_url(user: User, kind: NotificationKind) -> str:
-    return url_for("notifications.unsubscribe", token=unsubscribe_token(user.id, kind),
-                   _external=True)
+    return url_for(
+        "notifications.unsubscribe", token=unsubscribe_token(user.id, kind), _external=True
+    )
 
 
 def _headers(unsubscribe: str) -> dict[str, str]:
     # RFC 2369 and RFC 8058: mail clients show an unsubscribe button that POSTs here.
-    return {"List-Unsubscribe": f"<{unsubscribe}>",
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    return {
+        "List-Unsubscribe": f"<{unsubscribe}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 def _context() -> dict[str, Any]:
-    return {"text": notification_text.text, "link": notification_text.link,
-            "preferences": url_for("notifications.preferences", _external=True)}
+    return {
+        "text": notification_text.text,
+        "link": notification_text.link,
+        "preferences": url_for("notifications.preferences", _external=True),
+    }
 
 
 def deliver_pending(session: Session, now: datetime | None = None) -> int:
@@ -98,9 +111,12 @@ def deliver_pending(session: Session, now: datetime | None = None) -> int:
     if not current_app.config.get("MAIL_ENABLED"):
         return 0
     now = now or utcnow()
-    ids = session.scalars(select(Notification.id).where(
-        Notification.mail_state == MailState.PENDING).order_by(Notification.id)
-        .limit(BATCH)).all()
+    ids = session.scalars(
+        select(Notification.id)
+        .where(Notification.mail_state == MailState.PENDING)
+        .order_by(Notification.id)
+        .limit(BATCH)
+    ).all()
     sent = 0
     with _url_context():
         for nid in ids:
@@ -113,11 +129,17 @@ def deliver_pending(session: Session, now: datetime | None = None) -> int:
                 _finish(session, [nid], MailState.NONE, now)
                 continue
             unsubscribe = _unsubscribe_url(user, row.kind)
-            ok = mail.send(user.email, user.language,
-                           LazyString(notification_text.subject, row), "notification",
-                           headers=_headers(unsubscribe), notification=row,
-                           unsubscribe=unsubscribe,
-                           kind_label=notification_text.KIND_LABELS[row.kind], **_context())
+            ok = mail.send(
+                user.email,
+                user.language,
+                LazyString(notification_text.subject, row),
+                "notification",
+                headers=_headers(unsubscribe),
+                notification=row,
+                unsubscribe=unsubscribe,
+                kind_label=notification_text.KIND_LABELS[row.kind],
+                **_context(),
+            )
             _finish(session, [nid], MailState.SENT if ok else MailState.FAILED, now)
             sent += ok
     session.flush()
@@ -125,8 +147,9 @@ def deliver_pending(session: Session, now: datetime | None = None) -> int:
 
 
 def _digest_subject(count: int) -> str:
-    return ngettext("%(num)d new notification on Maillon",
-                    "%(num)d new notifications on Maillon", count)
+    return ngettext(
+        "%(num)d new notification on Maillon", "%(num)d new notifications on Maillon", count
+    )
 
 
 def send_digests(session: Session, now: datetime | None = None) -> int:
@@ -135,34 +158,47 @@ def send_digests(session: Session, now: datetime | None = None) -> int:
     if not current_app.config.get("MAIL_ENABLED"):
         return 0
     now = now or utcnow()
-    user_ids = session.scalars(select(Notification.user_id).where(
-        Notification.mail_state == MailState.DIGEST).distinct().order_by(
-        Notification.user_id)).all()
+    user_ids = session.scalars(
+        select(Notification.user_id)
+        .where(Notification.mail_state == MailState.DIGEST)
+        .distinct()
+        .order_by(Notification.user_id)
+    ).all()
     sent = 0
     with _url_context():
         for uid in user_ids:
-            waiting = session.scalars(select(Notification.id).where(
-                Notification.user_id == uid, Notification.mail_state == MailState.DIGEST))
+            waiting = session.scalars(
+                select(Notification.id).where(
+                    Notification.user_id == uid, Notification.mail_state == MailState.DIGEST
+                )
+            )
             claimed = _claim(session, waiting, MailState.DIGEST)
             if not claimed:
                 continue
             user = session.get(User, uid)
             assert user is not None
-            rows = session.scalars(select(Notification).where(
-                Notification.id.in_(claimed)).order_by(Notification.id)).all()
+            rows = session.scalars(
+                select(Notification).where(Notification.id.in_(claimed)).order_by(Notification.id)
+            ).all()
             items = [r for r in rows if _still_wanted(session, r, user)]
             _finish(session, [r.id for r in rows if r not in items], MailState.NONE, now)
             if not items:
                 continue
             kinds = list(dict.fromkeys(r.kind for r in items))
-            unsubscribe = [(notification_text.KIND_LABELS[k], _unsubscribe_url(user, k))
-                           for k in kinds]
-            ok = mail.send(user.email, user.language,
-                           LazyString(_digest_subject, len(items)), "digest",
-                           headers=_headers(unsubscribe[0][1]), items=items,
-                           unsubscribe=unsubscribe, **_context())
-            _finish(session, [r.id for r in items], MailState.SENT if ok else MailState.FAILED,
-                    now)
+            unsubscribe = [
+                (notification_text.KIND_LABELS[k], _unsubscribe_url(user, k)) for k in kinds
+            ]
+            ok = mail.send(
+                user.email,
+                user.language,
+                LazyString(_digest_subject, len(items)),
+                "digest",
+                headers=_headers(unsubscribe[0][1]),
+                items=items,
+                unsubscribe=unsubscribe,
+                **_context(),
+            )
+            _finish(session, [r.id for r in items], MailState.SENT if ok else MailState.FAILED, now)
             sent += ok
     session.flush()
     return sent

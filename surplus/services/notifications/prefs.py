@@ -16,31 +16,48 @@ from ...models import MailMode, MailState, NotificationKind, NotificationPrefere
 
 # New lots can come by the dozen: a daily digest unless the user asks for more.
 DEFAULT_MODE = {kind: MailMode.IMMEDIATE for kind in NotificationKind} | {
-    NotificationKind.NEW_LOT: MailMode.DIGEST}
+    NotificationKind.NEW_LOT: MailMode.DIGEST
+}
 # Only new lots are frequent enough for a digest to help; the others matter one by one.
 ALLOWED_MODES = {kind: (MailMode.OFF, MailMode.IMMEDIATE) for kind in NotificationKind} | {
-    NotificationKind.NEW_LOT: (MailMode.OFF, MailMode.IMMEDIATE, MailMode.DIGEST)}
-STATE_FOR_MODE = {MailMode.OFF: MailState.NONE, MailMode.IMMEDIATE: MailState.PENDING,
-                  MailMode.DIGEST: MailState.DIGEST}
+    NotificationKind.NEW_LOT: (MailMode.OFF, MailMode.IMMEDIATE, MailMode.DIGEST)
+}
+STATE_FOR_MODE = {
+    MailMode.OFF: MailState.NONE,
+    MailMode.IMMEDIATE: MailState.PENDING,
+    MailMode.DIGEST: MailState.DIGEST,
+}
 _SALT = "notification-unsubscribe"
 
 
-def modes_for(session: Session, user_ids: Iterable[int],
-              kind: NotificationKind) -> dict[int, MailMode]:
+def modes_for(
+    session: Session, user_ids: Iterable[int], kind: NotificationKind
+) -> dict[int, MailMode]:
     """Each user's mode for ``kind`` (the default where they chose nothing), one query."""
     ids = list(set(user_ids))
-    chosen = dict(session.execute(select(
-        NotificationPreference.user_id, NotificationPreference.mode).where(
-        NotificationPreference.user_id.in_(ids),
-        NotificationPreference.kind == kind)).all()) if ids else {}
+    chosen = (
+        dict(
+            session.execute(
+                select(NotificationPreference.user_id, NotificationPreference.mode).where(
+                    NotificationPreference.user_id.in_(ids), NotificationPreference.kind == kind
+                )
+            ).all()
+        )
+        if ids
+        else {}
+    )
     return {uid: chosen.get(uid, DEFAULT_MODE[kind]) for uid in ids}
 
 
 def preferences(session: Session, user: User) -> dict[NotificationKind, MailMode]:
     """The user's mode for every kind."""
-    chosen = dict(session.execute(select(
-        NotificationPreference.kind, NotificationPreference.mode).where(
-        NotificationPreference.user_id == user.id)).all())
+    chosen = dict(
+        session.execute(
+            select(NotificationPreference.kind, NotificationPreference.mode).where(
+                NotificationPreference.user_id == user.id
+            )
+        ).all()
+    )
     return {kind: chosen.get(kind, DEFAULT_MODE[kind]) for kind in NotificationKind}
 
 
@@ -48,10 +65,15 @@ def set_mode(session: Session, user_id: int, kind: NotificationKind, mode: MailM
     """Store one choice; choosing the default removes the row, so a later change of the
     default reaches everyone who never chose."""
     if mode not in ALLOWED_MODES[kind]:
-        raise Invalid(str(_l("This choice is not offered for this kind of notification.")),
-                      {kind.value: str(_l("Not a valid choice."))})
-    session.execute(delete(NotificationPreference).where(
-        NotificationPreference.user_id == user_id, NotificationPreference.kind == kind))
+        raise Invalid(
+            str(_l("This choice is not offered for this kind of notification.")),
+            {kind.value: str(_l("Not a valid choice."))},
+        )
+    session.execute(
+        delete(NotificationPreference).where(
+            NotificationPreference.user_id == user_id, NotificationPreference.kind == kind
+        )
+    )
     if mode != DEFAULT_MODE[kind]:
         session.add(NotificationPreference(user_id=user_id, kind=kind, mode=mode))
     session.flush()
@@ -95,6 +117,12 @@ def read_unsubscribe_token(session: Session, token: str) -> tuple[User, Notifica
     except (BadSignature, KeyError, TypeError, ValueError):
         user = None
     if user is None:
-        raise Invalid(str(_l("This unsubscribe link is not valid. Sign in to choose which "
-                             "e-mails you receive.")))
+        raise Invalid(
+            str(
+                _l(
+                    "This unsubscribe link is not valid. Sign in to choose which "
+                    "e-mails you receive."
+                )
+            )
+        )
     return user, kind

@@ -29,9 +29,12 @@ MODE_LABELS = {
     MailMode.DIGEST: _l("One e-mail a day"),
 }
 # subject_type -> (endpoint, URL argument): the page of the notification's object.
-_PAGES = {"lot": ("lots.lot_show", "lot_id"), "claim": ("claims.claim_show", "claim_id"),
-          "convention": ("conventions.convention_show", "conv_id"),
-          "run": ("runs.run_show", "run_id")}
+_PAGES = {
+    "lot": ("lots.lot_show", "lot_id"),
+    "claim": ("claims.claim_show", "claim_id"),
+    "convention": ("conventions.convention_show", "conv_id"),
+    "run": ("runs.run_show", "run_id"),
+}
 
 
 def _day(value: Any) -> str:
@@ -66,53 +69,89 @@ def _text(n: Notification) -> str:
     p = n.params or {}
     kind = n.kind
     if kind == NotificationKind.NEW_LOT:
-        line = _("New lot offered: %(title)s, %(kg)s from %(donor)s (%(place)s).",
-                 title=p["title"], kg=kg(p["kg"]), donor=p["donor"], place=p["locality"])
+        line = _(
+            "New lot offered: %(title)s, %(kg)s from %(donor)s (%(place)s).",
+            title=p["title"],
+            kg=kg(p["kg"]),
+            donor=p["donor"],
+            place=p["locality"],
+        )
         if p.get("date_kind") and p.get("date"):
             line += f" {label('date_kind', p['date_kind'])} {_day(p['date'])}."
         return line
     if kind == NotificationKind.LOT_CLAIMED:
-        return _("%(org)s claimed %(kg)s of your lot %(title)s (through %(platform)s).",
-                 org=p["beneficiary"], kg=kg(p["kg"]), title=p["title"],
-                 platform=p["platform"])
+        return _(
+            "%(org)s claimed %(kg)s of your lot %(title)s (through %(platform)s).",
+            org=p["beneficiary"],
+            kg=kg(p["kg"]),
+            title=p["title"],
+            platform=p["platform"],
+        )
     if kind == NotificationKind.BOOKING:
         if not p.get("run"):
-            return _("%(title)s (%(kg)s for %(org)s) will be collected by the beneficiary.",
-                     title=p["title"], kg=kg(p["kg"]), org=p["beneficiary"])
-        line = _("%(title)s (%(kg)s for %(org)s) is booked on the run %(run)s of %(platform)s.",
-                 title=p["title"], kg=kg(p["kg"]), org=p["beneficiary"], run=p["run"],
-                 platform=p["platform"])
+            return _(
+                "%(title)s (%(kg)s for %(org)s) will be collected by the beneficiary.",
+                title=p["title"],
+                kg=kg(p["kg"]),
+                org=p["beneficiary"],
+            )
+        line = _(
+            "%(title)s (%(kg)s for %(org)s) is booked on the run %(run)s of %(platform)s.",
+            title=p["title"],
+            kg=kg(p["kg"]),
+            org=p["beneficiary"],
+            run=p["run"],
+            platform=p["platform"],
+        )
         if p.get("pickup"):
             return line + " " + _("Pickup around %(time)s.", time=_moment(p["pickup"]))
         return line
     if kind == NotificationKind.CONVENTION_DECISION:
-        return _("Your convention with %(platform)s is now: %(status)s.",
-                 platform=p["platform"], status=label("convention_status", p["status"])
-                 ) + _reason(p)
+        return _(
+            "Your convention with %(platform)s is now: %(status)s.",
+            platform=p["platform"],
+            status=label("convention_status", p["status"]),
+        ) + _reason(p)
     if kind == NotificationKind.LOT_WITHDRAWN and p.get("recalled"):
-        return _("Recall: %(donor)s recalls the lot %(title)s (batch %(batch)s). Do not hand "
-                 "out the %(kg)s you received; keep it apart.", donor=p["donor"],
-                 title=p["title"], batch=p.get("batch") or "—", kg=kg(p["kg"])) + _reason(p)
+        return _(
+            "Recall: %(donor)s recalls the lot %(title)s (batch %(batch)s). Do not hand "
+            "out the %(kg)s you received; keep it apart.",
+            donor=p["donor"],
+            title=p["title"],
+            batch=p.get("batch") or "—",
+            kg=kg(p["kg"]),
+        ) + _reason(p)
     if kind == NotificationKind.LOT_WITHDRAWN:
-        return _("%(donor)s withdrew the lot %(title)s; your claim of %(kg)s is cancelled.",
-                 donor=p["donor"], title=p["title"], kg=kg(p["kg"])) + _reason(p)
+        return _(
+            "%(donor)s withdrew the lot %(title)s; your claim of %(kg)s is cancelled.",
+            donor=p["donor"],
+            title=p["title"],
+            kg=kg(p["kg"]),
+        ) + _reason(p)
     if kind == NotificationKind.EXPIRING_APPROVAL:
         if p.get("what") == "fse_plus":
-            return _("The FSE+ approval of %(org)s (convention with %(platform)s) expires on "
-                     "%(date)s.", org=p["beneficiary"], platform=p["platform"],
-                     date=_day(p["date"]))
-        return _("The convention between %(org)s and %(platform)s ends on %(date)s.",
-                 org=p["beneficiary"], platform=p["platform"], date=_day(p["date"]))
+            return _(
+                "The FSE+ approval of %(org)s (convention with %(platform)s) expires on %(date)s.",
+                org=p["beneficiary"],
+                platform=p["platform"],
+                date=_day(p["date"]),
+            )
+        return _(
+            "The convention between %(org)s and %(platform)s ends on %(date)s.",
+            org=p["beneficiary"],
+            platform=p["platform"],
+            date=_day(p["date"]),
+        )
     if kind == NotificationKind.TRANSPORT_AGREEMENT:
         action, other = p.get("action"), p["platform"]
         if action == "requested":
-            return _("%(platform)s asks for a transport agreement with your platform.",
-                     platform=other)
+            return _(
+                "%(platform)s asks for a transport agreement with your platform.", platform=other
+            )
         if action == "approved":
             return _("%(platform)s approved your transport agreement.", platform=other)
         if action == "refused":
-            return _("%(platform)s refused your transport agreement.", platform=other) \
-                + _reason(p)
+            return _("%(platform)s refused your transport agreement.", platform=other) + _reason(p)
         return _("The transport agreement with %(platform)s has ended.", platform=other)
     raise KeyError(kind)
 
@@ -141,8 +180,9 @@ def link(n: Notification, external: bool = False) -> str:
     """The page of the notification's object (the dashboard when it has none)."""
     if n.kind == NotificationKind.TRANSPORT_AGREEMENT:
         # The agreements pages are built alongside; until they exist, the dashboard.
-        endpoint = "agreements.index" if "agreements.index" in current_app.view_functions \
-            else "main.index"
+        endpoint = (
+            "agreements.index" if "agreements.index" in current_app.view_functions else "main.index"
+        )
         return url_for(endpoint, _external=external)
     page = _PAGES.get(n.subject_type)
     if page is None:
