@@ -50,6 +50,23 @@ def when(value: datetime | date | None, fmt: str = "medium") -> str:
     return _date(value, "EEE d MMM yyyy" if fmt == "medium" else fmt, locale)
 
 
+def _coordinates(platform_id: int | None = None) -> bool:
+    """Pages ask access.py, like the views: does the signed-in user coordinate it?"""
+    from flask_login import current_user
+
+    from . import access
+
+    return access.coordinates(current_user, platform_id)
+
+
+def _can(action: str, obj: object) -> bool:
+    from flask_login import current_user
+
+    from . import access
+
+    return access.can(current_user, action, obj)
+
+
 def init_app(app: Flask) -> None:
     app.add_template_filter(kg, "kg")
     app.add_template_filter(when, "when")
@@ -57,3 +74,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(labels.ALL, "LABELS")
     app.add_template_global(match_labels.why, "why")
     app.add_template_global(match_labels.unallocated, "unallocated_reason")
+    app.add_template_global(_coordinates, "coordinates")
+    app.add_template_global(_can, "can")

@@ -136,10 +136,9 @@ def lot_show(lot_id: int):
             claim_form.platform_id.choices = [(c.platform_id, c.platform.name) for c in options]
     placed, names = [], {}
     org = current_user.organisation
-    if lot.status.value == "open" and (lot.donor_id == org.id or current_user.is_coordinator):
-        placed = allocation.best_placed(
-            db.session, lot, platform=org if current_user.is_coordinator else None
-        )
+    coordinator = access.coordinates(current_user, org.id) and org.is_platform
+    if lot.status.value == "open" and (lot.donor_id == org.id or coordinator):
+        placed = allocation.best_placed(db.session, lot, platform=org if coordinator else None)
         names = {o.id: o.name for o, _a in placed}
         runner_ids = [
             a.explanation.runner_up_id for _o, a in placed if a.explanation.runner_up_id is not None
