@@ -82,7 +82,11 @@ def _http_error(error: HTTPException):
             return json_error(400, message, fields)
         return render_template("error.html", code=400, message=message), 400
     if wants_json():
-        return json_error(code, _message_for(error), {})
+        response, status = json_error(code, _message_for(error), {})
+        for name, value in error.get_headers():  # Allow on a 405, Retry-After on a 429
+            if name.lower() != "content-type":
+                response.headers[name] = value
+        return response, status
     if error.response is not None:
         return error.response
     return render_template("error.html", code=code, message=_message_for(error)), code

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from webargs.flaskparser import FlaskParser, abort
 
 from ..schemas.base import JsonBody
+from .auth import authenticate
 
 
 class _Parser(FlaskParser):
@@ -26,4 +27,12 @@ class _Parser(FlaskParser):
 
 
 class Blueprint(flask_smorest.Blueprint):
+    """Every route needs a bearer token, checked before its input is read (so a request
+    without one is a 401 whatever it carries), unless the blueprint is ``public``."""
+
     ARGUMENTS_PARSER = _Parser()
+
+    def __init__(self, *args: Any, public: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not public:
+            self.before_request(authenticate)

@@ -83,7 +83,7 @@ def lot_show(lot_id: int):
 
 
 @blp.post("/lots/<int:lot_id>/withdraw")
-@blp.arguments(ReasonSchema)
+@blp.arguments(ReasonSchema, required=False)
 @blp.response(200, LotSchema)
 @blp.alt_response(400, schema=ErrorSchema)
 @blp.alt_response(401, schema=ErrorSchema)

@@ -12,7 +12,9 @@ from ..services import accounts
 from .auth import Unauthorised, issue_token
 from .blueprint import Blueprint
 
-blp = Blueprint("api_tokens", __name__, url_prefix="/api/v1", description="Authentication")
+blp = Blueprint(
+    "api_tokens", __name__, url_prefix="/api/v1", description="Authentication", public=True
+)
 
 
 @blp.post("/token")
