@@ -17,7 +17,12 @@ class _Parser(FlaskParser):
     DEFAULT_VALIDATION_STATUS = 400
 
     def load_json(self, req: Any, schema: Any) -> Any:
-        data = super().load_json(req, schema)
+        try:
+            data = super().load_json(req, schema)
+        except (ValueError, RecursionError) as error:
+            # An integer beyond Python's 4,300 digits, or nesting beyond its stack:
+            # not JSON we can read either.
+            self._handle_invalid_json_error(error, req)
         return JsonBody(data) if isinstance(data, dict) else data
 
     def _handle_invalid_json_error(
