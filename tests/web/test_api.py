@@ -2,6 +2,8 @@
 
 from datetime import datetime, timedelta
 
+import pytest
+
 from surplus.extensions import db
 from surplus.services.lot_dates import BRUSSELS, local_today
 from tests import factories
@@ -125,3 +127,32 @@ def test_missing_lot_is_404_json(w, client, api_token):
         "/api/v1/lots/999999/claims", json={"kg": 1}, headers=api_token(w.cpas_user)
     )
     assert response.status_code == 404 and response.get_json()["error"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[" * 100_000 + "]" * 100_000, '{"kg": ' + "9" * 5000 + "}", '{"kg": 1', "\ufeff"],
+    ids=["nesting beyond the stack", "integer beyond 4300 digits", "truncated", "bom only"],
+)
+def test_unreadable_json_is_a_400_that_changes_nothing(w, client, api_token, body):
+    lot = factories.lot(w.donor, kg=40)
+    db.session.commit()
+    answer = client.post(
+        f"/api/v1/lots/{lot.id}/claims",
+        data=body.encode(),
+        content_type="application/json",
+        headers=api_token(w.cpas_user),
+    )
+    assert answer.status_code == 400 and answer.get_json()["error"]
+    db.session.refresh(lot)
+    assert lot.remaining_g == 40_000 and not lot.claims
+
+
+def test_a_request_without_a_token_is_a_401_whatever_its_body(client):
+    answer = client.post("/api/v1/lots", json={"weight_kg": "nonsense"})
+    assert answer.status_code == 401
+
+
+def test_an_undeclared_method_is_a_405_with_allow(client):
+    answer = client.open("/api/v1/lots", method="TRACE")
+    assert answer.status_code == 405 and "GET" in answer.headers["Allow"]
