@@ -6,3 +6,12 @@ document.addEventListener("change", (event) => {
   const target = document.getElementById(box.dataset.toggles);
   if (target) target.hidden = !box.checked;
 });
+
+document.addEventListener("change", (event) => {
+  // Show a field only for some choices of a select (the kind of meat or fish, and the
+  // label's temperature for chilled or frozen lots).
+  const select = event.target.closest("select[data-shows]");
+  if (!select) return;
+  const target = document.getElementById(select.dataset.shows);
+  if (target) target.hidden = !select.dataset.showsFor.split(" ").includes(select.value);
+});

@@ -368,3 +368,57 @@ def offered_lots(
     now = now or datetime.now(UTC)
     chans = channels(db.session, org, local_today(now)) if chans is None else chans
     return select(*(columns or (Lot,))).where(offerable_clause(now), eligible_clause(chans))
+
+
+# -- traceability (Reg. (EC) 178/2002 art. 18: one step back, one step forward) ----------
+
+
+def _lots_handled_by(platform_id: int) -> Select:
+    """Ids of the lots a platform took part in: a claim through it, or a run of it
+    carrying a claim."""
+    carried = (
+        select(Stop.claim_id).join(Run, Run.id == Stop.run_id).where(Run.platform_id == platform_id)
+    )
+    return select(Claim.lot_id).where(or_(Claim.platform_id == platform_id, Claim.id.in_(carried)))
+
+
+def trace_part(user: User, lot: Lot | None) -> int | None:
+    """Which part of a lot's trace ``user`` reads: all of it (None) for the donor, the
+    platforms involved (claims through them, runs of theirs carrying it) and site
+    admins; only its own claims (its organisation's id) for a receiving organisation.
+    404 for anyone else, as for a lot they may not see."""
+    if lot is None or user is None or not user.is_authenticated:
+        raise NotFound(str(_l("Not found.")))
+    org_id = user.organisation_id
+    if user.is_site_admin or lot.donor_id == org_id:
+        return None
+    if user.organisation.is_platform and db.session.scalar(
+        _lots_handled_by(org_id).where(Claim.lot_id == lot.id).limit(1)
+    ):
+        return None
+    received = select(Claim.id).where(Claim.lot_id == lot.id, Claim.beneficiary_id == org_id)
+    if db.session.scalar(received.limit(1)) is not None:
+        return org_id
+    raise NotFound(str(_l("Not found.")))
+
+
+def may_trace(user: User, lot: Lot) -> bool:
+    """Whether the lot page links to its traceability sheet."""
+    try:
+        trace_part(user, lot)
+    except NotFound:
+        return False
+    return True
+
+
+def traceable_claims(user: User) -> Select:
+    """The claims an inspection search lists for ``user``: every claim of the lots whose
+    whole trace it reads, and its own claims (see :func:`trace_part`)."""
+    if user.is_site_admin:
+        return select(Claim)
+    org_id = user.organisation_id
+    own_lots = select(Lot.id).where(Lot.donor_id == org_id)
+    shown = [Claim.beneficiary_id == org_id, Claim.lot_id.in_(own_lots)]
+    if user.organisation.is_platform:
+        shown.append(Claim.lot_id.in_(_lots_handled_by(org_id)))
+    return select(Claim).where(or_(*shown))

@@ -26,6 +26,7 @@ from .models import (
     Lot,
     Organisation,
     OrgKind,
+    ProductKind,
     Role,
     Run,
     RunTemplate,
@@ -38,6 +39,13 @@ from .models import (
 )
 from .services import booking, claims, runs, waves
 from .services.lot_dates import BRUSSELS, expires_at, local_today
+
+# The demo's meat and fish, by title: their hand-over limits (services/food_safety.py).
+MEAT_KINDS = {
+    "Filets de poulet": ProductKind.POULTRY,
+    "Haché porc-bœuf": ProductKind.MINCED_MEAT,
+    "Saumon fumé tranché": ProductKind.FISHERY,
+}
 
 NAMED_USERS = {
     "producteur": "Ferme du Bois de Recogne",
@@ -272,6 +280,7 @@ class Seeder:
             best_date=self.today + timedelta(days=best),
             expires_at=expires_at(kind, self.today + timedelta(days=best), cat, sto),
             storage=sto,
+            product_kind=MEAT_KINDS.get(title),
             allergens=allergens,
             fse_plus=fse,
             divisible=divisible,

@@ -106,13 +106,25 @@ class LotForm(Form):
     and services.lot_input."""
 
     title = StringField(_l("Product"))
-    category = SelectField(_l("Category"), validate_choice=False)
+    category = SelectField(
+        _l("Category"),
+        validate_choice=False,
+        render_kw={"data-shows": "meat-kind", "data-shows-for": "meat_fish"},
+    )
     description = TextAreaField(_l("Description (packaging, condition…)"))
     weight_kg = StringField(_l("Weight (kg)"), render_kw={"inputmode": "decimal"})
     units = StringField(_l("Number of units"), render_kw={"inputmode": "numeric"})
     date_kind = SelectField(_l("Date on the packaging"), validate_choice=False)
     date = StringField(_l("Date"), render_kw={"type": "date"})
-    storage = SelectField(_l("Storage"), validate_choice=False)
+    storage = SelectField(
+        _l("Storage"),
+        validate_choice=False,
+        render_kw={"data-shows": "cold-limit", "data-shows-for": "chilled frozen"},
+    )
+    product_kind = SelectField(_l("Kind of meat or fish"), validate_choice=False)
+    max_temperature_c = StringField(
+        _l("Keep at most at (°C), if the label says lower"), render_kw={"inputmode": "decimal"}
+    )
     allergens = SelectMultipleField(
         _l("Allergens"),
         validate_choice=False,
@@ -137,6 +149,7 @@ class LotForm(Form):
         super().__init__(*args, **kwargs)
         self.category.choices = [("", "—")] + labels.choices("category")
         self.storage.choices = labels.choices("storage")
+        self.product_kind.choices = [("", "—")] + labels.choices("product_kind")
         self.date_kind.choices = [("", str(_l("No date")))] + labels.choices("date_kind")
         self.allergens.choices = labels.choices("allergen")
 

@@ -18,7 +18,9 @@ from .models import (
     LineStatus,
     LotStatus,
     OrgKind,
+    ProductKind,
     Role,
+    StopStatus,
     StorageClass,
     Verification,
 )
@@ -93,6 +95,20 @@ CLAIM_STATUS = {
     ClaimStatus.DELIVERED: _l("Delivered"),
     ClaimStatus.CANCELLED: _l("Cancelled"),
     ClaimStatus.WITHDRAWN: _l("Withdrawn by the donor"),
+    ClaimStatus.REFUSED: _l("Refused at a hand-over"),
+}
+PRODUCT_KINDS = {
+    ProductKind.FRESH_MEAT: _l("Fresh meat"),
+    ProductKind.POULTRY: _l("Poultry meat"),
+    ProductKind.OFFAL: _l("Offal"),
+    ProductKind.MINCED_MEAT: _l("Minced meat"),
+    ProductKind.MEAT_PREPARATION: _l("Meat preparation"),
+    ProductKind.FISHERY: _l("Fishery products"),
+}
+STOP_STATUS = {
+    StopStatus.PLANNED: _l("To do"),
+    StopStatus.DONE: _l("Done"),
+    StopStatus.REJECTED: _l("Refused"),
 }
 CONVENTION_STATUS = {
     ConventionStatus.REQUESTED: _l("Requested"),
@@ -148,6 +164,8 @@ ALL = {
     "allergen": ALLERGENS,
     "lot_status": LOT_STATUS,
     "claim_status": CLAIM_STATUS,
+    "product_kind": PRODUCT_KINDS,
+    "stop_status": STOP_STATUS,
     "convention_status": CONVENTION_STATUS,
     "distribution": DISTRIBUTION,
     "agreement_status": AGREEMENT_STATUS,

@@ -17,6 +17,7 @@ from flask import Flask
 from flask_babel import get_locale, get_timezone
 
 from . import labels, match_labels
+from .services.food_safety import limit_for, limit_text
 
 
 @lru_cache(maxsize=4096)
@@ -76,3 +77,5 @@ def init_app(app: Flask) -> None:
     app.add_template_global(match_labels.unallocated, "unallocated_reason")
     app.add_template_global(_coordinates, "coordinates")
     app.add_template_global(_can, "can")
+    app.add_template_global(limit_text, "handover_limit")
+    app.add_template_global(limit_for, "limit_c")

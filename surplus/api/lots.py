@@ -89,6 +89,7 @@ def lot_show(lot_id: int):
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(403, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
 @token_required
 def lot_withdraw(values: dict, lot_id: int):
     """Withdraw your lot (optional reason); its live claims are withdrawn."""

@@ -24,6 +24,7 @@ from ..services import booking
 from ..services import runs as run_service
 from ..services import stops as stop_service
 from ..services.booking import Proposal
+from ..services.food_safety import TOO_WARM
 from .auth import token_required
 from .blueprint import Blueprint
 
@@ -66,7 +67,7 @@ def run_show(run_id: int):
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(403, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
-@blp.alt_response(409, schema=ErrorSchema)
+@blp.alt_response(409, schema=RefusalSchema)
 @token_required
 def claim_book(values: dict, claim_id: int):
     """Book the claim on the best run (empty body), on ``run_id``, or ``self_collect``;
@@ -121,12 +122,21 @@ def _booked(claim: Claim, proposal: Proposal) -> dict:
 @token_required
 def stop_confirm(values: dict, stop_id: int):
     """Picked up / delivered with ``temperature`` (°C, chilled and frozen lots) and
-    ``receiver``; a too-warm handover answers 409 and is recorded as refused. Input
-    that is not a plausible measurement (NaN, 1e308, 500 °C) is a 400 and records
-    nothing."""
+    ``receiver``. A missing temperature for chilled or frozen food, or one that is not
+    a plausible measurement (NaN, 1e999, 80 °C), is a 400 and records nothing. A
+    hand-over that fails the check (too warm for the product, or past the use-by) is
+    recorded as refused, the claim ends refused, and the answer is a 409 with
+    ``refused``, ``limit_c`` and ``reason`` (``too_warm`` or ``use_by_passed``)."""
     stop = access.get_for(g.api_user, Stop, stop_id, access.CONFIRM)
     outcome = stop_service.confirm(db.session, g.api_user, stop, **values)
     db.session.commit()
     if not outcome.ok:  # recorded as refused (committed above), and reported
-        raise Conflict(outcome.message, {"temperature": outcome.message}, refused=True)
+        fields = {"temperature": outcome.message} if outcome.reason == TOO_WARM else {}
+        raise Conflict(
+            outcome.message,
+            fields,
+            refused=True,
+            limit_c=outcome.limit_c,
+            reason=outcome.reason,
+        )
     return stop

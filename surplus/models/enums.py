@@ -77,6 +77,18 @@ class StorageClass(enum.StrEnum):
     FROZEN = "frozen"
 
 
+class ProductKind(enum.StrEnum):
+    """What a meat or fish lot is: its hand-over temperature limit depends on it
+    (Reg. (EC) 853/2004 Annex III; services/food_safety.py)."""
+
+    FRESH_MEAT = "fresh_meat"
+    POULTRY = "poultry"
+    OFFAL = "offal"
+    MINCED_MEAT = "minced_meat"
+    MEAT_PREPARATION = "meat_preparation"
+    FISHERY = "fishery"
+
+
 class Allergen(enum.StrEnum):
     """The 14 allergens of Annex II to Regulation (EU) No 1169/2011."""
 
@@ -109,6 +121,7 @@ class ClaimStatus(enum.StrEnum):
     DELIVERED = "delivered"
     CANCELLED = "cancelled"
     WITHDRAWN = "withdrawn"  # the donor withdrew the lot
+    REFUSED = "refused"  # a hand-over was refused (too warm, past its use-by): unfit
 
 
 class RunStatus(enum.StrEnum):
@@ -183,3 +196,4 @@ class NotificationKind(enum.StrEnum):
     LOT_WITHDRAWN = "lot_withdrawn"
     EXPIRING_APPROVAL = "expiring_approval"
     TRANSPORT_AGREEMENT = "transport_agreement"
+    HANDOVER_REFUSED = "handover_refused"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, enum_column, utcnow
 from .convention import Convention
-from .enums import Category, ClaimStatus, DateKind, LotStatus, StorageClass
+from .enums import Category, ClaimStatus, DateKind, LotStatus, ProductKind, StorageClass
 from .organisation import Organisation
 
 MAX_LOT_GRAMS = 40_000_000  # 40 tonnes: one articulated lorry
@@ -48,6 +48,12 @@ class Lot(db.Model):
     # best-before day plus the category's grace period (DESIGN.md §3 rule 1).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     storage: Mapped[StorageClass] = mapped_column(enum_column(StorageClass, "storage_class"))
+    # Meat or fish: which kind, for its hand-over temperature limit; and a stricter
+    # limit the donor states (the label's), in °C. See services/food_safety.py.
+    product_kind: Mapped[ProductKind | None] = mapped_column(
+        enum_column(ProductKind, "product_kind")
+    )
+    max_temperature_c: Mapped[float | None]
     allergens: Mapped[list[str]] = mapped_column(JSON, default=list)
     fse_plus: Mapped[bool] = mapped_column(default=False)
     divisible: Mapped[bool] = mapped_column(default=True)

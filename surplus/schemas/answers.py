@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..models import ConventionStatus
+from ..models import ConventionStatus, ProductKind
+from ..services.food_safety import limit_for
 
 
 class ErrorSchema(ma.Schema):
@@ -57,6 +58,21 @@ class LotSchema(ma.Schema):
     date_kind = ma.fields.Function(lambda lot: lot.date_kind.value if lot.date_kind else None)
     date = ma.fields.Function(lambda lot: _iso(lot.best_date))
     storage = ma.fields.Function(lambda lot: lot.storage.value)
+    product_kind = ma.fields.Function(
+        lambda lot: lot.product_kind.value if lot.product_kind else None,
+        metadata={"type": "string", "nullable": True, "enum": [k.value for k in ProductKind]},
+    )
+    max_temperature_c = ma.fields.Float(
+        allow_none=True, metadata={"description": "A stricter limit stated by the donor, °C."}
+    )
+    handover_limit_c = ma.fields.Function(
+        lambda lot: limit_for(lot),
+        metadata={
+            "type": "number",
+            "nullable": True,
+            "description": "The highest temperature at a hand-over, °C (null: ambient).",
+        },
+    )
     allergens = ma.fields.List(ma.fields.String())
     fse_plus = ma.fields.Boolean()
     divisible = ma.fields.Boolean()
@@ -139,6 +155,10 @@ class StopSchema(ma.Schema):
     load_after_kg = ma.fields.Float(allow_none=True, dump_default=None)  # on a run's page
     temperature_c = ma.fields.Float(allow_none=True)
     receiver_name = ma.fields.String()
+    confirmed_at = ma.fields.Function(
+        lambda s: _iso(s.confirmed_at),
+        metadata={"type": "string", "nullable": True, "description": "Actual hand-over time."},
+    )
     leg = ma.fields.Integer()
     for_platform_id = ma.fields.Function(lambda s: s.claim.platform_id if s.claim else None)
 
@@ -174,9 +194,21 @@ class ClaimConflictSchema(ErrorSchema):
 
 
 class RefusalSchema(ErrorSchema):
-    """A hand-over refused at a stop (too warm): recorded, and answered 409."""
+    """A hand-over refused by the check (services.food_safety): too warm for the
+    product, or past its use-by. At a stop it is recorded (the claim ends refused) and
+    answered 409; a self-collection past the use-by is answered 409 and not booked.
+    Other conflicts of these endpoints carry only ``error`` and ``fields``."""
 
-    refused = ma.fields.Boolean()
+    refused = ma.fields.Boolean(metadata={"description": "True: the hand-over was refused."})
+    limit_c = ma.fields.Float(
+        allow_none=True,
+        metadata={
+            "description": "The highest temperature allowed for this lot, °C (null: ambient)."
+        },
+    )
+    reason = ma.fields.String(
+        metadata={"type": "string", "enum": ["too_warm", "use_by_passed"]},
+    )
 
 
 class BookingSchema(ma.Schema):

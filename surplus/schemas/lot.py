@@ -10,9 +10,21 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
 from .. import geo
-from ..models import MAX_LOT_GRAMS, Allergen, Category, DateKind, StorageClass
+from ..models import MAX_LOT_GRAMS, Allergen, Category, DateKind, ProductKind, StorageClass
 from .base import InputSchema
-from .fields import Choice, Choices, Count, Day, Flag, Id, Kilograms, Moment, Number, Text
+from .fields import (
+    Choice,
+    Choices,
+    Count,
+    Day,
+    Flag,
+    Id,
+    Kilograms,
+    Moment,
+    Number,
+    Temperature,
+    Text,
+)
 
 MAX_LOT_KG = MAX_LOT_GRAMS / 1000
 # Belgium's extent, for coordinates given instead of a postcode.
@@ -43,6 +55,15 @@ class LotInSchema(InputSchema):
         metadata={"description": "The use-by or best-before date."},
     )
     storage = Choice(StorageClass, required=True)
+    product_kind = Choice(
+        ProductKind,
+        allow_none=True,
+        metadata={"description": "Meat or fish: which kind (its temperature limit)."},
+    )
+    max_temperature_c = Temperature(
+        allow_none=True,
+        metadata={"description": "A stricter storage limit from the label, °C."},
+    )
     allergens = Choices(Allergen)
     fse_plus = Flag(load_default=False)
     divisible = Flag(load_default=True)
@@ -82,10 +103,27 @@ class LotInSchema(InputSchema):
             and "date" not in errors
         ):
             errors["date"] = str(_l("Chilled and frozen lots need a use-by or best-before date."))
+        errors.update(_cold_chain(data))
         if (data.get("lat") is None) != (data.get("lon") is None):
             errors["lat"] = str(_l("Give both coordinates, or a postcode."))
         if errors:
             raise ma.ValidationError(errors)
+
+
+def _cold_chain(data: dict[str, Any]) -> dict[str, str]:
+    """Chilled or frozen meat and fish says which kind it is (its limit depends on it,
+    services/food_safety.py); the kind belongs to meat and fish only, and a stated
+    limit to chilled or frozen food only."""
+    errors: dict[str, str] = {}
+    cold = data.get("storage") in (StorageClass.CHILLED, StorageClass.FROZEN)
+    meat_fish = data.get("category") == Category.MEAT_FISH
+    if meat_fish and cold and not data.get("product_kind"):
+        errors["product_kind"] = str(_l("Say which kind of meat or fish this is."))
+    elif data.get("product_kind") and not meat_fish:
+        errors["product_kind"] = str(_l("Only for meat and fish."))
+    if data.get("max_temperature_c") is not None and not cold:
+        errors["max_temperature_c"] = str(_l("Only for chilled or frozen food."))
+    return errors
 
 
 def _known_postcode(code: str) -> None:

@@ -40,7 +40,7 @@ from ..models import (
     StopKind,
     User,
 )
-from . import agreements, events, matching_adapter, notifications, relay, runs
+from . import agreements, events, food_safety, matching_adapter, notifications, relay, runs
 from .eligibility import channels
 from .lot_dates import BRUSSELS
 from .relay import Relay
@@ -326,7 +326,9 @@ def _place(
 
 def self_collect(session: Session, actor: User, claim: Claim) -> None:
     """The beneficiary collects at the donor itself: no run carries the claim. The
-    beneficiary decides this, or a coordinator of the claim's platform."""
+    beneficiary decides this, or a coordinator of the claim's platform, and only while
+    the hand-over check passes (no reading yet: nobody is there to measure); past the
+    lot's use-by it is refused (409)."""
     if not access.can(actor, access.CHANGE, claim):
         access.deny(
             str(
@@ -335,6 +337,13 @@ def self_collect(session: Session, actor: User, claim: Claim) -> None:
                     "chooses self-collection."
                 )
             )
+        )
+    if claim.status != ClaimStatus.ACTIVE:
+        raise Conflict(str(_l("Only a claim not yet collected can be booked.")))
+    verdict = food_safety.check_handover(claim.lot, None, measured=False)
+    if not verdict.ok:
+        raise Conflict(
+            verdict.message, {}, refused=True, limit_c=verdict.limit_c, reason=verdict.reason
         )
     unbook(session, actor, claim)
     claim.self_collect = True

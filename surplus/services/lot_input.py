@@ -16,7 +16,7 @@ from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
 from .. import geo
-from ..models import Category, DateKind, Organisation, StorageClass
+from ..models import Category, DateKind, Organisation, ProductKind, StorageClass
 from .lot_dates import AFSCA_ADVISED_DAYS, expires_at, local_today
 
 
@@ -32,6 +32,8 @@ class LotDraft:
     best_date: date | None = None
     expires_at: datetime | None = None
     storage: StorageClass | None = None
+    product_kind: ProductKind | None = None
+    max_temperature_c: float | None = None
     allergens: list[str] = field(default_factory=list)
     fse_plus: bool = False
     divisible: bool = True
@@ -64,6 +66,8 @@ def check_lot(
         date_kind=values.get("date_kind"),
         best_date=values.get("date"),
         storage=values["storage"],
+        product_kind=values.get("product_kind"),
+        max_temperature_c=values.get("max_temperature_c"),
         allergens=list(values.get("allergens") or []),
         fse_plus=values.get("fse_plus", False),
         divisible=values.get("divisible", True),

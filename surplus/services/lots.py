@@ -14,7 +14,7 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from .. import access
-from ..errors import Invalid
+from ..errors import Conflict, Invalid
 from ..models import Claim, ClaimStatus, Lot, LotStatus, User
 from ..schemas.base import load
 from ..schemas.fields import BAD_TEXT
@@ -33,6 +33,8 @@ CSV_COLUMNS = [
     "date_kind",
     "date",
     "storage",
+    "product_kind",
+    "max_temperature_c",
     "allergens",
     "fse_plus",
     "divisible",
@@ -65,6 +67,8 @@ def _build(actor: User, d: LotDraft) -> Lot:
         best_date=d.best_date,
         expires_at=d.expires_at,
         storage=d.storage,
+        product_kind=d.product_kind,
+        max_temperature_c=d.max_temperature_c,
         allergens=d.allergens,
         fse_plus=d.fse_plus,
         divisible=d.divisible,
@@ -96,6 +100,8 @@ def _posted(
             "weight_g": lot.weight_g,
             "category": lot.category,
             "storage": lot.storage,
+            "product_kind": lot.product_kind,
+            "max_temperature_c": lot.max_temperature_c,
             "date_kind": lot.date_kind,
             "date": lot.best_date,
             "fse_plus": lot.fse_plus,
@@ -135,6 +141,8 @@ def csv_template() -> str:
             "use_by",
             "2026-12-04",
             "chilled",
+            "",
+            "",
             "milk",
             "no",
             "yes",
@@ -224,7 +232,7 @@ def withdraw_lot(
     """The donor withdraws a lot; its live claims are withdrawn with the reason."""
     access.require(actor, access.CHANGE, lot, str(_l("Only the donor can withdraw this lot.")))
     if lot.status not in (LotStatus.OPEN, LotStatus.CLAIMED):
-        raise Invalid(str(_l("This lot can no longer be withdrawn.")))
+        raise Conflict(str(_l("This lot can no longer be withdrawn.")))
     reason = reason.strip() or str(_l("Withdrawn by the donor."))
     before = events.snapshot(lot, *LOT_FIELDS)
     lot.status = LotStatus.WITHDRAWN

@@ -12,17 +12,20 @@ from sqlalchemy.orm import Session
 
 from .. import access
 from ..errors import Conflict, Invalid
-from ..models import ClaimStatus, Stop, StopKind, StopStatus, StorageClass, User, utcnow
-from . import events
-
-# Highest temperature at which a lot may be handed over, by storage class (°C).
-MAX_TEMPERATURE = {StorageClass.CHILLED: 7.0, StorageClass.FROZEN: -15.0}
+from ..models import Claim, ClaimStatus, Stop, StopKind, StopStatus, User, utcnow
+from . import events, food_safety, notifications
+from .booking import unbook
+from .food_safety import Verdict
 
 
 @dataclass
 class Outcome:
     ok: bool
     message: str
+    # When refused: the limit that applied (°C, None for ambient food) and why
+    # (food_safety.TOO_WARM or USE_BY_PASSED).
+    limit_c: float | None = None
+    reason: str | None = None
 
 
 def confirm(
@@ -33,24 +36,22 @@ def confirm(
     receiver: str = "",
     note: str = "",
 ) -> Outcome:
-    """Mark a stop done. A chilled or frozen lot needs its temperature (measured, finite
-    and plausible: schemas.run.StopConfirmInSchema); above the lot's limit the handover is
-    refused: the stop is marked rejected and an event records it."""
+    """Mark a stop done after the hand-over check (services.food_safety): a chilled or
+    frozen lot needs its measured temperature, and a drop-off its receiver (Invalid,
+    nothing recorded). A lot past its use-by or too warm is refused: the stop is marked
+    rejected, the claim ends refused and its people are told (:func:`refuse`)."""
     if not access.can(actor, access.CONFIRM, stop):
         access.deny(str(_l("Only the platform running this van confirms its stops.")))
     if stop.status != StopStatus.PLANNED:
         raise Conflict(str(_l("This stop is already confirmed.")))
     claim = stop.claim
     lot = claim.lot if claim else None
-    celsius = temperature
-    limit = MAX_TEMPERATURE.get(lot.storage) if lot else None
-    if limit is not None and celsius is None:
-        raise Invalid(
-            str(_l("Measure and enter the temperature of this chilled or frozen lot.")),
-            {"temperature": str(_l("Required for the cold chain."))},
-        )
+    now = utcnow()
+    verdict = food_safety.check_handover(lot, temperature, now) if lot else Verdict(True, None)
     if stop.kind == StopKind.DROPOFF and not receiver:
         raise Invalid(str(_l("Who received it?")), {"receiver": str(_l("Enter a name."))})
+    if claim is not None and claim.status == ClaimStatus.REFUSED:
+        raise Conflict(str(_l("This claim was refused at an earlier hand-over.")))
     if (
         claim is not None
         and stop.kind == StopKind.DROPOFF
@@ -65,47 +66,15 @@ def confirm(
     ):
         raise Conflict(str(_l("The first leg has not reached the hub yet.")))
     before = {"status": stop.status.value}
-    stop.temperature_c = celsius
+    stop.temperature_c = temperature
     stop.receiver_name = receiver
     stop.note = note
-    stop.confirmed_at = utcnow()
+    stop.confirmed_at = now
     stop.confirmed_by_id = actor.id
-    if limit is not None and celsius is not None and celsius > limit:
-        message = str(
-            _l(
-                "Too warm: %(t)s °C measured, at most %(max)s °C for this lot. "
-                "Do not hand it over; the refusal is recorded.",
-                t=f"{celsius:g}",
-                max=f"{limit:g}",
-            )
-        )
-        stop.status = StopStatus.REJECTED
-        session.flush()
-        events.record(
-            session,
-            actor,
-            stop,
-            "rejected",
-            before=before,
-            after={
-                "status": "rejected",
-                "temperature_c": celsius,
-                "lot_id": lot.id if lot else None,
-            },
-            reason=message,
-            organisation_id=stop.run.platform_id,
-        )
-        if lot is not None:
-            events.record(
-                session,
-                actor,
-                lot,
-                "cold_chain_broken",
-                reason=message,
-                after={"stop_id": stop.id, "temperature_c": celsius},
-                organisation_id=lot.donor_id,
-            )
-        return Outcome(False, message)
+    if not verdict.ok:
+        assert claim is not None
+        refuse(session, actor, stop, claim, verdict, before)
+        return Outcome(False, verdict.message, verdict.limit_c, verdict.reason)
     stop.status = StopStatus.DONE
     # A relay's hand-over at the hub (end of leg 1, start of leg 2) leaves the claim
     # collected; only the drop-off at the beneficiary delivers it.
@@ -114,14 +83,11 @@ def confirm(
     elif claim is not None and stop.kind == StopKind.DROPOFF and stop.leg != 1:
         claim.status = ClaimStatus.DELIVERED
     session.flush()
-    action = {StopKind.PICKUP: "picked_up", StopKind.DROPOFF: "delivered"}.get(stop.kind, "done")
-    if stop.leg == 1 and stop.kind == StopKind.DROPOFF:
-        action = "left_at_hub"
-    elif stop.leg == 2 and stop.kind == StopKind.PICKUP:
-        action = "taken_from_hub"
+    action = _action(stop)
     after = {
         "status": "done",
-        "temperature_c": celsius,
+        "temperature_c": temperature,
+        "limit_c": verdict.limit_c,
         "receiver": stop.receiver_name,
         "run_id": stop.run_id,
     }
@@ -148,7 +114,76 @@ def confirm(
                 "beneficiary_id": claim.beneficiary_id,
             },
         )
-    return Outcome(True, str(_l("Recorded.")))
+    return Outcome(True, str(_l("Recorded.")), verdict.limit_c)
+
+
+def _action(stop: Stop) -> str:
+    if stop.leg == 1 and stop.kind == StopKind.DROPOFF:
+        return "left_at_hub"
+    if stop.leg == 2 and stop.kind == StopKind.PICKUP:
+        return "taken_from_hub"
+    return {StopKind.PICKUP: "picked_up", StopKind.DROPOFF: "delivered"}.get(stop.kind, "done")
+
+
+def refuse(
+    session: Session,
+    actor: User,
+    stop: Stop,
+    claim: Claim,
+    verdict: Verdict,
+    before: dict,
+) -> None:
+    """A refused hand-over ends the claim: the food is unfit. Its kilograms do not go
+    back to the lot (never offered again) and are not counted as delivered; the claim's
+    stops still to do (the drop-off, the relay's other leg) leave their runs, so no
+    driver carries refused food on; the beneficiary, the platforms' coordinators and the
+    donor are told, with the measured temperature and the limit."""
+    lot = claim.lot
+    stop.status = StopStatus.REJECTED
+    claim_before = events.snapshot(claim, "status", "grams")
+    claim.status = ClaimStatus.REFUSED
+    claim.status_reason = verdict.message
+    session.flush()
+    details = {
+        "stop_id": stop.id,
+        "claim_id": claim.id,
+        "kg": claim.kg,
+        "stage": _action(stop),
+        "temperature_c": stop.temperature_c,
+        "limit_c": verdict.limit_c,
+        "reason": verdict.reason,
+    }
+    events.record(
+        session,
+        actor,
+        stop,
+        "rejected",
+        before=before,
+        after={"status": "rejected", "lot_id": lot.id, **details},
+        reason=verdict.message,
+        organisation_id=stop.run.platform_id,
+    )
+    events.record(
+        session,
+        actor,
+        claim,
+        "refused",
+        before=claim_before,
+        after=events.snapshot(claim, "status", "grams"),
+        reason=verdict.message,
+        organisation_id=claim.beneficiary_id,
+    )
+    events.record(
+        session,
+        actor,
+        lot,
+        "handover_refused",
+        after=details,
+        reason=verdict.message,
+        organisation_id=lot.donor_id,
+    )
+    unbook(session, actor, claim)
+    notifications.handover_refused(session, claim, stop, verdict)
 
 
 def _at_hub(session: Session, stop: Stop) -> bool:

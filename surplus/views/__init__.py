@@ -23,6 +23,7 @@ def register(app: Flask) -> None:
         organisations,
         platform,
         runs,
+        trace,
     )
 
     for module in (
@@ -42,5 +43,6 @@ def register(app: Flask) -> None:
         fleet,
         jobs,
         notifications,
+        trace,
     ):
         app.register_blueprint(module.bp)

@@ -132,10 +132,16 @@ def run_sheet(run_id: int):
 @bp.post("/stops/<int:stop_id>/confirm")
 @login_required
 def stop_confirm(stop_id: int):
-    """Picked up / delivered, with temperature and receiver. A too-warm handover is
-    refused and recorded (422); bad input records nothing (422, the card keeps the
-    driver's entries and says what is wrong)."""
+    """Picked up / delivered, with temperature and receiver. A hand-over that fails the
+    check (too warm, past the use-by) is refused and recorded (422), and the claim's
+    stops still on this run leave the sheet (out-of-band deletes); bad input records
+    nothing (422, the card keeps the driver's entries and says what is wrong)."""
     stop = access.get_for(current_user, Stop, stop_id, access.CONFIRM)
+    siblings = [
+        s.id
+        for s in stop.run.stops
+        if stop.claim_id is not None and s.claim_id == stop.claim_id and s.id != stop.id
+    ]
     error, errors, status = None, {}, 200
     schema = StopConfirmInSchema()
     try:
@@ -159,6 +165,7 @@ def stop_confirm(stop_id: int):
             error=error,
             errors=errors,
             values=request.form if errors else {},
+            gone=[i for i in siblings if db.session.get(Stop, i) is None],
         ), status
     if error:
         flash(" ".join([error, *(str(m) for m in errors.values())]), "error")

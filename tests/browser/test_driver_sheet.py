@@ -2,7 +2,8 @@
 cards in the run's order, confirms a chilled lot's pickup and delivery in range, picks
 up a second chilled lot and has its delivery refused for a too-warm reading (422, the
 card swapped by htmx shows the refusal). The database then holds the claims' statuses
-and the refusal's event. Selectors are ids, names and classes: the UI is in French."""
+(the refused one ends refused) and the refusal's event. Selectors are ids, names and
+classes: the UI is in French."""
 
 from __future__ import annotations
 
@@ -199,7 +200,7 @@ def test_driver_confirms_stops_on_a_phone_and_a_too_warm_delivery_is_refused(
     with live_app.app_context():
         try:
             assert db.session.get(Claim, first_claim).status == ClaimStatus.DELIVERED
-            assert db.session.get(Claim, second_claim).status == ClaimStatus.COLLECTED
+            assert db.session.get(Claim, second_claim).status == ClaimStatus.REFUSED
             delivered = db.session.get(Stop, first_drop)
             assert delivered.status == StopStatus.DONE
             assert delivered.receiver_name == "Marie Dupont"

@@ -135,7 +135,7 @@ def test_driver_confirms_pickup_and_delivery_and_warm_food_is_refused(w):
     refused = stops.confirm(db.session, driver, drop, 9.2, "Marie")
     db.session.commit()
     assert not refused.ok and "9.2" in refused.message
-    assert drop.status == StopStatus.REJECTED and claim.status == ClaimStatus.COLLECTED
+    assert drop.status == StopStatus.REJECTED and claim.status == ClaimStatus.REFUSED
     assert (
         db.session.scalar(
             select(func.count(Event.id)).where(

@@ -27,6 +27,7 @@ from ...models import (
     Organisation,
     Role,
     Run,
+    Stop,
     TransportAgreement,
     User,
     utcnow,
@@ -41,6 +42,7 @@ __all__ = [
     "notify_org",
     "lot_claimed",
     "booked",
+    "handover_refused",
     "convention_decided",
     "lot_withdrawn",
     "new_lot_offered",
@@ -142,6 +144,44 @@ def booked(
     }
     users = _users_of(session, lot.donor_id) + _users_of(session, claim.beneficiary_id)
     return notify(session, users, NotificationKind.BOOKING, claim, params)
+
+
+def handover_refused(
+    session: Session, claim: Claim, stop: Stop, verdict: Any
+) -> list[Notification]:
+    """Tell the beneficiary, the donor and the coordinators of the claim's platform (and
+    of the carrying platform, on its run) that a hand-over of the claim was refused:
+    what, how many kg, when, at what temperature against which limit, and why."""
+    lot = claim.lot
+    params = {
+        **_lot_params(lot),
+        "kg": claim.kg,
+        "at": stop.confirmed_at,
+        "stage": stop.kind.value if stop.leg == 0 else f"{stop.kind.value}_leg{stop.leg}",
+        "temperature": stop.temperature_c,
+        "limit": verdict.limit_c,
+        "reason": verdict.reason,
+        "beneficiary": claim.beneficiary.name,
+        "donor": lot.donor.name,
+        "batch": lot.lot_number,
+    }
+    users = (
+        _users_of(session, claim.beneficiary_id)
+        + _users_of(session, claim.platform_id, [Role.COORDINATOR])
+        + _users_of(session, lot.donor_id)
+    )
+    rows = notify(session, users, NotificationKind.HANDOVER_REFUSED, claim, params)
+    carrier = stop.run.platform_id
+    if carrier not in (claim.platform_id, claim.beneficiary_id, lot.donor_id):
+        rows += notify_org(
+            session,
+            carrier,
+            NotificationKind.HANDOVER_REFUSED,
+            stop.run,
+            params,
+            roles=[Role.COORDINATOR],
+        )
+    return rows
 
 
 def convention_decided(session: Session, conv: Convention) -> list[Notification]:

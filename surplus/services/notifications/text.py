@@ -22,6 +22,16 @@ KIND_LABELS = {
     NotificationKind.LOT_WITHDRAWN: _l("Lots withdrawn or recalled by their donor"),
     NotificationKind.EXPIRING_APPROVAL: _l("Conventions and FSE+ approvals about to expire"),
     NotificationKind.TRANSPORT_AGREEMENT: _l("Transport agreements between platforms"),
+    NotificationKind.HANDOVER_REFUSED: _l("Hand-overs refused (too warm, past the use-by)"),
+}
+# Where a refused hand-over took place (notification parameter ``stage``).
+_STAGES = {
+    "pickup": _l("at the pickup at the donor's"),
+    "dropoff": _l("at the delivery"),
+    "pickup_leg1": _l("at the pickup at the donor's"),
+    "dropoff_leg1": _l("at the drop at the hub"),
+    "pickup_leg2": _l("at the pickup at the hub"),
+    "dropoff_leg2": _l("at the delivery"),
 }
 MODE_LABELS = {
     MailMode.OFF: _l("No e-mail"),
@@ -142,6 +152,8 @@ def _text(n: Notification) -> str:
             platform=p["platform"],
             date=_day(p["date"]),
         )
+    if kind == NotificationKind.HANDOVER_REFUSED:
+        return _refusal_text(p)
     if kind == NotificationKind.TRANSPORT_AGREEMENT:
         action, other = p.get("action"), p["platform"]
         if action == "requested":
@@ -154,6 +166,27 @@ def _text(n: Notification) -> str:
             return _("%(platform)s refused your transport agreement.", platform=other) + _reason(p)
         return _("The transport agreement with %(platform)s has ended.", platform=other)
     raise KeyError(kind)
+
+
+def _refusal_text(p: dict[str, Any]) -> str:
+    line = _(
+        "Refused %(stage)s on %(at)s: %(title)s, %(kg)s for %(org)s (donor %(donor)s).",
+        stage=_STAGES.get(p["stage"], p["stage"]),
+        at=_moment(p["at"]),
+        title=p["title"],
+        kg=kg(p["kg"]),
+        org=p["beneficiary"],
+        donor=p["donor"],
+    )
+    if p.get("reason") == "use_by_passed":
+        line += " " + _("Its use-by date had passed.")
+    elif p.get("temperature") is not None and p.get("limit") is not None:
+        line += " " + _(
+            "Measured %(t)s °C, limit %(max)s °C.",
+            t=f"{p['temperature']:g}",
+            max=f"{p['limit']:g}",
+        )
+    return line + " " + _("This part is unfit: it is not delivered and not offered again.")
 
 
 def _subject(n: Notification) -> str:
@@ -173,6 +206,8 @@ def _subject(n: Notification) -> str:
         return _("Lot withdrawn: %(title)s", title=p["title"])
     if kind == NotificationKind.EXPIRING_APPROVAL:
         return _("Expiring soon: %(org)s", org=p["beneficiary"])
+    if kind == NotificationKind.HANDOVER_REFUSED:
+        return _("Hand-over refused: %(title)s", title=p["title"])
     return _("Transport agreement with %(platform)s", platform=p["platform"])
 
 

@@ -1,0 +1,280 @@
+"""A lot's traceability, one step back and one step forward (Reg. (EC) 178/2002 art. 18;
+DESIGN.md §3 rule 7): the one place that gathers it, for the sheet, its PDF and CSV, the
+API and the inspection search.
+
+One step back: the donor (enterprise and AFSCA numbers), the product, its lot number,
+dates, storage, allergens, when it was posted. One step forward: each claim's receiving
+organisation, with kilograms claimed, picked up and delivered, and every hand-over a
+driver confirmed (time, measured temperature, receiver, carrier platform and vehicle,
+hub hand-overs of a relay); then the lot's events in order.
+
+Statuses are read by their ``value`` so that new ones (a claim refused at a hand-over)
+need nothing here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from ..models import Claim, Event, Lot, Organisation, Run, Stop, StopStatus, User
+from .lot_dates import BRUSSELS
+
+# A driver's confirmation closes a stop either way; "done" hands the food over.
+DONE, REJECTED = "done", "rejected"
+# Lot events that tell about other organisations' claims (their kilograms).
+OTHERS_CLAIMS = {"claimed", "claim_cancelled"}
+
+
+@dataclass
+class Handover:
+    stop: Stop
+
+    @property
+    def kind(self) -> str:
+        """``pickup`` (at the donor, or at the hub for a relay's second leg) or
+        ``dropoff`` (at the beneficiary, or at the hub for a relay's first leg)."""
+        return self.stop.kind.value
+
+    @property
+    def at_hub(self) -> bool:
+        """A relay's hand-over at the hub depot (end of leg 1, start of leg 2)."""
+        return (self.stop.leg, self.kind) in ((1, "dropoff"), (2, "pickup"))
+
+    @property
+    def at(self) -> datetime | None:
+        return self.stop.confirmed_at
+
+    @property
+    def temperature_c(self) -> float | None:
+        return self.stop.temperature_c
+
+    @property
+    def receiver(self) -> str:
+        return self.stop.receiver_name
+
+    @property
+    def accepted(self) -> bool:
+        return self.stop.status.value == DONE
+
+    @property
+    def carrier(self) -> Organisation:
+        return self.stop.run.platform
+
+    @property
+    def vehicle(self) -> str:
+        return self.stop.run.vehicle.name
+
+    @property
+    def place(self) -> str:
+        org = self.stop.organisation
+        return org.name if org is not None else self.stop.address
+
+
+@dataclass
+class Recipient:
+    claim: Claim
+    handovers: list[Handover] = field(default_factory=list)
+
+    @property
+    def organisation(self) -> Organisation:
+        return self.claim.beneficiary
+
+    @property
+    def status(self) -> str:
+        return self.claim.status.value
+
+    @property
+    def kg_claimed(self) -> float:
+        return self.claim.kg
+
+    @property
+    def kg_picked_up(self) -> float:
+        """Left the donor: a pickup at the donor was accepted, or the claim says so (a
+        self-collection leaves no stop)."""
+        at_donor = any(
+            h.accepted and h.kind == "pickup" and h.stop.leg != 2 for h in self.handovers
+        )
+        return self.claim.kg if at_donor or self.status in ("collected", "delivered") else 0.0
+
+    @property
+    def kg_delivered(self) -> float:
+        return self.claim.kg if self.status == "delivered" else 0.0
+
+    @property
+    def delivered_at(self) -> datetime | None:
+        ends = [h.at for h in self.handovers if h.accepted and h.kind == "dropoff" and not h.at_hub]
+        return max(ends) if ends else None
+
+
+@dataclass
+class TraceEvent:
+    event: Event
+    actor: str
+    after: dict[str, Any]
+
+
+@dataclass
+class Trace:
+    lot: Lot
+    recipients: list[Recipient]
+    events: list[TraceEvent]
+    whole: bool  # False: a recipient's own part only
+
+    @property
+    def donor(self) -> Organisation:
+        return self.lot.donor
+
+
+def lot_trace(session: Session, lot: Lot, only_org: int | None = None) -> Trace:
+    """The trace of ``lot``; with ``only_org``, the part of that receiving organisation
+    (its claims, their hand-overs and events) — who may read which is access.trace_part's
+    answer."""
+    query = (
+        select(Claim)
+        .where(Claim.lot_id == lot.id)
+        .options(joinedload(Claim.beneficiary), joinedload(Claim.platform))
+        .order_by(Claim.id)
+    )
+    if only_org is not None:
+        query = query.where(Claim.beneficiary_id == only_org)
+    claims = list(session.scalars(query))
+    recipients = {c.id: Recipient(c) for c in claims}
+    stops = session.scalars(
+        select(Stop)
+        .where(Stop.claim_id.in_(list(recipients)))
+        .options(
+            joinedload(Stop.organisation),
+            joinedload(Stop.run).options(joinedload(Run.platform), joinedload(Run.vehicle)),
+        )
+        .order_by(Stop.claim_id, Stop.leg, Stop.confirmed_at, Stop.id)
+    ).all()
+    for stop in stops:
+        # A stop still planned is no hand-over yet; the run pages show those.
+        if stop.claim_id is not None and stop.confirmed_at is not None:
+            if stop.status.value in (DONE, REJECTED):
+                recipients[stop.claim_id].handovers.append(Handover(stop))
+    for r in recipients.values():
+        r.handovers.sort(key=lambda h: (h.at, h.stop.leg, h.kind != "pickup"))
+    events = _events(session, lot, claims, [s.id for s in stops], only_org)
+    return Trace(lot, list(recipients.values()), events, whole=only_org is None)
+
+
+def _events(
+    session: Session, lot: Lot, claims: list[Claim], stop_ids: list[int], only_org: int | None
+) -> list[TraceEvent]:
+    subjects = [and_(Event.subject_type == "lot", Event.subject_id == lot.id)]
+    if claims:
+        subjects.append(
+            and_(Event.subject_type == "claim", Event.subject_id.in_([c.id for c in claims]))
+        )
+    if stop_ids:
+        subjects.append(and_(Event.subject_type == "stop", Event.subject_id.in_(stop_ids)))
+    rows = session.execute(
+        select(Event, User.name, User.organisation_id)
+        .outerjoin(User, User.id == Event.actor_id)
+        .where(or_(*subjects))
+        .order_by(Event.at, Event.id)
+    ).all()
+    own_claims = {c.id for c in claims}
+    found = []
+    for ev, actor, actor_org in rows:
+        if only_org is not None and ev.subject_type == "lot":
+            if not _lot_event_for(ev, actor_org, only_org, own_claims):
+                continue
+        visible = own_claims if only_org is not None else None
+        found.append(TraceEvent(ev, actor or "", event_summary(ev, visible)))
+    return found
+
+
+def _lot_event_for(ev: Event, actor_org: int | None, org_id: int, own_claims: set[int]) -> bool:
+    """Whether a recipient reads this event of the lot: not one about another
+    organisation's claim."""
+    after = ev.after or {}
+    if "claim_id" in after or "beneficiary_id" in after:
+        return after.get("claim_id") in own_claims or after.get("beneficiary_id") == org_id
+    return ev.action not in OTHERS_CLAIMS or actor_org == org_id
+
+
+def event_summary(ev: Event, visible_claims: Iterable[int] | None = None) -> dict[str, Any]:
+    """What an event changed, as plain data; for a recipient (``visible_claims``), a
+    list of claims is cut to its own."""
+    after = dict(ev.after or {})
+    if visible_claims is not None and isinstance(after.get("claims"), list):
+        mine = set(visible_claims)
+        after["claims"] = [c for c in after["claims"] if c in mine]
+    return after
+
+
+# -- inspection search --------------------------------------------------------------------
+
+
+def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """From the start of ``start`` to the end of ``end``, Brussels days, as instants."""
+    first = datetime.combine(start, time(0), tzinfo=BRUSSELS)
+    last = datetime.combine(end + timedelta(days=1), time(0), tzinfo=BRUSSELS)
+    return first, last
+
+
+def moved_at():
+    """The claim's last accepted hand-over, else when it was made: the date an inspection
+    asks about ("what did you receive from X between ... and ...")."""
+    last = (
+        select(func.max(Stop.confirmed_at))
+        .where(Stop.claim_id == Claim.id, Stop.status == StopStatus.DONE)
+        .correlate(Claim)
+        .scalar_subquery()
+    )
+    return func.coalesce(last, Claim.created_at)
+
+
+def search(
+    session: Session,
+    scope,
+    start: date,
+    end: date,
+    organisation_id: int | None = None,
+    limit: int = 5000,
+) -> list[tuple[Claim, datetime]]:
+    """Claims within ``scope`` (a select of claims, access.traceable_claims) moved between
+    two Brussels days, from the donor or to the beneficiary ``organisation_id`` (any when
+    None), oldest first, with the moment each one moved."""
+    first, last = day_bounds(start, end)
+    when = moved_at().label("moved_at")
+    query = (
+        scope.add_columns(when)
+        .join(Lot, Lot.id == Claim.lot_id)
+        .where(when >= first, when < last)
+        .options(
+            joinedload(Claim.lot).joinedload(Lot.donor),
+            joinedload(Claim.beneficiary),
+            joinedload(Claim.platform),
+        )
+        .order_by(when, Claim.id)
+        .limit(limit)
+    )
+    if organisation_id is not None:
+        query = query.where(
+            or_(Lot.donor_id == organisation_id, Claim.beneficiary_id == organisation_id)
+        )
+    return [(claim, at) for claim, at in session.execute(query).all()]
+
+
+def carriers(session: Session, claim_ids: list[int]) -> dict[int, list[str]]:
+    """The platforms whose runs carried each claim (for the search's rows)."""
+    rows = session.execute(
+        select(Stop.claim_id, Organisation.name)
+        .join(Run, Run.id == Stop.run_id)
+        .join(Organisation, Organisation.id == Run.platform_id)
+        .where(Stop.claim_id.in_(claim_ids))
+        .distinct()
+    ).all()
+    found: dict[int, list[str]] = {}
+    for claim_id, name in rows:
+        found.setdefault(claim_id, []).append(name)
+    return {k: sorted(v) for k, v in found.items()}
