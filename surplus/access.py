@@ -25,6 +25,8 @@ from .models import (
     Lot,
     LotStatus,
     Organisation,
+    Recall,
+    RecallHolder,
     Run,
     RunTemplate,
     Stop,
@@ -422,3 +424,49 @@ def traceable_claims(user: User) -> Select:
     if user.organisation.is_platform:
         shown.append(Claim.lot_id.in_(_lots_handled_by(org_id)))
     return select(Claim).where(or_(*shown))
+
+
+# -- recalls ----------------------------------------------------------------------------
+
+
+def _recall(user: User, action: str, recall: Recall) -> bool:
+    """The donor, the platforms involved and each holder follow a recall; nobody else
+    sees it. Acknowledging is :func:`recall_holder`'s."""
+    org_id = user.organisation_id
+    if action != VIEW:
+        return False
+    if recall.lot.donor_id == org_id or any(h.organisation_id == org_id for h in recall.holders):
+        return True
+    return user.organisation.is_platform and (
+        db.session.scalar(_lots_handled_by(org_id).where(Claim.lot_id == recall.lot_id).limit(1))
+        is not None
+    )
+
+
+_CHECKS[Recall] = _recall
+
+
+def recall_holder(user: User, recall: Recall) -> RecallHolder:
+    """The holder row ``user`` answers for: its organisation's, if it holds some of the
+    recalled food (delivered or in transit). 404 for whoever may not see the recall, 403
+    for the others (the donor, a platform, an organisation whose claim was only
+    planned)."""
+    require(user, VIEW, recall)
+    for holder in recall.holders:
+        if holder.organisation_id == user.organisation_id and holder.must_acknowledge:
+            return holder
+    deny(str(_l("Only an organisation holding the recalled food answers for it.")))
+
+
+def may_acknowledge(user: User, recall: Recall) -> bool:
+    """Whether the recall page offers ``user`` the acknowledgement form."""
+    try:
+        holder = recall_holder(user, recall)
+    except (Forbidden, NotFound):
+        return False
+    return recall.is_open and holder.ack_at is None
+
+
+def lot_recall(lot: Lot) -> Recall | None:
+    """The lot's recall, if any (the lot page links to it when the user may see it)."""
+    return db.session.scalar(select(Recall).where(Recall.lot_id == lot.id))

@@ -19,6 +19,7 @@ from .models import (
     LotStatus,
     OrgKind,
     ProductKind,
+    RecallAction,
     Role,
     StopStatus,
     StorageClass,
@@ -142,6 +143,12 @@ AGREEMENT_STATUS = {
     AgreementStatus.ENDED: _l("Agreement ended"),
 }
 
+RECALL_ACTIONS = {
+    RecallAction.QUARANTINED: _l("Quarantined (kept apart)"),
+    RecallAction.DESTROYED: _l("Destroyed"),
+    RecallAction.RETURNED: _l("Returned to the donor"),
+}
+
 WEEKDAYS = (
     _l("Monday"),
     _l("Tuesday"),
@@ -169,6 +176,7 @@ ALL = {
     "convention_status": CONVENTION_STATUS,
     "distribution": DISTRIBUTION,
     "agreement_status": AGREEMENT_STATUS,
+    "recall_action": RECALL_ACTIONS,
 }
 
 

@@ -20,6 +20,7 @@ from .enums import (
     NotificationKind,
     OrgKind,
     ProductKind,
+    RecallAction,
     Role,
     RunStatus,
     StopKind,
@@ -33,6 +34,7 @@ from .job import JobLock, JobRun
 from .lot import MAX_LOT_GRAMS, Claim, Lot
 from .notification import Notification, NotificationPreference
 from .organisation import Invitation, Organisation, User
+from .recall import Recall, RecallHolder
 from .run import Depot, Run, RunTemplate, Stop, TemplateStop, Vehicle
 
 __all__ = [
@@ -57,6 +59,9 @@ __all__ = [
     "LotStatus",
     "OrgKind",
     "ProductKind",
+    "Recall",
+    "RecallAction",
+    "RecallHolder",
     "Organisation",
     "Role",
     "Run",

@@ -124,6 +124,14 @@ class ClaimStatus(enum.StrEnum):
     REFUSED = "refused"  # a hand-over was refused (too warm, past its use-by): unfit
 
 
+class RecallAction(enum.StrEnum):
+    """What a holder did with recalled food."""
+
+    QUARANTINED = "quarantined"
+    DESTROYED = "destroyed"
+    RETURNED = "returned"
+
+
 class RunStatus(enum.StrEnum):
     PLANNED = "planned"
     ON_ROAD = "on_road"
@@ -197,3 +205,4 @@ class NotificationKind(enum.StrEnum):
     EXPIRING_APPROVAL = "expiring_approval"
     TRANSPORT_AGREEMENT = "transport_agreement"
     HANDOVER_REFUSED = "handover_refused"
+    RECALL = "recall"

@@ -269,34 +269,6 @@ def withdraw_lot(
     return affected
 
 
-def recall_lot(session: Session, actor: User, lot: Lot, reason: str) -> list[Claim]:
-    """A food-safety recall: unlike a withdrawal it also reaches the food already picked
-    up or delivered. An open or claimed lot is withdrawn (claims still to collect are
-    withdrawn and unbooked); every organisation that claimed it is told, with the reason,
-    not to hand it out. Returns the claims whose holders were told."""
-    access.require(actor, access.CHANGE, lot, str(_l("Only the donor can recall this lot.")))
-    reason = reason.strip()
-    if not reason:
-        raise Invalid(
-            str(_l("Say why the lot is recalled; the receivers will read it.")),
-            {"reason": str(_l("Give the reason of the recall."))},
-        )
-    if lot.status in (LotStatus.OPEN, LotStatus.CLAIMED):
-        withdraw_lot(session, actor, lot, reason, notify=False)
-    lot.status_reason = reason
-    reached = [
-        c
-        for c in lot.claims
-        if c.status in (ClaimStatus.WITHDRAWN, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
-    ]
-    session.flush()
-    events.record(
-        session, actor, lot, "recalled", reason=reason, after={"claims": [c.id for c in reached]}
-    )
-    notifications.lot_withdrawn(session, lot, reached, recalled=True)
-    return reached
-
-
 def expire_lots(session: Session, now: datetime | None = None) -> int:
     """Mark lots past their use-by (or best-before + grace) or past an unclaimed pickup
     window as expired; cancel claims not collected before the use-by. Idempotent."""

@@ -22,6 +22,7 @@ def register(app: Flask) -> None:
         notifications,
         organisations,
         platform,
+        recalls,
         runs,
         trace,
     )
@@ -44,5 +45,6 @@ def register(app: Flask) -> None:
         jobs,
         notifications,
         trace,
+        recalls,
     ):
         app.register_blueprint(module.bp)

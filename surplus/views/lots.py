@@ -26,7 +26,8 @@ from ..forms import ClaimForm, CsvUploadForm, LotForm
 from ..models import Claim, Lot, Organisation
 from ..schemas.base import form_values, load
 from ..schemas.lot import LotInSchema, ReasonSchema
-from ..services import allocation, matching_adapter, waves
+from ..schemas.recall import RecallInSchema
+from ..services import allocation, matching_adapter, recalls, waves
 from ..services import lots as lot_service
 from ..services.eligibility import conventions_for
 from ..services.lot_dates import BRUSSELS
@@ -170,7 +171,7 @@ def lot_show(lot_id: int):
 
 
 def _donor_ends(lot_id: int, action, done_message, back: str):
-    """Withdraw or recall a lot (its donor only, else 404/403) with the posted reason."""
+    """Withdraw a lot (its donor only, else 404/403) with the posted reason."""
     lot = access.get_for(current_user, Lot, lot_id, access.CHANGE)
     try:
         reason = load(ReasonSchema(), form_values(ReasonSchema(), request.form))["reason"]
@@ -189,15 +190,22 @@ def _donor_ends(lot_id: int, action, done_message, back: str):
 @bp.post("/<int:lot_id>/recall")
 @login_required
 def lot_recall(lot_id: int):
-    """Recall a lot for food safety: every organisation that claimed it is told."""
-    return _donor_ends(
-        lot_id,
-        lot_service.recall_lot,
-        lambda reached: _(
-            "Recall sent to %(n)d organisations.", n=len({c.beneficiary_id for c in reached})
-        ),
-        url_for("lots.lot_show", lot_id=lot_id),
-    )
+    """Recall a lot for food safety (its donor only, else 404/403): every holder is told
+    its own figures; then the recall page, where the holders answer."""
+    lot = access.get_for(current_user, Lot, lot_id, access.CHANGE)
+    back = url_for("lots.lot_show", lot_id=lot_id)
+    try:
+        reason = load(RecallInSchema(), form_values(RecallInSchema(), request.form))["reason"]
+        recall = recalls.open_recall(db.session, current_user, lot, reason)
+    except DomainError as error:
+        db.session.rollback()
+        if error.fields:
+            return refusal_page(error, back)
+        flash(error.message, "error")
+        return redirect(back)
+    db.session.commit()
+    flash(_("Recall sent to %(n)d organisations.", n=len(recall.holders)), "success")
+    return redirect(url_for("recalls.recall_show", recall_id=recall.id))
 
 
 @bp.post("/<int:lot_id>/withdraw")

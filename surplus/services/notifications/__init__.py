@@ -25,6 +25,7 @@ from ...models import (
     Notification,
     NotificationKind,
     Organisation,
+    Recall,
     Role,
     Run,
     Stop,
@@ -45,6 +46,7 @@ __all__ = [
     "handover_refused",
     "convention_decided",
     "lot_withdrawn",
+    "recall_opened",
     "new_lot_offered",
     "transport_agreement",
     "remind_expiring",
@@ -199,11 +201,9 @@ def convention_decided(session: Session, conv: Convention) -> list[Notification]
     )
 
 
-def lot_withdrawn(
-    session: Session, lot: Lot, claims: Iterable[Claim], recalled: bool = False
-) -> list[Notification]:
-    """Tell each claimant organisation (once, with its kilograms) that the lot is gone,
-    or, for a ``recalled`` lot, that it must not be handed out."""
+def lot_withdrawn(session: Session, lot: Lot, claims: Iterable[Claim]) -> list[Notification]:
+    """Tell each claimant organisation (once, with its kilograms) that the lot is gone.
+    A recall has its own notification, with each holder's figures (:func:`recall_opened`)."""
     kg_by_org: dict[int, float] = {}
     for claim in claims:
         kg_by_org[claim.beneficiary_id] = kg_by_org.get(claim.beneficiary_id, 0) + claim.kg
@@ -219,9 +219,50 @@ def lot_withdrawn(
                 "kg": round(kg, 3),
                 "reason": lot.status_reason or "",
                 "donor": lot.donor.name,
-                "recalled": recalled,
                 "batch": lot.lot_number,
             },
+        )
+    return rows
+
+
+def recall_opened(
+    session: Session,
+    recall: Recall,
+    carried: dict[int, dict[str, float]],
+    on_road: set[int],
+) -> list[Notification]:
+    """Tell each holder its own figures (what, kilograms delivered, in transit and
+    cancelled, when, why, what to do), the coordinators of each platform carrying the
+    food the figures of the claims it carries, and, for a platform with a run on the
+    road carrying it, all its members: runs have no per-driver assignment, so the crew
+    is the platform's team. ``carried``: each carrying platform's kilograms
+    (``kg_delivered``, ``kg_in_transit``, ``kg_cancelled``) at the recall."""
+    lot = recall.lot
+    base = {
+        **_lot_params(lot),
+        "recall_id": recall.id,
+        "donor": lot.donor.name,
+        "batch": lot.lot_number,
+        "reason": recall.reason,
+        "at": recall.opened_at,
+    }
+    rows: list[Notification] = []
+    for holder in recall.holders:
+        if holder.status == "refused":
+            continue  # it never received that food, and was told of the refusal
+        params = {
+            **base,
+            "role": "holder",
+            "kg_delivered": holder.kg_delivered,
+            "kg_in_transit": holder.kg_in_transit,
+            "kg_cancelled": holder.kg_cancelled,
+        }
+        rows += notify_org(session, holder.organisation_id, NotificationKind.RECALL, recall, params)
+    for platform_id, figures in sorted(carried.items()):
+        params = {**base, "role": "carrier", "on_road": platform_id in on_road, **figures}
+        roles = None if platform_id in on_road else [Role.COORDINATOR]
+        rows += notify_org(
+            session, platform_id, NotificationKind.RECALL, recall, params, roles=roles
         )
     return rows
 

@@ -19,7 +19,8 @@ KIND_LABELS = {
     NotificationKind.LOT_CLAIMED: _l("Claims on my lots"),
     NotificationKind.BOOKING: _l("Pickups booked"),
     NotificationKind.CONVENTION_DECISION: _l("Decisions on my conventions"),
-    NotificationKind.LOT_WITHDRAWN: _l("Lots withdrawn or recalled by their donor"),
+    NotificationKind.LOT_WITHDRAWN: _l("Lots withdrawn by their donor"),
+    NotificationKind.RECALL: _l("Food-safety recalls of lots"),
     NotificationKind.EXPIRING_APPROVAL: _l("Conventions and FSE+ approvals about to expire"),
     NotificationKind.TRANSPORT_AGREEMENT: _l("Transport agreements between platforms"),
     NotificationKind.HANDOVER_REFUSED: _l("Hand-overs refused (too warm, past the use-by)"),
@@ -44,6 +45,7 @@ _PAGES = {
     "claim": ("claims.claim_show", "claim_id"),
     "convention": ("conventions.convention_show", "conv_id"),
     "run": ("runs.run_show", "run_id"),
+    "recall": ("recalls.recall_show", "recall_id"),
 }
 
 
@@ -122,6 +124,9 @@ def _text(n: Notification) -> str:
             platform=p["platform"],
             status=label("convention_status", p["status"]),
         ) + _reason(p)
+    if kind == NotificationKind.RECALL:
+        return _recall_text(p)
+    # Recalls notified before recalls had their own kind (stored rows stay readable).
     if kind == NotificationKind.LOT_WITHDRAWN and p.get("recalled"):
         return _(
             "Recall: %(donor)s recalls the lot %(title)s (batch %(batch)s). Do not hand "
@@ -168,6 +173,43 @@ def _text(n: Notification) -> str:
     raise KeyError(kind)
 
 
+def _recall_text(p: dict[str, Any]) -> str:
+    line = _(
+        "Recall of %(title)s (batch %(batch)s) by %(donor)s on %(at)s.",
+        title=p["title"],
+        batch=p.get("batch") or "—",
+        donor=p["donor"],
+        at=_moment(p["at"]),
+    )
+    figures = {
+        "delivered": kg(p["kg_delivered"]),
+        "transit": kg(p["kg_in_transit"]),
+        "cancelled": kg(p["kg_cancelled"]),
+    }
+    if p.get("role") == "carrier":
+        line += " " + _(
+            "Carried by your platform: %(delivered)s delivered, %(transit)s in transit, "
+            "%(cancelled)s planned and now cancelled.",
+            **figures,
+        )
+        if p.get("on_road"):
+            line += " " + _("A run of yours carries it now: do not deliver it; keep it apart.")
+        return line + _reason(p)
+    line += " " + _(
+        "Your organisation: %(delivered)s delivered, %(transit)s in transit, %(cancelled)s "
+        "planned and now cancelled.",
+        **figures,
+    )
+    if p["kg_delivered"] or p["kg_in_transit"]:
+        line += " " + _(
+            "Do not hand it out: keep it apart, then say on the recall page what you did "
+            "with it (quarantined, destroyed or returned)."
+        )
+    else:
+        line += " " + _("Nothing of it reached you; your claim is cancelled.")
+    return line + _reason(p)
+
+
 def _refusal_text(p: dict[str, Any]) -> str:
     line = _(
         "Refused %(stage)s on %(at)s: %(title)s, %(kg)s for %(org)s (donor %(donor)s).",
@@ -200,7 +242,9 @@ def _subject(n: Notification) -> str:
         return _("Pickup booked: %(title)s", title=p["title"])
     if kind == NotificationKind.CONVENTION_DECISION:
         return _("Your convention with %(platform)s", platform=p["platform"])
-    if kind == NotificationKind.LOT_WITHDRAWN and p.get("recalled"):
+    if kind == NotificationKind.RECALL or (
+        kind == NotificationKind.LOT_WITHDRAWN and p.get("recalled")
+    ):
         return _("Recall: %(title)s", title=p["title"])
     if kind == NotificationKind.LOT_WITHDRAWN:
         return _("Lot withdrawn: %(title)s", title=p["title"])
