@@ -126,7 +126,7 @@ def stop_confirm(values: dict, stop_id: int):
     a plausible measurement (NaN, 1e999, 80 °C), is a 400 and records nothing. A
     hand-over that fails the check (too warm for the product, or past the use-by) is
     recorded as refused, the claim ends refused, and the answer is a 409 with
-    ``refused``, ``limit_c`` and ``reason`` (``too_warm`` or ``use_by_passed``)."""
+    ``refused``, ``limit_c`` and ``reason`` (``too_warm``, ``use_by_passed`` or ``recalled``)."""
     stop = access.get_for(g.api_user, Stop, stop_id, access.CONFIRM)
     outcome = stop_service.confirm(db.session, g.api_user, stop, **values)
     db.session.commit()

@@ -207,7 +207,7 @@ class RefusalSchema(ErrorSchema):
         },
     )
     reason = ma.fields.String(
-        metadata={"type": "string", "enum": ["too_warm", "use_by_passed"]},
+        metadata={"type": "string", "enum": ["too_warm", "use_by_passed", "recalled"]},
     )
 
 

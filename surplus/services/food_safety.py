@@ -37,9 +37,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import object_session
 
 from ..errors import Invalid
-from ..models import Lot, ProductKind, StorageClass
+from ..models import Lot, ProductKind, Recall, StorageClass
 
 # Plausible readings of a food thermometer (the schemas' Temperature field agrees).
 PLAUSIBLE = (-40.0, 60.0)
@@ -57,6 +59,7 @@ FROZEN_TRANSPORT_LIMIT = -15.0
 
 TOO_WARM = "too_warm"
 USE_BY_PASSED = "use_by_passed"
+RECALLED = "recalled"
 
 
 def limit_for(lot: Lot, transport: bool = True) -> float | None:
@@ -105,6 +108,14 @@ class Verdict:
     message: str = ""
 
 
+def _recalled(lot: Lot) -> bool:
+    session = object_session(lot)
+    return (
+        session is not None
+        and session.scalar(select(Recall.id).where(Recall.lot_id == lot.id)) is not None
+    )
+
+
 def check_handover(
     lot: Lot,
     temperature: float | None,
@@ -120,7 +131,8 @@ def check_handover(
     2. Past the lot's use-by (``Lot.expires_at``, the first moment it may no longer be
        given: end of the use-by day in Brussels, or of the best-before day plus its
        category's grace): refused, ``use_by_passed``.
-    3. Above the product's limit (:func:`limit_for`): refused, ``too_warm``.
+    3. Recalled by its donor: refused, ``recalled`` (the food is kept apart).
+    4. Above the product's limit (:func:`limit_for`): refused, ``too_warm``.
     """
     at = at or datetime.now(UTC)
     limit = limit_for(lot)
@@ -145,6 +157,13 @@ def check_handover(
             limit,
             USE_BY_PASSED,
             str(_l("Past its use-by date: it may no longer be handed over. Refused.")),
+        )
+    if _recalled(lot):
+        return Verdict(
+            False,
+            limit,
+            RECALLED,
+            str(_l("Recalled by its donor: do not hand it over; keep it apart. Refused.")),
         )
     if limit is not None and measured and temperature is not None and temperature > limit:
         return Verdict(

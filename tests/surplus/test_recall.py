@@ -19,6 +19,7 @@ from surplus.models import (
     RecallAction,
     RunStatus,
     RunTemplate,
+    StopStatus,
 )
 from surplus.services import booking, claims, recalls, runs, stops
 from surplus.services.lot_dates import local_today
@@ -180,6 +181,11 @@ def test_food_picked_up_is_in_transit_and_the_crew_on_the_road_is_told(app, make
     }
     assert told[driver.id]["on_road"] is True and told[driver.id]["kg_in_transit"] == 25
     assert told[w.coordinator.id]["role"] == "carrier"
+    # The food on its way is not handed over any more: the delivery is refused.
+    outcome = stops.confirm(db.session, driver, _drop, 3, receiver="Marie")
+    assert not outcome.ok and outcome.reason == "recalled"
+    assert _drop.status == StopStatus.REJECTED
+    assert claim.status == ClaimStatus.REFUSED
 
 
 def test_holders_acknowledge_and_the_recall_closes(w):

@@ -222,6 +222,8 @@ def _refusal_text(p: dict[str, Any]) -> str:
     )
     if p.get("reason") == "use_by_passed":
         line += " " + _("Its use-by date had passed.")
+    elif p.get("reason") == "recalled":
+        line += " " + _("Its donor had recalled it.")
     elif p.get("temperature") is not None and p.get("limit") is not None:
         line += " " + _(
             "Measured %(t)s °C, limit %(max)s °C.",
