@@ -135,3 +135,6 @@ def test_driver_sheet_refuses_warm_food_with_htmx(w, login_as):
     assert refused.status_code == 422 and "flash-error" in refused.get_data(as_text=True)
     printable = driver.get(f"/runs/{proposal.run.id}/sheet?print=1").get_data(as_text=True)
     assert "print.css" in printable
+    # The printed sheet keeps what was recorded: both readings, and the refusal.
+    assert "<td>4</td>" in printable and "<td>12</td>" in printable
+    assert 'class="error"' in printable
