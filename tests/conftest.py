@@ -39,7 +39,7 @@ from surplus.models import (
     TransportAgreement,
     Vehicle,
 )
-from surplus.services import claims
+from surplus.services import claims, runs
 from surplus.services.booking import WEEKDAYS
 from surplus.services.lot_dates import BRUSSELS, local_today
 from tests import factories
@@ -302,6 +302,34 @@ def make_fleet(app) -> Callable[[factories.World], tuple[Depot, Vehicle, RunTemp
     Monday round (07:30, one stop delivering 100 kg to ``w.asbl``); flushed, not
     committed. Returns ``(depot, van, template)``."""
     return _fleet
+
+
+@pytest.fixture
+def daily_rounds(make_fleet) -> factories.World:
+    """The world of ``factories.world()`` whose platform drives every day: the CPAS and
+    the association open 08:00-17:00 daily, ``make_fleet``'s van has a round each day
+    (Monday's from ``make_fleet``), runs are materialised from today, and ``w.driver``
+    is a member of the platform. Adds ``depot``, ``van``, ``template``, ``driver``."""
+    w = factories.world()
+    for conv in (w.cpas_convention, w.asbl_convention):
+        conv.opening_hours = {day: [["08:00", "17:00"]] for day in WEEKDAYS}
+    w.depot, w.van, w.template = make_fleet(w)
+    for day in range(1, 7):
+        db.session.add(
+            RunTemplate(
+                platform_id=w.platform.id,
+                vehicle_id=w.van.id,
+                depot_id=w.depot.id,
+                name=f"T{day}",
+                weekday=day,
+                departure="07:30",
+                max_duration_min=600,
+            )
+        )
+    db.session.flush()
+    runs.materialise(db.session, local_today())
+    w.driver = factories.user(w.platform)
+    return w
 
 
 def _platform_fleet(platform) -> tuple[Depot, Vehicle]:

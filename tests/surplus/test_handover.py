@@ -17,7 +17,6 @@ from surplus.models import (
     Notification,
     NotificationKind,
     ProductKind,
-    RunTemplate,
     Stop,
     StopKind,
     StopStatus,
@@ -25,7 +24,7 @@ from surplus.models import (
 )
 from surplus.schemas.base import load
 from surplus.schemas.lot import LotInSchema
-from surplus.services import booking, claims, food_safety, runs, stops
+from surplus.services import booking, claims, food_safety, stops
 from surplus.services import lots as lot_service
 from surplus.services.booking import WEEKDAYS
 from surplus.services.lot_dates import local_today
@@ -117,28 +116,8 @@ def test_the_use_by_is_checked_at_the_moment_of_the_handover(app):
 
 
 @pytest.fixture
-def w(app, make_fleet):
-    w = factories.world()
-    for conv in (w.cpas_convention, w.asbl_convention):
-        conv.opening_hours = {
-            d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        }
-    w.depot, w.van, _template = make_fleet(w)
-    for day in range(1, 7):
-        db.session.add(
-            RunTemplate(
-                platform_id=w.platform.id,
-                vehicle_id=w.van.id,
-                depot_id=w.depot.id,
-                name=f"T{day}",
-                weekday=day,
-                departure="07:30",
-                max_duration_min=600,
-            )
-        )
-    db.session.flush()
-    runs.materialise(db.session, local_today())
-    w.driver = factories.user(w.platform)
+def w(daily_rounds):
+    w = daily_rounds
     w.lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, category="meat_fish")
     w.lot.product_kind = ProductKind.POULTRY
     w.claim, _ = claims.claim_lot(db.session, w.cpas_user, w.lot.id, 30)

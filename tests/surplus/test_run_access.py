@@ -6,34 +6,14 @@ import pytest
 from surplus import access
 from surplus.errors import Forbidden
 from surplus.extensions import db
-from surplus.models import AllocationBatch, Role, Run, RunTemplate, Stop, StopKind
+from surplus.models import AllocationBatch, Role, Run, Stop, StopKind
 from surplus.services import allocation, booking, claims, runs, stops
-from surplus.services.lot_dates import local_today
 from tests import factories
 
 
 @pytest.fixture
-def w(app, make_fleet):
-    w = factories.world()
-    for conv in (w.cpas_convention, w.asbl_convention):
-        conv.opening_hours = {
-            d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        }
-    w.depot, w.van, w.template = make_fleet(w)
-    for day in range(1, 7):  # a round every day, so that a run exists tomorrow
-        db.session.add(
-            RunTemplate(
-                platform_id=w.platform.id,
-                vehicle_id=w.van.id,
-                depot_id=w.depot.id,
-                name=f"T{day}",
-                weekday=day,
-                departure="07:30",
-                max_duration_min=600,
-            )
-        )
-    db.session.flush()
-    runs.materialise(db.session, local_today())
+def w(daily_rounds):
+    w = daily_rounds
     lot = factories.lot(w.donor, kg=40, days=5, hours_open=60)
     w.claim, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 30)
     db.session.commit()

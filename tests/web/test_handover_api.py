@@ -8,35 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from surplus.extensions import db
-from surplus.models import ClaimStatus, Lot, ProductKind, RunTemplate, Stop, StopStatus
-from surplus.services import booking, claims, runs
-from surplus.services.lot_dates import local_today
+from surplus.models import ClaimStatus, Lot, ProductKind, Stop, StopStatus
+from surplus.services import booking, claims
 from tests import factories
 
 
 @pytest.fixture
-def w(app, make_fleet):
-    w = factories.world()
-    for conv in (w.cpas_convention, w.asbl_convention):
-        conv.opening_hours = {
-            d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        }
-    w.depot, w.van, _template = make_fleet(w)
-    for day in range(1, 7):
-        db.session.add(
-            RunTemplate(
-                platform_id=w.platform.id,
-                vehicle_id=w.van.id,
-                depot_id=w.depot.id,
-                name=f"T{day}",
-                weekday=day,
-                departure="07:30",
-                max_duration_min=600,
-            )
-        )
-    db.session.flush()
-    runs.materialise(db.session, local_today())
-    w.driver = factories.user(w.platform)
+def w(daily_rounds):
+    w = daily_rounds
     lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, category="meat_fish")
     lot.product_kind = ProductKind.POULTRY
     w.lot_id = lot.id

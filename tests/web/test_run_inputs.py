@@ -17,8 +17,7 @@ from surplus.models import (
     TemplateStop,
     Vehicle,
 )
-from surplus.services import booking, claims, runs
-from surplus.services.lot_dates import local_today
+from surplus.services import booking, claims
 from tests import factories
 
 HX = {"HX-Request": "true"}
@@ -40,28 +39,8 @@ BAD_TEMPERATURES = [
 
 
 @pytest.fixture
-def w(app, make_fleet):
-    w = factories.world()
-    for conv in (w.cpas_convention, w.asbl_convention):
-        conv.opening_hours = {
-            d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-        }
-    w.depot, w.van, _template = make_fleet(w)
-    for day in range(1, 7):
-        db.session.add(
-            RunTemplate(
-                platform_id=w.platform.id,
-                vehicle_id=w.van.id,
-                depot_id=w.depot.id,
-                name=f"T{day}",
-                weekday=day,
-                departure="07:30",
-                max_duration_min=600,
-            )
-        )
-    db.session.flush()
-    runs.materialise(db.session, local_today())
-    w.driver = factories.user(w.platform)
+def w(daily_rounds):
+    w = daily_rounds
     lot = factories.lot(w.donor, kg=40, days=5, hours_open=60)  # chilled
     w.claim, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 30)
     db.session.commit()
