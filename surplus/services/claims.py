@@ -20,7 +20,7 @@ from .. import access, geo
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import Claim, ClaimStatus, Convention, Lot, LotStatus, Organisation, User
 from . import events, notifications
-from .eligibility import conventions_for, lot_refusal, offerable_clause
+from .eligibility import conventions_for, entitled, lot_refusal, offerable_clause
 
 
 def _grams(kg: float) -> int:
@@ -108,7 +108,7 @@ def claim_lot(
     lot = session.get(Lot, lot_id)
     if lot is None:
         raise NotFound(str(_l("Not found.")))
-    if lot.status == LotStatus.CLAIMED and _eligible_when_open(session, org, lot, now):
+    if lot.status == LotStatus.CLAIMED and entitled(session, org, lot, now):
         raise _conflict(0.0)  # claimed to the last kilogram: someone was faster
     convention = _choose_convention(session, org, lot, platform_id, now)
     if lot.remaining_g < grams:
@@ -189,18 +189,6 @@ def claim_lot(
     )
     notifications.lot_claimed(session, claim)
     return claim, True
-
-
-def _eligible_when_open(session: Session, org: Organisation, lot: Lot, now: datetime) -> bool:
-    """Whether the organisation could claim this lot had it kilograms left: only then may
-    it learn that it was claimed."""
-    with session.no_autoflush:  # judged as if open; the change is discarded, never written
-        lot.status = LotStatus.OPEN
-        lot.remaining_g = max(lot.remaining_g, 1)
-        try:
-            return bool(conventions_for(session, org, lot, now))
-        finally:
-            session.expire(lot, ["status", "remaining_g"])
 
 
 def _conflict(available: float, asked: int | None = None) -> Conflict:

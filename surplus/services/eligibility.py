@@ -288,16 +288,26 @@ def eligible_clause(chans: list[Channel]):
     return or_(*(and_(*(rule.sql(ch) for rule in CHANNEL_RULES)) for ch in chans))
 
 
+# The lot rules that say whether kilograms are still there, rather than who may have them.
+AVAILABILITY = frozenset({"open", "kilograms_left"})
+
+
 def _judge(
-    session: Session, org: Organisation, lot: Lot, now: datetime | None, chans: list[Channel] | None
+    session: Session,
+    org: Organisation,
+    lot: Lot,
+    now: datetime | None,
+    chans: list[Channel] | None,
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[str | None, list[Channel]]:
-    """The first refusal in rule order, or None and the channels passing every rule."""
+    """The first refusal in rule order, or None and the channels passing every rule
+    (the lot rules named in ``skip`` left out)."""
     now = now or datetime.now(UTC)
     for org_rule in ORG_RULES:
         if not org_rule.holds(org):
             return org_rule.refusal(org), []
     for lot_rule in LOT_RULES:
-        if not lot_rule.holds(lot, now):
+        if lot_rule.name not in skip and not lot_rule.holds(lot, now):
             return lot_rule.refusal(lot), []
     if chans is None:
         chans = channels(session, org, local_today(now))
@@ -310,6 +320,12 @@ def _judge(
         if not passing:
             return rule.refusal(org, lot), []
     return None, passing
+
+
+def entitled(session: Session, org: Organisation, lot: Lot, now: datetime | None = None) -> bool:
+    """Whether ``org`` could receive ``lot`` if it still had kilograms: a claim may tell
+    it that someone was faster only then."""
+    return _judge(session, org, lot, now, None, skip=AVAILABILITY)[0] is None
 
 
 def lot_refusal(
