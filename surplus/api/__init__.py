@@ -29,12 +29,36 @@ api = MaillonApi(
 
 
 def register(app: Flask) -> None:
-    from . import agreements, conventions, lots, me, recalls, runs, tokens, trace
+    from . import (
+        agreements,
+        conventions,
+        donations,
+        fse_register,
+        lots,
+        me,
+        recalls,
+        reports,
+        runs,
+        tokens,
+        trace,
+    )
 
     api.init_app(app)
     api.register_converter(
         BoundedInt, lambda c: {"type": "integer", "minimum": c.min, "maximum": c.max}
     )
-    for module in (tokens, me, lots, conventions, runs, agreements, trace, recalls):
+    for module in (
+        tokens,
+        me,
+        lots,
+        conventions,
+        runs,
+        agreements,
+        trace,
+        recalls,
+        reports,
+        fse_register,
+        donations,
+    ):
         csrf.exempt(module.blp)  # bearer tokens, never cookies
         api.register_blueprint(module.blp)

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, enum_column, utcnow
-from .enums import ConventionStatus
+from .enums import ConventionStatus, DistributionMode
 from .organisation import Organisation
 
 
@@ -38,6 +38,11 @@ class Convention(db.Model):
     fse_plus_allowed: Mapped[bool] = mapped_column(default=False)
     fse_plus_approval_number: Mapped[str | None] = mapped_column(String(60))
     fse_plus_approval_expires: Mapped[date | None]
+    # How the beneficiary hands out what comes through this convention; only free
+    # distribution receives FSE+ stock (services/eligibility.py).
+    distribution_mode: Mapped[DistributionMode] = mapped_column(
+        enum_column(DistributionMode, "distribution_mode"), default=DistributionMode.OTHER
+    )
     persons_per_week: Mapped[int] = mapped_column(default=0)
     chilled_capacity_kg: Mapped[float] = mapped_column(default=0.0)
     frozen_capacity_kg: Mapped[float] = mapped_column(default=0.0)

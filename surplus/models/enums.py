@@ -51,6 +51,13 @@ class DistributionMode(enum.StrEnum):
     FREE_PARCELS = "free_parcels"
     SOCIAL_RESTAURANT = "social_restaurant"
     SOCIAL_GROCERY = "social_grocery"
+    OTHER = "other"
+
+    @property
+    def is_free(self) -> bool:
+        """Food handed out free of charge (FSE+ art. 21; the VAT relief on donations):
+        parcels and a social restaurant's free meals, never a grocery's shelves."""
+        return self in (DistributionMode.FREE_PARCELS, DistributionMode.SOCIAL_RESTAURANT)
 
 
 class Category(enum.StrEnum):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, select
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -43,6 +43,8 @@ class Organisation(db.Model):
     service_postcodes: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Platforms only: and/or every place within this many km of its depots (or seat).
     service_radius_km: Mapped[float | None]
+    # Platforms only: its headline figures are on a public page (services/reports).
+    publish_figures: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     users: Mapped[list[User]] = relationship(back_populates="organisation")

@@ -313,6 +313,39 @@ class Day(_BlankIsMissing, _Localised, ma.fields.Date):
         return day
 
 
+class Month(_BlankIsMissing, _Localised, ma.fields.Field):
+    """A calendar month as ``YYYY-MM``, loaded as the first day of that month."""
+
+    default_error_messages = {
+        **COMMON_MESSAGES,
+        "invalid": _l("Enter a month as YYYY-MM."),
+        "window": _l("Enter a month between {start} and {end}."),
+    }
+    PATTERN = re.compile(r"\d{4}-\d{2}")
+
+    def __init__(self, **kwargs: Any):
+        metadata = {"type": "string", "pattern": r"^\d{4}-\d{2}$", **kwargs.pop("metadata", {})}
+        super().__init__(metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if not isinstance(value, str) or not self.PATTERN.fullmatch(value.strip()):
+            raise self.make_error("invalid")
+        try:
+            first = date(int(value[:4]), int(value[5:7]), 1)
+        except ValueError:
+            raise self.make_error("invalid") from None
+        today = datetime.now(BRUSSELS).date()
+        start, end = date(today.year - 10, 1, 1), today.replace(day=1)
+        if not start <= first <= end:
+            raise self.make_error(
+                "window", start=start.strftime("%Y-%m"), end=end.strftime("%Y-%m")
+            )
+        return first
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return None if value is None else value.strftime("%Y-%m")
+
+
 class Moment(_BlankIsMissing, _Localised, ma.fields.DateTime):
     """A date and time (UTC once loaded) within a window around now; without a time
     zone, as a form's ``datetime-local`` sends it, it is Belgian time."""

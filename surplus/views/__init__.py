@@ -14,7 +14,9 @@ def register(app: Flask) -> None:
         auth,
         claims,
         conventions,
+        donations,
         fleet,
+        fse_register,
         jobs,
         lots,
         main,
@@ -23,6 +25,7 @@ def register(app: Flask) -> None:
         organisations,
         platform,
         recalls,
+        reports,
         runs,
         trace,
     )
@@ -46,5 +49,8 @@ def register(app: Flask) -> None:
         notifications,
         trace,
         recalls,
+        reports,
+        fse_register,
+        donations,
     ):
         app.register_blueprint(module.bp)

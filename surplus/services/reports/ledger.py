@@ -1,0 +1,117 @@
+"""When food changed hands, defined once for every report.
+
+- A claim's food **left the donor** (the donation, for the donor's documents) when the
+  first pickup of its first leg was confirmed: ``Stop`` kind pickup, leg 0 or 1, done.
+- It **reached the beneficiary** (delivered, and "received on" in the FSE+ register)
+  when the drop-off of its last leg was confirmed: kind drop-off, leg 0 or 2, done; the
+  claim's status is then ``delivered``.
+- It was **booked** when the first ``booked`` event was recorded on the claim; that event
+  carries the kilometres the booking added to the runs (``added_km``).
+
+Self-collected claims have no confirmed hand-over in Maillon yet, so they count as
+claimed but neither donated nor delivered (see README, "Reports").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ...models import Event, Run, Stop, StopKind, StopStatus
+
+CHUNK = 900  # ids per IN (...): under SQLite's bound-parameter limit
+
+
+def picked_up_at():
+    """Subquery ``(claim_id, at)``: when each claim's food left its donor."""
+    return (
+        select(Stop.claim_id.label("claim_id"), func.min(Stop.confirmed_at).label("at"))
+        .where(
+            Stop.claim_id.is_not(None),
+            Stop.kind == StopKind.PICKUP,
+            Stop.leg.in_((0, 1)),
+            Stop.status == StopStatus.DONE,
+        )
+        .group_by(Stop.claim_id)
+        .subquery("picked_up")
+    )
+
+
+def delivered_at():
+    """Subquery ``(claim_id, at)``: when each claim's food reached its beneficiary."""
+    return (
+        select(Stop.claim_id.label("claim_id"), func.max(Stop.confirmed_at).label("at"))
+        .where(
+            Stop.claim_id.is_not(None),
+            Stop.kind == StopKind.DROPOFF,
+            Stop.leg.in_((0, 2)),
+            Stop.status == StopStatus.DONE,
+        )
+        .group_by(Stop.claim_id)
+        .subquery("delivered")
+    )
+
+
+@dataclass
+class Moments:
+    """What happened to one claim, read from its stops and events."""
+
+    picked_up_at: datetime | None = None
+    delivered_at: datetime | None = None
+    booked_at: datetime | None = None
+    added_km: float = 0.0  # by its latest booking
+    carriers: set[int] = field(default_factory=set)  # platforms whose runs carried it
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for i in range(0, len(ids), CHUNK):
+        yield ids[i : i + CHUNK]
+
+
+def moments(session: Session, claim_ids: Iterable[int]) -> dict[int, Moments]:
+    """``Moments`` of each claim, in a few queries whatever their number."""
+    ids = sorted(set(claim_ids))
+    out = {cid: Moments() for cid in ids}
+    for part in _chunks(ids):
+        stops = session.execute(
+            select(
+                Stop.claim_id, Stop.kind, Stop.leg, Stop.status, Stop.confirmed_at, Run.platform_id
+            )
+            .join(Run, Run.id == Stop.run_id)
+            .where(Stop.claim_id.in_(part))
+        ).all()
+        for claim_id, kind, leg, status, at, platform_id in stops:
+            m = out[claim_id]
+            m.carriers.add(platform_id)
+            if status != StopStatus.DONE or at is None:
+                continue
+            if kind == StopKind.PICKUP and leg in (0, 1):
+                m.picked_up_at = at if m.picked_up_at is None else min(m.picked_up_at, at)
+            elif kind == StopKind.DROPOFF and leg in (0, 2):
+                m.delivered_at = at if m.delivered_at is None else max(m.delivered_at, at)
+        booked = session.execute(
+            select(Event.subject_id, Event.at, Event.after)
+            .where(
+                Event.subject_type == "claim",
+                Event.action == "booked",
+                Event.subject_id.in_(part),
+            )
+            .order_by(Event.id)
+        ).all()
+        for claim_id, at, after in booked:
+            m = out[claim_id]
+            if m.booked_at is None:
+                m.booked_at = at
+            m.added_km = float((after or {}).get("added_km") or 0.0)
+    return out
+
+
+def units_of(lot_units: int | None, lot_grams: int, claim_grams: int) -> int | None:
+    """A claim's share of the lot's units, rounded to the nearest whole unit."""
+    if lot_units is None or lot_grams <= 0:
+        return None
+    return round(lot_units * claim_grams / lot_grams)
