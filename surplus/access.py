@@ -470,3 +470,172 @@ def may_acknowledge(user: User, recall: Recall) -> bool:
 def lot_recall(lot: Lot) -> Recall | None:
     """The lot's recall, if any (the lot page links to it when the user may see it)."""
     return db.session.scalar(select(Recall).where(Recall.lot_id == lot.id))
+
+
+# -- reports ------------------------------------------------------------------------------
+
+
+class ReportScope:
+    """What a report counts for its reader (services/reports/summary.py).
+
+    ``lots``: a clause on ``Lot``, the lots whose kilograms it reports; ``claims``: a
+    clause on ``Claim``, the claims it counts (all on those lots); ``network``: a select
+    of the beneficiary ids whose need met it measures besides the recipients of those
+    claims (None: the recipients only); ``platform_id``: the platform whose carrying for
+    and by other platforms it reports (None: not reported)."""
+
+    def __init__(self, lots: Any, claims: Any, network: Any = None, platform_id: int | None = None):
+        self.lots, self.claims, self.network, self.platform_id = lots, claims, network, platform_id
+
+
+def platform_report_scope(platform_id: int) -> ReportScope:
+    """A platform's report (its coordinators', and its public page): the lots it posted,
+    was offered in wave 1 or handled (a claim through it, or carried by its runs); the
+    claims through it, carried by its runs, or on its own lots; its network's need."""
+    from .models import ConventionStatus, LotOffer
+
+    offered = select(LotOffer.lot_id).where(LotOffer.platform_id == platform_id, LotOffer.wave == 1)
+    carried = (
+        select(Stop.claim_id).join(Run, Run.id == Stop.run_id).where(Run.platform_id == platform_id)
+    )
+    own = select(Lot.id).where(Lot.donor_id == platform_id)
+    return ReportScope(
+        lots=or_(
+            Lot.donor_id == platform_id,
+            Lot.id.in_(offered),
+            Lot.id.in_(_lots_handled_by(platform_id)),
+        ),
+        claims=or_(Claim.platform_id == platform_id, Claim.id.in_(carried), Claim.lot_id.in_(own)),
+        network=select(Convention.beneficiary_id).where(
+            Convention.platform_id == platform_id, Convention.status == ConventionStatus.ACTIVE
+        ),
+        platform_id=platform_id,
+    )
+
+
+def report_scope(user: User) -> ReportScope:
+    """What ``user``'s reports count: everything for a site admin; its platform's for a
+    coordinator; its lots and their claims for a donor; its claims and the lots they are
+    on for a beneficiary. 403 for an organisation not yet verified, and for a platform's
+    members who do not coordinate it (the reports are the coordinators')."""
+    from .models import ConventionStatus
+
+    if user.is_site_admin:
+        return ReportScope(
+            lots=Lot.id.is_not(None),
+            claims=Claim.id.is_not(None),
+            network=select(Convention.beneficiary_id).where(
+                Convention.status == ConventionStatus.ACTIVE
+            ),
+        )
+    org = user.organisation
+    if not org.is_verified:
+        deny(str(_l("Reports open once your organisation is verified.")))
+    if org.is_platform:
+        if not user.is_coordinator:
+            deny(str(_l("Only the platform's coordinators read its reports.")))
+        return platform_report_scope(org.id)
+    if org.is_beneficiary:
+        mine = select(Claim.lot_id).where(Claim.beneficiary_id == org.id)
+        return ReportScope(
+            lots=Lot.id.in_(mine),
+            claims=Claim.beneficiary_id == org.id,
+            network=select(Organisation.id).where(Organisation.id == org.id),
+        )
+    own = select(Lot.id).where(Lot.donor_id == org.id)
+    return ReportScope(lots=Lot.donor_id == org.id, claims=Claim.lot_id.in_(own))
+
+
+def published_platform(platform_id: int) -> Organisation:
+    """A verified platform that publishes its headline figures; 404 otherwise (an
+    unpublished platform's page does not exist for the public)."""
+    org = db.session.get(Organisation, platform_id)
+    if org is None or not org.is_platform or not org.is_verified or not org.publish_figures:
+        raise NotFound(str(_l("Not found.")))
+    return org
+
+
+# -- FSE+ register ----------------------------------------------------------------------
+
+
+def may_read_fse_register(user: User) -> bool:
+    """Site admins, a platform's coordinators and beneficiary organisations keep an FSE+
+    register; donors and a platform's other members do not."""
+    if user is None or not user.is_authenticated:
+        return False
+    org = user.organisation
+    return user.is_site_admin or org.is_beneficiary or (org.is_platform and user.is_coordinator)
+
+
+def fse_register_claims(user: User, organisation_id: int | None = None) -> Select:
+    """The claims whose FSE+ deliveries ``user`` lists in the register: a site admin's,
+    all; a coordinator's, those through its platform; a beneficiary's, its own. Narrowed
+    to one beneficiary ``organisation_id``: 404 unless it is the coordinator's network
+    (any convention with its platform), the beneficiary itself, or (site admin) exists.
+    403 for donors and anyone else."""
+    if not may_read_fse_register(user):
+        deny(str(_l("Only platforms and beneficiary organisations keep an FSE+ register.")))
+    org = user.organisation
+    if user.is_site_admin:
+        query = select(Claim)
+        if organisation_id is not None and db.session.get(Organisation, organisation_id) is None:
+            raise NotFound(str(_l("Not found.")))
+    elif org.is_platform:
+        query = select(Claim).where(Claim.platform_id == org.id)
+        if organisation_id is not None and not _platform_serves(user, organisation_id):
+            raise NotFound(str(_l("Not found.")))
+    else:
+        query = select(Claim).where(Claim.beneficiary_id == org.id)
+        if organisation_id is not None and organisation_id != org.id:
+            raise NotFound(str(_l("Not found.")))
+    if organisation_id is not None:
+        query = query.where(Claim.beneficiary_id == organisation_id)
+    return query
+
+
+def fse_register_organisations(user: User) -> list[Organisation]:
+    """The beneficiaries a reader may narrow the register to: a coordinator's network,
+    for a site admin those holding an FSE+ convention; none for a beneficiary."""
+    if user.is_site_admin:
+        ids = select(Convention.beneficiary_id).where(Convention.fse_plus_allowed.is_(True))
+    elif user.organisation.is_platform and user.is_coordinator:
+        ids = select(Convention.beneficiary_id).where(
+            Convention.platform_id == user.organisation_id
+        )
+    else:
+        return []
+    return list(
+        db.session.scalars(
+            select(Organisation).where(Organisation.id.in_(ids)).order_by(Organisation.name)
+        )
+    )
+
+
+# -- donation documents --
+
+
+def may_read_donations(user: User, donor: Organisation) -> bool:
+    """Who reads a donor's donation documents: the members of the donor organisation (a
+    donor, or a platform that posts lots) and site admins."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_site_admin or (_same_org(user, donor.id) and not donor.is_beneficiary)
+
+
+def donor_of_documents(user: User) -> Organisation:
+    """The donor whose "my donations" ``user`` reads: its own organisation; 403 for a
+    beneficiary (it receives donations, it does not make them)."""
+    if not may_read_donations(user, user.organisation) or user.organisation.is_beneficiary:
+        deny(str(_l("Only donors and platforms that post lots have donation documents.")))
+    return user.organisation
+
+
+def donation_claim(user: User, claim_id: int) -> Claim:
+    """A claim whose donation document ``user`` may read: 403 for a beneficiary (not a
+    site admin), 404 for a claim of another donor's lot, as for one that does not exist."""
+    if not user.is_site_admin:
+        donor_of_documents(user)
+    claim = db.session.get(Claim, claim_id)
+    if claim is None or not may_read_donations(user, claim.lot.donor):
+        raise NotFound(str(_l("Not found.")))
+    return claim

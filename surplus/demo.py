@@ -168,6 +168,7 @@ class Seeder:
                 fse_plus_allowed=fse,
                 fse_plus_approval_number=f"FSE+/BE/{self.rng.randint(1000, 9999)}" if fse else None,
                 fse_plus_approval_expires=self.today + timedelta(days=300) if fse else None,
+                distribution_mode=DistributionMode(mode),
                 persons_per_week=persons,
                 chilled_capacity_kg=round(persons * 0.8),
                 frozen_capacity_kg=round(persons * 0.4) if persons >= 150 else 0,
@@ -508,9 +509,14 @@ def seed(session: Session, scale: int = 1) -> dict[str, int]:
     seeder.seed_shared_run()
     seeder.seed_expiring_approval()
     session.flush()
+    # Imported here: demo_history reads this module's product table.
+    from .demo_history import seed_history
+
+    past = seed_history(session, seeder.today)
     return {
         "platforms": len(seeder.platforms),
         "beneficiaries": len(seeder.beneficiaries),
         "donors": len(seeder.donors),
         "lots": lots,
+        "past lots": past["lots"],
     }

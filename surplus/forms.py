@@ -76,6 +76,9 @@ class SignUpForm(Form):
         _l("AFSCA registration number"), validators=[Optional(), Length(max=40)]
     )
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
+    distribution_mode = SelectField(
+        _l("CPAS and associations: how you hand out the food"), validate_choice=False
+    )
     name = StringField(_l("Your name"), validators=[required(), Length(max=200)])
     email = email_field(_l("Your e-mail address"))
     password = PasswordField(_l("Password (at least 10 characters)"), validators=[required()])
@@ -85,6 +88,7 @@ class SignUpForm(Form):
         self.kind.choices = [
             (k.value, str(labels.ORG_KINDS[k])) for k in OrgKind if k != OrgKind.PLATFORM
         ] + [(OrgKind.PLATFORM.value, str(labels.ORG_KINDS[OrgKind.PLATFORM]))]
+        self.distribution_mode.choices = [("", "—"), *labels.choices("distribution")]
 
 
 class InviteForm(Form):
@@ -168,6 +172,7 @@ class ConventionForm(Form):
     """Renders the beneficiary's figures; schemas.convention reads them."""
 
     platform_id = SelectField(_l("Platform"), validate_choice=False)
+    distribution_mode = SelectField(_l("How you hand out the food"), validate_choice=False)
     persons_per_week = StringField(
         _l("Persons served per week"), render_kw={"inputmode": "numeric"}
     )
@@ -203,6 +208,7 @@ class ConventionForm(Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.accepted_categories.choices = labels.choices("category")
+        self.distribution_mode.choices = labels.choices("distribution")
 
     def fill_from(self, conv) -> None:
         for name in (
@@ -225,6 +231,7 @@ class ConventionForm(Form):
             spans = (conv.opening_hours or {}).get(day, [])
             getattr(self, f"hours_{day}").data = ", ".join(f"{a}-{b}" for a, b in spans)
         self.afsca_number.data = conv.beneficiary.afsca_number or ""
+        self.distribution_mode.data = conv.distribution_mode.value
 
 
 class ConventionDecisionForm(Form):

@@ -122,6 +122,7 @@ DISTRIBUTION = {
     DistributionMode.FREE_PARCELS: _l("Free food parcels"),
     DistributionMode.SOCIAL_RESTAURANT: _l("Social restaurant"),
     DistributionMode.SOCIAL_GROCERY: _l("Social grocery"),
+    DistributionMode.OTHER: _l("Other (not free of charge)"),
 }
 
 BATCH_STATUS = {

@@ -90,6 +90,7 @@ def convention(
     frozen_kg: float = 0,
     categories: list[str] | None = None,
     persons: int = 100,
+    mode: str | None = None,
 ) -> Convention:
     today = local_today()
     conv = Convention(
@@ -105,6 +106,10 @@ def convention(
         chilled_capacity_kg=chilled_kg,
         frozen_capacity_kg=frozen_kg,
         accepted_categories=categories or [],
+        # As the beneficiary declared it, or free parcels (the common case).
+        distribution_mode=DistributionMode(mode)
+        if mode
+        else beneficiary.distribution_mode or DistributionMode.FREE_PARCELS,
     )
     db.session.add(conv)
     db.session.flush()

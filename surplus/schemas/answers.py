@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from ..models import ConventionStatus, ProductKind
+from ..models import ConventionStatus, DistributionMode, ProductKind
 from ..services.food_safety import limit_for
 
 
@@ -129,6 +129,10 @@ class ConventionSchema(ma.Schema):
     fse_plus_allowed = ma.fields.Boolean()
     fse_plus_approval_number = ma.fields.String(allow_none=True)
     fse_plus_approval_expires = ma.fields.Date(allow_none=True)
+    distribution_mode = ma.fields.Function(
+        lambda c: c.distribution_mode.value,
+        metadata={"type": "string", "enum": [m.value for m in DistributionMode]},
+    )
     persons_per_week = ma.fields.Integer()
     chilled_capacity_kg = ma.fields.Float()
     frozen_capacity_kg = ma.fields.Float()

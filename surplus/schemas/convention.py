@@ -16,7 +16,7 @@ from typing import Any
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
-from ..models import Category
+from ..models import Category, DistributionMode
 from .base import InputSchema
 from .fields import Choice, Choices, Count, CustomField, Day, Flag, Id, Number, Text
 
@@ -139,6 +139,16 @@ class _Figures(InputSchema):
     its empty value (no capacity, every category, no approval); a field left out of a
     ``PATCH`` keeps the value on file."""
 
+    distribution_mode = Choice(
+        DistributionMode,
+        allow_none=True,
+        load_default=None,
+        metadata={
+            "description": "How the food is handed out: free parcels or a social "
+            "restaurant's meals are free distribution (FSE+ goes only there); left out, "
+            "as the organisation declared at sign-up."
+        },
+    )
     persons_per_week = Count(
         MAX_PERSONS,
         minimum=1,

@@ -15,7 +15,16 @@ from werkzeug.security import check_password_hash
 
 from .. import access, geo
 from ..errors import Invalid
-from ..models import Invitation, Organisation, OrgKind, Role, User, Verification, utcnow
+from ..models import (
+    DistributionMode,
+    Invitation,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+    Verification,
+    utcnow,
+)
 from . import events
 
 MIN_PASSWORD = 10
@@ -62,6 +71,7 @@ class SignUp:
     email: str
     password: str
     language: str = "fr"
+    distribution_mode: str = ""  # CPAS and associations: a DistributionMode value
 
 
 def email_taken(session: Session, email: str) -> bool:
@@ -91,6 +101,14 @@ def sign_up(session: Session, data: SignUp) -> User:
             errors["enterprise_number"] = str(
                 _l("An organisation with this enterprise number already exists.")
             )
+    mode = None
+    if data.kind.is_beneficiary:
+        try:
+            mode = DistributionMode(data.distribution_mode)
+        except ValueError:
+            errors["distribution_mode"] = str(
+                _l("Say how you hand out the food: FSE+ stock goes only to free distribution.")
+            )
     if email_taken(session, data.email):
         errors["email"] = str(_l("An account already uses this e-mail address."))
     weak = check_password_strength(data.password)
@@ -110,6 +128,7 @@ def sign_up(session: Session, data: SignUp) -> User:
         enterprise_number=number,
         afsca_number=data.afsca_number.strip() or None,
         phone=data.phone.strip(),
+        distribution_mode=mode,
         email=data.email.strip().lower(),
         verification=Verification.PENDING,
     )

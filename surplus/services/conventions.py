@@ -28,6 +28,7 @@ from ..models import (
     Convention,
     ConventionStatus,
     Depot,
+    DistributionMode,
     Organisation,
     OrgKind,
     User,
@@ -45,6 +46,7 @@ TRACKED = (
     "fse_plus_allowed",
     "fse_plus_approval_number",
     "fse_plus_approval_expires",
+    "distribution_mode",
     "persons_per_week",
     "chilled_capacity_kg",
     "frozen_capacity_kg",
@@ -52,6 +54,7 @@ TRACKED = (
 )
 # The figures a beneficiary declares (schemas.convention loads them typed).
 FIGURES = (
+    "distribution_mode",
     "persons_per_week",
     "chilled_capacity_kg",
     "frozen_capacity_kg",
@@ -157,6 +160,13 @@ def request_convention(
         raise Conflict(
             str(_l("You already have a convention with this platform.")), convention_id=existing.id
         )
+    # Left out: as the organisation declared at sign-up.
+    figures = {
+        **figures,
+        "distribution_mode": figures.get("distribution_mode") or org.distribution_mode,
+    }
+    if figures["distribution_mode"] is None:
+        raise _invalid({"distribution_mode": str(_l("Say how you hand out the food."))})
     conv = Convention(
         platform_id=platform.id, beneficiary_id=org.id, status=ConventionStatus.REQUESTED
     )
@@ -186,6 +196,9 @@ def _widens(conv: Convention, wanted: Mapping[str, Any]) -> dict[str, Any]:
         wider["chilled_capacity_kg"] = wanted["chilled_capacity_kg"]
     if wanted["frozen_capacity_kg"] > 0 and conv.frozen_capacity_kg <= 0:
         wider["frozen_capacity_kg"] = wanted["frozen_capacity_kg"]
+    # Free distribution opens FSE+ stock (and VAT-relieved donations): it waits.
+    if wanted["distribution_mode"].is_free and not conv.distribution_mode.is_free:
+        wider["distribution_mode"] = wanted["distribution_mode"].value
     old, new = set(conv.accepted_categories or []), set(wanted["accepted_categories"])
     if old and (not new or not new <= old):
         wider["accepted_categories"] = list(wanted["accepted_categories"])
@@ -211,6 +224,9 @@ def update_figures(
     # The pair rule reads the result, hence here and not in the schema: a PATCH may
     # send only the number and keep the date on file.
     wanted = {name: figures[name] if name in figures else getattr(conv, name) for name in FIGURES}
+    if wanted["distribution_mode"] is None:  # blank on the form or null: keep what is on file
+        wanted["distribution_mode"] = conv.distribution_mode
+        given.discard("distribution_mode")
     _check_approval(wanted)
     before = events.snapshot(conv, *TRACKED)
     held = _widens(conv, wanted) if conv.status != ConventionStatus.REQUESTED else {}
@@ -273,6 +289,8 @@ def decide(
         for name, value in (conv.pending_changes or {}).items():
             if name == APPROVAL[1] and value:
                 value = date.fromisoformat(value)
+            if name == "distribution_mode":
+                value = DistributionMode(value)
             setattr(conv, name, value)
         start = valid_from or conv.valid_from or local_today()
         if valid_until is not None and valid_until < start:

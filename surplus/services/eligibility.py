@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session, aliased
 from ..models import (
     Convention,
     ConventionStatus,
-    DistributionMode,
     Lot,
     LotOffer,
     LotStatus,
@@ -81,32 +80,62 @@ class LotRule:
 @dataclass(frozen=True)
 class ChannelRule:
     """A condition on the lot against one channel, in SQL and in Python, like ``LotRule``;
-    ``holds`` also gets the platforms the lot is offered to (``offered_platforms``)."""
+    ``holds`` also gets the platforms the lot is offered to (``offered_platforms``), and
+    ``refusal`` the channels that did not get past it."""
 
     name: str
     sql: Callable[[Channel], ColumnElement[bool]]
     holds: Callable[[Channel, Lot, Offered], bool]
-    refusal: Callable[[Organisation, Lot], str]
+    refusal: Callable[[Organisation, Lot, list[Channel]], str]
 
 
 def _says(message) -> Callable[..., str]:
     return lambda *_: str(message)
 
 
-def _fse_refusal(org: Organisation, lot: Lot) -> str:
-    if org.distribution_mode == DistributionMode.SOCIAL_GROCERY:
-        return str(_l("FSE+ stock is given free of charge and cannot go to a social grocery."))
+def free_distribution(org: Organisation, conv: Convention) -> bool:
+    """Whether food received through ``conv`` is handed out free of charge: the convention
+    declares free distribution, and the organisation has not declared a selling channel
+    (a social grocery is refused FSE+ whatever else it holds). The one definition, read by
+    the FSE+ rule and the donation documents (VAT relief)."""
+    declared = org.distribution_mode
+    return conv.distribution_mode.is_free and (declared is None or declared.is_free)
+
+
+def _fse_refusal(org: Organisation, lot: Lot, chans: list[Channel]) -> str:
+    from ..labels import label
+
+    selling = org.distribution_mode
+    if selling is not None and not selling.is_free:
+        return str(
+            _l(
+                "FSE+ stock is only for free distribution; your organisation has declared: "
+                "%(mode)s.",
+                mode=label("distribution", selling),
+            )
+        )
+    today = local_today()
+    for ch in chans:
+        if ch.convention.allows_fse_plus(today) and not ch.convention.distribution_mode.is_free:
+            return str(
+                _l(
+                    "FSE+ stock is only for free distribution; your convention with "
+                    "%(platform)s declares: %(mode)s.",
+                    platform=ch.convention.platform.name,
+                    mode=label("distribution", ch.convention.distribution_mode),
+                )
+            )
     return str(_l("FSE+ stock: your organisation has no FSE+ approval in force."))
 
 
-def _storage_refusal(org: Organisation, lot: Lot) -> str:
+def _storage_refusal(org: Organisation, lot: Lot, chans: list[Channel]) -> str:
     # Never for ambient lots: every channel stores ambient goods.
     if lot.storage == StorageClass.FROZEN:
         return str(_l("Frozen food: your convention declares no freezer storage."))
     return str(_l("Chilled food: your convention declares no chilled storage."))
 
 
-def _wave_refusal(org: Organisation, lot: Lot) -> str:
+def _wave_refusal(org: Organisation, lot: Lot, chans: list[Channel]) -> str:
     if lot.next_wave_at is None:
         return str(
             _l(
@@ -232,7 +261,6 @@ def channels_by_org(
         if not conv.in_force(today):
             continue
         org = wanted[conv.beneficiary_id]
-        selling = org.distribution_mode == DistributionMode.SOCIAL_GROCERY
         storages = {StorageClass.AMBIENT}
         if conv.chilled_capacity_kg > 0:
             storages.add(StorageClass.CHILLED)
@@ -245,7 +273,7 @@ def channels_by_org(
                 if conv.accepted_categories
                 else None,
                 storages=frozenset(storages),
-                fse_plus=conv.allows_fse_plus(today) and not selling,
+                fse_plus=conv.allows_fse_plus(today) and free_distribution(org, conv),
             )
         )
     return result
@@ -316,9 +344,9 @@ def _judge(
     offered = offered_platforms(session, lot)
     passing = chans
     for rule in CHANNEL_RULES:  # the refusal names the first rule no channel gets past
-        passing = [ch for ch in passing if rule.holds(ch, lot, offered)]
+        tried, passing = passing, [ch for ch in passing if rule.holds(ch, lot, offered)]
         if not passing:
-            return rule.refusal(org, lot), []
+            return rule.refusal(org, lot, tried), []
     return None, passing
 
 

@@ -87,6 +87,7 @@ def signup():
             enterprise_number=form.enterprise_number.data or "",
             afsca_number=form.afsca_number.data or "",
             phone=form.phone.data or "",
+            distribution_mode=form.distribution_mode.data or "",
             name=form.name.data,
             email=form.email.data,
             password=form.password.data,

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
@@ -14,6 +12,7 @@ from ..extensions import db
 from ..models import Claim, Lot, Organisation
 from ..schemas.base import form_values, load
 from ..schemas.trace import TraceSearchSchema
+from ..services import pdf
 from ..services import trace as trace_service
 from ..services.exports import csv_response
 from ..services.lot_dates import local_today
@@ -93,22 +92,8 @@ def trace_show(lot_id: int):
 @login_required
 def trace_pdf(lot_id: int):
     """The same sheet as a PDF (WeasyPrint); 404 as for the page."""
-    from weasyprint import CSS, HTML  # heavy: loaded when a PDF is asked for
-
     html = render_template("trace/pdf.html", trace=_trace(lot_id), printed=local_today())
-    css = Path(current_app.static_folder or "static", "trace.css").read_text(encoding="utf-8")
-    pdf = HTML(string=html, url_fetcher=_no_fetch).write_pdf(stylesheets=[CSS(string=css)])
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"attachment; filename=lot-{lot_id}-trace.pdf"},
-    )
-
-
-def _no_fetch(url: str, *args, **kwargs):
-    """The PDF is built from the page alone: it never fetches a URL (no request from
-    the server on behalf of a user)."""
-    raise ValueError(f"not fetched: {url[:80]}")
+    return pdf.response(html, "trace.css", f"lot-{lot_id}-trace.pdf")
 
 
 @bp.get("/lots/<int:lot_id>/trace.csv")

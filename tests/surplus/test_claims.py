@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from surplus.errors import Conflict, Forbidden, Invalid, NotFound
 from surplus.extensions import db
-from surplus.models import ClaimStatus, ConventionStatus, Event, LotStatus
+from surplus.models import ClaimStatus, ConventionStatus, DistributionMode, Event, LotStatus
 from surplus.services import claims, lots
 from surplus.services.eligibility import lot_refusal
 from tests import factories
@@ -112,8 +112,39 @@ def test_fse_plus_never_goes_to_a_social_grocery(w):
         days=60,
     )
     assert lot_refusal(db.session, grocery, lot) == translated(
-        "fr", "FSE+ stock is given free of charge and cannot go to a social grocery."
+        "fr",
+        "FSE+ stock is only for free distribution; your organisation has declared: %(mode)s.",
+        mode=translated("fr", "Social grocery"),
     )
+    with pytest.raises(Forbidden):
+        claims.claim_lot(db.session, factories.user(grocery), lot.id, 10)
+
+
+def test_fse_plus_follows_the_convention_s_distribution_mode(w):
+    """An organisation that declared nothing (signed up before the question existed)
+    receives FSE+ only through a convention declaring free distribution."""
+    w.cpas.distribution_mode = None
+    w.cpas_convention.distribution_mode = DistributionMode.SOCIAL_GROCERY
+    db.session.commit()
+    lot = factories.lot(
+        w.platform,
+        kg=100,
+        fse_plus=True,
+        storage="ambient",
+        category="dry_goods",
+        date_kind="best_before",
+        days=60,
+    )
+    assert lot_refusal(db.session, w.cpas, lot) == translated(
+        "fr",
+        "FSE+ stock is only for free distribution; your convention with %(platform)s "
+        "declares: %(mode)s.",
+        platform=w.platform.name,
+        mode=translated("fr", "Social grocery"),
+    )
+    w.cpas_convention.distribution_mode = DistributionMode.SOCIAL_RESTAURANT
+    db.session.commit()
+    assert lot_refusal(db.session, w.cpas, lot) is None
 
 
 def test_cold_chain_needs_storage(w):

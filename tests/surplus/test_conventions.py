@@ -6,7 +6,7 @@ import pytest
 
 from surplus.errors import Conflict, Forbidden, Invalid
 from surplus.extensions import db
-from surplus.models import ClaimStatus, ConventionStatus, Role
+from surplus.models import ClaimStatus, ConventionStatus, DistributionMode, Role
 from surplus.schemas.base import load
 from surplus.schemas.convention import (
     ConventionInSchema,
@@ -299,6 +299,37 @@ def test_widening_figure_changes_wait_for_the_coordinator(w):
     assert conv.frozen_capacity_kg == 40 and conv.fse_plus_allowed
     assert conv.pending_changes is None
     assert lot_refusal(db.session, w.asbl, frozen) is None
+
+
+def test_free_distribution_waits_for_the_coordinator_and_a_selling_one_applies_at_once(w):
+    """A convention's distribution mode opens FSE+ stock only when it is free distribution,
+    and declaring it is a widening change: it waits for the coordinator."""
+    admin = factories.user(w.cpas, Role.ORG_ADMIN)
+    conv = w.cpas_convention  # FSE+ approved, free parcels
+    fse = factories.lot(
+        w.platform, fse_plus=True, category="dry_goods", date_kind="best_before", days=60
+    )
+    partial = {"partial": True}
+    held = conventions.update_figures(
+        db.session,
+        admin,
+        conv,
+        load(FiguresSchema(), {"distribution_mode": "social_grocery"}, **partial),
+    )
+    assert held == {} and conv.distribution_mode == DistributionMode.SOCIAL_GROCERY
+    assert lot_refusal(db.session, w.cpas, fse) is not None  # narrowed at once
+    held = conventions.update_figures(
+        db.session,
+        admin,
+        conv,
+        load(FiguresSchema(), {"distribution_mode": "free_parcels"}, **partial),
+    )
+    assert held == {"distribution_mode": "free_parcels"}
+    assert conv.distribution_mode == DistributionMode.SOCIAL_GROCERY
+    assert lot_refusal(db.session, w.cpas, fse) is not None  # still waiting
+    conventions.decide(db.session, w.coordinator, conv, "approve", fse_plus=True)
+    assert conv.distribution_mode == DistributionMode.FREE_PARCELS
+    assert lot_refusal(db.session, w.cpas, fse) is None
 
 
 def test_a_partial_update_changes_only_the_fields_given(w):

@@ -87,6 +87,7 @@ MOMENTS = {
     "2026-02-30": "2026-02-30T10:00",
     "garbage": "demain 14h",
 }
+MONTHS = {"2026-13": "2026-13", "0001-01": "0001-01", "garbage": "demain", **TEXTS}
 BIG = (3_000_000_000, 99_999_999_999, 2**63)  # beyond int4, a plausible typo, beyond int8
 FORM_IDS = {"abc": "abc", "-1": "-1", **{str(n): str(n) for n in BIG}}
 JSON_IDS = {"abc": "abc", "-1": -1, "1.5": 1.5, "true": True, **{str(n): n for n in BIG}}
@@ -765,6 +766,10 @@ CASES: list[Case] = [
     # -- pages: the lot list's search and page --
     *queries("cpas", "/lots", "q", TEXTS),
     *queries("cpas", "/lots", "page", {"abc": "abc", "2**63": str(2**63)}, marked=False),
+    *queries("coordinator", "/reports", "from", DATES),
+    *queries("donor", "/reports", "to", DATES),
+    *queries("coordinator", "/fse-register", "to", DATES),
+    *queries("donor", "/donations", "month", MONTHS),
     # -- pages: ids in paths --
     *path_ids("cpas", "GET", "/lots/{id}"),
     *path_ids("cpas", "POST", "/lots/{id}/claim", "lot_claim"),
@@ -840,6 +845,11 @@ CASES: list[Case] = [
     *queries(
         "cpas", "/api/v1/lots", "expiring_days", {"-1": "-1", "abc": "abc", "2**63": str(2**63)}
     ),
+    *queries("coordinator", "/api/v1/reports/summary", "from", DATES),
+    *queries("cpas", "/api/v1/reports/summary", "to", DATES),
+    *queries("coordinator", "/api/v1/fse-register", "from", DATES),
+    *queries("coordinator", "/api/v1/fse-register", "organisation_id", FORM_IDS),
+    *queries("donor", "/api/v1/donations", "month", MONTHS),
     # -- API: ids in paths --
     *path_ids("cpas", "GET", "/api/v1/lots/{id}"),
     *path_ids("donor", "POST", "/api/v1/lots/{id}/withdraw", "api_withdraw"),

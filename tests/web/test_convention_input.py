@@ -27,7 +27,7 @@ def w(w):
     """The world's platforms are logistics platforms: each serves its commune."""
     w.platform.service_postcodes = ["6800"]
     w.other_platform.service_postcodes = ["5000"]
-    w.newcomer = factories.org("association", name="Épicerie Test")
+    w.newcomer = factories.org("association", name="Épicerie Test", mode="social_grocery")
     w.newcomer_admin = factories.user(w.newcomer, Role.ORG_ADMIN)
     w.cpas_admin = factories.user(w.cpas, Role.ORG_ADMIN)
     db.session.commit()

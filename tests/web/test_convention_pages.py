@@ -33,6 +33,7 @@ def _request_form(platform_id, **overrides):
         "fse_plus_approval_number": "FSE+/BE/42",
         "fse_plus_approval_expires": (local_today() + timedelta(days=100)).isoformat(),
         "contact_name": "Anne",
+        "distribution_mode": "free_parcels",
     }
     data.update(overrides)
     return data
@@ -52,7 +53,14 @@ def test_request_page_lists_platforms_by_distance_and_keeps_entries(w, login_as)
     bad = client.post("/conventions/new", data=_request_form(w.platform.id, persons_per_week="x"))
     html = bad.get_data(as_text=True)
     assert bad.status_code == 422 and 'value="FSE+/BE/42"' in html and 'value="Anne"' in html
-    assert client.post("/conventions/new", data=_request_form(w.platform.id)).status_code == 302
+    # Nothing declared at sign-up and nothing chosen: the form asks how it distributes.
+    unsaid = client.post(
+        "/conventions/new", data=_request_form(w.platform.id, distribution_mode="")
+    )
+    assert unsaid.status_code == 422
+    assert translated("fr", "Say how you hand out the food.") in unsaid.get_data(as_text=True)
+    sent = _request_form(w.platform.id, distribution_mode="social_restaurant")
+    assert client.post("/conventions/new", data=sent).status_code == 302
 
 
 def test_coordinator_decides_from_the_queue_with_htmx(w, login_as):
@@ -180,19 +188,24 @@ def test_api_request_and_pending_changes(w, client, api_token):
     admin = factories.user(org, Role.ORG_ADMIN)
     db.session.commit()
     headers = api_token(admin)
+    figures = {
+        "platform_id": w.platform.id,
+        "persons_per_week": 60,
+        "chilled_capacity_kg": 0,
+        "opening_hours": {"tue": [["08:30", "11:00"]]},
+    }
+    # The association declared no distribution mode at sign-up: the request must say it.
+    unsaid = client.post("/api/v1/conventions", headers=headers, json=figures)
+    assert unsaid.status_code == 400 and "distribution_mode" in unsaid.get_json()["fields"]
     created = client.post(
         "/api/v1/conventions",
         headers=headers,
-        json={
-            "platform_id": w.platform.id,
-            "persons_per_week": 60,
-            "chilled_capacity_kg": 0,
-            "opening_hours": {"tue": [["08:30", "11:00"]]},
-        },
+        json={**figures, "distribution_mode": "social_restaurant"},
     )
     assert created.status_code == 201, created.get_json()
     body = created.get_json()
     assert body["status"] == "requested" and body["opening_hours"]["tue"] == [["08:30", "11:00"]]
+    assert body["distribution_mode"] == "social_restaurant"
     again = client.post(
         "/api/v1/conventions",
         headers=headers,
