@@ -4,6 +4,7 @@ from .allocation import AllocationBatch, AllocationLine
 from .base import db, utcnow
 from .convention import Convention
 from .enums import (
+    AdjustmentReason,
     AgreementStatus,
     Allergen,
     BatchStatus,
@@ -17,10 +18,12 @@ from .enums import (
     LotStatus,
     MailMode,
     MailState,
+    MovementKind,
     NotificationKind,
     OrgKind,
     ProductKind,
     RecallAction,
+    ReceiptSource,
     Role,
     RunStatus,
     StopKind,
@@ -36,8 +39,17 @@ from .notification import Notification, NotificationPreference
 from .organisation import Invitation, Organisation, User
 from .recall import Recall, RecallHolder
 from .run import Depot, Run, RunTemplate, Stop, TemplateStop, Vehicle
+from .stock import DepotZone, StockItem, StockMovement, StockReceipt, StockSource
 
 __all__ = [
+    "AdjustmentReason",
+    "DepotZone",
+    "MovementKind",
+    "ReceiptSource",
+    "StockItem",
+    "StockMovement",
+    "StockReceipt",
+    "StockSource",
     "AllocationBatch",
     "AllocationLine",
     "BatchStatus",

@@ -139,6 +139,33 @@ class RecallAction(enum.StrEnum):
     RETURNED = "returned"
 
 
+class ReceiptSource(enum.StrEnum):
+    """Where food presented at a depot's door comes from."""
+
+    CLAIM = "claim"  # the platform's own claim on a lot, delivered to its depot
+    DOOR = "door"  # a donor brings it to the door
+    OUTSIDE = "outside"  # from outside Maillon: an FSE+ delivery, a purchase, a drive
+
+
+class MovementKind(enum.StrEnum):
+    RECEIVED = "received"
+    SPLIT_OUT = "split_out"  # grams carved out of this item into a new one
+    SPLIT_IN = "split_in"  # this item was made from another
+    MERGED_OUT = "merged_out"
+    MERGED_IN = "merged_in"
+    OFFERED = "offered"  # offered to the network as a lot
+    RETURNED = "returned"  # the offered lot's unclaimed grams, back in stock
+    ADJUSTED = "adjusted"  # damaged, unfit, destroyed: down, with a reason
+    COUNTED = "counted"  # an inventory count's difference, either way
+
+
+class AdjustmentReason(enum.StrEnum):
+    DAMAGED = "damaged"
+    UNFIT = "unfit"
+    DESTROYED = "destroyed"
+    EXPIRED = "expired"
+
+
 class RunStatus(enum.StrEnum):
     PLANNED = "planned"
     ON_ROAD = "on_road"
@@ -213,3 +240,5 @@ class NotificationKind(enum.StrEnum):
     TRANSPORT_AGREEMENT = "transport_agreement"
     HANDOVER_REFUSED = "handover_refused"
     RECALL = "recall"
+    STOCK_EXPIRING = "stock_expiring"
+    RECEIPT_REFUSED = "receipt_refused"

@@ -75,6 +75,8 @@ class Lot(db.Model):
     next_wave_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # Offered from a platform's depot stock (services/depots/stock.py): one step back.
+    stock_item_id: Mapped[int | None] = mapped_column(ForeignKey("stock_item.id"), index=True)
 
     donor: Mapped[Organisation] = relationship()
     claims: Mapped[list[Claim]] = relationship(back_populates="lot", order_by="Claim.id")
@@ -103,13 +105,18 @@ class Claim(db.Model):
         UniqueConstraint("beneficiary_id", "idempotency_key", name="uq_claim_idempotency"),
         Index("ix_claim_lot_status", "lot_id", "status"),
         Index("ix_claim_beneficiary_created", "beneficiary_id", "created_at"),
+        CheckConstraint(
+            "(convention_id IS NULL) = (depot_id IS NOT NULL)", name="convention_or_depot"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id"))
     beneficiary_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
     platform_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    convention_id: Mapped[int] = mapped_column(ForeignKey("convention.id"))
+    # None for a platform's claim for its own depot (``depot_id``): no convention then.
+    convention_id: Mapped[int | None] = mapped_column(ForeignKey("convention.id"))
+    depot_id: Mapped[int | None] = mapped_column(ForeignKey("depot.id"))
     grams: Mapped[int]
     status: Mapped[ClaimStatus] = mapped_column(
         enum_column(ClaimStatus, "claim_status"), default=ClaimStatus.ACTIVE
@@ -124,7 +131,7 @@ class Claim(db.Model):
     lot: Mapped[Lot] = relationship(back_populates="claims")
     beneficiary: Mapped[Organisation] = relationship(foreign_keys=[beneficiary_id])
     platform: Mapped[Organisation] = relationship(foreign_keys=[platform_id])
-    convention: Mapped[Convention] = relationship()
+    convention: Mapped[Convention | None] = relationship()
 
     @property
     def kg(self) -> float:
