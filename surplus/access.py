@@ -20,6 +20,7 @@ from .models import (
     Claim,
     Convention,
     Depot,
+    DepotZone,
     Event,
     Invitation,
     Lot,
@@ -29,6 +30,8 @@ from .models import (
     RecallHolder,
     Run,
     RunTemplate,
+    StockItem,
+    StockReceipt,
     Stop,
     TransportAgreement,
     User,
@@ -221,7 +224,6 @@ _CHECKS = {
     Lot: _lot,
     Claim: _claim,
     Convention: _convention,
-    Depot: _platform_asset,
     Vehicle: _platform_asset,
     RunTemplate: _platform_asset,
     Run: _run,
@@ -639,3 +641,43 @@ def donation_claim(user: User, claim_id: int) -> Claim:
     if claim is None or not may_read_donations(user, claim.lot.donor):
         raise NotFound(str(_l("Not found.")))
     return claim
+
+
+# -- depots --------------------------------------------------------------------------------
+
+HANDLE = "handle"  # depot work at the door and in the rooms: any member of its platform
+
+
+def _depot_action(user: User, action: str, platform_id: int) -> bool:
+    """A depot's platform members see its stock and work it (receive, check, split,
+    merge, adjust, count); its coordinators also set its zones and offer its stock."""
+    if action in (VIEW, HANDLE):
+        return _same_org(user, platform_id)
+    return coordinates(user, platform_id)
+
+
+def _depot(user: User, action: str, depot: Depot) -> bool:
+    return _depot_action(user, action, depot.platform_id)
+
+
+def _stock_thing(user: User, action: str, obj: StockItem | StockReceipt | DepotZone) -> bool:
+    return _depot_action(user, action, obj.depot.platform_id)
+
+
+_CHECKS[Depot] = _depot
+_CHECKS[DepotZone] = _stock_thing
+_CHECKS[StockItem] = _stock_thing
+_CHECKS[StockReceipt] = _stock_thing
+
+
+def depot_stock(user: User, depot: Depot) -> Select:
+    """The items with food left in a depot the user may see (404 otherwise), first
+    expired first out: the earliest date first, undated last, then the oldest."""
+    require(user, VIEW, depot)
+    return (
+        select(StockItem)
+        .where(StockItem.depot_id == depot.id, StockItem.grams > 0)
+        .order_by(
+            StockItem.expires_at.is_(None), StockItem.expires_at, StockItem.created_at, StockItem.id
+        )
+    )

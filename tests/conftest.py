@@ -269,6 +269,7 @@ def _fleet(w: factories.World) -> tuple[Depot, Vehicle, RunTemplate]:
     )
     db.session.add_all([depot, van])
     db.session.flush()
+    factories.zones(depot)
     template = RunTemplate(
         platform_id=w.platform.id,
         vehicle_id=van.id,
@@ -345,6 +346,7 @@ def _platform_fleet(platform) -> tuple[Depot, Vehicle]:
     van = Vehicle(platform_id=platform.id, name="Frigo", capacity_kg=800, refrigerated=True)
     db.session.add_all([depot, van])
     db.session.flush()
+    factories.zones(depot, frozen_kg=None)
     return depot, van
 
 

@@ -17,6 +17,7 @@ from surplus.models import (
     Convention,
     ConventionStatus,
     DateKind,
+    DepotZone,
     DistributionMode,
     Lot,
     Organisation,
@@ -218,3 +219,21 @@ def translated(language: str, msgid: str, **variables: object) -> str:
         text = gettext(msgid, **variables)
     assert text != msgid or language == "en", f"no {language} translation for {msgid!r}"
     return text
+
+
+def zones(depot, ambient_kg: float = 2000, chilled_kg: float = 500, frozen_kg: float = 200):
+    """A dry store, a cold room and a freezer in ``depot`` (one left out when its
+    capacity is None); flushed."""
+    made = []
+    for name, storage, capacity in (
+        ("Réserve", StorageClass.AMBIENT, ambient_kg),
+        ("Chambre froide", StorageClass.CHILLED, chilled_kg),
+        ("Congélateur", StorageClass.FROZEN, frozen_kg),
+    ):
+        if capacity is not None:
+            made.append(
+                DepotZone(depot_id=depot.id, name=name, storage=storage, capacity_kg=capacity)
+            )
+    db.session.add_all(made)
+    db.session.flush()
+    return made

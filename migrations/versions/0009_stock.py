@@ -178,6 +178,16 @@ def upgrade():
         batch_op.add_column(sa.Column('stock_item_id', sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f('ix_lot_stock_item_id'), ['stock_item_id'], unique=False)
         batch_op.create_foreign_key(batch_op.f('fk_lot_stock_item_id_stock_item'), 'stock_item', ['stock_item_id'], ['id'])
+    # Every existing depot gets its zones: a dry store, and a cold room where it has one
+    # (capacities unknown: 0, "not stated"; coordinators set them on the depot page).
+    op.execute(
+        "INSERT INTO depot_zone (depot_id, name, storage, capacity_kg) "
+        "SELECT id, 'Réserve sèche', 'ambient', 0 FROM depot"
+    )
+    op.execute(
+        "INSERT INTO depot_zone (depot_id, name, storage, capacity_kg) "
+        "SELECT id, 'Chambre froide', 'chilled', 0 FROM depot WHERE cold_room"
+    )
     _recheck('notification', 'notification_kind', 'kind', NOTIFICATION_KINDS + NEW_KINDS)
     _recheck('notification_preference', 'preference_kind', 'kind', NOTIFICATION_KINDS + NEW_KINDS)
 

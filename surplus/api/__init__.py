@@ -32,6 +32,7 @@ def register(app: Flask) -> None:
     from . import (
         agreements,
         conventions,
+        depots,
         donations,
         fse_register,
         lots,
@@ -59,6 +60,7 @@ def register(app: Flask) -> None:
         reports,
         fse_register,
         donations,
+        depots,
     ):
         csrf.exempt(module.blp)  # bearer tokens, never cookies
         api.register_blueprint(module.blp)

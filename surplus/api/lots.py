@@ -122,6 +122,7 @@ def claim_create(values: dict, lot_id: int):
         values["kg"],
         platform_id=values.get("platform_id"),
         idempotency_key=values.get("idempotency_key"),
+        depot_id=values.get("depot_id"),
     )
     db.session.commit()
     return claim, 201 if created else 200

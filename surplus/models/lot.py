@@ -12,6 +12,7 @@ from .base import UTCDateTime, db, enum_column, utcnow
 from .convention import Convention
 from .enums import Category, ClaimStatus, DateKind, LotStatus, ProductKind, StorageClass
 from .organisation import Organisation
+from .run import Depot
 
 MAX_LOT_GRAMS = 40_000_000  # 40 tonnes: one articulated lorry
 
@@ -132,6 +133,7 @@ class Claim(db.Model):
     beneficiary: Mapped[Organisation] = relationship(foreign_keys=[beneficiary_id])
     platform: Mapped[Organisation] = relationship(foreign_keys=[platform_id])
     convention: Mapped[Convention | None] = relationship()
+    depot: Mapped[Depot | None] = relationship()
 
     @property
     def kg(self) -> float:

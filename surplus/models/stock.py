@@ -23,6 +23,7 @@ from .enums import (
     ReceiptSource,
     StorageClass,
 )
+from .lot import Claim
 from .organisation import Organisation
 from .run import Depot
 
@@ -100,6 +101,7 @@ class StockReceipt(_Product, db.Model):
     depot: Mapped[Depot] = relationship()
     zone: Mapped[DepotZone | None] = relationship()
     donor: Mapped[Organisation | None] = relationship()
+    claim: Mapped[Claim | None] = relationship()
 
 
 class StockItem(_Product, db.Model):

@@ -105,6 +105,9 @@ class ClaimSchema(ma.Schema):
     kg = ma.fields.Float()
     status = ma.fields.Function(lambda c: c.status.value)
     platform_id = ma.fields.Integer()
+    depot_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "A platform's claim for this depot of its own."}
+    )
     status_reason = ma.fields.String()
     created_at = ma.fields.Function(lambda c: _iso(c.created_at))
 

@@ -31,12 +31,11 @@ MAX_LOT_KG = MAX_LOT_GRAMS / 1000
 LAT_RANGE, LON_RANGE = (49.4, 51.6), (2.5, 6.5)
 
 
-class LotInSchema(InputSchema):
-    """A surplus lot as a donor posts it."""
+class ProductSchema(InputSchema):
+    """A food product as it is handed over: the fields a lot and a depot receipt share."""
 
     title = Text(200, required=True, allow_blank=False)
     category = Choice(Category, required=True)
-    description = Text(2000)
     lot_number = Text(60, metadata={"description": "Batch number (traceability)."})
     weight_kg = Kilograms(
         MAX_LOT_KG,
@@ -66,6 +65,29 @@ class LotInSchema(InputSchema):
     )
     allergens = Choices(Allergen)
     fse_plus = Flag(load_default=False)
+
+    @ma.validates_schema(skip_on_field_errors=False)
+    def _product(self, data: dict[str, Any], **kwargs: Any) -> None:
+        errors: dict[str, str] = {}
+        if data.get("date_kind") and not data.get("date"):
+            errors["date"] = str(_l("Enter the date that goes with the date kind."))
+        if data.get("date") and not data.get("date_kind"):
+            errors["date_kind"] = str(_l("This field is required."))
+        if (
+            data.get("storage") in (StorageClass.CHILLED, StorageClass.FROZEN)
+            and not data.get("date")
+            and "date" not in errors
+        ):
+            errors["date"] = str(_l("Chilled and frozen lots need a use-by or best-before date."))
+        errors.update(_cold_chain(data))
+        if errors:
+            raise ma.ValidationError(errors)
+
+
+class LotInSchema(ProductSchema):
+    """A surplus lot as a donor posts it."""
+
+    description = Text(2000)
     divisible = Flag(load_default=True)
     min_part_kg = Number(
         0,
@@ -93,17 +115,6 @@ class LotInSchema(InputSchema):
         weight, part = data.get("weight_kg"), data.get("min_part_kg")
         if data.get("divisible", True) and weight and part and part > weight:
             errors["min_part_kg"] = str(_l("The minimum part cannot exceed the lot's weight."))
-        if data.get("date_kind") and not data.get("date"):
-            errors["date"] = str(_l("Enter the date that goes with the date kind."))
-        if data.get("date") and not data.get("date_kind"):
-            errors["date_kind"] = str(_l("This field is required."))
-        if (
-            data.get("storage") in (StorageClass.CHILLED, StorageClass.FROZEN)
-            and not data.get("date")
-            and "date" not in errors
-        ):
-            errors["date"] = str(_l("Chilled and frozen lots need a use-by or best-before date."))
-        errors.update(_cold_chain(data))
         if (data.get("lat") is None) != (data.get("lon") is None):
             errors["lat"] = str(_l("Give both coordinates, or a postcode."))
         if errors:
@@ -142,6 +153,13 @@ class ReasonSchema(InputSchema):
 class ClaimInSchema(InputSchema):
     kg = Kilograms(
         MAX_LOT_KG, required=True, error_messages={"too_small": _l("Claim more than 0 kg.")}
+    )
+    depot_id = Id(
+        allow_none=True,
+        metadata={
+            "description": "A logistics platform claiming for its own depot: which one "
+            "(its nearest depot with a zone for the lot's storage if absent)."
+        },
     )
     platform_id = Id(
         allow_none=True,

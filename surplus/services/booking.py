@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -64,12 +65,25 @@ def _drop_window(conv: Convention, day: date) -> tuple[datetime, datetime] | Non
     return local_time(day, min(s[0] for s in spans)), local_time(day, max(s[1] for s in spans))
 
 
+# A platform's claim for its own depot is dropped there during the working day.
+DEPOT_HOURS = ("06:00", "20:00")
+
+
+def _destination(claim: Claim, day: date) -> tuple[tuple[datetime, datetime] | None, Any]:
+    """Where the claim is dropped off and when it may be: the beneficiary in its opening
+    hours, or the platform's depot in its working day."""
+    if claim.depot_id is not None:
+        hours = (local_time(day, DEPOT_HOURS[0]), local_time(day, DEPOT_HOURS[1]))
+        return hours, claim.depot
+    assert claim.convention is not None
+    return _drop_window(claim.convention, day), claim.beneficiary
+
+
 def shipment(claim: Claim, day: date) -> Shipment | None:
     lot = claim.lot
-    window = _drop_window(claim.convention, day)
+    window, org = _destination(claim, day)
     if window is None:
         return None
-    org = claim.beneficiary
     return Shipment(
         id=claim.id,
         kg=claim.kg,
@@ -128,7 +142,7 @@ def propose(
         if best is None or found.added_km < best[0].added_km:
             best = (found, next(r for r in day_runs if r.id == found.run_id))
     if best is None:
-        if run_id is None:
+        if run_id is None and claim.convention is not None:
             found_relay = relay.find(
                 session,
                 claim,
@@ -174,14 +188,17 @@ def book(
         raise Conflict(str(_l("This claim is already booked; cancel the booking first.")))
     proposal = propose(session, claim, now, run_id)
     params = matching_adapter.params(now or datetime.now(UTC))
-    lot, org = claim.lot, claim.beneficiary
+    lot = claim.lot
+    org = claim.depot or claim.beneficiary
     donor = Place(
         lot.donor_id,
         f"{lot.pickup_address} {lot.pickup_postcode} {lot.pickup_locality}",
         lot.pickup_lat,
         lot.pickup_lon,
     )
-    receiver = Place(org.id, f"{org.address} {org.postcode} {org.locality}", org.lat, org.lon)
+    receiver = Place(
+        claim.beneficiary_id, f"{org.address} {org.postcode} {org.locality}", org.lat, org.lon
+    )
     if proposal.relay is not None:
         leg = proposal.relay
         hub = Place(

@@ -18,9 +18,25 @@ from sqlalchemy.orm import Session
 
 from .. import access, geo
 from ..errors import Conflict, Forbidden, Invalid, NotFound
-from ..models import Claim, ClaimStatus, Convention, Lot, LotStatus, Organisation, User
+from ..models import (
+    Claim,
+    ClaimStatus,
+    Convention,
+    Depot,
+    DepotZone,
+    Lot,
+    LotStatus,
+    Organisation,
+    User,
+)
 from . import events, notifications
-from .eligibility import conventions_for, entitled, lot_refusal, offerable_clause
+from .eligibility import (
+    conventions_for,
+    depot_refusal,
+    entitled,
+    lot_refusal,
+    offerable_clause,
+)
 
 
 def _grams(kg: float) -> int:
@@ -56,6 +72,32 @@ def _choose_convention(
     )
 
 
+def _choose_depot(session: Session, actor: User | None, lot: Lot, depot_id: int | None) -> Depot:
+    """The depot a platform's claim goes to: ``depot_id`` (its own, with a zone for the
+    lot's storage class), else its nearest depot that has one."""
+    assert actor is not None
+    platform_id = actor.organisation_id
+    if depot_id is not None:
+        depot = session.get(Depot, depot_id)
+        if depot is None or depot.platform_id != platform_id:
+            raise NotFound(str(_l("Not found.")), {"depot_id": str(_l("Not one of your depots."))})
+        candidates = [depot]
+    else:
+        candidates = list(session.scalars(select(Depot).where(Depot.platform_id == platform_id)))
+    zoned = set(
+        session.scalars(
+            select(DepotZone.depot_id).where(
+                DepotZone.depot_id.in_([d.id for d in candidates]), DepotZone.storage == lot.storage
+            )
+        )
+    )
+    fit = [d for d in candidates if d.id in zoned]
+    if not fit:
+        message = str(_l("No depot of yours has a zone for this storage class."))
+        raise Forbidden(message, {"depot_id": message})
+    return min(fit, key=lambda d: (geo.road_km(d.lat, d.lon, lot.pickup_lat, lot.pickup_lon), d.id))
+
+
 def _acting_for(
     actor: User | None, beneficiary: Organisation | None, platform_id: int | None
 ) -> Organisation:
@@ -86,9 +128,12 @@ def claim_lot(
     idempotency_key: str | None = None,
     now: datetime | None = None,
     beneficiary: Organisation | None = None,
+    depot_id: int | None = None,
 ) -> tuple[Claim, bool]:
     """Claim ``kg`` of a lot for the actor's organisation (or, for a coordinator or the
-    unattended matcher, for ``beneficiary`` through ``platform_id``).
+    unattended matcher, for ``beneficiary`` through ``platform_id``). A logistics
+    platform claims for its own depot (``depot_id``, else its nearest depot with a zone
+    for the lot's storage class): no convention then (``eligibility.depot_refusal``).
 
     Returns ``(claim, created)``; a repeated idempotency key returns the first claim.
     Raises Forbidden (403) when a rule refuses, Invalid (400) for a bad quantity and
@@ -108,9 +153,22 @@ def claim_lot(
     lot = session.get(Lot, lot_id)
     if lot is None:
         raise NotFound(str(_l("Not found.")))
-    if lot.status == LotStatus.CLAIMED and entitled(session, org, lot, now):
-        raise _conflict(0.0)  # claimed to the last kilogram: someone was faster
-    convention = _choose_convention(session, org, lot, platform_id, now)
+    depot = None
+    if org.is_platform and beneficiary is None:  # for the platform's own depot
+        refusal = depot_refusal(session, org, lot, now)
+        if refusal is None:
+            depot = _choose_depot(session, actor, lot, depot_id)
+        elif (
+            lot.status == LotStatus.CLAIMED and depot_refusal(session, org, lot, now, True) is None
+        ):
+            raise _conflict(0.0)
+        else:
+            raise Forbidden(refusal)
+        convention = None
+    else:
+        if lot.status == LotStatus.CLAIMED and entitled(session, org, lot, now):
+            raise _conflict(0.0)  # claimed to the last kilogram: someone was faster
+        convention = _choose_convention(session, org, lot, platform_id, now)
     if lot.remaining_g < grams:
         raise _conflict(lot.remaining_kg, asked=grams)
     if not lot.divisible and grams != lot.weight_g:
@@ -150,8 +208,9 @@ def claim_lot(
             claim = Claim(
                 lot_id=lot_id,
                 beneficiary_id=org.id,
-                platform_id=convention.platform_id,
-                convention_id=convention.id,
+                platform_id=convention.platform_id if convention else org.id,
+                convention_id=convention.id if convention else None,
+                depot_id=depot.id if depot else None,
                 grams=grams,
                 idempotency_key=key,
                 created_by_id=actor.id if actor else None,

@@ -387,3 +387,31 @@ def conventions_for(
 ) -> list[Convention]:
     """Conventions through which ``org`` may claim ``lot`` (empty when it may not)."""
     return [ch.convention for ch in receiving_channels(session, org, lot, now)]
+
+
+def depot_refusal(
+    session: Session,
+    platform: Organisation,
+    lot: Lot,
+    now: datetime | None = None,
+    entitled_only: bool = False,
+) -> str | None:
+    """Why a logistics platform may not claim ``lot`` for its own depot (None when it
+    may): it is verified, the lot rules hold, the lot's current wave reaches the
+    platform, the lot is not its own, and it is not FSE+ stock (FSE+ food enters a depot
+    from its supplier, through a receipt, and leaves it to approved organisations).
+    ``entitled_only`` leaves out whether kilograms are left (as ``entitled``)."""
+    now = now or datetime.now(UTC)
+    if not platform.is_platform or platform.verification != Verification.VERIFIED:
+        return str(_l("Only a verified logistics platform takes lots into its depot."))
+    for lot_rule in LOT_RULES:
+        if not (entitled_only and lot_rule.name in AVAILABILITY) and not lot_rule.holds(lot, now):
+            return lot_rule.refusal(lot)
+    if lot.donor_id == platform.id:
+        return str(_l("This lot is your platform's own."))
+    if lot.fse_plus:
+        return str(_l("FSE+ stock enters a depot from its supplier, not through a claim."))
+    offered = offered_platforms(session, lot)
+    if offered is not None and platform.id not in offered:
+        return _wave_refusal(platform, lot, [])
+    return None

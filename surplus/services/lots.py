@@ -83,7 +83,7 @@ def _build(actor: User, d: LotDraft) -> Lot:
     )
 
 
-def _posted(
+def publish(
     session: Session,
     actor: User,
     lot: Lot,
@@ -123,7 +123,7 @@ def create_lot(
     lot = _build(actor, draft)
     session.add(lot)
     session.flush()
-    _posted(session, actor, lot, now)
+    publish(session, actor, lot, now)
     return lot, draft.warnings
 
 
@@ -205,7 +205,7 @@ def create_lots_from_csv(
     session.flush()
     all_reaches = waves.reaches(session)
     for lot in lots:
-        _posted(session, actor, lot, now, all_reaches)
+        publish(session, actor, lot, now, all_reaches)
     return lots
 
 
@@ -255,6 +255,10 @@ def withdraw_lot(
             reason=reason,
         )
     session.flush()
+    if lot.stock_item_id is not None:  # still at the depot: back in stock
+        from .depots.stock import return_to_stock
+
+        return_to_stock(session, actor, lot, lot.remaining_g + sum(c.grams for c in affected))
     events.record(
         session,
         actor,

@@ -71,6 +71,8 @@ def confirm(
     stop.note = note
     stop.confirmed_at = now
     stop.confirmed_by_id = actor.id
+    if claim is not None and claim.depot_id is not None and stop.kind == StopKind.DROPOFF:
+        return _into_depot(session, actor, stop, claim, temperature, note, before)
     if not verdict.ok:
         assert claim is not None
         refuse(session, actor, stop, claim, verdict, before)
@@ -115,6 +117,45 @@ def confirm(
             },
         )
     return Outcome(True, str(_l("Recorded.")), verdict.limit_c)
+
+
+def _into_depot(
+    session: Session,
+    actor: User,
+    stop: Stop,
+    claim: Claim,
+    temperature: float | None,
+    note: str,
+    before: dict,
+) -> Outcome:
+    """The drop-off of a platform's claim at its own depot is the depot's receipt: the
+    same check at the door, then stock (services/depots/receipts.py)."""
+    from .depots import receipts
+
+    assert claim.depot is not None
+    got = receipts.receive_claim(
+        session, actor, claim.depot, claim.id, {"temperature": temperature, "note": note}
+    )
+    stop.status = StopStatus.DONE if got.receipt.accepted else StopStatus.REJECTED
+    session.flush()
+    events.record(
+        session,
+        actor,
+        stop,
+        "delivered" if got.receipt.accepted else "rejected",
+        before=before,
+        after={
+            "status": stop.status.value,
+            "temperature_c": temperature,
+            "limit_c": got.limit_c,
+            "receipt_id": got.receipt.id,
+            "run_id": stop.run_id,
+        },
+        organisation_id=stop.run.platform_id,
+    )
+    if not got.receipt.accepted:
+        return Outcome(False, got.receipt.refusal_reason, got.limit_c, got.reason)
+    return Outcome(True, str(_l("Recorded: in stock.")), got.limit_c)
 
 
 def _action(stop: Stop) -> str:

@@ -186,6 +186,35 @@ def handover_refused(
     return rows
 
 
+def receipt_refused(session: Session, receipt: Any) -> list[Notification]:
+    """Tell the donor (a claim's lot's, or the one at the door) and the depot platform's
+    coordinators that food was refused at the depot's door: what, how many kg, when,
+    the reading and why. The food goes back to its source."""
+    params = {
+        "title": receipt.product,
+        "kg": receipt.grams / 1000,
+        "at": receipt.checked_at,
+        "temperature": receipt.temperature_c,
+        "depot": receipt.depot.name,
+        "reason_text": receipt.refusal_reason,
+        "lot_id": receipt.claim.lot_id if receipt.claim is not None else None,
+    }
+    rows: list[Notification] = []
+    if receipt.donor_id is not None:
+        rows += notify_org(
+            session, receipt.donor_id, NotificationKind.RECEIPT_REFUSED, receipt, params
+        )
+    rows += notify_org(
+        session,
+        receipt.depot.platform_id,
+        NotificationKind.RECEIPT_REFUSED,
+        receipt,
+        params,
+        roles=[Role.COORDINATOR],
+    )
+    return rows
+
+
 def convention_decided(session: Session, conv: Convention) -> list[Notification]:
     """Tell the beneficiary the coordinator's decision and its reason."""
     return notify_org(

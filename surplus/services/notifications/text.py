@@ -24,6 +24,8 @@ KIND_LABELS = {
     NotificationKind.EXPIRING_APPROVAL: _l("Conventions and FSE+ approvals about to expire"),
     NotificationKind.TRANSPORT_AGREEMENT: _l("Transport agreements between platforms"),
     NotificationKind.HANDOVER_REFUSED: _l("Hand-overs refused (too warm, past the use-by)"),
+    NotificationKind.RECEIPT_REFUSED: _l("Food refused at a depot's door"),
+    NotificationKind.STOCK_EXPIRING: _l("Depot stock near its date"),
 }
 # Where a refused hand-over took place (notification parameter ``stage``).
 _STAGES = {
@@ -159,6 +161,22 @@ def _text(n: Notification) -> str:
         )
     if kind == NotificationKind.HANDOVER_REFUSED:
         return _refusal_text(p)
+    if kind == NotificationKind.RECEIPT_REFUSED:
+        reading = (
+            _(" (%(t)s °C measured)", t=f"{p['temperature']:g}")
+            if p.get("temperature") is not None
+            else ""
+        )
+        return _(
+            "%(depot)s refused %(kg)s of %(title)s at its door on %(when)s%(reading)s: "
+            "%(reason)s It goes back to its source.",
+            depot=p["depot"],
+            kg=kg(p["kg"]),
+            title=p["title"],
+            when=_moment(p["at"]),
+            reading=reading,
+            reason=p["reason_text"],
+        )
     if kind == NotificationKind.TRANSPORT_AGREEMENT:
         action, other = p.get("action"), p["platform"]
         if action == "requested":
@@ -254,6 +272,8 @@ def _subject(n: Notification) -> str:
         return _("Expiring soon: %(org)s", org=p["beneficiary"])
     if kind == NotificationKind.HANDOVER_REFUSED:
         return _("Hand-over refused: %(title)s", title=p["title"])
+    if kind == NotificationKind.RECEIPT_REFUSED:
+        return _("Refused at the depot: %(title)s", title=p["title"])
     return _("Transport agreement with %(platform)s", platform=p["platform"])
 
 
@@ -265,6 +285,9 @@ def link(n: Notification, external: bool = False) -> str:
             "agreements.index" if "agreements.index" in current_app.view_functions else "main.index"
         )
         return url_for(endpoint, _external=external)
+    lot_id = (n.params or {}).get("lot_id")
+    if n.kind == NotificationKind.RECEIPT_REFUSED and lot_id:  # the donor's lot
+        return url_for("lots.lot_show", lot_id=lot_id, _external=external)
     page = _PAGES.get(n.subject_type)
     if page is None:
         return url_for("main.index", _external=external)
