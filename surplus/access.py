@@ -681,3 +681,25 @@ def depot_stock(user: User, depot: Depot) -> Select:
             StockItem.expires_at.is_(None), StockItem.expires_at, StockItem.created_at, StockItem.id
         )
     )
+
+
+# -- depot traceability and reports --
+
+
+def fse_register_depots(user: User, organisation_id: int | None = None) -> Select:
+    """The depots whose FSE+ stock (received, on hand) ``user``'s register lists: every
+    depot for a site admin, its platform's for a coordinator, none for a beneficiary
+    (it keeps no depot) nor when the register is narrowed to one beneficiary. 403 for
+    who keeps no register (see :func:`fse_register_claims`)."""
+    if not may_read_fse_register(user):
+        deny(str(_l("Only platforms and beneficiary organisations keep an FSE+ register.")))
+    from sqlalchemy import false
+
+    query = select(Depot.id)
+    if organisation_id is not None:
+        return query.where(false())
+    if user.is_site_admin:
+        return query
+    if user.organisation.is_platform:
+        return query.where(Depot.platform_id == user.organisation_id)
+    return query.where(false())

@@ -102,6 +102,9 @@ class Config:
         self.WAVE_DELAY_HOURS = float(env.get("WAVE_DELAY_HOURS", "12"))
         self.WAVE_RADIUS_KM = float(env.get("WAVE_RADIUS_KM", "90"))
         self.WAVE_URGENT_HOURS = float(env.get("WAVE_URGENT_HOURS", "24"))
+        # Depot stock within this many days of its last day (or past it) is signalled
+        # to the platform's coordinators once a day (services/depots/alerts.py).
+        self.STOCK_ALERT_DAYS = int(env.get("STOCK_ALERT_DAYS", "2"))
         # Map tiles (Leaflet); markers still show when tiles cannot load.
         self.MAP_TILE_URL = env.get(
             "MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"

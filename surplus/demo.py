@@ -513,10 +513,14 @@ def seed(session: Session, scale: int = 1) -> dict[str, int]:
     from .demo_history import seed_history
 
     past = seed_history(session, seeder.today)
+    from .demo_depots import seed_depots
+
+    depots = seed_depots(session)
     return {
         "platforms": len(seeder.platforms),
         "beneficiaries": len(seeder.beneficiaries),
         "donors": len(seeder.donors),
         "lots": lots,
         "past lots": past["lots"],
+        "depot items": depots["hub items"] + depots["fse items"],
     }

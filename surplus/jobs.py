@@ -33,6 +33,7 @@ from .services import (
     runs,
     waves,
 )
+from .services.depots import alerts as depot_alerts
 from .services.job_runs import Job, daily_at, every
 from .services.lot_dates import local_today
 
@@ -94,6 +95,12 @@ def registry(config: Mapping[str, Any]) -> list[Job]:
             _l("Remind of conventions and FSE+ approvals expiring soon"),
             _remind_expiring,
             daily_at("06:00"),
+        ),
+        Job(
+            "stock_alerts",
+            _l("Tell coordinators of depot stock near its date"),
+            depot_alerts.notify_expiring,
+            daily_at("06:05"),
         ),
     ]
 

@@ -176,6 +176,12 @@ ALL = {
     "stop_status": STOP_STATUS,
     "convention_status": CONVENTION_STATUS,
     "distribution": DISTRIBUTION,
+    # How a donation is handed out: a convention's mode, or a platform's own redistribution
+    # (its depot claim: services/reports/donations.py).
+    "donation_channel": {
+        **DISTRIBUTION,
+        "redistribution": _l("Redistributed free of charge by a food-aid platform"),
+    },
     "agreement_status": AGREEMENT_STATUS,
     "recall_action": RECALL_ACTIONS,
 }

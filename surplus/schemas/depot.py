@@ -9,7 +9,7 @@ import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
 from ..models import AdjustmentReason, ReceiptSource, StorageClass
-from .base import InputSchema
+from .base import InputSchema, JsonBody
 from .fields import Choice, Flag, Id, Kilograms, Moment, Number, Temperature, Text
 from .lot import MAX_LOT_KG, ProductSchema
 
@@ -66,7 +66,30 @@ class GoodsReceiptSchema(_Check, ProductSchema):
             raise ma.ValidationError(str(_l("Say where it comes from.")), "supplier")
 
 
-class SplitSchema(InputSchema):
+class _JsonItems(InputSchema):
+    """In a JSON body, a list's items are JSON numbers too, as a single number must be
+    (``InputSchema`` checks the fields, not the items of a list): ``["2"]`` is refused
+    like ``"2"``."""
+
+    @ma.pre_load
+    def _json_items(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, JsonBody):
+            return data
+        for name, field in self.fields.items():
+            values, types = data.get(name), getattr(field, "inner", None)
+            types = getattr(types, "json_types", None)
+            if not isinstance(values, list) or types is None:
+                continue
+            if any(
+                v is not None
+                and (not isinstance(v, types) or (isinstance(v, bool) and bool not in types))
+                for v in values
+            ):
+                raise ma.ValidationError({name: str(field.inner.error_messages["invalid"])})
+        return data
+
+
+class SplitSchema(_JsonItems):
     parts = ma.fields.List(
         Kilograms(MAX_LOT_KG),
         required=True,
@@ -75,7 +98,7 @@ class SplitSchema(InputSchema):
     )
 
 
-class MergeSchema(InputSchema):
+class MergeSchema(_JsonItems):
     item_ids = ma.fields.List(
         Id(),
         required=True,
@@ -147,7 +170,8 @@ for _name, _field in {**GoodsReceiptSchema._declared_fields}.items():
 class ZoneSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
-    storage = ma.fields.Function(lambda z: z.storage.value)
+    # A StrEnum, from a zone or from ``present.zones_of``'s dictionaries alike.
+    storage = ma.fields.String(metadata={"enum": [s.value for s in StorageClass]})
     capacity_kg = ma.fields.Float()
     held_kg = ma.fields.Float(metadata={"description": "Kilograms in the zone now."})
 
@@ -226,3 +250,13 @@ class StockConflictSchema(ma.Schema):
 class CountAnswerSchema(ma.Schema):
     item = ma.fields.Nested(StockItemSchema)
     difference_kg = ma.fields.Float()
+
+
+# -- the depot pages' filters ----------------------------------------------------------
+
+
+class StockQuerySchema(InputSchema):
+    """The stock page's filters: a zone of the depot, words of the product's name."""
+
+    zone_id = Id(allow_none=True)
+    q = Text(100, load_default="")

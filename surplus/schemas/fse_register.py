@@ -54,3 +54,41 @@ class FseRegisterRowSchema(ma.Schema):
     )
     claim_id = ma.fields.Integer()
     lot_id = ma.fields.Integer()
+
+
+class FseStockInSchema(ma.Schema):
+    """FSE+ food accepted at a depot's door."""
+
+    receipt_id = ma.fields.Integer()
+    depot_id = ma.fields.Integer()
+    depot_name = ma.fields.String()
+    supplier = ma.fields.String(
+        metadata={"description": "The supplier outside Maillon, or the donor at the door."}
+    )
+    product = ma.fields.String()
+    lot_number = ma.fields.String()
+    kg = ma.fields.Float()
+    units = ma.fields.Integer(allow_none=True)
+    date = ma.fields.Date(attribute="best_date", allow_none=True)
+    received_on = ma.fields.Date(metadata={"description": "Day of the check (Europe/Brussels)."})
+
+
+class FseOnHandSchema(ma.Schema):
+    """FSE+ food in a depot now."""
+
+    item_id = ma.fields.Integer()
+    depot_id = ma.fields.Integer()
+    depot_name = ma.fields.String()
+    zone = ma.fields.String()
+    product = ma.fields.String()
+    lot_number = ma.fields.String()
+    kg = ma.fields.Float()
+    units = ma.fields.Integer(allow_none=True)
+    date = ma.fields.Date(attribute="best_date", allow_none=True)
+
+
+class FseStockSchema(ma.Schema):
+    """FSE+ stock at the caller's depots: received in the period, and on hand now."""
+
+    received = ma.fields.List(ma.fields.Nested(FseStockInSchema))
+    on_hand = ma.fields.List(ma.fields.Nested(FseOnHandSchema))

@@ -84,6 +84,41 @@ class HandoverSchema(ma.Schema):
     run_id = ma.fields.Function(lambda h: h.stop.run_id)
 
 
+class DepotReceiptSchema(ma.Schema):
+    """A platform's claim at its depot's door: the check, accepted or refused."""
+
+    id = ma.fields.Integer()
+    depot = ma.fields.Function(lambda r: {"id": r.depot_id, "name": r.depot.name})
+    platform = ma.fields.Function(
+        lambda r: {"id": r.depot.platform_id, "name": r.depot.platform.name}
+    )
+    at = ma.fields.Function(lambda r: _iso(r.checked_at))
+    temperature_c = ma.fields.Float(allow_none=True)
+    accepted = ma.fields.Boolean()
+    refusal_reason = ma.fields.String()
+    kg = ma.fields.Function(lambda r: r.grams / 1000)
+
+
+class OnwardClaimSchema(ma.Schema):
+    claim_id = ma.fields.Function(lambda c: c.id)
+    organisation = ma.fields.Function(
+        lambda c: {"id": c.beneficiary_id, "name": c.beneficiary.name}
+    )
+    kg = ma.fields.Float()
+    status = ma.fields.Function(lambda c: c.status.value)
+
+
+class OnwardSchema(ma.Schema):
+    """A lot the platform offered from that stock, and who claimed it."""
+
+    lot_id = ma.fields.Function(lambda o: o.lot.id)
+    title = ma.fields.Function(lambda o: o.lot.title)
+    kg = ma.fields.Function(lambda o: o.lot.weight_kg)
+    offered_at = ma.fields.Function(lambda o: _iso(o.lot.created_at))
+    status = ma.fields.Function(lambda o: o.lot.status.value)
+    claims = ma.fields.List(ma.fields.Nested(OnwardClaimSchema))
+
+
 class RecipientSchema(ma.Schema):
     """One step forward: one claim of a receiving organisation."""
 
@@ -103,6 +138,42 @@ class RecipientSchema(ma.Schema):
     status = ma.fields.String()
     claimed_at = ma.fields.Function(lambda r: _iso(r.claim.created_at))
     handovers = ma.fields.List(ma.fields.Nested(HandoverSchema))
+    depot_receipt = ma.fields.Nested(
+        DepotReceiptSchema,
+        attribute="receipt",
+        allow_none=True,
+        metadata={"description": "A platform's claim for its depot: its receipt there."},
+    )
+    onward = ma.fields.List(
+        ma.fields.Nested(OnwardSchema),
+        metadata={
+            "description": "Lots offered from the stock this receipt brought in, and their "
+            "claims (whole trace only; at most 50 lots)."
+        },
+    )
+
+
+class TraceSourceSchema(ma.Schema):
+    """One step back through a depot, for a lot offered from stock: a receipt its food
+    came in by. ``lot_id``/``claim_id``: the donor's lot and the platform's claim on it
+    (``claim_id`` is null for a receiving organisation); ``donor``: a donor's lot or a
+    donor at the door (null for a supplier outside Maillon, named in ``supplier``)."""
+
+    lot_id = ma.fields.Integer(allow_none=True)
+    claim_id = ma.fields.Integer(allow_none=True)
+    source = ma.fields.String(
+        metadata={"description": "claim, door or outside", "enum": ["claim", "door", "outside"]}
+    )
+    donor = ma.fields.Function(
+        lambda s: {"id": s.donor.id, "name": s.donor.name} if s.donor is not None else None,
+        metadata={"type": "object", "nullable": True},
+    )
+    supplier = ma.fields.String()
+    lot_number = ma.fields.String()
+    kg = ma.fields.Float()
+    received_at = ma.fields.Function(lambda s: _iso(s.received_at))
+    temperature_c = ma.fields.Float(allow_none=True)
+    depot = ma.fields.Function(lambda s: {"id": s.depot.id, "name": s.depot.name})
 
 
 class TraceEventSchema(ma.Schema):
@@ -123,6 +194,10 @@ class TraceSchema(ma.Schema):
 
     lot = ma.fields.Nested(TraceLotSchema)
     donor = ma.fields.Nested(TraceOrganisationSchema)
+    sources = ma.fields.List(
+        ma.fields.Nested(TraceSourceSchema),
+        metadata={"description": "A lot offered from a depot's stock: where its food came from."},
+    )
     recipients = ma.fields.List(ma.fields.Nested(RecipientSchema))
     events = ma.fields.List(ma.fields.Nested(TraceEventSchema))
     whole = ma.fields.Boolean()

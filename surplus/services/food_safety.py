@@ -109,10 +109,24 @@ class Verdict:
 
 
 def _recalled(lot: Lot) -> bool:
+    """The lot was recalled, or it was offered from a depot's stock (``stock_item_id``)
+    whose food came in (in part) by a claim on a recalled lot."""
     session = object_session(lot)
-    return (
-        session is not None
-        and session.scalar(select(Recall.id).where(Recall.lot_id == lot.id)) is not None
+    if session is None:
+        return False
+    if session.scalar(select(Recall.id).where(Recall.lot_id == lot.id)) is not None:
+        return True
+    item_id = getattr(lot, "stock_item_id", None)
+    if item_id is None:
+        return False
+    from ..models import StockItem
+    from .depots.stock import origins
+
+    item = session.get(StockItem, item_id)
+    lots = [o.lot_id for o in origins(session, item)] if item is not None else []
+    lots = [lot_id for lot_id in lots if lot_id is not None]
+    return bool(lots) and (
+        session.scalar(select(Recall.id).where(Recall.lot_id.in_(lots)).limit(1)) is not None
     )
 
 
@@ -131,7 +145,8 @@ def check_handover(
     2. Past the lot's use-by (``Lot.expires_at``, the first moment it may no longer be
        given: end of the use-by day in Brussels, or of the best-before day plus its
        category's grace): refused, ``use_by_passed``.
-    3. Recalled by its donor: refused, ``recalled`` (the food is kept apart).
+    3. Recalled by its donor, or offered from depot stock that came from a recalled
+       lot: refused, ``recalled`` (the food is kept apart).
     4. Above the product's limit (:func:`limit_for`): refused, ``too_warm``.
     """
     at = at or datetime.now(UTC)

@@ -7,6 +7,14 @@ and unbooked; their kilograms do not go back to the lot). A claim refused at a h
 is not a holder: the food was refused, never received, so it is left out. Every
 organisation that holds food (delivered or in transit) acknowledges what it did with
 it; the recall closes when the last one has.
+
+Through a depot (issue 16): a platform that claimed the lot for its depot is a holder
+like any receiving organisation (its claim delivered: received at the depot). The stock
+items whose food came in by that claim (``trace.items_from``: through every split and
+merge) are listed on the recall's lot event, and every lot the platform offered from
+them is recalled onward in the same transaction: its own recall, its holders told with
+their own figures, its planned claims ended; the food-safety check refuses a hand-over
+of such a lot (``food_safety._recalled`` looks through ``Lot.stock_item_id``).
 """
 
 from __future__ import annotations
@@ -29,11 +37,16 @@ from ..models import (
     RecallHolder,
     Run,
     RunStatus,
+    StockItem,
+    StockReceipt,
     Stop,
     User,
     utcnow,
 )
 from . import events, notifications
+from .trace import items_from
+
+ONWARD_DEPTH = 5  # depots feeding depots: how far a recall follows the food onward
 
 # Which figure a claim's status counts in (other statuses hold nothing).
 _FIGURE = {
@@ -87,7 +100,9 @@ def open_recall(session: Session, actor: User, lot: Lot, reason: str) -> Recall:
     3. an open or claimed lot is withdrawn: its planned claims end withdrawn and leave
        their runs (services.lots.withdraw_lot), their kilograms are not offered again;
     4. events on the lot and the recall; every holder, the carrying platforms and the
-       crews of runs on the road are told, each with its own figures.
+       crews of runs on the road are told, each with its own figures;
+    5. through a depot: the stock items that came from the lot are listed and the lots
+       offered from them are recalled onward (steps 2-4 for each).
     """
     access.require(actor, access.CHANGE, lot, str(_l("Only the donor can recall this lot.")))
     reason = reason.strip()
@@ -98,14 +113,23 @@ def open_recall(session: Session, actor: User, lot: Lot, reason: str) -> Recall:
         )
     if session.scalar(select(Recall.id).where(Recall.lot_id == lot.id)) is not None:
         raise Conflict(str(_l("This lot has already been recalled.")))
+    return _open(session, actor, lot, reason, None, 0)
+
+
+def _open(
+    session: Session, actor: User, lot: Lot, reason: str, upstream: Lot | None, depth: int
+) -> Recall:
     figures = holder_figures(lot)
     reached = [c for c in lot.claims if c.status in _FIGURE]
     grams_of = {c.id: (_FIGURE[c.status], c.grams) for c in reached}
     carried, on_road = carriers(session, reached)  # before planned claims leave their runs
     if lot.status in (LotStatus.OPEN, LotStatus.CLAIMED):
-        from .lots import withdraw_lot
+        if upstream is None:
+            from .lots import withdraw_lot
 
-        withdraw_lot(session, actor, lot, reason, notify=False)
+            withdraw_lot(session, actor, lot, reason, notify=False)
+        else:
+            _withdraw_onward(session, actor, lot, reason)
     lot.status_reason = reason
     recall = Recall(lot_id=lot.id, reason=reason, opened_by_id=actor.id, opened_at=utcnow())
     recall.holders = [RecallHolder(organisation_id=org_id, **g) for org_id, g in figures.items()]
@@ -120,14 +144,17 @@ def open_recall(session: Session, actor: User, lot: Lot, reason: str) -> Recall:
         }
         for h in recall.holders
     }
+    items, onward = in_stock(session, lot)
+    after: dict = {"recall_id": recall.id, "holders": summary}
+    if items or onward:
+        after["stock"] = [
+            {"item_id": i.id, "depot_id": i.depot_id, "grams": i.grams} for i in items
+        ]
+        after["onward_lots"] = [o.id for o in onward]
+    if upstream is not None:
+        after["upstream_lot_id"] = upstream.id
     events.record(
-        session,
-        actor,
-        lot,
-        "recalled",
-        reason=reason,
-        after={"recall_id": recall.id, "holders": summary},
-        organisation_id=lot.donor_id,
+        session, actor, lot, "recalled", reason=reason, after=after, organisation_id=lot.donor_id
     )
     events.record(
         session, actor, recall, "opened", after={"lot_id": lot.id}, organisation_id=lot.donor_id
@@ -136,7 +163,76 @@ def open_recall(session: Session, actor: User, lot: Lot, reason: str) -> Recall:
         session, recall, {p: _kg(ids, grams_of) for p, ids in carried.items()}, on_road
     )
     _close_if_done(session, actor, recall)
+    if depth < ONWARD_DEPTH:
+        for other in onward:
+            if session.scalar(select(Recall.id).where(Recall.lot_id == other.id)) is None:
+                why = str(
+                    _l("Recall of lot #%(lot)s upstream: %(reason)s", lot=lot.id, reason=reason)
+                )
+                _open(session, actor, other, why, lot, depth + 1)
     return recall
+
+
+def in_stock(session: Session, lot: Lot) -> tuple[list[StockItem], list[Lot]]:
+    """The depot stock that came from ``lot`` (through a platform's claim received at
+    its depot, then every split and merge): the items still holding food, and the lots
+    offered from any of them."""
+    receipts = list(
+        session.scalars(
+            select(StockReceipt.id)
+            .join(Claim, Claim.id == StockReceipt.claim_id)
+            .where(Claim.lot_id == lot.id, StockReceipt.accepted.is_(True))
+        )
+    )
+    ids = items_from(session, receipts)
+    if not ids:
+        return [], []
+    items = session.scalars(
+        select(StockItem).where(StockItem.id.in_(list(ids))).order_by(StockItem.id)
+    ).all()
+    lots = session.scalars(
+        select(Lot).where(Lot.stock_item_id.in_(list(ids))).order_by(Lot.id)
+    ).all()
+    return [i for i in items if i.grams > 0], list(lots)
+
+
+def _withdraw_onward(session: Session, actor: User, lot: Lot, reason: str) -> None:
+    """A lot offered from recalled stock stops, as ``lots.withdraw_lot`` stops one, though
+    the actor (the upstream donor) is not its donor: its planned claims end withdrawn and
+    leave their runs, its unclaimed kilograms go back to the item (kept apart there)."""
+    from .booking import unbook
+    from .depots.stock import return_to_stock
+
+    before = events.snapshot(lot, "status", "remaining_g")
+    lot.status = LotStatus.WITHDRAWN
+    lot.status_reason = reason
+    affected = [c for c in lot.claims if c.status == ClaimStatus.ACTIVE]
+    for claim in affected:
+        claim_before = events.snapshot(claim, "status", "grams")
+        claim.status = ClaimStatus.WITHDRAWN
+        claim.status_reason = reason
+        unbook(session, actor, claim)
+        events.record(
+            session,
+            actor,
+            claim,
+            "withdrawn",
+            before=claim_before,
+            after=events.snapshot(claim, "status", "grams"),
+            reason=reason,
+        )
+    session.flush()
+    return_to_stock(session, actor, lot, lot.remaining_g + sum(c.grams for c in affected))
+    events.record(
+        session,
+        actor,
+        lot,
+        "withdrawn",
+        before=before,
+        after=events.snapshot(lot, "status", "remaining_g"),
+        reason=reason,
+        organisation_id=lot.donor_id,
+    )
 
 
 def _kg(claim_ids: set[int], grams_of: dict[int, tuple[str, int]]) -> dict[str, float]:

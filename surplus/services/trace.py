@@ -8,6 +8,15 @@ organisation, with kilograms claimed, picked up and delivered, and every hand-ov
 driver confirmed (time, measured temperature, receiver, carrier platform and vehicle,
 hub hand-overs of a relay); then the lot's events in order.
 
+Through a platform's depot (issue 16): a lot offered from stock (``Lot.stock_item_id``)
+has ``sources``, one step back through the depot to each receipt its food came in by (the
+platform's claim on a donor's lot, a donor at the door, a supplier outside Maillon); a
+donor's lot claimed by a platform for its depot shows, on that claim, the receipt at the
+depot (when, temperature, accepted) and, for whoever reads the whole trace (the donor, the
+platform), the lots offered from that stock and their recipients (at most ``ONWARD_MAX``
+lots). A receiving organisation reads the sources of what it received, without the
+platform's own claim numbers.
+
 Statuses are read by their ``value`` so that new ones (a claim refused at a hand-over)
 need nothing here.
 """
@@ -22,13 +31,27 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
-from ..models import Claim, Event, Lot, Organisation, Run, Stop, StopStatus, User
+from ..models import (
+    Claim,
+    Depot,
+    Event,
+    Lot,
+    Organisation,
+    Run,
+    StockItem,
+    StockReceipt,
+    StockSource,
+    Stop,
+    StopStatus,
+    User,
+)
 from .lot_dates import BRUSSELS
 
 # A driver's confirmation closes a stop either way; "done" hands the food over.
 DONE, REJECTED = "done", "rejected"
 # Lot events that tell about other organisations' claims (their kilograms).
 OTHERS_CLAIMS = {"claimed", "claim_cancelled"}
+ONWARD_MAX = 50  # lots offered from one receipt's stock shown on a trace
 
 
 @dataclass
@@ -77,9 +100,65 @@ class Handover:
 
 
 @dataclass
+class Source:
+    """One step back through a depot: a receipt the food of a lot offered from stock came
+    in by, with the grams of this lot that came that way (at most the lot's weight)."""
+
+    receipt: StockReceipt
+    grams: int
+    claim_id: int | None  # the platform's claim on the donor's lot (None for a recipient)
+
+    @property
+    def lot_id(self) -> int | None:
+        return self.receipt.claim.lot_id if self.receipt.claim is not None else None
+
+    @property
+    def donor(self) -> Organisation | None:
+        return self.receipt.donor
+
+    @property
+    def supplier(self) -> str:
+        return self.receipt.supplier
+
+    @property
+    def source(self) -> str:
+        return self.receipt.source.value
+
+    @property
+    def lot_number(self) -> str:
+        return self.receipt.lot_number
+
+    @property
+    def kg(self) -> float:
+        return self.grams / 1000
+
+    @property
+    def received_at(self) -> datetime:
+        return self.receipt.checked_at
+
+    @property
+    def temperature_c(self) -> float | None:
+        return self.receipt.temperature_c
+
+    @property
+    def depot(self) -> Depot:
+        return self.receipt.depot
+
+
+@dataclass
+class Onward:
+    """A lot offered from stock that came (in part) by a receipt, and its claims."""
+
+    lot: Lot
+    claims: list[Claim]
+
+
+@dataclass
 class Recipient:
     claim: Claim
     handovers: list[Handover] = field(default_factory=list)
+    receipt: StockReceipt | None = None  # a platform's claim received at its depot
+    onward: list[Onward] = field(default_factory=list)  # where that stock went
 
     @property
     def organisation(self) -> Organisation:
@@ -92,6 +171,10 @@ class Recipient:
     @property
     def kg_claimed(self) -> float:
         return self.claim.kg
+
+    @property
+    def depot(self) -> Depot | None:
+        return self.receipt.depot if self.receipt is not None else None
 
     @property
     def kg_picked_up(self) -> float:
@@ -109,6 +192,8 @@ class Recipient:
     @property
     def delivered_at(self) -> datetime | None:
         ends = [h.at for h in self.handovers if h.accepted and h.kind == "dropoff" and not h.at_hub]
+        if self.receipt is not None and self.receipt.accepted:
+            ends.append(self.receipt.checked_at)
         return max(ends) if ends else None
 
 
@@ -125,6 +210,7 @@ class Trace:
     recipients: list[Recipient]
     events: list[TraceEvent]
     whole: bool  # False: a recipient's own part only
+    sources: list[Source] = field(default_factory=list)  # through a depot, one step back
 
     @property
     def donor(self) -> Organisation:
@@ -161,8 +247,90 @@ def lot_trace(session: Session, lot: Lot, only_org: int | None = None) -> Trace:
                 recipients[stop.claim_id].handovers.append(Handover(stop))
     for r in recipients.values():
         r.handovers.sort(key=lambda h: (h.at, h.stop.leg, h.kind != "pickup"))
+    _receipts(session, recipients, onward=only_org is None)
     events = _events(session, lot, claims, [s.id for s in stops], only_org)
-    return Trace(lot, list(recipients.values()), events, whole=only_org is None)
+    trace = Trace(lot, list(recipients.values()), events, whole=only_org is None)
+    trace.sources = sources(session, lot, platform_claims=only_org is None)
+    return trace
+
+
+def sources(session: Session, lot: Lot, platform_claims: bool = True) -> list[Source]:
+    """One step back through the depot for a lot offered from stock (none otherwise):
+    each receipt its item's food came in by, through every split and merge."""
+    if lot.stock_item_id is None:
+        return []
+    from .depots.stock import origins
+
+    item = session.get(StockItem, lot.stock_item_id)
+    if item is None:
+        return []
+    return [
+        Source(
+            o.receipt, min(o.grams, lot.weight_g), o.receipt.claim_id if platform_claims else None
+        )
+        for o in origins(session, item)
+    ]
+
+
+def _receipts(session: Session, recipients: dict[int, Recipient], onward: bool) -> None:
+    """Attach each platform's claim its receipt at the depot and, with ``onward``, the
+    lots offered from the stock that came by it."""
+    ids = [cid for cid, r in recipients.items() if r.claim.depot_id is not None]
+    if not ids:
+        return
+    found = session.scalars(
+        select(StockReceipt)
+        .where(StockReceipt.claim_id.in_(ids))
+        .options(joinedload(StockReceipt.depot))
+        .order_by(StockReceipt.id)
+    ).all()
+    for receipt in found:
+        assert receipt.claim_id is not None
+        recipient = recipients[receipt.claim_id]
+        recipient.receipt = receipt
+        if onward and receipt.accepted:
+            recipient.onward = onward_lots(session, receipt.id)
+
+
+def items_from(session: Session, receipt_ids: list[int]) -> set[int]:
+    """Ids of the stock items whose food came (in part) by these receipts: the items
+    received, and every item split or merged from them."""
+    if not receipt_ids:
+        return set()
+    found = set(
+        session.scalars(select(StockSource.item_id).where(StockSource.receipt_id.in_(receipt_ids)))
+    )
+    frontier = set(found)
+    while frontier:
+        nxt = set(
+            session.scalars(
+                select(StockSource.item_id).where(StockSource.source_item_id.in_(list(frontier)))
+            )
+        )
+        frontier = nxt - found
+        found |= frontier
+    return found
+
+
+def onward_lots(session: Session, receipt_id: int, limit: int = ONWARD_MAX) -> list[Onward]:
+    """The lots offered from the stock a receipt brought in, oldest first, each with its
+    claims (the recipients one more step forward)."""
+    items = items_from(session, [receipt_id])
+    if not items:
+        return []
+    lots = session.scalars(
+        select(Lot).where(Lot.stock_item_id.in_(list(items))).order_by(Lot.id).limit(limit)
+    ).all()
+    claims: dict[int, list[Claim]] = {lot.id: [] for lot in lots}
+    if lots:
+        for claim in session.scalars(
+            select(Claim)
+            .where(Claim.lot_id.in_(list(claims)))
+            .options(joinedload(Claim.beneficiary))
+            .order_by(Claim.id)
+        ):
+            claims[claim.lot_id].append(claim)
+    return [Onward(lot, claims[lot.id]) for lot in lots]
 
 
 def _events(

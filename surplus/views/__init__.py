@@ -14,6 +14,7 @@ def register(app: Flask) -> None:
         auth,
         claims,
         conventions,
+        depots,
         donations,
         fleet,
         fse_register,
@@ -52,5 +53,6 @@ def register(app: Flask) -> None:
         reports,
         fse_register,
         donations,
+        depots,
     ):
         app.register_blueprint(module.bp)

@@ -30,6 +30,44 @@ def fse_kg(value: float) -> str:
     return f"{format_decimal(value, format='#,##0.###', locale=str(get_locale()))} kg"
 
 
+def _stock(values: dict, period: Period):
+    """FSE+ stock at the reader's depots: received in the period, and on hand now."""
+    depots = access.fse_register_depots(current_user, values["organisation_id"])
+    return (
+        fse_register.stock_received(db.session, depots, period),
+        fse_register.stock_on_hand(db.session, depots),
+    )
+
+
+def _stock_in_columns() -> list[str]:
+    return [
+        _("Received on"),
+        _("Depot"),
+        _("Supplier"),
+        _("Product"),
+        _("Lot number"),
+        _("Kilograms"),
+        _("Units"),
+        _("Date"),
+    ]
+
+
+def _stock_in_row(r: fse_register.StockIn) -> list:
+    return [r.received_on, r.depot_name, r.supplier, r.product, r.lot_number, r.kg, r.units] + [
+        r.best_date
+    ]
+
+
+def _on_hand_columns() -> list[str]:
+    return [_("Depot"), _("Zone"), _("Product"), _("Lot number"), _("Kilograms"), _("Units")] + [
+        _("Date")
+    ]
+
+
+def _on_hand_row(r: fse_register.OnHand) -> list:
+    return [r.depot_name, r.zone, r.product, r.lot_number, r.kg, r.units, r.best_date]
+
+
 def _load() -> tuple[dict, Period, list[fse_register.Row]]:
     """The query string's period and organisation, and the register's rows; 403 for who
     keeps no register, 404 for an organisation outside the reader's, Invalid (fields)."""
@@ -75,7 +113,8 @@ def _filename(period: Period, extension: str) -> str:
 @login_required
 def register_page():
     """The FSE+ register of a period (the twelve months to today by default): each
-    organisation's FSE+ products received, then totals per product and per month. 403
+    organisation's FSE+ products received, then totals per product and per month, then
+    the FSE+ stock of the reader's depots (received in the period, on hand now). 403
     for donors; 404 for an organisation outside the reader's network; 422 with the
     form's errors."""
     try:
@@ -93,8 +132,11 @@ def register_page():
         "to": period.end.isoformat(),
         "organisation_id": values["organisation_id"] or "",
     }
+    received, on_hand = _stock(values, period)
     return render_template(
         "fse_register/page.html",
+        received=received,
+        on_hand=on_hand,
         errors={},
         values=shown,
         period=period,
@@ -120,12 +162,31 @@ def register_csv():
     )
 
 
+@bp.get("/fse-register-stock.csv")
+@login_required
+def register_stock_csv():
+    """FSE+ stock at the reader's depots as CSV: the receipts of the period, then what is
+    on hand now (a ``section`` column tells them apart); 400, 403 and 404 as above."""
+    values, period, _rows = _load()
+    received, on_hand = _stock(values, period)
+    header = [_("Section"), *_stock_in_columns(), _("Zone")]
+    lines = [[_("Received"), *_stock_in_row(r), ""] for r in received]
+    lines += [
+        [_("On hand"), "", r.depot_name, "", r.product, r.lot_number, r.kg, r.units]
+        + [r.best_date, r.zone]
+        for r in on_hand
+    ]
+    return csv_response(_filename(period, "csv").replace("register", "stock"), header, lines)
+
+
 @bp.get("/fse-register.xlsx")
 @login_required
 def register_xlsx():
-    """The register as a workbook: its rows, totals per product, totals per month (text
-    cells never formulas); 400, 403 and 404 as for the CSV."""
-    _values, period, rows = _load()
+    """The register as a workbook: its rows, totals per product, totals per month, and,
+    when the reader's depots hold FSE+ stock, what they received in the period and what
+    is on hand (text cells never formulas); 400, 403 and 404 as for the CSV."""
+    values, period, rows = _load()
+    received, on_hand = _stock(values, period)
     totals = [_("Kilograms"), _("Units"), _("Deliveries")]
     return xlsx_response(
         _filename(period, "xlsx"),
@@ -147,5 +208,17 @@ def register_xlsx():
                     for t in fse_register.totals_by_month(rows)
                 ],
             ),
-        ],
+        ]
+        + (  # the reader's depots, once they have FSE+ stock to show
+            [
+                (
+                    _("Received at depots"),
+                    _stock_in_columns(),
+                    [_stock_in_row(r) for r in received],
+                ),
+                (_("On hand"), _on_hand_columns(), [_on_hand_row(r) for r in on_hand]),
+            ]
+            if received or on_hand
+            else []
+        ),
     )

@@ -85,6 +85,35 @@ TABLES: dict[str, tuple[Callable[[], str], list[str], Callable[[Summary], list]]
         ["window_start", "window_end", "jain_index"],
         lambda r: [[w.start, w.end, w.jain] for w in r.windows],
     ),
+    # A platform's depots (services/reports/depot.py); empty for other readers.
+    "depot_months": (
+        lambda: _("Depots by month"),
+        ["month", "kg_in", "kg_out", "kg_lost"],
+        lambda r: (
+            [[m.key, m.kg_in, m.kg_out, m.kg_lost] for m in r.depots.months] if r.depots else []
+        ),
+    ),
+    "depot_zones": (
+        lambda: _("Stock by zone"),
+        ["depot", "zone", "storage", "kg_on_hand", "capacity_kg", "used"],
+        lambda r: (
+            [[z.depot, z.zone, z.storage, z.held_kg, z.capacity_kg, z.used] for z in r.depots.zones]
+            if r.depots
+            else []
+        ),
+    ),
+    "depot_cover": (
+        lambda: _("Days of cover"),
+        ["depot_id", "depot", "kg_on_hand", "kg_out_per_day_28d", "days_of_cover"],
+        lambda r: (
+            [
+                [c.depot_id, c.depot, c.kg_on_hand, c.daily_out_kg, c.days_of_cover]
+                for c in r.depots.cover
+            ]
+            if r.depots
+            else []
+        ),
+    ),
 }
 
 
@@ -154,7 +183,11 @@ def report_xlsx():
     ]
     first = [["from", period.start], ["to", period.end], *headline]
     sheets = [(_("Summary"), ["figure", "value"], first)]
-    sheets += [(title(), header, rows(report)) for title, header, rows in TABLES.values()]
+    sheets += [
+        (title(), header, rows(report))
+        for name, (title, header, rows) in TABLES.items()
+        if report.depots is not None or not name.startswith("depot_")
+    ]
     return xlsx_response(f"report-{period.start}-{period.end}.xlsx", sheets)
 
 

@@ -190,3 +190,15 @@ def stop_remove(stop_id: int):
     else:
         db.session.commit()
     return redirect(url_for("runs.run_show", run_id=run_id))
+
+
+@bp.get("/<int:run_id>/picklist")
+@login_required
+def run_picklist(run_id: int):
+    """The depot team's pick list: what to take from which zone, first expired first out,
+    and the stop each line goes to. 404 for anyone but the run's platform's members."""
+    from ..services.depots.picklist import picklist
+
+    run = access.get_for(current_user, Run, run_id)
+    zones = picklist(db.session, current_user, run)
+    return render_template("depots/picklist.html", run=run, zones=zones)

@@ -97,13 +97,14 @@ def _past_lots(today: date) -> list[Lot]:
 
 
 def _delivered(session):
-    """Delivered claims with their lot and the moment of their drop-off."""
+    """Delivered claims of the history with their lot and the moment of their drop-off
+    (today's demo depots hold claims received at the door, without a pickup stop)."""
     done = delivered_at()
     return session.execute(
         select(Claim, Lot, done.c.at)
         .join(Lot, Lot.id == Claim.lot_id)
         .join(done, done.c.claim_id == Claim.id)
-        .where(Claim.status == ClaimStatus.DELIVERED)
+        .where(Claim.status == ClaimStatus.DELIVERED, Claim.depot_id.is_(None))
         .order_by(Claim.id)
     ).all()
 

@@ -92,6 +92,11 @@ def _extra_rows(app: Flask) -> dict:
 
     s = db.session
 
+    def _fitting_run(s, claim) -> int:
+        proposal = booking.propose(s, claim)
+        assert proposal.run is not None, f"the claim fits on a run: {proposal.reasons}"
+        return proposal.run.id
+
     def user(email: str) -> User:
         found = s.scalar(select(User).where(User.email == email))
         assert found is not None, email
@@ -246,6 +251,8 @@ def _extra_rows(app: Flask) -> dict:
         ),
         "depot": s.scalar(select(Depot.id).where(Depot.platform_id == libramont)),
         "run": run_id,
+        # The run the claim above fits on (its pickup window, its date, the van's room).
+        "booking_run": _fitting_run(s, claim),
         "stop_regular": stop_id,
         "stop": dropoff.id,
         "newcomer": org_id(NEWCOMER),

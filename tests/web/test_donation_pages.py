@@ -14,6 +14,7 @@ from surplus.models import DistributionMode
 from surplus.services.lot_dates import local_today
 from surplus.services.reports import donations as service
 from surplus.views.donations import _common
+from tests.factories import translated
 from tests.surplus.test_donations import claimed, donated
 
 KEYS = {"number", "date", "claim_id", "donor", "recipient", "kg", "lines"}
@@ -63,7 +64,10 @@ def test_my_donations_lists_documents_recaps_and_those_without(w, login_as):
     assert f"/donations/recap/{w.month}.pdf" in html and f"/donations/recap/{w.month}.csv" in html
     # The social grocery's donation is listed apart, with the reason and no document.
     without = html.split("no-document", 1)[1]
-    assert w.asbl.name in without and "not free distribution" in without
+    assert w.asbl.name in without
+    grocery = translated("fr", "Social grocery")
+    reason = "Distributed as: %(mode)s — not free distribution."
+    assert translated("fr", reason, mode=grocery) in without
     assert f"/donations/{w.sold.id}.pdf" not in html
     assert "Beurre" not in html  # not handed over: no donation
     assert 'type="month"' in html and "overflow-auto" in html
@@ -128,7 +132,7 @@ def test_the_html_behind_the_pdf_names_donor_recipient_goods_and_the_law(w, app)
         summary = render_template("donations/recap.html", recap=recap, **_common())
     assert w.donor.name in html and "BE0123456789" in html and "0123.456.789" in html
     assert w.cpas.name in html and "0212.345.678" in html
-    assert "CPAS (public social welfare centre)" in html
+    assert translated("fr", "CPAS (public social welfare centre)") in html  # French first
     assert "Yaourts nature" in html and "L-Yao" in html and "30 kg" in html
     assert ">60<" in html  # 30 of 100 kg: 60 of the 200 units
     assert "2026/C/22" in html and 'lang="fr"' in html

@@ -14,6 +14,7 @@ from surplus.extensions import db
 from surplus.models import Organisation, Role
 from surplus.services.lot_dates import local_today
 from tests import factories
+from tests.factories import translated
 from tests.surplus.test_reports import reported_world
 
 SUMMARY_KEYS = {
@@ -94,7 +95,7 @@ def test_the_page_shows_figures_tables_and_the_co2_sources(r, login_as):
     html = page.get_data(as_text=True)
     assert "190 kg" in html and "30 kg" in html
     assert "CPAS Test" in html and "ASBL Test" in html
-    assert "Poore" in html and "FAO" in html and "12.31" in html
+    assert "Poore" in html and "FAO" in html and "12,31" in html  # French decimals
     assert "/reports/chart/monthly.svg?" in html and 'alt="' in html
     assert 'class="overflow-auto"' in html and "<script>" not in html and "style=" not in html
     for table in ("months", "donors", "beneficiaries", "categories", "storage"):
@@ -172,7 +173,7 @@ def test_the_public_page_exists_only_once_published(r, login_as, app):
     html = page.get_data(as_text=True)
     assert "190 kg" in html and "30 kg" in html and "Hub Libramont" in html
     assert "CPAS Test" not in html  # headline figures only
-    assert "Stop publishing" in coordinator.get("/reports").get_data(as_text=True)
+    assert translated("fr", "Stop publishing") in coordinator.get("/reports").get_data(as_text=True)
     coordinator.post("/reports/publish", data={"publish": "0"})
     assert anyone.get(url).status_code == 404
     db.session.rollback()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -142,6 +143,20 @@ def merge(session: Session, actor: User, item: StockItem, others: list[StockItem
     """Merge items of the same product and date into ``item``; each keeps its sources
     (the merged item lists them all, one step back)."""
     access.require(actor, access.HANDLE, item, str(_l("Only the depot's team works its stock.")))
+    if len({o.id for o in others}) != len(others):
+        message = str(_l("Name each item once."))
+        raise Invalid(message, {"item_ids": message})
+    # Lock the rows in id order, then read them afresh: two merges crossing (A into B,
+    # B into A) wait for each other instead of deadlocking, and each takes what is
+    # there (SQLite, whose write transactions are serial, has no row locks).
+    session.execute(
+        select(StockItem.id)
+        .where(StockItem.id.in_(sorted({item.id, *(o.id for o in others)})))
+        .order_by(StockItem.id)
+        .with_for_update()
+    ).all()
+    for held in (item, *others):
+        session.refresh(held)
     for other in others:
         access.require(actor, access.HANDLE, other)
         if other.id == item.id or not _same_product(item, other):
@@ -264,6 +279,21 @@ def offer(
         raise Conflict(str(_l("This item is past its date: it may no longer be offered.")))
     if end <= start:
         message = str(_l("The pickup window must end after it starts."))
+        raise Invalid(message, {"pickup_until": message})
+    # As for a posted lot (lot_input.check_lot): a window someone can still use, ending
+    # by the last moment the food may be handed out.
+    if end <= now:
+        message = str(_l("This pickup window is already over."))
+        raise Invalid(message, {"pickup_until": message})
+    if item.expires_at is not None and end > item.expires_at:
+        message = str(
+            _l(
+                "The pickup window ends after the food may be handed out (%(limit)s): "
+                "nobody could receive it in time. End the window by then or correct the "
+                "date.",
+                limit=format_datetime(item.expires_at, "EEE d MMM HH:mm"),
+            )
+        )
         raise Invalid(message, {"pickup_until": message})
     units_before, grams_before = item.units, item.grams
     _take(session, item, amount)

@@ -44,6 +44,7 @@ __all__ = [
     "lot_claimed",
     "booked",
     "handover_refused",
+    "stock_expiring",
     "convention_decided",
     "lot_withdrawn",
     "recall_opened",
@@ -213,6 +214,33 @@ def receipt_refused(session: Session, receipt: Any) -> list[Notification]:
         roles=[Role.COORDINATOR],
     )
     return rows
+
+
+def stock_expiring(
+    session: Session, item: Any, day: date, days_left: int | None
+) -> list[Notification]:
+    """Tell the depot platform's coordinators that a stock item nears (or passed) its
+    last day: what, kilograms, zone, depot, date and days left. ``day`` is the day of
+    the alert, kept so that the daily job tells them once a day."""
+    params = {
+        "item_id": item.id,
+        "title": item.product,
+        "kg": item.grams / 1000,
+        "zone": item.zone.name,
+        "depot": item.depot.name,
+        "date_kind": item.date_kind,
+        "date": item.best_date,
+        "days_left": days_left,
+        "day": day,
+    }
+    return notify_org(
+        session,
+        item.depot.platform_id,
+        NotificationKind.STOCK_EXPIRING,
+        item,
+        params,
+        roles=[Role.COORDINATOR],
+    )
 
 
 def convention_decided(session: Session, conv: Convention) -> list[Notification]:

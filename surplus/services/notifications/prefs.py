@@ -15,12 +15,14 @@ from ...errors import Invalid
 from ...models import MailMode, MailState, NotificationKind, NotificationPreference, User
 
 # New lots can come by the dozen: a daily digest unless the user asks for more.
+# New lots and depot stock near its date are frequent enough for the daily digest to
+# help; the others matter one by one.
+_DIGESTED = (NotificationKind.NEW_LOT, NotificationKind.STOCK_EXPIRING)
 DEFAULT_MODE = {kind: MailMode.IMMEDIATE for kind in NotificationKind} | {
-    NotificationKind.NEW_LOT: MailMode.DIGEST
+    kind: MailMode.DIGEST for kind in _DIGESTED
 }
-# Only new lots are frequent enough for a digest to help; the others matter one by one.
 ALLOWED_MODES = {kind: (MailMode.OFF, MailMode.IMMEDIATE) for kind in NotificationKind} | {
-    NotificationKind.NEW_LOT: (MailMode.OFF, MailMode.IMMEDIATE, MailMode.DIGEST)
+    kind: (MailMode.OFF, MailMode.IMMEDIATE, MailMode.DIGEST) for kind in _DIGESTED
 }
 STATE_FOR_MODE = {
     MailMode.OFF: MailState.NONE,

@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from ...labels import label
 from ...models import MailMode, Notification, NotificationKind
@@ -177,6 +178,8 @@ def _text(n: Notification) -> str:
             reading=reading,
             reason=p["reason_text"],
         )
+    if kind == NotificationKind.STOCK_EXPIRING:
+        return _stock_text(p)
     if kind == NotificationKind.TRANSPORT_AGREEMENT:
         action, other = p.get("action"), p["platform"]
         if action == "requested":
@@ -228,6 +231,26 @@ def _recall_text(p: dict[str, Any]) -> str:
     return line + _reason(p)
 
 
+def _stock_text(p: dict[str, Any]) -> str:
+    line = _(
+        "Depot stock near its date: %(title)s, %(kg)s in %(zone)s (%(depot)s).",
+        title=p["title"],
+        kg=kg(p["kg"]),
+        zone=p["zone"],
+        depot=p["depot"],
+    )
+    if p.get("date_kind") and p.get("date"):
+        line += f" {label('date_kind', p['date_kind'])} {_day(p['date'])}."
+    left = p.get("days_left")
+    if left is None:
+        return line
+    if left < 0:
+        return line + " " + _("Its last day has passed: take it out of the stock.")
+    if left == 0:
+        return line + " " + _("Today is its last day.")
+    return line + " " + ngettext("%(num)d day left.", "%(num)d days left.", left)
+
+
 def _refusal_text(p: dict[str, Any]) -> str:
     line = _(
         "Refused %(stage)s on %(at)s: %(title)s, %(kg)s for %(org)s (donor %(donor)s).",
@@ -274,6 +297,8 @@ def _subject(n: Notification) -> str:
         return _("Hand-over refused: %(title)s", title=p["title"])
     if kind == NotificationKind.RECEIPT_REFUSED:
         return _("Refused at the depot: %(title)s", title=p["title"])
+    if kind == NotificationKind.STOCK_EXPIRING:
+        return _("Depot stock near its date: %(title)s", title=p["title"])
     return _("Transport agreement with %(platform)s", platform=p["platform"])
 
 
@@ -285,6 +310,8 @@ def link(n: Notification, external: bool = False) -> str:
             "agreements.index" if "agreements.index" in current_app.view_functions else "main.index"
         )
         return url_for(endpoint, _external=external)
+    if n.subject_type == "stockitem":
+        return _item_page(n.subject_id, external)
     lot_id = (n.params or {}).get("lot_id")
     if n.kind == NotificationKind.RECEIPT_REFUSED and lot_id:  # the donor's lot
         return url_for("lots.lot_show", lot_id=lot_id, _external=external)
@@ -292,3 +319,16 @@ def link(n: Notification, external: bool = False) -> str:
     if page is None:
         return url_for("main.index", _external=external)
     return url_for(page[0], **{page[1]: n.subject_id}, _external=external)
+
+
+def _item_page(item_id: int, external: bool) -> str:
+    """A stock item's page; the depot pages are built alongside: until they exist, the
+    dashboard."""
+    endpoint = "depots.item_show"
+    if endpoint not in current_app.view_functions:
+        return url_for("main.index", _external=external)
+    arguments = next(current_app.url_map.iter_rules(endpoint)).arguments
+    if len(arguments) != 1:
+        return url_for("main.index", _external=external)
+    (argument,) = arguments
+    return url_for(endpoint, **{argument: item_id}, _external=external)

@@ -2,10 +2,14 @@
 n° 59 of 18 May 2020 as amended; circular 2026/C/22; DESIGN.md §3 rule 10).
 
 A **donation** is a claim whose food left its donor: the first confirmed pickup of the
-claim (:func:`ledger.picked_up_at`). Its date is that hand-over's Brussels day. Only food
-given for **free distribution** (the claim's convention: ``distribution_mode.is_free``)
-is relieved of VAT; a donation through a social grocery or another channel gets no
-document, and the donor's page lists it apart with the reason.
+claim, or, for a platform's claim for its own depot, its receipt at the depot's door when
+no pickup was confirmed (:func:`ledger.picked_up_at`). Its date is that hand-over's
+Brussels day. Only food given for **free distribution** (the claim's convention:
+``distribution_mode.is_free``) is relieved of VAT; a donation through a social grocery or
+another channel gets no document, and the donor's page lists it apart with the reason. A
+platform's claim for its depot has no convention: the recipient is the platform itself, a
+recognised food-aid platform (standing "platform"), and its donation is documented
+(distribution ``redistribution``: the platform hands it on through its network).
 
 Numbering, per donor and per calendar year: ``D-<year>-<seq:05d>``, where ``seq`` is the
 donation's rank among the donor's eligible donations of that (Brussels) year ordered by
@@ -52,6 +56,8 @@ STATEMENT = _l(
     "Legal basis: Belgian VAT Code, art. 12 §1, 2°, b; royal decree n° 59 of 18 May 2020 "
     "as amended; circular 2026/C/22."
 )
+# A platform's claim for its depot: the platform redistributes it through its network.
+REDISTRIBUTION = "redistribution"
 DOCUMENT_LANGUAGE = "fr"  # the statement is given in French first, then the reader's
 
 
@@ -104,6 +110,8 @@ class Donation:
 
     @property
     def eligible(self) -> bool:
+        if self.claim.convention is None:  # a platform's claim for its own depot
+            return self.claim.depot_id is not None
         return self.claim.convention.distribution_mode.is_free
 
     @property
@@ -128,6 +136,8 @@ class Donation:
 
     @property
     def distribution_mode(self) -> str:
+        if self.claim.convention is None:
+            return REDISTRIBUTION
         return self.claim.convention.distribution_mode.value
 
     @property

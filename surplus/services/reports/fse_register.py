@@ -193,3 +193,128 @@ def by_organisation(rows: Iterable[Row]) -> list[Group]:
     return sorted(
         groups.values(), key=lambda g: (g.organisation_name.casefold(), g.organisation_id)
     )
+
+
+# -- depots: FSE+ stock received and on hand (issue 16) ---------------------------------
+#
+# A platform's depots keep FSE+ stock between its receipt (from the federal supplier, at
+# the door) and its distribution: the register lists the receipts accepted within the
+# period (any source; the supplier, or the donor at the door) and what is on hand now,
+# per depot. Distribution is the rows above: the delivered claims of FSE+ lots, among
+# them the lots a platform offered from its FSE+ stock (they keep the flag). Which depots
+# a reader sees is ``access.fse_register_depots`` (a select of depot ids).
+
+
+@dataclass(frozen=True)
+class StockIn:
+    """FSE+ food accepted at a depot's door."""
+
+    receipt_id: int
+    depot_id: int
+    depot_name: str
+    supplier: str  # the supplier outside Maillon, or the donor's name
+    product: str
+    lot_number: str
+    grams: int
+    units: int | None
+    best_date: date | None
+    received_at: datetime
+
+    @property
+    def kg(self) -> float:
+        return round(self.grams / 1000, 3)
+
+    @property
+    def received_on(self) -> date:
+        return local_day(self.received_at)
+
+
+@dataclass(frozen=True)
+class OnHand:
+    """FSE+ food in a depot now (a stock item with food left)."""
+
+    item_id: int
+    depot_id: int
+    depot_name: str
+    zone: str
+    product: str
+    lot_number: str
+    grams: int
+    units: int | None
+    best_date: date | None
+
+    @property
+    def kg(self) -> float:
+        return round(self.grams / 1000, 3)
+
+
+def stock_received(session: Session, depots: Select, period: Period) -> list[StockIn]:
+    """FSE+ receipts accepted at the ``depots`` (a select of depot ids) within ``period``,
+    by day then depot."""
+    from ...models import Depot, StockReceipt
+
+    rows = session.execute(
+        select(StockReceipt, Depot.name, Organisation.name)
+        .join(Depot, Depot.id == StockReceipt.depot_id)
+        .outerjoin(Organisation, Organisation.id == StockReceipt.donor_id)
+        .where(
+            StockReceipt.depot_id.in_(depots),
+            StockReceipt.fse_plus.is_(True),
+            StockReceipt.accepted.is_(True),
+            StockReceipt.checked_at >= period.start_utc,
+            StockReceipt.checked_at < period.end_utc,
+        )
+        .order_by(StockReceipt.checked_at, StockReceipt.id)
+    ).all()
+    return [
+        StockIn(
+            r.id,
+            r.depot_id,
+            depot_name,
+            r.supplier or donor_name or "",
+            r.product,
+            r.lot_number or "",
+            r.grams,
+            r.units,
+            r.best_date,
+            r.checked_at,
+        )
+        for r, depot_name, donor_name in rows
+    ]
+
+
+def stock_on_hand(session: Session, depots: Select) -> list[OnHand]:
+    """FSE+ stock items with food left in the ``depots``, per depot, first expired first."""
+    from ...models import Depot, DepotZone, StockItem
+
+    rows = session.execute(
+        select(StockItem, Depot.name, DepotZone.name)
+        .join(Depot, Depot.id == StockItem.depot_id)
+        .join(DepotZone, DepotZone.id == StockItem.zone_id)
+        .where(
+            StockItem.depot_id.in_(depots),
+            StockItem.fse_plus.is_(True),
+            StockItem.grams > 0,
+        )
+        .order_by(
+            Depot.name,
+            StockItem.depot_id,
+            StockItem.expires_at.is_(None),
+            StockItem.expires_at,
+            StockItem.id,
+        )
+    ).all()
+    return [
+        OnHand(
+            i.id,
+            i.depot_id,
+            depot_name,
+            zone,
+            i.product,
+            i.lot_number or "",
+            i.grams,
+            i.units,
+            i.best_date,
+        )
+        for i, depot_name, zone in rows
+    ]

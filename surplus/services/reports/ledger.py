@@ -8,6 +8,13 @@
 - It was **booked** when the first ``booked`` event was recorded on the claim; that event
   carries the kilometres the booking added to the runs (``added_km``).
 
+- A platform's claim for its own depot (``Claim.depot_id``) is **delivered** when the
+  depot accepted it at the door (``StockReceipt`` with the claim, accepted: its
+  ``checked_at``), whether or not a run's drop-off was confirmed; when no pickup was
+  confirmed (the donor brought it to the depot's door, or the platform fetched it outside
+  a run) that receipt is also when the food **left the donor**. A receipt refused at the
+  door moves nothing.
+
 Self-collected claims have no confirmed hand-over in Maillon yet, so they count as
 claimed but neither donated nor delivered (see README, "Reports").
 """
@@ -18,40 +25,51 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
-from ...models import Event, Run, Stop, StopKind, StopStatus
+from ...models import Event, Run, StockReceipt, Stop, StopKind, StopStatus
 
 CHUNK = 900  # ids per IN (...): under SQLite's bound-parameter limit
 
 
+def _received():
+    """``(claim_id, at)`` of each platform's claim accepted at its depot's door."""
+    return select(
+        StockReceipt.claim_id.label("claim_id"), StockReceipt.checked_at.label("at")
+    ).where(StockReceipt.claim_id.is_not(None), StockReceipt.accepted.is_(True))
+
+
 def picked_up_at():
-    """Subquery ``(claim_id, at)``: when each claim's food left its donor."""
+    """Subquery ``(claim_id, at)``: when each claim's food left its donor (its first
+    confirmed pickup, else its receipt at a depot: a pickup always comes before)."""
+    stops = select(Stop.claim_id.label("claim_id"), Stop.confirmed_at.label("at")).where(
+        Stop.claim_id.is_not(None),
+        Stop.kind == StopKind.PICKUP,
+        Stop.leg.in_((0, 1)),
+        Stop.status == StopStatus.DONE,
+    )
+    moved = union_all(stops, _received()).subquery("pickups")
     return (
-        select(Stop.claim_id.label("claim_id"), func.min(Stop.confirmed_at).label("at"))
-        .where(
-            Stop.claim_id.is_not(None),
-            Stop.kind == StopKind.PICKUP,
-            Stop.leg.in_((0, 1)),
-            Stop.status == StopStatus.DONE,
-        )
-        .group_by(Stop.claim_id)
+        select(moved.c.claim_id.label("claim_id"), func.min(moved.c.at).label("at"))
+        .group_by(moved.c.claim_id)
         .subquery("picked_up")
     )
 
 
 def delivered_at():
-    """Subquery ``(claim_id, at)``: when each claim's food reached its beneficiary."""
+    """Subquery ``(claim_id, at)``: when each claim's food reached its beneficiary (its
+    last leg's drop-off confirmed, or, for a platform's claim, its receipt at the depot)."""
+    stops = select(Stop.claim_id.label("claim_id"), Stop.confirmed_at.label("at")).where(
+        Stop.claim_id.is_not(None),
+        Stop.kind == StopKind.DROPOFF,
+        Stop.leg.in_((0, 2)),
+        Stop.status == StopStatus.DONE,
+    )
+    ends = union_all(stops, _received()).subquery("dropoffs")
     return (
-        select(Stop.claim_id.label("claim_id"), func.max(Stop.confirmed_at).label("at"))
-        .where(
-            Stop.claim_id.is_not(None),
-            Stop.kind == StopKind.DROPOFF,
-            Stop.leg.in_((0, 2)),
-            Stop.status == StopStatus.DONE,
-        )
-        .group_by(Stop.claim_id)
+        select(ends.c.claim_id.label("claim_id"), func.max(ends.c.at).label("at"))
+        .group_by(ends.c.claim_id)
         .subquery("delivered")
     )
 
@@ -73,7 +91,8 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 
 def moments(session: Session, claim_ids: Iterable[int]) -> dict[int, Moments]:
-    """``Moments`` of each claim, in a few queries whatever their number."""
+    """``Moments`` of each claim, in a few queries whatever their number (the depot
+    receipts count as in :func:`picked_up_at` and :func:`delivered_at`)."""
     ids = sorted(set(claim_ids))
     out = {cid: Moments() for cid in ids}
     for part in _chunks(ids):
@@ -93,6 +112,11 @@ def moments(session: Session, claim_ids: Iterable[int]) -> dict[int, Moments]:
                 m.picked_up_at = at if m.picked_up_at is None else min(m.picked_up_at, at)
             elif kind == StopKind.DROPOFF and leg in (0, 2):
                 m.delivered_at = at if m.delivered_at is None else max(m.delivered_at, at)
+        received = session.execute(_received().where(StockReceipt.claim_id.in_(part))).all()
+        for claim_id, at in received:
+            m = out[claim_id]
+            m.picked_up_at = at if m.picked_up_at is None else min(m.picked_up_at, at)
+            m.delivered_at = at if m.delivered_at is None else max(m.delivered_at, at)
         booked = session.execute(
             select(Event.subject_id, Event.at, Event.after)
             .where(

@@ -27,6 +27,8 @@ Definitions (the report page repeats them):
   as the matcher measures fairness (``matching.jain_index``); J = (Σx)² / (n·Σx²), 1
   when all are equal, including when nobody received anything. Measured beneficiaries:
   the scope's network (a platform's conventions, all for a site admin) with persons > 0.
+- **Depots** (a platform's report only): kilograms in, out and lost per month, stock on
+  hand by zone and days of cover (``depot.py`` defines them).
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ from ...models import (
 )
 from ..lot_dates import local_today
 from . import co2, ledger
+from .depot import DepotFigures, depot_figures
 from .period import Period, month_key
 
 LIVE = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
@@ -127,6 +130,7 @@ class Summary:
     by_category: list[Figures]
     by_storage: list[Figures]
     by_beneficiary: list[BeneficiaryRow] = field(default_factory=list)
+    depots: DepotFigures | None = None  # a platform's depots (None: not a platform's report)
 
     kg_posted = property(lambda self: self.total.kg_posted)
     kg_claimed = property(lambda self: self.total.kg_claimed)
@@ -272,6 +276,7 @@ def summary(session: Session, scope: ReportScope, period: Period, kg_per_person:
         by_category=[g for g in categories.values() if g.posted_g],
         by_storage=[g for g in storages.values() if g.posted_g],
         by_beneficiary=sorted(bens.values(), key=lambda r: (-r.delivered_g, r.name)),
+        depots=depot_figures(session, platform, period) if platform is not None else None,
     )
 
 
