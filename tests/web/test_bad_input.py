@@ -25,7 +25,7 @@ import csv
 import io
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from html.parser import HTMLParser
@@ -35,8 +35,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from markupsafe import escape
+from sqlalchemy import select
 
-from tests.web.conftest import Workspace, describe, server_errors
+from tests.web.conftest import Workspace, describe, fingerprint, server_errors
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 Facts = dict[str, Any]
@@ -307,7 +308,7 @@ FORMS = {
             "claim_booking",
             "coordinator",
             "/claims/{claim}/booking",
-            lambda f: {"run_id": str(f["run"])},
+            lambda f: {"run_id": str(f["booking_run"])},
             accepted=(302, 303),
         ),
         Form(
@@ -492,7 +493,7 @@ FORMS = {
             "api_booking",
             "coordinator",
             "/api/v1/claims/{claim}/booking",
-            lambda f: {"run_id": f["run"]},
+            lambda f: {"run_id": f["booking_run"]},
             api=True,
             accepted=(200, 201, 400),
         ),  # 400: no room that day
@@ -512,6 +513,96 @@ FORMS = {
         ),
     ]
 }
+
+
+# -- the depot API (issue 16) ---------------------------------------------------------------
+# Their valid values name stock of Libramont's depot: the demo's own when it has some,
+# else stock made before each case (``_depot_stock`` below), part of the untouched state.
+
+
+def receipt_json(f: Facts) -> dict:
+    return {
+        "source": "outside",
+        "supplier": "SPP Intégration sociale (FSE+)",
+        "title": "Haricots verts en conserve",
+        "category": "dry_goods",
+        "weight_kg": 12,
+        "units": 24,
+        "lot_number": "HV-2026-07",
+        "date_kind": "best_before",
+        "date": day(f, 300),
+        "storage": "ambient",
+        "allergens": [],
+        "fse_plus": True,
+        "packaging_ok": True,
+        "labels_ok": True,
+        "note": "Palette filmée",
+    }
+
+
+FORMS.update(
+    {
+        form.name: form
+        for form in [
+            Form(
+                "api_receipt_goods",
+                "coordinator",
+                "/api/v1/depots/{depot}/receipts",
+                receipt_json,
+                api=True,
+            ),
+            Form(
+                "api_receipt_claim",
+                "coordinator",
+                "/api/v1/depots/{depot}/receipts",
+                lambda f: {"claim_id": f["depot_claim"], "temperature": 4.0, "note": "RAS"},
+                api=True,
+            ),
+            Form(
+                "api_split",
+                "coordinator",
+                "/api/v1/stock/{stock_item}/split",
+                lambda f: {"parts": [2, 3.5]},
+                api=True,
+            ),
+            Form(
+                "api_merge",
+                "coordinator",
+                "/api/v1/stock/{stock_item}/merge",
+                lambda f: {"item_ids": [f["stock_other"]]},
+                api=True,
+            ),
+            Form(
+                "api_adjustment",
+                "coordinator",
+                "/api/v1/stock/{stock_item}/adjustments",
+                lambda f: {"kg": 1.5, "reason": "damaged", "note": "Carton écrasé"},
+                api=True,
+            ),
+            Form(
+                "api_count",
+                "coordinator",
+                "/api/v1/stock/{stock_item}/counts",
+                lambda f: {"kg": 11.5, "note": "Inventaire de décembre"},
+                api=True,
+            ),
+            Form(
+                "api_offer",
+                "coordinator",
+                "/api/v1/stock/{stock_item}/offer",
+                lambda f: {
+                    "kg": 4,
+                    "pickup_from": moment(f, 1, 9),
+                    "pickup_until": moment(f, 2, 17),
+                    "divisible": True,
+                    "min_part_kg": 1,
+                },
+                api=True,
+            ),
+        ]
+    }
+)
+DEPOT_PATHS = ("/api/v1/depots", "/api/v1/stock")
 
 
 # -- the cases ----------------------------------------------------------------------------
@@ -866,6 +957,72 @@ CASES: list[Case] = [
 ]
 
 
+# -- the depot API (issue 16) --
+SPLIT_PARTS = {
+    "empty": [],
+    "201 parts": [0.1] * 201,
+    "-1": [2, -1],
+    "0": [0],
+    "NaN": [math.nan],
+    "Infinity": [math.inf],
+    "1e308": [1e308],
+    "strings": ["deux"],
+    "numbers as strings": ["2", "3"],
+    "nested": [[2]],
+    "null": [None],
+    "not a list": 5,
+    "object": {"0": 2},
+}
+ITEM_IDS = {
+    "empty": [],
+    "201 ids": list(range(1, 202)),
+    "strings": ["abc"],
+    "-1": [-1],
+    "1.5": [1.5],
+    "true": [True],
+    **{str(n): [n] for n in BIG},
+    "not a list": 5,
+}
+CASES += [
+    *texts("api_receipt_goods", "title", "lot_number", "supplier", "note"),
+    *numbers("api_receipt_goods", "weight_kg", "units"),
+    *numbers("api_receipt_goods", "temperature", skip=(*SIGNED, "string")),  # none sent
+    *ids("api_receipt_goods", "zone_id", "donor_id"),
+    *dates("api_receipt_goods", "date"),
+    *values("api_receipt_goods", "source", {"claim": "claim", "unknown": "achat", "number": 1}),
+    *values("api_receipt_goods", "storage", {"unknown": "tiède", "list": ["ambient"]}),
+    *values("api_receipt_goods", "packaging_ok", {"string": "oui", "number": 1}),
+    *whole_bodies("api_receipt_goods"),
+    *ids("api_receipt_claim", "claim_id"),
+    *numbers("api_receipt_claim", "temperature", skip=SIGNED),
+    *texts("api_receipt_claim", "note"),
+    *whole_bodies("api_receipt_claim"),
+    *values("api_split", "parts", SPLIT_PARTS),
+    *whole_bodies("api_split"),
+    *values("api_merge", "item_ids", ITEM_IDS),
+    *whole_bodies("api_merge"),
+    *numbers("api_adjustment", "kg"),
+    *values("api_adjustment", "reason", {"unknown": "volé", "empty": "", "null": None}),
+    *texts("api_adjustment", "note"),
+    *whole_bodies("api_adjustment"),
+    *numbers("api_count", "kg"),
+    *texts("api_count", "note"),
+    *whole_bodies("api_count"),
+    *numbers("api_offer", "kg", "min_part_kg"),
+    *dates("api_offer", "pickup_from", "pickup_until", kind=MOMENTS),
+    *values("api_offer", "divisible", {"string": "oui", "number": 1}),
+    *whole_bodies("api_offer"),
+    *path_ids("coordinator", "GET", "/api/v1/depots/{id}/stock"),
+    *path_ids("coordinator", "POST", "/api/v1/depots/{id}/receipts", "api_receipt_goods"),
+    *path_ids("coordinator", "GET", "/api/v1/stock/{id}"),
+    *path_ids("coordinator", "POST", "/api/v1/stock/{id}/split", "api_split"),
+    *path_ids("coordinator", "POST", "/api/v1/stock/{id}/merge", "api_merge"),
+    *path_ids("coordinator", "POST", "/api/v1/stock/{id}/adjustments", "api_adjustment"),
+    *path_ids("coordinator", "POST", "/api/v1/stock/{id}/counts", "api_count"),
+    *path_ids("coordinator", "POST", "/api/v1/stock/{id}/offer", "api_offer"),
+]
+
+
 # -- sending ------------------------------------------------------------------------------
 
 
@@ -1111,3 +1268,145 @@ def test_valid_input_is_accepted(form: Form, workspace: Workspace):
         f"{form.method} {form.path.format(**workspace.facts)} refused valid values "
         f"[{response.status_code}]: {crash or _excerpt(response)}"
     )
+
+
+# -- depot stock for the depot bodies ---------------------------------------------------
+
+
+def _depot_case(request: pytest.FixtureRequest) -> bool:
+    spec = getattr(request.node, "callspec", None)
+    thing = spec.params.get("case", spec.params.get("form")) if spec else None
+    if isinstance(thing, Case):
+        path = thing.path or (thing.form.path if thing.form else "")
+    elif isinstance(thing, Form):
+        path = thing.path
+    else:
+        return False
+    return path.startswith(DEPOT_PATHS)
+
+
+def _demo_stock(s, depot_id: int) -> dict | None:
+    """The demo's own stock at Libramont's depot, if it has what the bodies need: an
+    item of 20 kg or more with another of the same product and date to merge, and the
+    platform's claim for its depot, not yet received (chilled or ambient)."""
+    from surplus.models import Claim, ClaimStatus, Lot, StockItem, StorageClass
+
+    items = s.scalars(
+        select(StockItem)
+        .where(StockItem.depot_id == depot_id, StockItem.grams >= 20_000)
+        .order_by(StockItem.id)
+    ).all()
+    pair = next(
+        (
+            (a, b)
+            for a in items
+            for b in items
+            if a.id != b.id
+            and (a.product, a.category, a.storage, a.date_kind, a.best_date, a.fse_plus)
+            == (b.product, b.category, b.storage, b.date_kind, b.best_date, b.fse_plus)
+        ),
+        None,
+    )
+    claim = s.scalar(
+        select(Claim.id)
+        .join(Lot, Lot.id == Claim.lot_id)
+        .where(
+            Claim.depot_id == depot_id,
+            Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED]),
+            Lot.storage.in_([StorageClass.CHILLED, StorageClass.AMBIENT]),
+        )
+        .order_by(Claim.id)
+    )
+    if pair is None or claim is None:
+        return None
+    return {"stock_item": pair[0].id, "stock_other": pair[1].id, "depot_claim": claim}
+
+
+def _make_stock(ws: Workspace) -> None:
+    """Stock at Libramont's depot made through the services, as its coordinator: zones
+    where it has none, two receipts of one product and date, and the platform's claim
+    for its depot on an open lot. Committed; the ids go into the facts."""
+    from surplus.errors import DomainError
+    from surplus.extensions import db
+    from surplus.models import Depot, DepotZone, Lot, LotStatus, StorageClass, User
+    from surplus.schemas.base import load
+    from surplus.schemas.depot import GoodsReceiptSchema
+    from surplus.services import claims
+    from surplus.services.depots import receipts
+    from tests.web.conftest import ACCOUNTS
+
+    s = db.session
+    coordinator = s.scalar(select(User).where(User.email == ACCOUNTS["coordinator"]))
+    depot = s.get(Depot, ws.facts["depot"])
+    have = set(s.scalars(select(DepotZone.storage).where(DepotZone.depot_id == depot.id)))
+    for name, storage, kg in (
+        ("Réserve (test)", StorageClass.AMBIENT, 5000),
+        ("Chambre froide (test)", StorageClass.CHILLED, 800),
+    ):
+        if storage not in have:
+            s.add(DepotZone(depot_id=depot.id, name=name, storage=storage, capacity_kg=kg))
+    s.flush()
+    values = load(GoodsReceiptSchema(), {**receipt_json(ws.facts), "weight_kg": 40})
+    item = receipts.receive_goods(s, coordinator, depot, values).item
+    other = receipts.receive_goods(s, coordinator, depot, values).item
+    claim = None
+    for lot in s.scalars(
+        select(Lot)
+        .where(
+            Lot.status == LotStatus.OPEN,
+            Lot.fse_plus.is_(False),
+            Lot.storage.in_([StorageClass.CHILLED, StorageClass.AMBIENT]),
+            Lot.donor_id != depot.platform_id,
+        )
+        .order_by(Lot.id)
+    ):
+        try:
+            with s.begin_nested():
+                claim, _created = claims.claim_lot(s, coordinator, lot.id, lot.remaining_kg)
+            break
+        except DomainError:
+            continue
+    assert claim is not None, "Libramont may claim an open lot for its depot"
+    ws.facts.update(stock_item=item.id, stock_other=other.id, depot_claim=claim.id)
+    s.commit()
+    s.close()  # no connection left open on the file the workspace copies over
+
+
+@pytest.fixture(autouse=True)
+def _depot_stock(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Before a depot case: the demo's stock, or stock made here, which the untouched
+    state then includes (``pristine``) while the cases leave it alone. When a test
+    changes the database, the workspace goes back to the template, without it."""
+    if "workspace" not in request.fixturenames:
+        yield
+        return
+    ws: Workspace = request.getfixturevalue("workspace")
+    if not hasattr(ws, "depot_base"):
+        ws.depot_base, ws.depot_stocked = ws.pristine, False
+    if _depot_case(request) and not ws.depot_stocked:
+        from surplus.extensions import db
+
+        found = _demo_stock(db.session, ws.facts["depot"])
+        db.session.rollback()
+        if found is not None:
+            ws.facts.update(found)
+        else:
+            _make_stock(ws)
+            ws.pristine = fingerprint()
+            ws.depot_stocked = True
+    yield
+    if ws.depot_stocked:
+        if ws.dirty is None:
+            ws.dirty = fingerprint() != ws.pristine
+        if ws.dirty:  # the workspace fixture copies the template back: no stock then
+            ws.pristine, ws.depot_stocked = ws.depot_base, False
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _no_stock_left(_workspaces: dict[str, Workspace]) -> Iterator[None]:
+    """The other modules sharing the workspaces find them as the template has them."""
+    yield
+    for ws in _workspaces.values():
+        if getattr(ws, "depot_stocked", False):
+            ws.reset()
+            ws.pristine, ws.depot_stocked = ws.depot_base, False
