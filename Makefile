@@ -60,7 +60,7 @@ lint: install-test
 
 ## The whole suite: lint, types, then every test on SQLite and PostgreSQL and in Chromium.
 test: install-test translations lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --dist worksteal --durations=15
 
 bench: install-test translations
 	$(BIN)/python bench/matching.py

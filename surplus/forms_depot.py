@@ -27,6 +27,7 @@ REASONS = {
     AdjustmentReason.UNFIT: _l("Unfit for consumption"),
     AdjustmentReason.DESTROYED: _l("Destroyed"),
     AdjustmentReason.EXPIRED: _l("Past its date"),
+    AdjustmentReason.OTHER: _l("Other"),
 }
 SOURCES = {
     ReceiptSource.CLAIM: _l("The platform's claim"),

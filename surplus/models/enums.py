@@ -164,6 +164,7 @@ class AdjustmentReason(enum.StrEnum):
     UNFIT = "unfit"
     DESTROYED = "destroyed"
     EXPIRED = "expired"
+    OTHER = "other"  # said in words (the note)
 
 
 class RunStatus(enum.StrEnum):

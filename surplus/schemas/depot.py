@@ -109,8 +109,25 @@ class MergeSchema(_JsonItems):
 
 class AdjustmentSchema(InputSchema):
     kg = Kilograms(MAX_LOT_KG, required=True, metadata={"description": "Kilograms taken off."})
-    reason = Choice(AdjustmentReason, required=True)
+    reason = Text(
+        200,
+        required=True,
+        allow_blank=False,
+        metadata={
+            "description": "damaged, unfit, destroyed, expired or other; or why, in words "
+            "(kept as the note, reason other)."
+        },
+    )
     note = Text(1000, load_default="")
+
+    @ma.post_load
+    def _reason(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        try:
+            data["reason"] = AdjustmentReason(data["reason"].strip().lower())
+        except ValueError:
+            data["note"] = "; ".join(t for t in (data["reason"], data.get("note", "")) if t)
+            data["reason"] = AdjustmentReason.OTHER
+        return data
 
 
 class CountSchema(InputSchema):

@@ -233,17 +233,26 @@ def withdraw_lot(
     access.require(actor, access.CHANGE, lot, str(_l("Only the donor can withdraw this lot.")))
     if lot.status not in (LotStatus.OPEN, LotStatus.CLAIMED):
         raise Conflict(str(_l("This lot can no longer be withdrawn.")))
-    reason = reason.strip() or str(_l("Withdrawn by the donor."))
+    affected = stop_lot(session, actor, lot, reason.strip() or str(_l("Withdrawn by the donor.")))
+    if notify:
+        notifications.lot_withdrawn(session, lot, affected)
+    return affected
+
+
+def stop_lot(session: Session, actor: User | None, lot: Lot, reason: str) -> list[Claim]:
+    """Withdraw ``lot`` (the caller decided it may): its claims not yet collected end
+    withdrawn and leave their runs; a lot offered from depot stock puts what is still at
+    the depot back in stock. Returns the claims withdrawn."""
     before = events.snapshot(lot, *LOT_FIELDS)
     lot.status = LotStatus.WITHDRAWN
     lot.status_reason = reason
     affected = [c for c in lot.claims if c.status == ClaimStatus.ACTIVE]
+    from .booking import unbook
+
     for claim in affected:
         claim_before = events.snapshot(claim, "status", "grams")
         claim.status = ClaimStatus.WITHDRAWN
         claim.status_reason = reason
-        from .booking import unbook
-
         unbook(session, actor, claim)
         events.record(
             session,
@@ -267,9 +276,8 @@ def withdraw_lot(
         before=before,
         after=events.snapshot(lot, *LOT_FIELDS),
         reason=reason,
+        organisation_id=lot.donor_id,
     )
-    if notify:
-        notifications.lot_withdrawn(session, lot, affected)
     return affected
 
 

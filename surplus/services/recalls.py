@@ -197,42 +197,12 @@ def in_stock(session: Session, lot: Lot) -> tuple[list[StockItem], list[Lot]]:
 
 
 def _withdraw_onward(session: Session, actor: User, lot: Lot, reason: str) -> None:
-    """A lot offered from recalled stock stops, as ``lots.withdraw_lot`` stops one, though
-    the actor (the upstream donor) is not its donor: its planned claims end withdrawn and
-    leave their runs, its unclaimed kilograms go back to the item (kept apart there)."""
-    from .booking import unbook
-    from .depots.stock import return_to_stock
+    """A lot offered from recalled stock stops as a withdrawn lot does, though the actor
+    (the upstream donor) is not its donor: its planned claims end withdrawn and leave
+    their runs, its unclaimed kilograms go back to the item (kept apart there)."""
+    from . import lots
 
-    before = events.snapshot(lot, "status", "remaining_g")
-    lot.status = LotStatus.WITHDRAWN
-    lot.status_reason = reason
-    affected = [c for c in lot.claims if c.status == ClaimStatus.ACTIVE]
-    for claim in affected:
-        claim_before = events.snapshot(claim, "status", "grams")
-        claim.status = ClaimStatus.WITHDRAWN
-        claim.status_reason = reason
-        unbook(session, actor, claim)
-        events.record(
-            session,
-            actor,
-            claim,
-            "withdrawn",
-            before=claim_before,
-            after=events.snapshot(claim, "status", "grams"),
-            reason=reason,
-        )
-    session.flush()
-    return_to_stock(session, actor, lot, lot.remaining_g + sum(c.grams for c in affected))
-    events.record(
-        session,
-        actor,
-        lot,
-        "withdrawn",
-        before=before,
-        after=events.snapshot(lot, "status", "remaining_g"),
-        reason=reason,
-        organisation_id=lot.donor_id,
-    )
+    lots.stop_lot(session, actor, lot, reason)
 
 
 def _kg(claim_ids: set[int], grams_of: dict[int, tuple[str, int]]) -> dict[str, float]:

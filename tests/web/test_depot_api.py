@@ -124,3 +124,30 @@ def test_other_organisations_see_no_depot(w, client, api_token):
             ).status_code
             == 404
         )
+
+
+def test_an_adjustment_takes_a_reason_as_a_code_or_in_words(w, client, api_token):
+    lot_id = _chilled(client, api_token(w.donor_user))
+    claim = _depot_claim(client, api_token(w.coordinator), lot_id, 30)
+    team = api_token(w.team)
+    item = client.post(
+        f"/api/v1/depots/{w.depot.id}/receipts",
+        json={"claim_id": claim["id"], "temperature": 2.5},
+        headers=team,
+    ).get_json()["item"]
+    url = f"/api/v1/stock/{item['id']}/adjustments"
+    coded = client.post(url, json={"kg": 2, "reason": "damaged"}, headers=team)
+    worded = client.post(url, json={"kg": 3, "reason": "Palette percée"}, headers=team)
+    assert (coded.status_code, worded.status_code) == (200, 200), worded.get_json()
+    assert worded.get_json()["kg"] == 25
+    too_much = client.post(url, json={"kg": 26, "reason": "damaged"}, headers=team)
+    assert too_much.status_code == 409 and too_much.get_json()["available_kg"] == 25
+    db.session.rollback()
+    from surplus.models import StockMovement
+
+    reasons = db.session.scalars(
+        db.select(StockMovement.reason)
+        .where(StockMovement.item_id == item["id"], StockMovement.delta_g < 0)
+        .order_by(StockMovement.id)
+    ).all()
+    assert reasons == ["damaged", "other: Palette percée"]
