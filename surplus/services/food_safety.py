@@ -35,10 +35,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
-from sqlalchemy.orm import object_session
+from sqlalchemy.orm import Session, object_session
 
 from ..errors import Invalid
 from ..models import Lot, ProductKind, Recall, StorageClass
@@ -120,11 +121,16 @@ def _recalled(lot: Lot) -> bool:
     if item_id is None:
         return False
     from ..models import StockItem
-    from .depots.stock import origins
 
     item = session.get(StockItem, item_id)
-    lots = [o.lot_id for o in origins(session, item)] if item is not None else []
-    lots = [lot_id for lot_id in lots if lot_id is not None]
+    return item is not None and item_recalled(session, item)
+
+
+def item_recalled(session: Session, item: Any) -> bool:
+    """Some of a depot stock item's food came in by a claim on a recalled lot."""
+    from .depots.stock import origins
+
+    lots = [o.lot_id for o in origins(session, item) if o.lot_id is not None]
     return bool(lots) and (
         session.scalar(select(Recall.id).where(Recall.lot_id.in_(lots)).limit(1)) is not None
     )

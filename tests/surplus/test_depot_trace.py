@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from surplus import access
-from surplus.errors import NotFound
+from surplus.errors import Conflict, NotFound
 from surplus.extensions import db
 from surplus.models import AdjustmentReason, ClaimStatus, Event, LotStatus, Recall, Role, StockItem
 from surplus.services import claims, food_safety, recalls
@@ -140,10 +140,12 @@ def test_a_recall_follows_the_food_through_the_depot(w):
 
 
 def test_a_lot_offered_from_recalled_stock_is_refused_at_hand_over(w):
+    before = stock.offer(db.session, w.coordinator, w.other_parcel, {"kg": 5})
     recalls.open_recall(db.session, w.donor_user, w.lot, "Listeria")
-    again = stock.offer(db.session, w.coordinator, w.other_parcel, {"kg": 5})
-    verdict = food_safety.check_handover(again, 3.0)
+    verdict = food_safety.check_handover(before, 3.0)
     assert not verdict.ok and verdict.reason == food_safety.RECALLED
+    with pytest.raises(Conflict):  # and recalled stock is offered no more
+        stock.offer(db.session, w.coordinator, w.other_parcel, {"kg": 1})
     # Stock from elsewhere is not affected.
     clean = factories.lot(w.other_donor, kg=10)
     assert food_safety.check_handover(clean, 3.0).ok

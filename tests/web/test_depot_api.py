@@ -151,3 +151,24 @@ def test_an_adjustment_takes_a_reason_as_a_code_or_in_words(w, client, api_token
         .order_by(StockMovement.id)
     ).all()
     assert reasons == ["damaged", "other: Palette percée"]
+
+
+def test_stock_from_a_recalled_lot_is_never_offered(w, client, api_token):
+    donor, coordinator, team = api_token(w.donor_user), api_token(w.coordinator), api_token(w.team)
+    lot_id = _chilled(client, donor)
+    claim = _depot_claim(client, coordinator, lot_id, 40)
+    item = client.post(
+        f"/api/v1/depots/{w.depot.id}/receipts",
+        json={"claim_id": claim["id"], "temperature": 3},
+        headers=team,
+    ).get_json()["item"]
+    parcel = client.post(
+        f"/api/v1/stock/{item['id']}/split", json={"parts": [10]}, headers=team
+    ).get_json()[0]
+    recalled = client.post(
+        f"/api/v1/lots/{lot_id}/recall", json={"reason": "Listeria"}, headers=donor
+    )
+    assert recalled.status_code in (200, 201), recalled.get_json()
+    for stock_id in (item["id"], parcel["id"]):  # the pallet and a parcel split from it
+        refused = client.post(f"/api/v1/stock/{stock_id}/offer", json={}, headers=coordinator)
+        assert refused.status_code == 409, refused.get_json()

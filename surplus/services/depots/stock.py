@@ -34,7 +34,7 @@ from ...models import (
     StockSource,
     User,
 )
-from .. import events, lots
+from .. import events, food_safety, lots
 from ..lot_input import grams as to_grams
 from ..reports.ledger import units_of
 from .receipts import PRODUCT_FIELDS
@@ -275,6 +275,10 @@ def offer(
     end = values.get("pickup_until") or min(
         item.expires_at or now + timedelta(days=OFFER_DAYS), now + timedelta(days=OFFER_DAYS)
     )
+    if food_safety.item_recalled(session, item):
+        raise Conflict(
+            str(_l("This stock comes from a recalled lot: keep it apart; it may not be offered."))
+        )
     if item.expires_at is not None and start >= item.expires_at:
         raise Conflict(str(_l("This item is past its date: it may no longer be offered.")))
     if end <= start:
