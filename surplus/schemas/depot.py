@@ -3,6 +3,7 @@ donor or from outside Maillon), a split, a merge, an adjustment, a count, an off
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import marshmallow as ma
@@ -175,8 +176,7 @@ class ReceiptInSchema(InputSchema):
 for _name, _field in {**GoodsReceiptSchema._declared_fields}.items():
     # Documentation only (the loaders above read them): every field, none required.
     if _name not in ReceiptInSchema._declared_fields:
-        _copy = _field.__class__.__new__(_field.__class__)
-        _copy.__dict__.update(_field.__dict__)
+        _copy = copy.copy(_field)
         _copy.required = False
         ReceiptInSchema._declared_fields[_name] = _copy
 

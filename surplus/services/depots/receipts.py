@@ -154,6 +154,26 @@ def _stock_in(
     return item
 
 
+def _settle(
+    session: Session,
+    actor: User,
+    receipt: StockReceipt,
+    zone: DepotZone | None,
+    verdict: Any,
+    refused: tuple[str, str] | None,
+    tell: bool,
+) -> Received:
+    """Accepted, the receipt becomes stock in ``zone``; refused, the donor and the
+    coordinators are told (``tell``: there is someone to send it back to)."""
+    item = None
+    if refused is None:
+        assert zone is not None
+        item = _stock_in(session, actor, receipt, zone, receipt.units)
+    elif tell:
+        notifications.receipt_refused(session, receipt)
+    return Received(receipt, item, verdict.limit_c, refused[0] if refused else None)
+
+
 def receive_claim(
     session: Session, actor: User, depot: Depot, claim_id: int, values: Mapping[str, Any]
 ) -> Received:
@@ -233,13 +253,7 @@ def receive_claim(
         reason=refusal or "",
         organisation_id=lot.donor_id,
     )
-    item = None
-    if refusal is None:
-        assert zone is not None
-        item = _stock_in(session, actor, receipt, zone, receipt.units)
-    else:
-        notifications.receipt_refused(session, receipt)
-    return Received(receipt, item, verdict.limit_c, refused[0] if refused else None)
+    return _settle(session, actor, receipt, zone, verdict, refused, tell=True)
 
 
 def receive_goods(
@@ -317,10 +331,4 @@ def receive_goods(
         reason=refusal or "",
         organisation_id=depot.platform_id,
     )
-    item = None
-    if refusal is None:
-        assert zone is not None
-        item = _stock_in(session, actor, receipt, zone, receipt.units)
-    elif donor_id is not None:
-        notifications.receipt_refused(session, receipt)
-    return Received(receipt, item, verdict.limit_c, refused[0] if refused else None)
+    return _settle(session, actor, receipt, zone, verdict, refused, tell=donor_id is not None)

@@ -20,7 +20,7 @@ from typing import Any
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from ... import access
 from ...errors import Conflict, Invalid
@@ -392,7 +392,10 @@ def origins(session: Session, item: StockItem) -> list[Origin]:
                 stack.append((src.source_item_id, grams))
     receipts = (
         session.scalars(
-            select(StockReceipt).where(StockReceipt.id.in_(list(seen))).order_by(StockReceipt.id)
+            select(StockReceipt)
+            .where(StockReceipt.id.in_(list(seen)))
+            .options(selectinload(StockReceipt.claim), selectinload(StockReceipt.donor))
+            .order_by(StockReceipt.id)
         ).all()
         if seen
         else []
