@@ -41,6 +41,47 @@ def kg(value: float | None) -> str:
     return _kg(round(float(value), 1), str(get_locale()))
 
 
+@lru_cache(maxsize=4096)
+def _decimal(value: float, pattern: str, locale: str) -> str:
+    return babel_decimal(value, format=pattern, locale=locale)
+
+
+def number(value: float | None, digits: int = 1) -> str:
+    """A plain number in the page's style (decimal comma and narrow space in French)."""
+    if value is None:
+        return ""
+    pattern = "#,##0" + ("." + "#" * digits if digits else "")
+    return _decimal(round(float(value), digits), pattern, str(get_locale()))
+
+
+def km(value: float | None) -> str:
+    """A distance: "12,3 km" (whole kilometres from 100 km up)."""
+    if value is None:
+        return ""
+    return f"{number(value, 0 if abs(value) >= 100 else 1)}\u00a0km"
+
+
+def celsius(value: float | None) -> str:
+    """A temperature: "4 °C", "-18 °C", "9,5 °C"."""
+    if value is None:
+        return ""
+    return f"{number(value, 1)}\u00a0°C"
+
+
+def percent(value: float | None, digits: int = 0) -> str:
+    """A share given as a fraction (0.525 → "52,5 %" with one digit)."""
+    if value is None:
+        return ""
+    return f"{number(value * 100, digits)}\u00a0%"
+
+
+def hour(value: datetime | None) -> str:
+    """The time of day only: "13:07"."""
+    if value is None:
+        return ""
+    return _datetime(value, "HH:mm", str(get_locale()), str(get_timezone()))
+
+
 def when(value: datetime | date | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
@@ -71,6 +112,11 @@ def _can(action: str, obj: object) -> bool:
 def init_app(app: Flask) -> None:
     app.add_template_filter(kg, "kg")
     app.add_template_filter(when, "when")
+    app.add_template_filter(number, "number")
+    app.add_template_filter(km, "km")
+    app.add_template_filter(celsius, "celsius")
+    app.add_template_filter(percent, "percent")
+    app.add_template_filter(hour, "hour")
     app.add_template_global(labels.label, "label")
     app.add_template_global(labels.ALL, "LABELS")
     app.add_template_global(match_labels.why, "why")

@@ -34,7 +34,7 @@ from .enums import (
 from .event import AppendOnlyError, Event
 from .interplatform import LotOffer, TransportAgreement
 from .job import JobLock, JobRun
-from .lot import MAX_LOT_GRAMS, Claim, Lot
+from .lot import MAX_LOT_GRAMS, Claim, Lot, LotPhoto
 from .notification import Notification, NotificationPreference
 from .organisation import Invitation, Organisation, User
 from .recall import Recall, RecallHolder
@@ -68,6 +68,7 @@ __all__ = [
     "Event",
     "Invitation",
     "Lot",
+    "LotPhoto",
     "LotStatus",
     "OrgKind",
     "ProductKind",

@@ -243,3 +243,5 @@ class NotificationKind(enum.StrEnum):
     RECALL = "recall"
     STOCK_EXPIRING = "stock_expiring"
     RECEIPT_REFUSED = "receipt_refused"
+    CLAIM_ALLOCATED = "claim_allocated"
+    LOT_CHANGED = "lot_changed"

@@ -81,6 +81,9 @@ class Lot(db.Model):
 
     donor: Mapped[Organisation] = relationship()
     claims: Mapped[list[Claim]] = relationship(back_populates="lot", order_by="Claim.id")
+    photos: Mapped[list[LotPhoto]] = relationship(
+        back_populates="lot", order_by="LotPhoto.id", cascade="all, delete-orphan"
+    )
 
     @property
     def weight_kg(self) -> float:
@@ -142,3 +145,26 @@ class Claim(db.Model):
     @property
     def is_live(self) -> bool:
         return self.status in (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
+
+
+class LotPhoto(db.Model):
+    """A photo of a lot: the file lives in the photo storage under ``key`` (re-encoded,
+    resized and stripped of metadata when it was uploaded)."""
+
+    __tablename__ = "lot_photo"
+    __table_args__ = (
+        CheckConstraint("width > 0 AND height > 0", name="size_positive"),
+        CheckConstraint("bytes > 0", name="bytes_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lot_id: Mapped[int] = mapped_column(ForeignKey("lot.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    width: Mapped[int]
+    height: Mapped[int]
+    bytes: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    lot: Mapped[Lot] = relationship(back_populates="photos")

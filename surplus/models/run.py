@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, enum_column
 from .enums import RunStatus, StopKind, StopStatus
-from .organisation import Organisation
+from .organisation import Organisation, User
 
 if TYPE_CHECKING:
     from .lot import Claim
@@ -122,8 +122,11 @@ class Run(db.Model):
     status: Mapped[RunStatus] = mapped_column(
         enum_column(RunStatus, "run_status"), default=RunStatus.PLANNED
     )
+    # The platform member who drives it (None until a coordinator assigns someone).
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"), index=True)
 
     platform: Mapped[Organisation] = relationship()
+    driver: Mapped[User | None] = relationship()
     vehicle: Mapped[Vehicle] = relationship()
     depot: Mapped[Depot] = relationship()
     template: Mapped[RunTemplate | None] = relationship()
