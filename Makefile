@@ -37,7 +37,7 @@ install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
 translations: install
-	$(BIN)/pybabel compile -d translations
+	$(BIN)/pybabel -q compile -d translations
 
 extract-messages: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext -o translations/messages.pot .
@@ -49,8 +49,10 @@ migrate: translations
 seed: migrate
 	$(BIN)/flask demo seed --if-empty
 
-## Serve the demo region on http://$(HOST):$(PORT) with the scheduler in this process.
-run: seed
+## Serve the demo region on http://$(HOST):$(PORT) with the scheduler in this process;
+## seeds it if empty, then says where to go and which demo accounts sign in.
+run: migrate
+	$(BIN)/flask demo seed --if-empty --hello http://$(HOST):$(PORT)
 	SCHEDULER_ENABLED=1 $(BIN)/flask run --host $(HOST) --port $(PORT)
 
 lint: install-test

@@ -41,6 +41,9 @@ from .models import (
 
 T = TypeVar("T")
 VIEW, CHANGE = "view", "change"
+# A lot's donor corrects or extends it after posting (description, window, kilograms,
+# photos): its organisation's members, as for withdrawing it.
+LOT_EDIT = "lot.edit"
 
 
 def _same_org(user: User, org_id: int | None) -> bool:
@@ -103,7 +106,7 @@ def _invitation(user: User, action: str, inv: Invitation) -> bool:
 
 def _lot(user: User, action: str, lot: Lot) -> bool:
     if _same_org(user, lot.donor_id):
-        return True
+        return True  # any action, LOT_EDIT included: the donor organisation's members
     if action != VIEW:
         return False
     if lot.status == LotStatus.OPEN and user.organisation.is_beneficiary:
@@ -169,9 +172,15 @@ def _platform_asset(user: User, action: str, obj: Depot | Vehicle | Run) -> bool
     return coordinates(user, obj.platform_id)
 
 
+ASSIGN = "run.assign"  # a run: choose who drives it (its platform's coordinators)
+
+
 def _run(user: User, action: str, run: Run) -> bool:
     """A platform also sees (not changes) another platform's run that carries one of its
-    claims under a transport agreement."""
+    claims under a transport agreement. Only the run's platform's coordinators choose
+    its driver (:data:`ASSIGN`)."""
+    if action == ASSIGN:
+        return coordinates(user, run.platform_id)
     if _platform_asset(user, action, run):
         return True
     return (
@@ -184,6 +193,20 @@ def _run(user: User, action: str, run: Run) -> bool:
             .limit(1)
         )
         is not None
+    )
+
+
+def sees_whole_run(user: User, run: Run) -> bool:
+    """The run's own platform (and a site admin) sees every stop of it; a client platform
+    following it under a transport agreement sees only the stops of its own claims
+    (:func:`stop_shown`)."""
+    return user.is_site_admin or _same_org(user, run.platform_id)
+
+
+def stop_shown(user: User, stop: Stop) -> bool:
+    """Whether a run's page, sheet and API show ``stop`` to ``user``."""
+    return sees_whole_run(user, stop.run) or (
+        stop.claim is not None and _same_org(user, stop.claim.platform_id)
     )
 
 
@@ -308,6 +331,12 @@ def visible_runs(user: User):
     return select(Run).where(Run.platform_id == user.organisation_id)
 
 
+def driven_runs(user: User):
+    """The runs ``user`` drives: assigned to it, of its own platform (a driver who moved
+    to another organisation keeps none of the old one's)."""
+    return select(Run).where(Run.driver_id == user.id, Run.platform_id == user.organisation_id)
+
+
 def visible_templates(user: User):
     """The weekly rounds of the user's platform."""
     return select(RunTemplate).where(RunTemplate.platform_id == user.organisation_id)
@@ -330,11 +359,25 @@ def visible_batches(user: User):
 
 def coordinated_platform(user: User, message: str | None = None) -> Organisation:
     """The platform ``user`` acts for on the platform pages (its coordinators, or a site
-    admin whose organisation is a platform); 403 for anyone else."""
+    admin whose organisation is a platform); 403 for anyone else, saying so to the team
+    of a platform not verified yet (its administrators coordinate it once verified)."""
     org = user.organisation
+    if org.is_platform and not org.is_verified and not user.is_site_admin:
+        deny(str(_l("The platform pages open once Maillon has verified your platform.")))
     if not org.is_platform or not coordinates(user, org.id):
         deny(message)
     return org
+
+
+def may_oversee(user: User | None) -> bool:
+    """The overview of every organisation and user is the site admins'."""
+    return user is not None and user.is_authenticated and user.is_site_admin
+
+
+def require_oversee(user: User | None) -> None:
+    """403 unless ``user`` is a site admin (see :func:`may_oversee`)."""
+    if not may_oversee(user):
+        deny(str(_l("Only Maillon's administrators see every organisation and user.")))
 
 
 def visible_conventions(user: User):

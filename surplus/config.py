@@ -87,8 +87,16 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.LOTS_PER_PAGE = 20
+        # A claim above this many kilograms asks "Claim N kg?" before it is sent.
+        self.CLAIM_CONFIRM_KG = float(env.get("CLAIM_CONFIRM_KG", "50"))
         # Largest request body (a CSV of lots is the biggest); larger ones answer 413.
         self.MAX_CONTENT_LENGTH = int(env.get("MAX_CONTENT_LENGTH", str(4 * 1024 * 1024)))
+        # Lot photos: the largest upload (its own request limit, above the one of other
+        # forms), and where they are kept (services/photo_storage.py): "local" keeps them
+        # under PHOTO_STORAGE_DIR; another storage is named "package.module:Class".
+        self.PHOTO_MAX_BYTES = int(env.get("PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
+        self.PHOTO_STORAGE = env.get("PHOTO_STORAGE", "local")
+        self.PHOTO_STORAGE_DIR = env.get("PHOTO_STORAGE_DIR", str(INSTANCE / "photos"))
         # Matcher: weekly kg per served person, receipts window, farthest accepted km,
         # and the daily unattended allocation of lots nearing their date.
         self.MATCH_KG_PER_PERSON = float(env.get("MATCH_KG_PER_PERSON", "2.5"))

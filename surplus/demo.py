@@ -56,6 +56,9 @@ NAMED_USERS = {
 WALLOON = re.compile(r"^(1[34]\d\d|[4-7]\d\d\d)$")
 
 
+DRIVER_EMAIL = "chauffeur@demo.maillon.be"
+
+
 def _slug(text: str) -> str:
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
     return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:40]
@@ -362,6 +365,26 @@ class Seeder:
                     self.s.add(template)
         self.s.flush()
         runs.materialise(self.s, self.today)
+        self.seed_driver()
+
+    def seed_driver(self) -> None:
+        """A driver of the Libramont hub (a member, not a coordinator) who drives its
+        first van's runs of today and the coming week: "my runs today" on sign-in."""
+        hub = self.platforms["libramont"]
+        driver = self.user(hub, DRIVER_EMAIL, "Chauffeur démo", Role.MEMBER)
+        self.s.flush()
+        van = self.s.scalars(
+            select(Vehicle).where(Vehicle.platform_id == hub.id).order_by(Vehicle.id)
+        ).first()
+        for run in self.s.scalars(
+            select(Run).where(
+                Run.platform_id == hub.id,
+                Run.vehicle_id == van.id,
+                Run.run_date >= self.today,
+                Run.run_date < self.today + timedelta(days=8),
+            )
+        ):
+            run.driver_id = driver.id
 
     # -- inter-platform ---------------------------------------------------------------
     def seed_waves(self) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import format_percent
 from flask_babel import lazy_gettext as _l
 
 UNALLOCATED = {
@@ -34,21 +33,62 @@ WHY = {
     "shared": _l("Every organisation within reach received part of this lot."),
     "runner_up_full": _l("%(runner_up)s could also receive it but has no room left."),
     "closer_and_needier": _l(
-        "Closer than %(runner_up)s (%(km)s km vs %(runner_up_km)s km) "
+        "Closer than %(runner_up)s (%(km)s vs %(runner_up_km)s) "
         "and more of its need unmet (%(unmet)s vs %(runner_up_unmet)s)."
     ),
     "greater_need": _l(
         "More of its need unmet than %(runner_up)s (%(unmet)s vs "
-        "%(runner_up_unmet)s), which outweighs the longer trip (%(km)s km vs "
-        "%(runner_up_km)s km)."
+        "%(runner_up_unmet)s), which outweighs the longer trip (%(km)s vs "
+        "%(runner_up_km)s)."
     ),
     "closer": _l(
-        "Closer than %(runner_up)s (%(km)s km vs %(runner_up_km)s km), which outweighs "
+        "Closer than %(runner_up)s (%(km)s vs %(runner_up_km)s), which outweighs "
         "its greater unmet need (%(runner_up_unmet)s vs %(unmet)s)."
     ),
     "better_overall": _l(
         "%(runner_up)s is closer and needier here, but the plan as a whole "
         "places more food or serves needs better by sending it other lots."
+    ),
+}
+
+# When a compared figure reads the same for both (after rounding to what is shown), the
+# sentence says so instead of "12 km vs 12 km". Keys: (reason, km equal, unmet equal).
+WHY_EQUAL = {
+    ("closer_and_needier", True, False): _l(
+        "As close as %(runner_up)s (%(km)s) and more of its need unmet "
+        "(%(unmet)s vs %(runner_up_unmet)s)."
+    ),
+    ("closer_and_needier", False, True): _l(
+        "Closer than %(runner_up)s (%(km)s vs %(runner_up_km)s), with as much of its "
+        "need unmet (%(unmet)s)."
+    ),
+    ("closer_and_needier", True, True): _l(
+        "As close as %(runner_up)s (%(km)s) and with as much of its need unmet "
+        "(%(unmet)s); either would do."
+    ),
+    ("greater_need", True, False): _l(
+        "More of its need unmet than %(runner_up)s (%(unmet)s vs %(runner_up_unmet)s), "
+        "at the same distance (%(km)s)."
+    ),
+    ("greater_need", False, True): _l(
+        "Slightly more of its need unmet than %(runner_up)s (both about %(unmet)s), "
+        "which outweighs the longer trip (%(km)s vs %(runner_up_km)s)."
+    ),
+    ("greater_need", True, True): _l(
+        "Slightly more of its need unmet than %(runner_up)s, at about the same "
+        "distance (%(km)s, %(unmet)s unmet)."
+    ),
+    ("closer", True, False): _l(
+        "Slightly closer than %(runner_up)s (both about %(km)s), which outweighs its "
+        "greater unmet need (%(runner_up_unmet)s vs %(unmet)s)."
+    ),
+    ("closer", False, True): _l(
+        "Closer than %(runner_up)s (%(km)s vs %(runner_up_km)s), with as much of its "
+        "need unmet (%(unmet)s)."
+    ),
+    ("closer", True, True): _l(
+        "Slightly closer than %(runner_up)s, with about as much of its need unmet "
+        "(%(km)s, %(unmet)s unmet)."
     ),
 }
 
@@ -58,17 +98,23 @@ def unallocated(reason: str) -> str:
 
 
 def why(explanation: dict[str, Any], names: dict[int, str]) -> str:
-    """The sentence for an assignment's explanation (stored as a dict)."""
-    template = WHY.get(explanation.get("reason", ""))
+    """The sentence for an assignment's explanation (stored as a dict); figures in the
+    page's style, and never "the same vs the same"."""
+    from .templating import km, percent
+
+    reason = explanation.get("reason", "")
+    template = WHY.get(reason)
     if template is None:
         return ""
     runner = explanation.get("runner_up_id")
-    unmet_after = explanation.get("runner_up_unmet")
     values = {
         "runner_up": names.get(runner, f"#{runner}") if runner is not None else "",
-        "km": f"{explanation.get('km', 0):.0f}",
-        "runner_up_km": f"{explanation.get('runner_up_km') or 0:.0f}",
-        "unmet": format_percent(explanation.get("unmet_before", 0)),
-        "runner_up_unmet": format_percent(unmet_after or 0),
+        "km": km(explanation.get("km") or 0),
+        "runner_up_km": km(explanation.get("runner_up_km") or 0),
+        "unmet": percent(explanation.get("unmet_before") or 0),
+        "runner_up_unmet": percent(explanation.get("runner_up_unmet") or 0),
     }
+    same_km = values["km"] == values["runner_up_km"]
+    same_unmet = values["unmet"] == values["runner_up_unmet"]
+    template = WHY_EQUAL.get((reason, same_km, same_unmet), template)
     return str(template) % values

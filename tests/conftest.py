@@ -8,14 +8,17 @@ The PostgreSQL test database is created for this run and dropped at its end.
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import os
 import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -58,6 +61,10 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
+_PHOTO_DIR = Path(tempfile.mkdtemp(prefix="maillon-photos-"))
+atexit.register(shutil.rmtree, _PHOTO_DIR, ignore_errors=True)
+
+
 def _base_config(uri: str) -> dict:
     return {
         "TESTING": True,
@@ -68,6 +75,8 @@ def _base_config(uri: str) -> dict:
         "MAIL_ENABLED": False,
         "SCHEDULER_ENABLED": False,
         "LOGIN_MAX_FAILURES": 3,
+        # Photos go to the run's own folder, never to instance/ of the checkout.
+        "PHOTO_STORAGE_DIR": str(_PHOTO_DIR),
     }
 
 

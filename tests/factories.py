@@ -237,3 +237,26 @@ def zones(depot, ambient_kg: float = 2000, chilled_kg: float = 500, frozen_kg: f
     db.session.add_all(made)
     db.session.flush()
     return made
+
+
+def allocated_claim(coordinator: User, lot: Lot, kg: float, beneficiary: Organisation):
+    """A claim of ``kg`` of ``lot`` for ``beneficiary``, made by confirming a one-line
+    allocation batch of the coordinator's platform; committed."""
+    from surplus.models import AllocationBatch, AllocationLine
+    from surplus.services import allocation
+
+    batch = AllocationBatch(platform_id=coordinator.organisation_id, created_by_id=coordinator.id)
+    batch.lines.append(
+        AllocationLine(
+            lot_id=lot.id,
+            beneficiary_id=beneficiary.id,
+            grams=int(round(kg * 1000)),
+            km=3.0,
+            explanation={},
+        )
+    )
+    db.session.add(batch)
+    db.session.flush()
+    allocation.confirm(db.session, coordinator, batch)
+    db.session.commit()
+    return batch.lines[0].claim

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import current_app, g
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from .. import access
+from ..errors import NotFound
 from ..extensions import db
-from ..models import Claim, Lot
+from ..models import Claim, Lot, LotPhoto
 from ..schemas.answers import (
     ClaimConflictSchema,
     ClaimSchema,
@@ -16,9 +21,14 @@ from ..schemas.answers import (
     LotSchema,
 )
 from ..schemas.lot import ClaimInSchema, LotFilterSchema, LotInSchema, ReasonSchema
+from ..schemas.lot_edit import LotEditSchema, PhotoInSchema, PhotoSchema
 from ..services import claims as claim_service
+from ..services import lot_edit as lot_edit_service
 from ..services import lots as lot_service
+from ..services import photo_storage as photo_store
+from ..services import photos as photo_service
 from ..services.browse import Filters, browse
+from ..views.lots import ONLY_DONOR, photo_response, raise_upload_limit, read_upload
 from .auth import token_required
 from .blueprint import Blueprint
 
@@ -51,7 +61,10 @@ def lot_list(query: dict):
     pages = max(1, -(-total // per_page))
     page_no = min(query["page"], pages)
     rows = db.session.scalars(
-        mine.order_by(Lot.id.desc()).offset((page_no - 1) * per_page).limit(per_page)
+        mine.options(selectinload(Lot.photos))
+        .order_by(Lot.id.desc())
+        .offset((page_no - 1) * per_page)
+        .limit(per_page)
     ).all()
     return {"items": rows, "total": total, "page": page_no, "pages": pages}
 
@@ -112,9 +125,10 @@ def lot_withdraw(values: dict, lot_id: int):
 @blp.alt_response(409, schema=ClaimConflictSchema)
 @token_required
 def claim_create(values: dict, lot_id: int):
-    """Claim kilograms: 201; 403 with the rule's reason; 409 with ``available_kg`` when
-    the kilograms are no longer there; a repeated ``idempotency_key`` returns the first
-    claim (200)."""
+    """Claim kilograms: 201; 403 with the rule's reason; 409 with ``available_kg`` and a
+    ``code`` when the kilograms are not there (``too_much``: more than was left;
+    ``claimed_meanwhile``: others claimed since ``remaining_g`` was seen, or while this
+    request was served); a repeated ``idempotency_key`` returns the first claim (200)."""
     claim, created = claim_service.claim_lot(
         db.session,
         g.api_user,
@@ -123,6 +137,7 @@ def claim_create(values: dict, lot_id: int):
         platform_id=values.get("platform_id"),
         idempotency_key=values.get("idempotency_key"),
         depot_id=values.get("depot_id"),
+        seen_g=values.get("remaining_g"),
     )
     db.session.commit()
     return claim, 201 if created else 200
@@ -150,3 +165,89 @@ def claim_cancel(claim_id: int):
     claim_service.cancel_claim(db.session, g.api_user, claim)
     db.session.commit()
     return claim
+
+
+@blp.patch("/lots/<int:lot_id>")
+@blp.arguments(LotEditSchema)
+@blp.response(200, LotSchema)
+@blp.alt_response(400, schema=ErrorSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+@token_required
+def lot_edit(values: dict, lot_id: int):
+    """Correct or extend your lot: ``description``, ``pickup_from``/``pickup_until`` (within
+    the food-safety rules of posting), ``weight_kg`` (never below what is claimed),
+    ``units``; send only what changes. 409 for fewer kilograms than claimed or a lot no
+    longer open. Category, storage and dates are not changed: withdraw and post again.
+    The organisations holding a claim are told."""
+    lot = access.get_for(g.api_user, Lot, lot_id, access.LOT_EDIT, str(ONLY_DONOR))
+    lot_edit_service.edit_lot(db.session, g.api_user, lot, values)
+    db.session.commit()
+    return lot
+
+
+def _upload_limit(view):
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        raise_upload_limit()  # before the body is read
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@blp.post("/lots/<int:lot_id>/photos")
+@_upload_limit
+@blp.arguments(PhotoInSchema, location="files")
+@blp.response(201, PhotoSchema)
+@blp.alt_response(400, schema=ErrorSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+@blp.alt_response(413, schema=ErrorSchema)
+@token_required
+def lot_photo_add(files: dict, lot_id: int):
+    """Add a photo to your lot (field ``photo``, multipart): JPEG, PNG or WebP by its
+    content, at most ``PHOTO_MAX_BYTES`` (8 MB); kept upright, without metadata, at most
+    1600 px, as WebP, with a 480 px thumbnail. 409 when the lot has 4 photos or is over."""
+    lot = access.get_for(g.api_user, Lot, lot_id, access.LOT_EDIT, str(ONLY_DONOR))
+    photo = photo_service.add_photo(
+        db.session,
+        g.api_user,
+        lot,
+        read_upload(files["photo"]),
+        photo_store.storage(),
+        current_app.config["PHOTO_MAX_BYTES"],
+    )
+    db.session.commit()
+    return photo
+
+
+@blp.delete("/lots/<int:lot_id>/photos/<int:photo_id>")
+@blp.response(204)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@token_required
+def lot_photo_delete(lot_id: int, photo_id: int):
+    """Delete a photo of your lot."""
+    lot = access.get_for(g.api_user, Lot, lot_id, access.LOT_EDIT, str(ONLY_DONOR))
+    photo = db.session.get(LotPhoto, photo_id)
+    if photo is None or photo.lot_id != lot.id:
+        raise NotFound(str(_l("Not found.")))
+    photo_service.delete_photo(db.session, g.api_user, photo)
+    db.session.commit()
+    return ""
+
+
+@blp.get("/lots/<int:lot_id>/photos/<name>")
+@blp.response(200, content_type="image/webp", description="The photo (WebP).")
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@token_required
+def lot_photo_file(lot_id: int, name: str):
+    """A photo (or its thumbnail) of a lot you may see, at the address the lot gives."""
+    return photo_response(access.get_lot(g.api_user, lot_id), name)

@@ -19,7 +19,7 @@ from ..schemas.answers import (
     RunSchema,
     StopSchema,
 )
-from ..schemas.run import BookingInSchema, StopConfirmInSchema
+from ..schemas.run import BookingInSchema, RunDriverInSchema, StopConfirmInSchema
 from ..services import booking
 from ..services import runs as run_service
 from ..services import stops as stop_service
@@ -45,19 +45,62 @@ def run_list():
     ).all()
 
 
+class _RunShown:
+    """A run as one reader sees it: the stops it may see (a client platform, its own
+    claims' only), with their planned times and the load after each."""
+
+    def __init__(self, run: Run, user) -> None:
+        table = run_service.timetable(run)
+        self._run = run
+        self.km = round(table.km, 2)
+        self.stops = []
+        for stop, eta, load in table.rows:
+            stop.planned_at, stop.load_after_kg = eta, round(load, 3)
+            if access.stop_shown(user, stop):
+                self.stops.append(stop)
+
+    def __getattr__(self, name: str):
+        return getattr(self._run, name)
+
+
+def _run(run_id: int) -> Run:
+    return access.require(
+        g.api_user,
+        access.VIEW,
+        db.session.get(Run, run_id, options=run_service.sheet_options()),
+    )
+
+
 @blp.get("/runs/<int:run_id>")
 @blp.response(200, RunDetailSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
 @token_required
 def run_show(run_id: int):
-    """A run with its stops in order, planned times and load after each stop."""
-    run = access.get_for(g.api_user, Run, run_id)
-    table = run_service.timetable(run)
-    for stop, eta, load in table.rows:
-        stop.planned_at, stop.load_after_kg = eta, round(load, 3)
-    run.km = round(table.km, 2)
-    return run
+    """A run with its stops in order, planned times and load after each stop (a platform
+    following another's run under a transport agreement: its own claims' stops), and
+    its driver."""
+    return _RunShown(_run(run_id), g.api_user)
+
+
+@blp.patch("/runs/<int:run_id>")
+@blp.arguments(RunDriverInSchema)
+@blp.response(200, RunDetailSchema)
+@blp.alt_response(400, schema=ErrorSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+@token_required
+def run_update(values: dict, run_id: int):
+    """Choose who drives the run (``driver_id``: an active account of the run's
+    platform, or ``null`` for nobody); only the platform's coordinators (403). 400 for
+    an account that is not the platform's, 409 for a deactivated one or a run that is
+    over; the answer is the run as ``GET`` gives it."""
+    run = _run(run_id)
+    run_service.assign_driver(db.session, g.api_user, run, values["driver_id"])
+    db.session.commit()
+    return _RunShown(run, g.api_user)
 
 
 @blp.post("/claims/<int:claim_id>/booking")

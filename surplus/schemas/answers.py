@@ -6,6 +6,7 @@ import marshmallow as ma
 
 from ..models import ConventionStatus, DistributionMode, ProductKind
 from ..services.food_safety import limit_for
+from .lot_edit import PhotoSchema
 
 
 class ErrorSchema(ma.Schema):
@@ -97,6 +98,9 @@ class LotSchema(ma.Schema):
         }
     )
     next_wave_at = ma.fields.Function(lambda lot: _iso(lot.next_wave_at))
+    photos = ma.fields.List(
+        ma.fields.Nested(PhotoSchema), metadata={"description": "Up to 4, oldest first."}
+    )
 
 
 class ClaimSchema(ma.Schema):
@@ -187,6 +191,13 @@ class RunSchema(ma.Schema):
     depot = ma.fields.Function(
         lambda r: {"id": r.depot.id, "name": r.depot.name, "lat": r.depot.lat, "lon": r.depot.lon}
     )
+    driver_id = ma.fields.Integer(
+        allow_none=True, metadata={"description": "The platform member who drives it."}
+    )
+    driver_name = ma.fields.Function(
+        lambda r: r.driver.name if r.driver is not None else None,
+        metadata={"type": "string", "nullable": True, "description": "The driver's name."},
+    )
 
 
 class RunDetailSchema(RunSchema):
@@ -195,9 +206,11 @@ class RunDetailSchema(RunSchema):
 
 
 class ClaimConflictSchema(ErrorSchema):
-    """The kilograms asked are no longer there: how many remain."""
+    """The kilograms asked are not there: how many remain, and why (``too_much``: more
+    was asked than was left; ``claimed_meanwhile``: others claimed since)."""
 
     available_kg = ma.fields.Float()
+    code = ma.fields.String()
 
 
 class RefusalSchema(ErrorSchema):

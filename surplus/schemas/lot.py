@@ -108,10 +108,7 @@ class LotInSchema(ProductSchema):
 
     @ma.validates_schema(skip_on_field_errors=False)
     def _shape(self, data: dict[str, Any], **kwargs: Any) -> None:
-        errors: dict[str, str] = {}
-        start, end = data.get("pickup_from"), data.get("pickup_until")
-        if start and end and end <= start:
-            errors["pickup_until"] = str(_l("The pickup window must end after it starts."))
+        errors = window_order(data.get("pickup_from"), data.get("pickup_until"))
         weight, part = data.get("weight_kg"), data.get("min_part_kg")
         if data.get("divisible", True) and weight and part and part > weight:
             errors["min_part_kg"] = str(_l("The minimum part cannot exceed the lot's weight."))
@@ -119,6 +116,13 @@ class LotInSchema(ProductSchema):
             errors["lat"] = str(_l("Give both coordinates, or a postcode."))
         if errors:
             raise ma.ValidationError(errors)
+
+
+def window_order(start: Any, end: Any) -> dict[str, str]:
+    """A pickup window ends after it starts (a posted lot's, or a moved one's)."""
+    if start and end and end <= start:
+        return {"pickup_until": str(_l("The pickup window must end after it starts."))}
+    return {}
 
 
 def _cold_chain(data: dict[str, Any]) -> dict[str, str]:
@@ -171,6 +175,15 @@ class ClaimInSchema(InputSchema):
         100,
         allow_none=True,
         metadata={"description": "Repeat it to get the first claim back instead of a second one."},
+    )
+    remaining_g = Count(
+        MAX_LOT_GRAMS,
+        allow_none=True,
+        metadata={
+            "description": "The grams left when the claimant saw the lot: with it, a 409 says "
+            "whether others claimed meanwhile (code claimed_meanwhile) or more was asked than "
+            "was left (code too_much)."
+        },
     )
 
 

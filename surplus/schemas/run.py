@@ -43,3 +43,10 @@ class StopConfirmInSchema(InputSchema):
     temperature = Temperature(allow_none=True, load_default=None)
     receiver = Text(200, load_default="")
     note = Text(1000, load_default="")
+
+
+class RunDriverInSchema(InputSchema):
+    """Who drives the run: an active account of the run's platform, or nobody (``null``;
+    an empty choice in the form). The service checks the account."""
+
+    driver_id = Id(required=True, allow_none=True)

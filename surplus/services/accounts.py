@@ -196,6 +196,15 @@ def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def invitable_roles(org: Organisation) -> list[Role]:
+    """The roles an organisation's administrators give by invitation. Coordinators
+    verify donors and beneficiaries: only a verified platform has them."""
+    roles = [Role.MEMBER, Role.ORG_ADMIN]
+    if org.is_platform and org.is_verified:
+        roles.append(Role.COORDINATOR)
+    return roles
+
+
 def invite(session: Session, actor: User, email: str, role: Role) -> tuple[Invitation, str]:
     """An org admin invites someone into its organisation; returns the secret token."""
     access.require(
@@ -204,10 +213,7 @@ def invite(session: Session, actor: User, email: str, role: Role) -> tuple[Invit
         actor.organisation,
         str(_l("Only an organisation administrator can invite members.")),
     )
-    allowed = {Role.MEMBER, Role.ORG_ADMIN}
-    if actor.organisation.is_platform:
-        allowed.add(Role.COORDINATOR)
-    if role not in allowed:
+    if role not in invitable_roles(actor.organisation):
         raise Invalid(
             str(_l("This role cannot be given here.")), {"role": str(_l("Choose another role."))}
         )
@@ -267,6 +273,9 @@ def accept_invitation(
 def verify(
     session: Session, actor: User, org: Organisation, accept: bool, reason: str = ""
 ) -> None:
+    """Verify or refuse an organisation. A platform's administrators (its founder among
+    them) become its coordinators when it is verified: until then nobody coordinates it,
+    since coordinators verify others and run the platform pages."""
     if not access.may_verify(actor, org):
         access.deny(str(_l("You may not verify this organisation.")))
     before = events.snapshot(org, "verification")
@@ -282,6 +291,35 @@ def verify(
         reason=reason,
         organisation_id=org.id,
     )
+    if accept and org.is_platform:
+        promote_founders(session, actor, org)
+
+
+def promote_founders(session: Session, actor: User, platform: Organisation) -> list[User]:
+    """Make the active administrators of a verified platform its coordinators (an event
+    each); returns them."""
+    admins = session.scalars(
+        select(User)
+        .where(
+            User.organisation_id == platform.id,
+            User.role == Role.ORG_ADMIN,
+            User.active.is_(True),
+        )
+        .order_by(User.id)
+    ).all()
+    for user in admins:
+        user.role = Role.COORDINATOR
+        session.flush()
+        events.record(
+            session,
+            actor,
+            user,
+            "became_coordinator",
+            before={"role": Role.ORG_ADMIN},
+            after={"role": Role.COORDINATOR},
+            organisation_id=platform.id,
+        )
+    return list(admins)
 
 
 def set_language(session: Session, user: User, language: str, languages: list[str]) -> None:

@@ -39,7 +39,8 @@ from ..models import (
     User,
     utcnow,
 )
-from . import claims, events, matching_adapter
+from ..templating import number
+from . import claim_facts, claims, events, matching_adapter, notifications
 from .eligibility import channels, offerable_clause, offered_clause, receiving_channels
 from .lot_dates import local_today
 
@@ -166,7 +167,7 @@ def adjust_line(session: Session, actor: User, line: AllocationLine, kg: float) 
     _editable(actor, line)
     grams = int(round(kg * 1000))
     if grams > line.lot.remaining_g:
-        message = str(_l("Between 0 and %(kg)s kg.", kg=f"{line.lot.remaining_kg:g}"))
+        message = str(_l("Between 0 and %(kg)s kg.", kg=number(line.lot.remaining_kg, 3)))
         raise Invalid(message, {"kg": message})
     line.grams = grams
     session.flush()
@@ -198,6 +199,10 @@ def confirm(session: Session, actor: User | None, batch: AllocationBatch) -> dic
             continue
         line.status, line.claim_id = LineStatus.CLAIMED, claim.id
         counts["claimed"] += 1
+        if _created:  # the beneficiary learns of it: what, how much, from whom, when
+            notifications.claim_allocated(
+                session, claim, batch.platform, claim_facts.planned_delivery(session, claim)
+            )
     batch.status = BatchStatus.CONFIRMED
     batch.confirmed_at = utcnow()
     batch.summary = {**batch.summary, **counts}

@@ -242,7 +242,7 @@ def book(
             "drop_eta": leg.second.drop_eta,
             "added_km": round(leg.added_km, 2),
         }
-        pickup_eta = leg.first.pickup_eta
+        pickup_eta, drop_eta = leg.first.pickup_eta, leg.second.drop_eta
     elif proposal.insertion is not None and proposal.run is not None:
         ins, run = proposal.insertion, proposal.run
         ship = shipment(claim, run.start_at.astimezone(BRUSSELS).date())
@@ -254,14 +254,16 @@ def book(
             "drop_eta": ins.drop_eta,
             "added_km": round(ins.added_km, 2),
         }
-        pickup_eta = ins.pickup_eta
+        pickup_eta, drop_eta = ins.pickup_eta, ins.drop_eta
     else:
         raise Invalid(" ".join(proposal.reasons), {"run_id": proposal.reasons[0]})
     claim.self_collect = False
     events.record(
         session, actor, claim, "booked", organisation_id=claim.beneficiary_id, after=after
     )
-    notifications.booked(session, claim, proposal.run or proposal.relay.first_run, pickup_eta)
+    notifications.booked(
+        session, claim, proposal.run or proposal.relay.first_run, pickup_eta, drop_eta
+    )
     return proposal
 
 

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 from flask import current_app
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from matching.distance import great_circle_km
 from matching.score import scores, urgent_equivalent_km
@@ -133,7 +133,9 @@ def browse(
     lots = {
         lot.id: lot
         for lot in session.scalars(
-            select(Lot).options(joinedload(Lot.donor)).where(Lot.id.in_(wanted))
+            select(Lot)
+            .options(joinedload(Lot.donor), selectinload(Lot.photos))
+            .where(Lot.id.in_(wanted))
         )
     }
     cards = [

@@ -29,6 +29,7 @@ from ..models import (
     Organisation,
     User,
 )
+from ..templating import kg, number
 from . import events, notifications
 from .eligibility import (
     conventions_for,
@@ -46,9 +47,8 @@ def _grams(kg: float) -> int:
     return grams
 
 
-def _available(lot_id: int, session: Session) -> float:
-    remaining = session.scalar(select(Lot.remaining_g).where(Lot.id == lot_id)) or 0
-    return remaining / 1000
+def _available(lot_id: int, session: Session) -> int:
+    return session.scalar(select(Lot.remaining_g).where(Lot.id == lot_id)) or 0
 
 
 def _choose_convention(
@@ -129,6 +129,7 @@ def claim_lot(
     now: datetime | None = None,
     beneficiary: Organisation | None = None,
     depot_id: int | None = None,
+    seen_g: int | None = None,
 ) -> tuple[Claim, bool]:
     """Claim ``kg`` of a lot for the actor's organisation (or, for a coordinator or the
     unattended matcher, for ``beneficiary`` through ``platform_id``). A logistics
@@ -137,7 +138,10 @@ def claim_lot(
 
     Returns ``(claim, created)``; a repeated idempotency key returns the first claim.
     Raises Forbidden (403) when a rule refuses, Invalid (400) for a bad quantity and
-    Conflict (409, with ``available_kg``) when the kilograms are no longer there. The rules
+    Conflict (409, with ``available_kg`` and ``code``) when the kilograms are not there:
+    ``too_much`` when more was asked than was left, ``claimed_meanwhile`` when others
+    claimed since the claimant saw the lot. ``seen_g`` is what remained on the page the
+    claimant saw; without it, only a claim lost at write time counts as a race. The rules
     come first, so a refusal never reveals how many kilograms remain.
     """
     now = now or datetime.now(UTC)
@@ -161,24 +165,26 @@ def claim_lot(
         elif (
             lot.status == LotStatus.CLAIMED and depot_refusal(session, org, lot, now, True) is None
         ):
-            raise _conflict(0.0)
+            raise _conflict(0, grams, seen_g, lost=True)
         else:
             raise Forbidden(refusal)
         convention = None
     else:
         if lot.status == LotStatus.CLAIMED and entitled(session, org, lot, now):
-            raise _conflict(0.0)  # claimed to the last kilogram: someone was faster
+            raise _conflict(0, grams, seen_g, lost=True)  # claimed to the last kilogram
         convention = _choose_convention(session, org, lot, platform_id, now)
     if lot.remaining_g < grams:
-        raise _conflict(lot.remaining_kg, asked=grams)
+        raise _conflict(lot.remaining_g, grams, seen_g)
     if not lot.divisible and grams != lot.weight_g:
         raise Invalid(
-            str(_l("This lot cannot be split: claim all %(kg)s kg.", kg=f"{lot.weight_kg:g}")),
+            str(_l("This lot cannot be split: claim all %(kg)s kg.", kg=number(lot.weight_kg, 3))),
             {"kg": str(_l("Claim the whole lot."))},
         )
     if lot.divisible and grams < lot.min_part_g and grams != lot.remaining_g:
         raise Invalid(
-            str(_l("Claim at least %(kg)s kg, or all that remains.", kg=f"{lot.min_part_kg:g}")),
+            str(
+                _l("Claim at least %(kg)s kg, or all that remains.", kg=number(lot.min_part_kg, 3))
+            ),
             {"kg": str(_l("Below the minimum part."))},
         )
     before = events.snapshot(lot, "remaining_g", "status")
@@ -218,7 +224,15 @@ def claim_lot(
             session.add(claim)
             session.flush()
     except _Lost:
-        raise _conflict(_available(lot_id, session)) from None
+        available_g = _available(lot_id, session)
+        if available_g >= grams:  # not the kilograms: the lot stopped being offered meanwhile
+            message = str(
+                _l("This lot is no longer offered (withdrawn, or past its pickup time or date).")
+            )
+            raise Conflict(
+                message, {"kg": message}, available_kg=available_g / 1000, code="not_offered"
+            ) from None
+        raise _conflict(available_g, grams, seen_g, lost=True) from None
     except IntegrityError:
         if key is None:
             raise
@@ -246,20 +260,32 @@ def claim_lot(
         organisation_id=org.id,
         after={"lot_id": lot_id, "grams": grams, "platform_id": claim.platform_id},
     )
-    notifications.lot_claimed(session, claim)
+    # A coordinator or the matcher acting for a beneficiary allocates: say so, by whom.
+    allocator = claim.platform if beneficiary is not None else None
+    notifications.lot_claimed(session, claim, allocated_by=allocator, actor=actor)
     return claim, True
 
 
-def _conflict(available: float, asked: int | None = None) -> Conflict:
-    if asked is not None:  # asked for more than the lot ever had left: nobody was faster
-        message = _l("Only %(kg)s kg remain: claim at most that.", kg=f"{available:g}")
+def _conflict(available_g: int, asked_g: int, seen_g: int | None, lost: bool = False) -> Conflict:
+    """Too much, or a race: others claimed since the claimant saw the lot (fewer grams
+    now than on their page) or, when we do not know what they saw, since we read it."""
+    available, asked = available_g / 1000, asked_g / 1000
+    raced = available_g < seen_g if seen_g is not None else lost
+    if raced:
+        if available_g:
+            message = _l(
+                "Someone claimed part of this lot meanwhile: %(left)s are left now.",
+                left=kg(available),
+            )
+        else:
+            message = _l("Someone claimed the rest of this lot meanwhile: nothing is left.")
+        code = "claimed_meanwhile"
     else:
-        message = _l("Someone was faster: %(kg)s kg remain.", kg=f"{available:g}")
-    return Conflict(
-        str(message),
-        {"kg": str(_l("Only %(kg)s kg remain.", kg=f"{available:g}"))},
-        available_kg=available,
-    )
+        message = _l(
+            "Only %(left)s are left; you asked for %(asked)s.", left=kg(available), asked=kg(asked)
+        )
+        code = "too_much"
+    return Conflict(str(message), {"kg": str(message)}, available_kg=available, code=code)
 
 
 class _Lost(Exception):

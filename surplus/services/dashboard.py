@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,8 @@ from ..models import (
     User,
     Verification,
 )
+from .lot_dates import BRUSSELS, local_today
+from .runs import DriverRun, driver_runs
 
 
 @dataclass
@@ -27,11 +30,33 @@ class Board:
     figures: dict[str, float] = field(default_factory=dict)
     pending_orgs: int = 0
     conventions: list[Convention] = field(default_factory=list)
+    # A platform member who drives: its runs of today, and of the next day (smaller).
+    # ``driver_first`` puts them at the top of the page (a member who does not coordinate).
+    driver_first: bool = False
+    runs_today: list[DriverRun] = field(default_factory=list)
+    runs_next_day: list[DriverRun] = field(default_factory=list)
+    today: date | None = None
 
 
-def build(session: Session, user: User) -> Board:
+def driver_board(session: Session, user: User, board: Board, today: date) -> None:
+    """A platform member's runs of ``today`` and of the next day. A member who does not
+    coordinate lands on them first; a coordinator sees them only when it drives some."""
+    cards = driver_runs(session, user, today, 2)
+    board.today = today
+    board.runs_today = [c for c in cards if _day(c) == today]
+    board.runs_next_day = [c for c in cards if _day(c) == today + timedelta(days=1)]
+    board.driver_first = not access.coordinates(user, user.organisation_id)
+
+
+def _day(card: DriverRun) -> date:
+    return card.run.start_at.astimezone(BRUSSELS).date()
+
+
+def build(session: Session, user: User, today: date | None = None) -> Board:
     org = user.organisation
     board = Board(organisation=org)
+    if org.is_platform:
+        driver_board(session, user, board, today or local_today())
     if org.is_beneficiary:
         board.conventions = list(
             session.scalars(

@@ -63,6 +63,12 @@ USE_BY_PASSED = "use_by_passed"
 RECALLED = "recalled"
 
 
+def _number(value: float) -> str:
+    from ..templating import number  # templating imports this module
+
+    return number(value)
+
+
 def limit_for(lot: Lot, transport: bool = True) -> float | None:
     """The highest temperature (°C) at which the lot may be handed over; None for
     ambient food. The lot's own stricter limit wins."""
@@ -91,11 +97,11 @@ def limit_text(lot: Lot) -> str:
             _l(
                 "Keep at %(store)s °C or colder; handed over at %(max)s °C at most "
                 "(tolerance in transport).",
-                store=f"{FROZEN_LIMIT:g}",
-                max=f"{limit:g}",
+                store=_number(FROZEN_LIMIT),
+                max=_number(limit),
             )
         )
-    return str(_l("Handed over at %(max)s °C at most.", max=f"{limit:g}"))
+    return str(_l("Handed over at %(max)s °C at most.", max=_number(limit)))
 
 
 @dataclass(frozen=True)
@@ -167,8 +173,8 @@ def check_handover(
             message = str(
                 _l(
                     "Enter a number between %(min)s and %(max)s.",
-                    min=f"{PLAUSIBLE[0]:g}",
-                    max=f"{PLAUSIBLE[1]:g}",
+                    min=_number(PLAUSIBLE[0]),
+                    max=_number(PLAUSIBLE[1]),
                 )
             )
             raise Invalid(message, {"temperature": message})
@@ -195,8 +201,8 @@ def check_handover(
                 _l(
                     "Too warm: %(t)s °C measured, at most %(max)s °C for this lot. "
                     "Do not hand it over; the refusal is recorded.",
-                    t=f"{temperature:g}",
-                    max=f"{limit:g}",
+                    t=_number(temperature),
+                    max=_number(limit),
                 )
             ),
         )

@@ -78,12 +78,12 @@ def check_lot(
         d.min_part_g = grams(values["min_part_kg"])
     if d.fse_plus and not donor.is_platform:
         errors["fse_plus"] = str(_l("Only logistics platforms may post FSE+ stock."))
-    if d.pickup_until and d.pickup_until <= now:
-        errors["pickup_until"] = str(_l("This pickup window is already over."))
     if d.best_date is None:
         d.date_kind = None
     else:
         _check_dates(d, now, errors)
+    assert d.pickup_from and d.pickup_until
+    errors.update(window_errors(d.pickup_from, d.pickup_until, d.expires_at, now))
     _place(values, d, donor, errors)
     return d, errors
 
@@ -98,23 +98,6 @@ def _check_dates(d: LotDraft, now: datetime, errors: dict[str, str]) -> None:
             else _l("Past its best-before date and its grace period: it can no longer be given.")
         )
         return
-    limit = format_datetime(d.expires_at, "EEE d MMM HH:mm")
-    if d.pickup_until and d.pickup_until > d.expires_at:
-        errors.setdefault(
-            "pickup_until",
-            str(
-                _l(
-                    "The pickup window ends after the food may be handed out (%(limit)s): "
-                    "nobody could receive it in time. End the window by then or correct the "
-                    "date.",
-                    limit=limit,
-                )
-            ),
-        )
-    elif d.pickup_from and d.pickup_from >= d.expires_at - timedelta(hours=2):
-        errors["pickup_from"] = str(
-            _l("The pickup starts too late to deliver before %(limit)s.", limit=limit)
-        )
     if (
         d.date_kind == DateKind.USE_BY
         and (d.best_date - local_today(now)).days < AFSCA_ADVISED_DAYS
@@ -129,6 +112,37 @@ def _check_dates(d: LotDraft, now: datetime, errors: dict[str, str]) -> None:
                 )
             )
         )
+
+
+def window_errors(
+    pickup_from: datetime, pickup_until: datetime, expires: datetime | None, now: datetime
+) -> dict[str, str]:
+    """The food-safety rules of a pickup window, at posting and when the donor moves it:
+    not over yet, and ending while the food may still be handed out (``expires``, the
+    lot's ``expires_at``), starting early enough to deliver before then."""
+    errors: dict[str, str] = {}
+    if pickup_until <= now:
+        errors["pickup_until"] = str(_l("This pickup window is already over."))
+    if expires is None or expires <= now:  # no date, or past it (the date says so)
+        return errors
+    limit = format_datetime(expires, "EEE d MMM HH:mm")
+    if pickup_until > expires:
+        errors.setdefault(
+            "pickup_until",
+            str(
+                _l(
+                    "The pickup window ends after the food may be handed out (%(limit)s): "
+                    "nobody could receive it in time. End the window by then or correct the "
+                    "date.",
+                    limit=limit,
+                )
+            ),
+        )
+    elif pickup_from >= expires - timedelta(hours=2):
+        errors["pickup_from"] = str(
+            _l("The pickup starts too late to deliver before %(limit)s.", limit=limit)
+        )
+    return errors
 
 
 def _place(

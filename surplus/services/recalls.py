@@ -43,6 +43,7 @@ from ..models import (
     User,
     utcnow,
 )
+from ..templating import number
 from . import events, notifications
 from .trace import items_from
 
@@ -229,7 +230,7 @@ def acknowledge(
     if grams <= 0 or grams > holder.held_g:
         raise Invalid(
             str(_l("At most the kilograms your organisation holds.")),
-            {"kg": str(_l("At most %(kg)s kg.", kg=f"{holder.kg_held:g}"))},
+            {"kg": str(_l("At most %(kg)s kg.", kg=number(holder.kg_held, 3)))},
         )
     holder.ack_action = action
     holder.ack_g = grams

@@ -9,20 +9,23 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from matching.booking import RunPlan, StopPlan
 from matching.booking.check import check_route
 
 from .. import access
-from ..errors import Invalid
+from ..errors import Conflict, Invalid
 from ..models import (
+    Claim,
     Depot,
+    Lot,
     Run,
     RunStatus,
     RunTemplate,
     Stop,
     StopKind,
+    StopStatus,
     User,
     Vehicle,
 )
@@ -221,3 +224,114 @@ def planned_runs(
             .order_by(Run.start_at)
         )
     )
+
+
+# -- drivers ------------------------------------------------------------------------------
+
+DRIVER_MESSAGE = _l("Only a coordinator of this platform chooses who drives its runs.")
+
+
+def drivers(session: Session, platform_id: int) -> list[User]:
+    """Who may drive a platform's runs: its active accounts, by name."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.organisation_id == platform_id, User.active.is_(True))
+            .order_by(User.name, User.id)
+        )
+    )
+
+
+def assign_driver(session: Session, actor: User, run: Run, driver_id: int | None) -> Run:
+    """Give the run to ``driver_id`` (None: to nobody). The driver must be an account of
+    the run's platform (Invalid otherwise, as for an id that does not exist) and active
+    (Conflict); a finished or cancelled run keeps its driver (Conflict). Recorded as an
+    event of the run's platform; the driver finds the run on their home page."""
+    access.require(actor, access.ASSIGN, run, str(DRIVER_MESSAGE))
+    driver = session.get(User, driver_id) if driver_id is not None else None
+    if driver_id is not None and (driver is None or driver.organisation_id != run.platform_id):
+        raise Invalid(
+            str(_l("Choose a member of this platform.")),
+            {"driver_id": str(_l("Choose a member of this platform."))},
+        )
+    if driver is not None and not driver.active:
+        raise Conflict(
+            str(_l("This account is deactivated: it cannot drive.")),
+            {"driver_id": str(_l("This account is deactivated: it cannot drive."))},
+        )
+    if run.driver_id == driver_id:
+        return run
+    if run.status in (RunStatus.DONE, RunStatus.CANCELLED):
+        raise Conflict(str(_l("This run is over: its driver no longer changes.")))
+    before = {"driver_id": run.driver_id}
+    run.driver_id = driver_id
+    session.flush()
+    events.record(
+        session,
+        actor,
+        run,
+        "driver_assigned" if driver_id is not None else "driver_unassigned",
+        before=before,
+        after={"driver_id": driver_id},
+        organisation_id=run.platform_id,
+    )
+    return run
+
+
+@dataclass
+class DriverRun:
+    """One of a driver's runs at a glance: how far it is, and where to go next."""
+
+    run: Run
+    done: int
+    total: int
+    next_stop: Stop | None
+    next_at: datetime | None
+
+
+def sheet_options():
+    """Loader options for a run's page, sheet and a driver's cards: the van, the depot,
+    the stops with their organisations, claims and lots, without a query per stop."""
+    return (
+        selectinload(Run.vehicle),
+        selectinload(Run.depot),
+        selectinload(Run.stops).selectinload(Stop.organisation),
+        selectinload(Run.stops)
+        .selectinload(Stop.claim)
+        .selectinload(Claim.lot)
+        .selectinload(Lot.donor),
+        selectinload(Run.stops).selectinload(Stop.claim).selectinload(Claim.platform),
+        selectinload(Run.stops).selectinload(Stop.claim).selectinload(Claim.beneficiary),
+    )
+
+
+def driver_runs(session: Session, user: User, first: date, days: int) -> list[DriverRun]:
+    """The runs ``user`` drives from ``first`` (Brussels day) for ``days`` days, by
+    departure, with the stops done, the total and the next stop to make."""
+    since = datetime.combine(first, time(0, 0), tzinfo=BRUSSELS).astimezone(UTC)
+    until = datetime.combine(first + timedelta(days=days), time(0, 0), tzinfo=BRUSSELS)
+    found = session.scalars(
+        access.driven_runs(user)
+        .options(*sheet_options())
+        .where(
+            Run.start_at >= since,
+            Run.start_at < until.astimezone(UTC),
+            Run.status != RunStatus.CANCELLED,
+        )
+        .order_by(Run.start_at, Run.id)
+    ).all()
+    cards = []
+    for run in found:
+        table = timetable(run)
+        upcoming = [(s, at) for s, at, _load in table.rows if s.status == StopStatus.PLANNED]
+        next_stop, next_at = upcoming[0] if upcoming else (None, None)
+        cards.append(
+            DriverRun(
+                run=run,
+                done=len(table.rows) - len(upcoming),
+                total=len(table.rows),
+                next_stop=next_stop,
+                next_at=next_at,
+            )
+        )
+    return cards

@@ -8,6 +8,7 @@ from flask import Flask
 def register(app: Flask) -> None:
     from . import (
         account,
+        admin,
         agreements,
         allocation,
         area,
@@ -19,6 +20,7 @@ def register(app: Flask) -> None:
         fleet,
         fse_register,
         jobs,
+        lot_map,
         lots,
         main,
         market,
@@ -36,8 +38,10 @@ def register(app: Flask) -> None:
         main,
         account,
         organisations,
+        admin,
         lots,
         market,
+        lot_map,
         claims,
         conventions,
         platform,

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from .. import access, labels, mail
+from .. import access, event_labels, labels, mail
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import InviteForm, LanguageForm
@@ -16,13 +16,14 @@ from ..services import accounts
 from .helpers import apply_errors, render_form
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+# Pages that show events (trace, convention history) tell them through event_labels.
+bp.add_app_template_global(event_labels.told, "told")
+bp.add_app_template_global(event_labels.details, "event_details")
 
 
 def _invite_form() -> InviteForm:
     form = InviteForm()
-    roles = [Role.MEMBER, Role.ORG_ADMIN]
-    if current_user.organisation.is_platform:
-        roles.append(Role.COORDINATOR)
+    roles = accounts.invitable_roles(current_user.organisation)
     form.role.choices = [(r.value, str(labels.ROLES[r])) for r in roles]
     return form
 
@@ -114,7 +115,9 @@ def events_list():
         .order_by(Event.id.desc())
         .limit(200)
     ).all()
-    return render_template("account/events.html", events=rows)
+    return render_template(
+        "account/events.html", events=event_labels.tell(db.session, rows, current_user)
+    )
 
 
 @bp.post("/language")

@@ -5,8 +5,9 @@ htmx); their input is loaded by the schemas in ``schemas.allocation``."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -14,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from .. import access
 from ..errors import DomainError, Invalid
 from ..extensions import db, htmx
-from ..models import AllocationBatch, AllocationLine, Lot, Organisation
+from ..models import AllocationBatch, AllocationLine, LineStatus, Lot, Organisation
 from ..schemas.allocation import BatchInSchema, LineInSchema
 from ..schemas.base import form_values, load
 from ..services import allocation as service
@@ -35,6 +36,50 @@ def _names(lines: list[AllocationLine]) -> dict[int, str]:
         select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
     ).all()
     return dict(rows)
+
+
+@dataclass
+class Group:
+    """A beneficiary's lines in a proposal, with what they add up to."""
+
+    beneficiary: Organisation
+    lines: list[AllocationLine] = field(default_factory=list)
+
+    @property
+    def kept(self) -> list[AllocationLine]:
+        return [line for line in self.lines if line.status != LineStatus.REMOVED]
+
+    @property
+    def kg(self) -> float:
+        return sum(line.kg for line in self.kept)
+
+    @property
+    def lots(self) -> int:
+        return len({line.lot_id for line in self.kept})
+
+    @property
+    def noted(self) -> bool:
+        return any(line.note for line in self.lines)
+
+
+def _groups(lines: list[AllocationLine]) -> list[Group]:
+    """Lines by beneficiary (most kilograms first), each group's lines in their order."""
+    groups: dict[int, Group] = {}
+    for line in lines:
+        groups.setdefault(line.beneficiary_id, Group(line.beneficiary)).lines.append(line)
+    return sorted(groups.values(), key=lambda g: (-g.kg, g.beneficiary.name))
+
+
+def _group_of(batch: AllocationBatch, line: AllocationLine) -> Group:
+    lines = db.session.scalars(
+        select(AllocationLine)
+        .where(
+            AllocationLine.batch_id == batch.id,
+            AllocationLine.beneficiary_id == line.beneficiary_id,
+        )
+        .order_by(AllocationLine.id)
+    ).all()
+    return Group(line.beneficiary, list(lines))
 
 
 def _batch(batch_id: int) -> AllocationBatch:
@@ -111,6 +156,7 @@ def batch_show(batch_id: int):
         "allocation/show.html",
         batch=batch,
         lines=lines,
+        groups=_groups(list(lines)),
         unallocated=unallocated,
         names=_names(list(lines)),
     )
@@ -148,6 +194,8 @@ def line_update(batch_id: int, line_id: int):
             error=error,
             typed=typed,
             names=_names([line]),
+            group=_group_of(batch, line),
+            oob=True,
         ), 422 if error else 200
     if error:
         flash(error, "error")
@@ -160,11 +208,12 @@ def batch_confirm(batch_id: int):
     """Create the claims; lines claimed meanwhile are skipped and reported."""
     batch = _batch(batch_id)
     try:
-        counts = service.confirm(db.session, current_user, batch)
+        service.confirm(db.session, current_user, batch)
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
         return redirect(url_for("allocation.batch_show", batch_id=batch.id))
     db.session.commit()
-    flash(_("%(claimed)d lines claimed, %(skipped)d skipped.", **counts), "success")
+    # The page says what came of it (#batch-result, from the batch's summary): no flash,
+    # which would say it a second time.
     return redirect(url_for("allocation.batch_show", batch_id=batch.id))

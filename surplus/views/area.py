@@ -13,6 +13,7 @@ from ..forms import AreaForm
 from ..schemas.area import MAX_POSTCODES, AreaSchema, split_postcodes
 from ..schemas.base import form_values, load
 from ..services import platform_area
+from ..templating import number
 from .helpers import apply_errors, render_form
 
 bp = Blueprint("area", __name__, url_prefix="/platform/area")
@@ -32,8 +33,8 @@ def _render(form: AreaForm, status: int = 200):
         form=form,
         platform=platform,
         places=platform_area.localities(shown),
-        radius=f"{config['WAVE_RADIUS_KM']:g}",
-        delay=f"{config['WAVE_DELAY_HOURS']:g}",
+        radius=number(config["WAVE_RADIUS_KM"]),
+        delay=number(config["WAVE_DELAY_HOURS"]),
     )
 
 

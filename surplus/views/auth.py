@@ -52,7 +52,8 @@ def login():
             )
         except DomainError as error:
             db.session.commit()  # keep the failure count
-            apply_errors(form, error)
+            # Said once, above the form: which of the two was wrong is not told, and
+            # a field's copy of the same sentence would say it a second time.
             form.form_errors.append(error.message)
             return render_form("auth/login.html", 422, form=form)
         db.session.commit()

@@ -16,8 +16,9 @@ from ..models import Claim, Lot
 from ..schemas.base import form_values, load
 from ..schemas.lot import ReasonSchema
 from ..schemas.run import BookingInSchema
-from ..services import booking
+from ..services import booking, claim_facts
 from ..services import claims as claim_service
+from ..templating import kg
 from .helpers import refusal_page
 
 bp = Blueprint("claims", __name__, url_prefix="/claims")
@@ -26,14 +27,16 @@ bp = Blueprint("claims", __name__, url_prefix="/claims")
 @bp.get("/")
 @login_required
 def claim_list():
-    """Claims of the organisation, newest first, with pickup details."""
+    """Claims of the organisation, newest first, with pickup details and the platform
+    that allocated those its matcher made."""
     access.require_beneficiary(current_user)
     rows = db.session.scalars(
         access.visible_claims(current_user)
         .options(joinedload(Claim.lot).joinedload(Lot.donor), joinedload(Claim.platform))
         .limit(300)
     ).all()
-    return render_template("claims/list.html", claims=rows)
+    allocators = claim_facts.allocated_by(db.session, [c.id for c in rows])
+    return render_template("claims/list.html", claims=rows, allocators=allocators)
 
 
 @bp.post("/<int:claim_id>/cancel")
@@ -51,14 +54,15 @@ def claim_cancel(claim_id: int):
         flash(error.message, "error")
         return redirect(url_for("claims.claim_list"))
     db.session.commit()
-    flash(_("Claim cancelled; %(kg)s kg are offered again.", kg=f"{claim.kg:g}"), "success")
+    flash(_("Claim cancelled; %(kg)s are offered again.", kg=kg(claim.kg)), "success")
     return redirect(url_for("claims.claim_list"))
 
 
 @bp.get("/<int:claim_id>")
 @login_required
 def claim_show(claim_id: int):
-    """A claim: the lot, who claimed it, its booking on a run (proposal for coordinators)."""
+    """A claim: the lot, who claimed it (or which platform allocated it), its booking on
+    a run with the planned times (proposal for coordinators)."""
     return _claim_page(access.get_for(current_user, Claim, claim_id))
 
 
@@ -77,6 +81,8 @@ def _claim_page(claim: Claim, errors: dict | None = None, status: int = 200):
         candidates=candidates,
         may_book=may_book,
         errors=errors,
+        planned=claim_facts.planned_at(stops),
+        allocator=claim_facts.allocated_by(db.session, [claim.id]).get(claim.id),
     ), status
 
 

@@ -15,6 +15,7 @@ from ..models import Convention
 from ..schemas.base import form_values, load
 from ..schemas.convention import ConventionFormSchema, DecisionSchema, FiguresFormSchema
 from ..services import conventions as service
+from ..templating import km as fmt_km
 from .helpers import apply_errors, render_form
 
 bp = Blueprint("conventions", __name__, url_prefix="/conventions")
@@ -25,7 +26,7 @@ def _platform_choices(form: ConventionForm) -> list:
     options = service.platforms_for(db.session, current_user.organisation)
     serves_here = _("serves your commune")
     form.platform_id.choices = [("", "—")] + [
-        (str(p.id), f"{p.name} — {km:.0f} km" + (f" — {serves_here}" if serves else ""))
+        (str(p.id), f"{p.name} — {fmt_km(round(km))}" + (f" — {serves_here}" if serves else ""))
         for p, km, serves in options
     ]
     return options

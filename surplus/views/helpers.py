@@ -50,3 +50,13 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def lot_filter_query(args, page: bool = True) -> dict[str, str]:
+    """The lot-list filters of a query string, for links between pages of the list and
+    the map: only the schema's own keys reach ``url_for`` (``_scheme`` or ``_anchor``
+    would be taken as its options), empty values dropped, the page kept if asked."""
+    from ..schemas.lot import LotFilterSchema
+
+    fields = LotFilterSchema().fields
+    return {k: v for k, v in args.items() if k in fields and v != "" and (page or k != "page")}

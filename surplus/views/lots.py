@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from babel.numbers import format_decimal
 from flask import (
     Blueprint,
     Response,
+    abort,
     current_app,
     flash,
     redirect,
@@ -14,7 +16,9 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -23,14 +27,20 @@ from .. import access
 from ..errors import DomainError
 from ..extensions import db, htmx
 from ..forms import ClaimForm, CsvUploadForm, LotForm
-from ..models import Claim, Lot, Organisation
+from ..forms_lot import LotEditForm
+from ..models import Claim, Lot, LotPhoto, Organisation
 from ..schemas.base import form_values, load
 from ..schemas.lot import LotInSchema, ReasonSchema
+from ..schemas.lot_edit import LotEditSchema
 from ..schemas.recall import RecallInSchema
-from ..services import allocation, matching_adapter, recalls, waves
+from ..services import allocation, claim_facts, matching_adapter, recalls, waves
+from ..services import lot_edit as lot_edit_service
 from ..services import lots as lot_service
+from ..services import photo_storage as photo_store
+from ..services import photos as photo_service
 from ..services.eligibility import conventions_for
 from ..services.lot_dates import BRUSSELS
+from ..templating import number
 from .helpers import apply_errors, refusal_page, render_form
 
 bp = Blueprint("lots", __name__, url_prefix="/lots")
@@ -118,7 +128,8 @@ def lot_mine():
         .order_by(Lot.created_at.desc(), Lot.id.desc())
         .limit(300)
     ).all()
-    return render_template("lots/mine.html", lots=rows)
+    allocators = claim_facts.allocated_by(db.session, [c.id for lot in rows for c in lot.claims])
+    return render_template("lots/mine.html", lots=rows, allocators=allocators)
 
 
 @bp.get("/<int:lot_id>")
@@ -126,6 +137,12 @@ def lot_mine():
 def lot_show(lot_id: int):
     """A lot's page: the donor sees its claims; an eligible beneficiary may claim it.
     A beneficiary that may not receive it gets 403 with the reason; others 404."""
+    return lot_page(lot_id)
+
+
+def lot_page(lot_id: int, claim_error: str | None = None, claim_fields=None, claim_kg=None):
+    """The lot's page; a refused claim (sent without htmx) comes back in its claim box
+    with the entry and the message."""
     lot = access.get_lot(current_user, lot_id)
     claim_form = None
     visible_through: list[waves.Visibility] = []
@@ -133,7 +150,7 @@ def lot_show(lot_id: int):
         options = conventions_for(db.session, current_user.organisation, lot)
         visible_through = waves.why_visible(db.session, lot, options)
         if options:
-            claim_form = ClaimForm(kg=f"{lot.remaining_kg:g}")
+            claim_form = ClaimForm()  # the quantity starts empty: nothing is claimed by default
             claim_form.platform_id.choices = [(c.platform_id, c.platform.name) for c in options]
     placed, names = [], {}
     org = current_user.organisation
@@ -167,6 +184,16 @@ def lot_show(lot_id: int):
         visible_through=visible_through,
         offered=offered,
         wave_radius_km=current_app.config["WAVE_RADIUS_KM"],
+        held_kg=claim_facts.held_kg(db.session, org.id, [lot.id]).get(lot.id)
+        if org.is_beneficiary
+        else None,
+        allocators=claim_facts.allocated_by(db.session, [c.id for c in lot.claims])
+        if lot.donor_id == org.id
+        else {},
+        claim_error=claim_error,
+        claim_fields=claim_fields,
+        claim_kg=claim_kg,
+        claim_platform=request.form.get("platform_id") if claim_error else None,
     )
 
 
@@ -218,3 +245,165 @@ def lot_withdraw(lot_id: int):
         lambda affected: _("Lot withdrawn; %(n)d claims were withdrawn with it.", n=len(affected)),
         url_for("lots.lot_mine"),
     )
+
+
+# -- after posting: corrections and photos ------------------------------------------------
+
+ONLY_DONOR = _l("Only the donor can change this lot.")
+
+
+def _local(moment: datetime) -> str:
+    """A moment as a ``datetime-local`` field shows it (Brussels time, to the minute)."""
+    return moment.astimezone(BRUSSELS).strftime("%Y-%m-%dT%H:%M")
+
+
+def _edit_values(lot: Lot) -> dict[str, str]:
+    return {
+        "description": lot.description,
+        "weight_kg": format_decimal(lot.weight_kg, format="0.###", locale=get_locale()),
+        "units": "" if lot.units is None else str(lot.units),
+        "pickup_from": _local(lot.pickup_from),
+        "pickup_until": _local(lot.pickup_until),
+    }
+
+
+@bp.route("/<int:lot_id>/edit", methods=["GET", "POST"])
+@login_required
+def lot_edit(lot_id: int):
+    """Correct or extend a posted lot: description, pickup window, kilograms, units (its
+    donor's members; 404 for lots one may not see, 403 for others'). Invalid input comes
+    back (422) with the entries and a message per field; a lot no longer open sends back
+    to its page, which says so."""
+    lot = access.get_for(current_user, Lot, lot_id, access.LOT_EDIT, str(ONLY_DONOR))
+    back = url_for("lots.lot_show", lot_id=lot.id)
+    if not lot_edit_service.editable(lot):
+        flash(str(lot_edit_service.not_open().message), "error")
+        return redirect(back)
+    shown = _edit_values(lot)
+    form = LotEditForm(data=None if request.method == "POST" else shown)
+    if request.method == "GET":
+        return render_template("lots/edit.html", form=form, lot=lot)
+    if not form.validate_on_submit():
+        return render_form("lots/edit.html", 422, form=form, lot=lot)
+    try:
+        raw = form_values(LotEditSchema(), request.form)
+        for key in ("pickup_from", "pickup_until"):  # shown to the minute: unchanged
+            if raw.get(key) == shown[key]:
+                raw.pop(key)
+        values = load(LotEditSchema(), raw)
+        if "units" in raw and "units" not in values:  # emptied: no count of units
+            values["units"] = None
+        changed = lot_edit_service.edit_lot(db.session, current_user, lot, values)
+    except DomainError as error:
+        db.session.rollback()
+        apply_errors(form, error)
+        return render_form("lots/edit.html", 422, form=form, lot=lot)
+    db.session.commit()
+    flash(_("Lot updated.") if changed else _("Nothing changed."), "success")
+    return redirect(back)
+
+
+def raise_upload_limit() -> None:
+    """A photo upload may be larger than other forms (``MAX_CONTENT_LENGTH``): its own
+    limit, the photo's plus room for the form around it. Set before the body is read."""
+    request.max_content_length = current_app.config["PHOTO_MAX_BYTES"] + 256 * 1024
+
+
+@bp.url_value_preprocessor
+def _upload_limit(endpoint: str | None, values: dict | None) -> None:
+    # Runs before the CSRF check, which reads the form.
+    if endpoint == "lots.lot_photo_add":
+        raise_upload_limit()
+
+
+def read_upload(upload) -> bytes:
+    """The uploaded file's bytes, at most one more than the photo limit (so a larger
+    file is refused by its size, never read whole)."""
+    if upload is None or not getattr(upload, "filename", None):
+        return b""
+    return upload.read(current_app.config["PHOTO_MAX_BYTES"] + 1)
+
+
+@bp.post("/<int:lot_id>/photos")
+@login_required
+def lot_photo_add(lot_id: int):
+    """Add a photo to the donor's lot (404/403 for others); back to the lot's photos,
+    with what was wrong with the file if it was refused."""
+    lot = access.get_for(current_user, Lot, lot_id, access.LOT_EDIT, str(ONLY_DONOR))
+    data = read_upload(request.files.get("photo"))
+    try:
+        photo_service.add_photo(
+            db.session,
+            current_user,
+            lot,
+            data,
+            photo_store.storage(),
+            current_app.config["PHOTO_MAX_BYTES"],
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(_("Photo added."), "success")
+    return redirect(url_for("lots.lot_show", lot_id=lot_id, _anchor="photos"))
+
+
+@bp.post("/<int:lot_id>/photos/<int:photo_id>/delete")
+@login_required
+def lot_photo_delete(lot_id: int, photo_id: int):
+    """Delete a photo of the donor's lot (404/403 for others)."""
+    lot = access.get_for(current_user, Lot, lot_id, access.LOT_EDIT, str(ONLY_DONOR))
+    photo = db.session.get(LotPhoto, photo_id)
+    if photo is None or photo.lot_id != lot.id:
+        abort(404)
+    photo_service.delete_photo(db.session, current_user, photo)
+    db.session.commit()
+    flash(_("Photo deleted."), "success")
+    return redirect(url_for("lots.lot_show", lot_id=lot_id, _anchor="photos"))
+
+
+def photo_response(lot: Lot, name: str) -> Response:
+    """A photo's file (full size or thumbnail) of a lot the caller may see; 404 if the
+    lot has no such photo. Its address is random, so it may be cached for good, but
+    only by the viewer's browser."""
+    found = photo_service.find(db.session, lot, name)
+    if found is None:
+        abort(404)
+    photo, key = found
+    try:
+        data = photo_store.storage().read(key)
+    except FileNotFoundError:
+        abort(404)
+    response = Response(data, mimetype=photo.content_type)
+    response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@bp.get("/<int:lot_id>/photos/<name>")
+@login_required
+def lot_photo(lot_id: int, name: str):
+    """A photo of a lot, for whoever may see the lot's page (else 404, or 403 with why)."""
+    return photo_response(access.get_lot(current_user, lot_id), name)
+
+
+@bp.app_template_global()
+def photo_url(photo: LotPhoto, thumb: bool = False) -> str:
+    """The page address of a lot's photo (or of its thumbnail)."""
+    name = photo_service.file_name(photo, thumb=thumb)
+    return url_for("lots.lot_photo", lot_id=photo.lot_id, name=name)
+
+
+@bp.app_template_global()
+def photo_box(photo: LotPhoto, side: int) -> tuple[int, int]:
+    """The photo's width and height shown within ``side`` px (its ratio kept)."""
+    scale = min(1.0, side / max(photo.width, photo.height))
+    return max(1, round(photo.width * scale)), max(1, round(photo.height * scale))
+
+
+@bp.app_template_global()
+def photo_limits() -> tuple[int, str]:
+    """How many photos a lot takes, and the size of each, for the upload form."""
+    mb = current_app.config["PHOTO_MAX_BYTES"] / 1024 / 1024
+    return photo_service.MAX_PHOTOS, number(mb, 0)

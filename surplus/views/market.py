@@ -12,10 +12,16 @@ from ..extensions import db, htmx
 from ..models import Lot
 from ..schemas.base import form_values, load
 from ..schemas.lot import ClaimInSchema, LotFilterSchema
+from ..services import claim_facts
 from ..services import claims as claim_service
 from ..services.browse import Filters, Page, browse
+from ..services.eligibility import conventions_for
+from ..templating import kg
+from .helpers import lot_filter_query
+from .lots import lot_page
 
 bp = Blueprint("market", __name__)
+bp.add_app_template_global(lot_filter_query, "filter_query")
 
 
 @bp.get("/lots")
@@ -43,15 +49,21 @@ def lot_list():
         page=values["page"],
         per_page=current_app.config["LOTS_PER_PAGE"],
     )
-    return render_template(template, page=page, filters=filters, args=request.args)
+    held = claim_facts.held_kg(
+        db.session, current_user.organisation_id, [card.lot.id for card in page.cards]
+    )
+    return render_template(template, page=page, filters=filters, args=request.args, held=held)
 
 
 @bp.post("/lots/<int:lot_id>/claim")
 @login_required
 def lot_claim(lot_id: int):
-    """Claim kilograms of a lot: 201 with the claim card, 409 if someone was faster,
-    403 with the reason if the organisation may not receive it, 400 for a bad quantity
-    (for htmx, 403 and 400 answer 422 so that the message is swapped in)."""
+    """Claim kilograms of a lot: 201 with the claim box (what the organisation now holds,
+    the lot's remaining kilograms out of band); 409 when the kilograms are not there
+    (more than was left: the entry comes back marked; others claimed meanwhile: what is
+    left now); 403 with the reason if the organisation may not receive it; 400 for a bad
+    quantity (for htmx, 403 and 400 answer 422 so that the message is swapped in).
+    Without htmx: to the claims on success, else back to the lot with the message."""
     access.require_beneficiary(current_user)
     try:
         values = load(ClaimInSchema(), form_values(ClaimInSchema(), request.form))
@@ -62,6 +74,7 @@ def lot_claim(lot_id: int):
             values["kg"],
             platform_id=values.get("platform_id"),
             idempotency_key=values.get("idempotency_key"),
+            seen_g=values.get("remaining_g"),
         )
     except DomainError as error:
         db.session.rollback()
@@ -69,22 +82,50 @@ def lot_claim(lot_id: int):
             # htmx swaps only 2xx, 409 and 422 (base.html): refusals come back as 422.
             lot = db.session.get(Lot, lot_id)  # offered again only to who may see it
             lot = lot if lot is not None and access.can(current_user, access.VIEW, lot) else None
-            return render_template(
-                "lots/_claim_result.html",
+            raced = error.extra.get("code") == "claimed_meanwhile"
+            return _claim_box(
+                lot,
                 error=error.message,
                 fields=error.fields,
-                # a typing error keeps what was typed; a conflict
-                # offers what remains
-                kg_value=None if error.status == 409 else request.form.get("kg"),
-                lot=lot,
+                # the entry comes back, unless others took the kilograms it was about
+                kg_value=None if raced else request.form.get("kg"),
             ), 409 if error.status == 409 else 422
-        flash(error.message, "error")
-        return redirect(url_for("lots.lot_show", lot_id=lot_id)), 303
+        # Without htmx: the lot's page again, the entry in its claim box with the message.
+        raced = error.extra.get("code") == "claimed_meanwhile"
+        page = lot_page(
+            lot_id,
+            claim_error=error.message,
+            claim_fields=error.fields,
+            claim_kg=None if raced else request.form.get("kg"),
+        )
+        return page, error.status if error.status in (400, 403, 404, 409) else 422
     db.session.commit()
     if htmx:
-        return render_template("lots/_claim_result.html", claim=claim, lot=claim.lot), 201
+        return _claim_box(claim.lot, claim=claim), 201
     flash(
-        _("You claimed %(kg)s kg of “%(title)s”.", kg=f"{claim.kg:g}", title=claim.lot.title),
+        _("You claimed %(kg)s of “%(title)s”.", kg=kg(claim.kg), title=claim.lot.title),
         "success",
     )
     return redirect(url_for("claims.claim_list"))
+
+
+def _claim_box(lot: Lot | None, **context):
+    """The claim box of a lot for htmx, with its remaining kilograms out of band; the
+    platform choice again when the form had one (the lot's page)."""
+    held, platforms = None, []
+    if lot is not None:
+        org = current_user.organisation
+        held = claim_facts.held_kg(db.session, org.id, [lot.id]).get(lot.id)
+        if "platform_id" in request.form:
+            platforms = [
+                (c.platform_id, c.platform.name) for c in conventions_for(db.session, org, lot)
+            ]
+    return render_template(
+        "lots/_claim_result.html",
+        lot=lot,
+        held_kg=held,
+        platforms=platforms,
+        platform_value=request.form.get("platform_id"),
+        oob=True,
+        **context,
+    )

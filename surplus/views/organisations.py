@@ -11,7 +11,7 @@ from ..extensions import db
 from ..models import Organisation
 from ..schemas.base import form_values, load
 from ..schemas.verification import Verdict, VerificationSchema
-from ..services import accounts
+from ..services import accounts, admin_overview
 from .helpers import page_or_fragment
 
 bp = Blueprint("organisations", __name__, url_prefix="/organisations")
@@ -72,6 +72,16 @@ def verification_decide(org_id: int):
 @bp.get("/<int:org_id>")
 @login_required
 def organisation_show(org_id: int):
-    """An organisation's card; 404 unless it is yours, in your network, or pending for you."""
+    """An organisation's card, with its users for its own members and site admins (and
+    its conventions count for site admins); 404 unless it is yours, in your network, or
+    pending for you."""
     org = access.get_for(current_user, Organisation, org_id)
-    return render_template("organisations/show.html", org=org)
+    people = [
+        person
+        for person in admin_overview.organisation_users(db.session, org)
+        if access.can(current_user, access.VIEW, person)
+    ]
+    overview = None
+    if access.may_oversee(current_user):
+        overview = admin_overview.organisations(db.session, organisation_id=org.id).rows[0]
+    return render_template("organisations/show.html", org=org, people=people, overview=overview)

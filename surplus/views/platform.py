@@ -11,7 +11,7 @@ from .. import access, labels
 from ..extensions import db
 from ..forms import ConventionDecisionForm
 from ..models import Claim, ClaimStatus, Lot, Stop
-from ..services import platform_board
+from ..services import claim_facts, platform_board
 from ..services.exports import csv_response
 
 bp = Blueprint("platform", __name__, url_prefix="/platform")
@@ -80,7 +80,10 @@ def claim_list():
     booked = set(
         db.session.scalars(select(Stop.claim_id).where(Stop.claim_id.in_([c.id for c in rows])))
     )
-    return render_template("platform/claims.html", claims=rows, booked=booked)
+    allocators = claim_facts.allocated_by(db.session, [c.id for c in rows])
+    return render_template(
+        "platform/claims.html", claims=rows, booked=booked, allocators=allocators
+    )
 
 
 @bp.get("/network")

@@ -6,6 +6,7 @@ the user's values and a message per field on error (422, which htmx swaps)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flask import (
@@ -17,20 +18,21 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
 from .. import access
-from ..errors import DomainError, Invalid
+from ..errors import Conflict, DomainError, Invalid
 from ..extensions import db, htmx
 from ..models import Depot, Run, RunTemplate, Stop, Vehicle
 from ..schemas.base import form_values, load
-from ..schemas.run import RunInSchema, StopConfirmInSchema
+from ..schemas.run import RunDriverInSchema, RunInSchema, StopConfirmInSchema
 from ..services import booking
 from ..services import runs as service
 from ..services import stops as stop_service
-from ..services.lot_dates import BRUSSELS
-from .helpers import render_form
+from ..services.lot_dates import BRUSSELS, local_today
+from .helpers import render_form, safe_next
 
 bp = Blueprint("runs", __name__, url_prefix="/runs")
 
@@ -40,7 +42,7 @@ def _list_page(status: int = 200, values=None, error: DomainError | None = None)
     user = current_user
     rows = db.session.scalars(
         access.visible_runs(user)
-        .options(selectinload(Run.vehicle), selectinload(Run.stops))
+        .options(selectinload(Run.vehicle), selectinload(Run.stops), selectinload(Run.driver))
         .where(Run.start_at >= start, Run.start_at < start + timedelta(days=15))
         .order_by(Run.start_at)
     ).all()
@@ -56,6 +58,7 @@ def _list_page(status: int = 200, values=None, error: DomainError | None = None)
         templates=templates,
         vehicles=vehicles,
         depots=depots,
+        drivers=_drivers(user),
         values=values or {},
         errors=error.fields if error else {},
         form_error=error.message if error and not error.fields else None,
@@ -88,7 +91,7 @@ def run_create():
     return redirect(url_for("runs.run_show", run_id=run.id))
 
 
-def _points(run: Run) -> list[dict]:
+def _points(run: Run, rows) -> list[dict]:
     points = [
         {"lat": run.depot.lat, "lon": run.depot.lon, "kind": "platform", "label": run.depot.name}
     ]
@@ -99,24 +102,72 @@ def _points(run: Run) -> list[dict]:
             "kind": {"pickup": "lot", "dropoff": "cpas"}.get(s.kind.value, "association"),
             "label": f"{i + 1}. {s.address}",
         }
-        for i, s in enumerate(run.stops)
+        for i, (s, _eta, _load) in enumerate(rows)
     ]
     return points
+
+
+def _drivers(user) -> list:
+    """The accounts a coordinator may choose as a run's driver (none for the others)."""
+    if not access.coordinates(user, user.organisation_id):
+        return []
+    return service.drivers(db.session, user.organisation_id)
+
+
+def _run_and_table(run_id: int) -> tuple[Run, service.Timetable]:
+    """The run (404 unless the user may see it) and its timetable, with the stops it
+    may see: all of them for the run's platform, its own claims' for a client platform."""
+    run = access.require(
+        current_user, access.VIEW, db.session.get(Run, run_id, options=service.sheet_options())
+    )
+    table = service.timetable(run)
+    if not access.sees_whole_run(current_user, run):
+        table = replace(
+            table, rows=[r for r in table.rows if access.stop_shown(current_user, r[0])]
+        )
+    return run, table
 
 
 @bp.get("/<int:run_id>")
 @login_required
 def run_show(run_id: int):
-    """Route on a map, stops in order with planned times, load after each stop."""
-    run = access.get_for(current_user, Run, run_id)
+    """Route on a map, stops in order with planned times, load after each stop; its
+    coordinators choose the driver here."""
+    run, table = _run_and_table(run_id)
     return render_template(
         "runs/show.html",
         run=run,
-        table=service.timetable(run),
-        points=_points(run),
+        table=table,
+        points=_points(run, table.rows),
+        drivers=_drivers(current_user) if access.can(current_user, access.ASSIGN, run) else [],
         tiles=current_app.config["MAP_TILE_URL"],
         attribution=current_app.config["MAP_TILE_ATTRIBUTION"],
     )
+
+
+@bp.post("/<int:run_id>/driver")
+@login_required
+def run_driver(run_id: int):
+    """Give the run to one of the platform's accounts, or to nobody (its coordinators);
+    back to the page the form was on, saying what happened."""
+    run = access.get_for(current_user, Run, run_id)
+    schema = RunDriverInSchema()
+    values = form_values(schema, request.form)
+    if values.get("driver_id") == "":
+        values["driver_id"] = None
+    try:
+        service.assign_driver(db.session, current_user, run, **load(schema, values))
+    except (Invalid, Conflict) as error:  # a refusal (403) answers as such
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        if run.driver is not None:
+            flash(_("%(name)s drives %(run)s.", name=run.driver.name, run=run.name), "success")
+        else:
+            flash(_("Nobody drives %(run)s now.", run=run.name), "success")
+    back = safe_next(request.form.get("next"))
+    return redirect(back or url_for("runs.run_show", run_id=run.id))
 
 
 @bp.get("/<int:run_id>/sheet")
@@ -124,9 +175,21 @@ def run_show(run_id: int):
 def run_sheet(run_id: int):
     """The driver's sheet: phone-first, one card per stop, confirm on the spot.
     ``?print=1`` gives the A4 version."""
-    run = access.get_for(current_user, Run, run_id)
+    run, table = _run_and_table(run_id)
     template = "runs/print.html" if request.args.get("print") else "runs/sheet.html"
-    return render_template(template, run=run, table=service.timetable(run))
+    return render_template(template, run=run, table=table)
+
+
+@bp.get("/mine")
+@login_required
+def run_mine():
+    """The runs the signed-in member drives, today and the coming seven days."""
+    access.require_platform_member(current_user)
+    today = local_today()
+    days: dict = {}
+    for card in service.driver_runs(db.session, current_user, today, 8):
+        days.setdefault(card.run.start_at.astimezone(BRUSSELS).date(), []).append(card)
+    return render_template("runs/mine.html", days=list(days.items()), today=today)
 
 
 @bp.post("/stops/<int:stop_id>/confirm")

@@ -139,7 +139,7 @@ def test_driver_refuses_too_warm_poultry_on_a_phone(
     expect(card).to_have_class(has_class("status-done"))
     status, card = _confirm(page, first_drop, "4,5", "Marie Dupont")
     assert status == 422
-    _expect_refused(card, has_class, "4.5")
+    _expect_refused(card, has_class, "4,5")
     expect(card.locator(".stop-done")).to_contain_text("Marie Dupont")
 
     # The second lot is already too warm at the donor's: refused at the pickup, and its
@@ -155,7 +155,7 @@ def test_driver_refuses_too_warm_poultry_on_a_phone(
     page.goto(f"/runs/{who['run']}")
     row = page.locator(f"tr#stop-{first_drop} .stop-status")
     expect(row).to_have_class(has_class("status-rejected"))
-    expect(row).to_contain_text("4.5 °C")
+    expect(row).to_contain_text("4,5 °C")  # |celsius, in French
     expect(row).to_contain_text("Marie Dupont")
     expect(page.locator(f"tr#stop-{first_pickup} .stop-status")).to_contain_text("3 °C")
     expect(page.locator(f"tr#stop-{second_drop}")).to_have_count(0)

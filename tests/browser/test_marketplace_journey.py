@@ -110,6 +110,7 @@ def test_post_filter_claim_see_cancel(
     expect(claim.locator(".claim-kg")).to_have_text(kg_text("30"))
     status_before = claim.locator(".claim-status").inner_text()
     claim.locator("form[action$='/cancel'] button[type=submit]").click()
+    worker.locator("dialog.confirm-dialog button[value=confirm]").click()  # it asks first
     expect(worker.locator("main .flash-success")).to_be_visible()
     expect(worker.locator("main .flash-success")).to_contain_text("30")
     expect(claim.locator("form[action$='/cancel']")).to_have_count(0)

@@ -67,7 +67,7 @@ def test_poultry_at_4_1_is_refused_and_at_4_0_accepted(app):
     poultry = _lot(kind="poultry")
     assert food_safety.check_handover(poultry, 4.0, NOW).ok
     verdict = food_safety.check_handover(poultry, 4.1, NOW)
-    assert not verdict.ok and verdict.limit_c == 4.0 and "4.1" in verdict.message
+    assert not verdict.ok and verdict.limit_c == 4.0 and "4,1" in verdict.message
 
 
 def test_the_stricter_limit_wins(app):

@@ -134,7 +134,7 @@ def test_driver_confirms_pickup_and_delivery_and_warm_food_is_refused(w):
     assert claim.status == ClaimStatus.COLLECTED
     refused = stops.confirm(db.session, driver, drop, 9.2, "Marie")
     db.session.commit()
-    assert not refused.ok and "9.2" in refused.message
+    assert not refused.ok and "9,2" in refused.message  # French: decimal comma
     assert drop.status == StopStatus.REJECTED and claim.status == ClaimStatus.REFUSED
     assert (
         db.session.scalar(

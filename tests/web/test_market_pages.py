@@ -90,8 +90,13 @@ def test_claim_from_a_card_and_lose_the_race(w, login_as):
     db.session.commit()
     first = login_as(w.cpas_user).post(f"/lots/{lot.id}/claim", data={"kg": "25"}, headers=HX)
     assert first.status_code == 201
-    second = login_as(w.asbl_user).post(f"/lots/{lot.id}/claim", data={"kg": "10"}, headers=HX)
-    assert second.status_code == 409 and 'value="5"' in second.get_data(as_text=True)
+    second = login_as(w.asbl_user).post(
+        f"/lots/{lot.id}/claim", data={"kg": "10", "remaining_g": "30000"}, headers=HX
+    )
+    left = translated(
+        "fr", "Someone claimed part of this lot meanwhile: %(left)s are left now.", left="5 kg"
+    )
+    assert second.status_code == 409 and left in second.get_data(as_text=True)
 
 
 def test_ineligible_lot_page_says_why(w, login_as):

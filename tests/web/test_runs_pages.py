@@ -82,7 +82,7 @@ def test_api_booking_run_detail_and_confirmation(w, client, api_token):
         json={"temperature": 8.5, "receiver": "Marie"},
         headers=driver,
     )
-    assert warm.status_code == 409 and "8.5" in warm.get_json()["error"]
+    assert warm.status_code == 409 and "8,5" in warm.get_json()["error"]
     listed = client.get("/api/v1/runs", headers=driver).get_json()
     assert body["run_id"] in [r["id"] for r in listed]
     again = client.post(

@@ -35,7 +35,7 @@ from hypothesis import HealthCheck, settings
 from app import create_app
 from tests.web.conftest import ACCOUNTS, describe, integrity_problems, issue_token, server_errors
 
-MAX_EXAMPLES = 20  # random examples per operation and account (besides the coverage phase)
+MAX_EXAMPLES = 10  # random examples per operation and account (besides the coverage phase)
 SEED = 20_261_201
 
 CONFIG = schemathesis.Config.from_dict(

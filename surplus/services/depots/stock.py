@@ -34,6 +34,7 @@ from ...models import (
     StockSource,
     User,
 )
+from ...templating import number
 from .. import events, food_safety, lots
 from ..lot_input import grams as to_grams
 from ..reports.ledger import units_of
@@ -45,7 +46,7 @@ OFFER_DAYS = 7  # an undated item offered without a window: picked up within a w
 def _conflict(item_id: int, session: Session) -> Conflict:
     left = session.scalar(select(StockItem.grams).where(StockItem.id == item_id)) or 0
     return Conflict(
-        str(_l("Only %(kg)s kg of this item remain.", kg=f"{left / 1000:g}")),
+        str(_l("Only %(kg)s kg of this item remain.", kg=number(left / 1000, 3))),
         available_kg=left / 1000,
     )
 

@@ -42,11 +42,13 @@ __all__ = [
     "notify",
     "notify_org",
     "lot_claimed",
+    "claim_allocated",
     "booked",
     "handover_refused",
     "stock_expiring",
     "convention_decided",
     "lot_withdrawn",
+    "lot_changed",
     "recall_opened",
     "new_lot_offered",
     "transport_agreement",
@@ -113,28 +115,58 @@ def _lot_params(lot: Lot) -> dict[str, Any]:
     return {"lot_id": lot.id, "title": lot.title}
 
 
-def lot_claimed(session: Session, claim: Claim) -> list[Notification]:
-    """Tell the donor that kilograms of its lot were claimed, and by whom."""
+def lot_claimed(
+    session: Session,
+    claim: Claim,
+    allocated_by: Organisation | None = None,
+    actor: User | None = None,
+) -> list[Notification]:
+    """Tell the donor that kilograms of its lot were claimed, and by whom; or, for a
+    platform's allocation, to whom it was allocated. The acting user is not told what
+    they did themselves (a coordinator allocating the platform's own lots)."""
+    lot = claim.lot
+    params = {
+        **_lot_params(lot),
+        "kg": claim.kg,
+        "beneficiary": claim.beneficiary.name,
+        "platform": claim.platform.name,
+    }
+    if allocated_by is not None:
+        params["allocated_by"] = allocated_by.name
+    users = [u for u in _users_of(session, lot.donor_id) if actor is None or u.id != actor.id]
+    return notify(session, users, NotificationKind.LOT_CLAIMED, claim, params)
+
+
+def claim_allocated(
+    session: Session, claim: Claim, platform: Organisation, delivery: datetime | None
+) -> list[Notification]:
+    """Tell the beneficiary that a platform's allocation claimed kilograms for it: what,
+    how much, from whom, and when it is delivered (``delivery``: None until booked)."""
     lot = claim.lot
     return notify_org(
         session,
-        lot.donor_id,
-        NotificationKind.LOT_CLAIMED,
+        claim.beneficiary_id,
+        NotificationKind.CLAIM_ALLOCATED,
         claim,
         {
             **_lot_params(lot),
             "kg": claim.kg,
-            "beneficiary": claim.beneficiary.name,
-            "platform": claim.platform.name,
+            "platform": platform.name,
+            "donor": lot.donor.name,
+            "delivery": delivery,
         },
     )
 
 
 def booked(
-    session: Session, claim: Claim, run: Run | None, pickup_eta: datetime | None
+    session: Session,
+    claim: Claim,
+    run: Run | None,
+    pickup_eta: datetime | None,
+    drop_eta: datetime | None = None,
 ) -> list[Notification]:
-    """Tell the donor and the beneficiary when the claim will be picked up (``run`` is
-    None for self-collection)."""
+    """Tell the donor and the beneficiary when the claim will be picked up and delivered
+    (``run`` is None for self-collection)."""
     lot = claim.lot
     params = {
         **_lot_params(lot),
@@ -143,6 +175,7 @@ def booked(
         "run": run.name if run else None,
         "platform": claim.platform.name,
         "pickup": pickup_eta,
+        "delivery": drop_eta,
         "beneficiary": claim.beneficiary.name,
     }
     users = _users_of(session, lot.donor_id) + _users_of(session, claim.beneficiary_id)
@@ -280,6 +313,34 @@ def lot_withdrawn(session: Session, lot: Lot, claims: Iterable[Claim]) -> list[N
             },
         )
     return rows
+
+
+def lot_changed(
+    session: Session,
+    lot: Lot,
+    org_ids: Iterable[int],
+    changed: dict[str, tuple[Any, Any]],
+) -> list[Notification]:
+    """Tell each organisation holding a claim on the lot what its donor changed
+    (``changed``: ``{column: (before, after)}``): the window, old and new; the new
+    description; the weight, old and new."""
+    params: dict[str, Any] = {**_lot_params(lot), "donor": lot.donor.name}
+    if "pickup_from" in changed or "pickup_until" in changed:
+        window = [changed.get(k, (getattr(lot, k), getattr(lot, k))) for k in _WINDOW]
+        params["window"] = [window[0][0], window[1][0], window[0][1], window[1][1]]
+    if "description" in changed:
+        params["description"] = changed["description"][1]
+    if "weight_g" in changed:
+        params["weight_kg"] = [g / 1000 for g in changed["weight_g"]]
+    if "units" in changed:
+        params["units"] = changed["units"][1]
+    rows: list[Notification] = []
+    for org_id in org_ids:
+        rows += notify_org(session, org_id, NotificationKind.LOT_CHANGED, lot, params)
+    return rows
+
+
+_WINDOW = ("pickup_from", "pickup_until")
 
 
 def recall_opened(

@@ -13,14 +13,16 @@ from flask_babel import ngettext
 
 from ...labels import label
 from ...models import MailMode, Notification, NotificationKind
-from ...templating import kg, when
+from ...templating import kg, number, when
 
 KIND_LABELS = {
     NotificationKind.NEW_LOT: _l("New lots offered to my organisation"),
     NotificationKind.LOT_CLAIMED: _l("Claims on my lots"),
     NotificationKind.BOOKING: _l("Pickups booked"),
+    NotificationKind.CLAIM_ALLOCATED: _l("Food allocated to my organisation by a platform"),
     NotificationKind.CONVENTION_DECISION: _l("Decisions on my conventions"),
     NotificationKind.LOT_WITHDRAWN: _l("Lots withdrawn by their donor"),
+    NotificationKind.LOT_CHANGED: _l("Lots I claimed changed by their donor"),
     NotificationKind.RECALL: _l("Food-safety recalls of lots"),
     NotificationKind.EXPIRING_APPROVAL: _l("Conventions and FSE+ approvals about to expire"),
     NotificationKind.TRANSPORT_AGREEMENT: _l("Transport agreements between platforms"),
@@ -94,6 +96,27 @@ def _text(n: Notification) -> str:
         if p.get("date_kind") and p.get("date"):
             line += f" {label('date_kind', p['date_kind'])} {_day(p['date'])}."
         return line
+    if kind == NotificationKind.LOT_CLAIMED and p.get("allocated_by"):
+        return _(
+            "%(platform)s allocated %(kg)s of your lot %(title)s to %(org)s.",
+            platform=p["allocated_by"],
+            kg=kg(p["kg"]),
+            title=p["title"],
+            org=p["beneficiary"],
+        )
+    if kind == NotificationKind.CLAIM_ALLOCATED:
+        line = _(
+            "%(platform)s allocated %(kg)s of %(title)s (from %(donor)s) to your organisation.",
+            platform=p["platform"],
+            kg=kg(p["kg"]),
+            title=p["title"],
+            donor=p["donor"],
+        )
+        if p.get("delivery"):
+            return line + " " + _("Delivery planned on %(time)s.", time=_moment(p["delivery"]))
+        return line + " " + _("The platform will plan the delivery.")
+    if kind == NotificationKind.LOT_CHANGED:
+        return _lot_changed_text(p)
     if kind == NotificationKind.LOT_CLAIMED:
         return _(
             "%(org)s claimed %(kg)s of your lot %(title)s (through %(platform)s).",
@@ -118,6 +141,16 @@ def _text(n: Notification) -> str:
             run=p["run"],
             platform=p["platform"],
         )
+        if p.get("pickup") and p.get("delivery"):
+            return (
+                line
+                + " "
+                + _(
+                    "Pickup planned on %(pickup)s, delivery on %(delivery)s.",
+                    pickup=_moment(p["pickup"]),
+                    delivery=_moment(p["delivery"]),
+                )
+            )
         if p.get("pickup"):
             return line + " " + _("Pickup around %(time)s.", time=_moment(p["pickup"]))
         return line
@@ -164,7 +197,7 @@ def _text(n: Notification) -> str:
         return _refusal_text(p)
     if kind == NotificationKind.RECEIPT_REFUSED:
         reading = (
-            _(" (%(t)s °C measured)", t=f"{p['temperature']:g}")
+            _(" (%(t)s °C measured)", t=number(p["temperature"]))
             if p.get("temperature") is not None
             else ""
         )
@@ -268,10 +301,34 @@ def _refusal_text(p: dict[str, Any]) -> str:
     elif p.get("temperature") is not None and p.get("limit") is not None:
         line += " " + _(
             "Measured %(t)s °C, limit %(max)s °C.",
-            t=f"{p['temperature']:g}",
-            max=f"{p['limit']:g}",
+            t=number(p["temperature"]),
+            max=number(p["limit"]),
         )
     return line + " " + _("This part is unfit: it is not delivered and not offered again.")
+
+
+def _lot_changed_text(p: dict[str, Any]) -> str:
+    """What the donor changed on a lot the reader claimed, one sentence per change."""
+    lines = [_("%(donor)s changed the lot %(title)s.", donor=p["donor"], title=p["title"])]
+    if p.get("window"):
+        old_from, old_until, new_from, new_until = (_moment(v) for v in p["window"])
+        lines.append(
+            _(
+                "Pickup window: %(old_from)s → %(old_until)s is now %(new_from)s → %(new_until)s.",
+                old_from=old_from,
+                old_until=old_until,
+                new_from=new_from,
+                new_until=new_until,
+            )
+        )
+    if p.get("weight_kg"):
+        old, new = p["weight_kg"]
+        lines.append(_("Weight: %(old)s is now %(new)s.", old=kg(old), new=kg(new)))
+    if "units" in p:
+        lines.append(_("Units: %(n)s.", n=number(p["units"], 0) if p["units"] is not None else "—"))
+    if "description" in p:
+        lines.append(_("New description: %(text)s", text=p["description"] or "—"))
+    return " ".join(lines)
 
 
 def _subject(n: Notification) -> str:
@@ -279,8 +336,19 @@ def _subject(n: Notification) -> str:
     kind = n.kind
     if kind == NotificationKind.NEW_LOT:
         return _("New lot on Maillon: %(title)s", title=p["title"])
+    if kind == NotificationKind.LOT_CLAIMED and p.get("allocated_by"):
+        return _("Your lot %(title)s was allocated", title=p["title"])
     if kind == NotificationKind.LOT_CLAIMED:
         return _("Your lot %(title)s was claimed", title=p["title"])
+    if kind == NotificationKind.CLAIM_ALLOCATED:
+        return _(
+            "%(platform)s allocated %(kg)s of %(title)s to you",
+            platform=p["platform"],
+            kg=kg(p["kg"]),
+            title=p["title"],
+        )
+    if kind == NotificationKind.LOT_CHANGED:
+        return _("Lot changed: %(title)s", title=p["title"])
     if kind == NotificationKind.BOOKING:
         return _("Pickup booked: %(title)s", title=p["title"])
     if kind == NotificationKind.CONVENTION_DECISION:
