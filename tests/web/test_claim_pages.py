@@ -21,6 +21,20 @@ def _kg_input(html: str, lot_id: int) -> str:
     return match.group(0)
 
 
+def _refused_as_too_much(response, lot) -> str:
+    """50 kg asked of a 40 kg lot nobody else touched: 409, "only 40 kg are left", the
+    entry kept and marked. Returns the page."""
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    too_much = translated(
+        "fr", "Only %(left)s are left; you asked for %(asked)s.", left="40 kg", asked="50 kg"
+    )
+    assert too_much in html
+    field = _kg_input(html, lot.id)
+    assert 'value="50"' in field and 'aria-invalid="true"' in field
+    return html
+
+
 def test_the_quantity_starts_empty_with_a_label_and_a_hint(w, login_as):
     lot = factories.lot(w.donor, kg=358, min_part_kg=5)
     db.session.commit()
@@ -68,16 +82,7 @@ def test_too_much_keeps_the_entry_and_a_race_says_so(w, login_as, api_token):
     too_much = cpas.post(
         f"/lots/{lot.id}/claim", data={"kg": "50", "remaining_g": "40000"}, headers=HX
     )
-    html = too_much.get_data(as_text=True)
-    assert too_much.status_code == 409
-    assert (
-        translated(
-            "fr", "Only %(left)s are left; you asked for %(asked)s.", left="40 kg", asked="50 kg"
-        )
-        in html
-    )
-    field = _kg_input(html, lot.id)
-    assert 'value="50"' in field and 'aria-invalid="true"' in field
+    html = _refused_as_too_much(too_much, lot)
     claims.claim_lot(db.session, w.asbl_user, lot.id, 25)
     db.session.commit()
     raced = cpas.post(
@@ -157,15 +162,6 @@ def test_without_htmx_a_refused_claim_comes_back_on_the_lot_page_with_the_entry(
     db.session.commit()
     cpas = login_as(w.cpas_user)
     refused = cpas.post(f"/lots/{lot.id}/claim", data={"kg": "50", "remaining_g": "40000"})
-    html = refused.get_data(as_text=True)
-    assert refused.status_code == 409
-    assert (
-        translated(
-            "fr", "Only %(left)s are left; you asked for %(asked)s.", left="40 kg", asked="50 kg"
-        )
-        in html
-    )
-    field = _kg_input(html, lot.id)
-    assert 'value="50"' in field and 'aria-invalid="true"' in field
+    html = _refused_as_too_much(refused, lot)
     assert lot.title in html  # the lot's own page, not a bare message
     assert lot.remaining_g == 40_000
