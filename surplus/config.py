@@ -48,10 +48,32 @@ class Config:
         self.PREFERRED_URL_SCHEME = "https" if secure else "http"
         self.PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
         self.WTF_CSRF_TIME_LIMIT = None  # token lives as long as the session
-        # Sign-in lockout: after this many failures, refuse for LOCKOUT_MINUTES.
-        self.LOGIN_MAX_FAILURES = int(env.get("LOGIN_MAX_FAILURES", "5"))
-        self.LOGIN_LOCKOUT_MINUTES = int(env.get("LOGIN_LOCKOUT_MINUTES", "15"))
-        self.API_TOKEN_MAX_AGE = int(env.get("API_TOKEN_MAX_AGE", str(30 * 24 * 3600)))
+        # Accounts (surplus/sessions.py, services/api_tokens.py, services/mfa.py): a web
+        # session ends after SESSION_IDLE_MINUTES without a request and SESSION_MAX_HOURS
+        # after sign-in; API tokens live API_TOKEN_MAX_AGE seconds; a reset link an hour.
+        self.SESSION_IDLE_MINUTES = int(env.get("SESSION_IDLE_MINUTES", "120"))
+        self.SESSION_MAX_HOURS = int(env.get("SESSION_MAX_HOURS", "12"))
+        self.API_TOKEN_MAX_AGE = int(env.get("API_TOKEN_MAX_AGE", str(7 * 24 * 3600)))
+        self.PASSWORD_RESET_MINUTES = int(env.get("PASSWORD_RESET_MINUTES", "60"))
+        # Two-step verification (TOTP): required for these roles, offered to everyone;
+        # a device that passed it is not asked again for MFA_REMEMBER_DAYS.
+        self.MFA_REQUIRED_ROLES = [
+            role.strip()
+            for role in env.get("MFA_REQUIRED_ROLES", "coordinator,site_admin").split(",")
+            if role.strip()
+        ]
+        self.MFA_REMEMBER_DAYS = int(env.get("MFA_REMEMBER_DAYS", "30"))
+        self.MFA_ISSUER = env.get("MFA_ISSUER", "Maillon")
+        # Throttling (Flask-Limiter, surplus/throttle.py): Redis when set, e.g.
+        # redis://127.0.0.1:6379/0 (shared by every worker); memory otherwise.
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_ENABLED = _flag("RATELIMIT_ENABLED", True)
+        self.RATELIMIT_HEADERS_ENABLED = True
+        # GDPR: receivers' names, free-text notes and contact phones are blanked this
+        # many days after the lot's date (2 years: the traceability duty, README).
+        self.RETENTION_DAYS = int(env.get("RETENTION_DAYS", str(2 * 365)))
+        # Backups (`flask --app app backup`): where they are written by default.
+        self.BACKUP_DIR = env.get("BACKUP_DIR", str(INSTANCE / "backups"))
         # Languages: French first.
         self.BABEL_DEFAULT_LOCALE = "fr"
         self.BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"

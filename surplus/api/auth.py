@@ -1,4 +1,4 @@
-"""Bearer tokens: signed, expiring, revocable by bumping the user's token version."""
+"""Bearer tokens (services/api_tokens.py): the API's authentication."""
 
 from __future__ import annotations
 
@@ -6,34 +6,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, request
+from flask import g, request
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from ..errors import DomainError
 from ..extensions import db
-from ..models import User
-
-SALT = "maillon-api-token"
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
-
-
-def issue_token(user: User) -> str:
-    return _serializer().dumps({"u": user.id, "v": user.token_version})
-
-
-def user_from_token(token: str) -> User | None:
-    try:
-        data = _serializer().loads(token, max_age=current_app.config["API_TOKEN_MAX_AGE"])
-    except (BadSignature, SignatureExpired):
-        return None
-    user = db.session.get(User, data.get("u"))
-    if user is None or not user.active or user.token_version != data.get("v"):
-        return None
-    return user
+from ..services import api_tokens
 
 
 class Unauthorised(DomainError):
@@ -47,9 +25,10 @@ def authenticate() -> None:
         return
     header = request.headers.get("Authorization", "")
     scheme, _sep, token = header.partition(" ")
-    user = user_from_token(token.strip()) if scheme.lower() == "bearer" else None
+    user = api_tokens.user_for(db.session, token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         raise Unauthorised(_("A valid bearer token is required."))
+    db.session.commit()  # last_used_at
     g.api_user = user
 
 

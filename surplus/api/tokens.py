@@ -8,8 +8,8 @@ from ..errors import DomainError
 from ..extensions import db
 from ..schemas.account import TokenRequestSchema
 from ..schemas.answers import ErrorSchema, TokenSchema
-from ..services import accounts
-from .auth import Unauthorised, issue_token
+from ..services import accounts, api_tokens
+from .auth import Unauthorised
 from .blueprint import Blueprint
 
 blp = Blueprint(
@@ -23,21 +23,23 @@ blp = Blueprint(
 @blp.alt_response(400, schema=ErrorSchema)
 @blp.alt_response(401, schema=ErrorSchema)
 def token_create(body: dict):
-    """Return a bearer token for valid credentials; 401 otherwise (with lockout)."""
+    """Return a bearer token for valid credentials; 401 otherwise (throttled)."""
     try:
         user = accounts.authenticate(
             db.session,
             body["email"],
             body["password"],
-            max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-            lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"],
         )
     except DomainError as error:
         db.session.commit()
         raise Unauthorised(error.message) from error
+    lifetime = current_app.config["API_TOKEN_MAX_AGE"]
+    token, secret = api_tokens.issue(db.session, user, body.get("name") or "API", lifetime)
     db.session.commit()
     return {
-        "token": issue_token(user),
+        "id": token.id,
+        "name": token.name,
+        "token": secret,
         "token_type": "Bearer",
         "expires_in": current_app.config["API_TOKEN_MAX_AGE"],
     }

@@ -26,6 +26,7 @@ from .enums import (
     ReceiptSource,
     Role,
     RunStatus,
+    SecurityEventKind,
     StopKind,
     StopStatus,
     StorageClass,
@@ -39,9 +40,14 @@ from .notification import Notification, NotificationPreference
 from .organisation import Invitation, Organisation, User
 from .recall import Recall, RecallHolder
 from .run import Depot, Run, RunTemplate, Stop, TemplateStop, Vehicle
+from .security import ApiToken, RecoveryCode, SecurityEvent
 from .stock import DepotZone, StockItem, StockMovement, StockReceipt, StockSource
 
 __all__ = [
+    "ApiToken",
+    "RecoveryCode",
+    "SecurityEvent",
+    "SecurityEventKind",
     "AdjustmentReason",
     "DepotZone",
     "MovementKind",

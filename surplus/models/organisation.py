@@ -68,7 +68,6 @@ class Organisation(db.Model):
 
 class User(UserMixin, db.Model):
     __tablename__ = "user_account"
-    __table_args__ = (CheckConstraint("failed_logins >= 0", name="failed_logins_nonneg"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -78,13 +77,20 @@ class User(UserMixin, db.Model):
     role: Mapped[Role] = mapped_column(enum_column(Role, "role"), default=Role.MEMBER)
     language: Mapped[str | None] = mapped_column(String(5))
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    # Bumped on sign-out and password change: invalidates every web session.
+    # Bumped on sign-out-everywhere and password change: invalidates every web session
+    # (API tokens are revoked in their own table, models/security.py).
     session_version: Mapped[int] = mapped_column(default=1)
-    # Bumped to revoke every API token of the user.
-    token_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Sign-up: the address is confirmed by the link mailed to it (invitations confirm it).
+    email_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # TOTP (pyotp): the base32 secret while enrolling, enabled once a code was checked.
+    mfa_secret: Mapped[str | None] = mapped_column(String(64))
+    mfa_enabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # GDPR: deactivated (``active`` false) or deleted (name and e-mail replaced by a
+    # pseudonym; events keep pointing at the row).
+    deactivated_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 

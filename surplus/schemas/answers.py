@@ -15,6 +15,8 @@ class ErrorSchema(ma.Schema):
 
 
 class TokenSchema(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
     token = ma.fields.String()
     token_type = ma.fields.String()
     expires_in = ma.fields.Integer()

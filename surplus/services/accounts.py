@@ -6,7 +6,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -21,11 +21,12 @@ from ..models import (
     Organisation,
     OrgKind,
     Role,
+    SecurityEventKind,
     User,
     Verification,
     utcnow,
 )
-from . import events
+from . import api_tokens, events, security_log
 
 MIN_PASSWORD = 10
 INVITATION_DAYS = 7
@@ -148,17 +149,11 @@ def sign_up(session: Session, data: SignUp) -> User:
     return user
 
 
-def authenticate(
-    session: Session,
-    email: str,
-    password: str,
-    *,
-    max_failures: int,
-    lockout_minutes: int,
-    now: datetime | None = None,
-) -> User:
-    """The user with these credentials; counts failures and locks the account briefly."""
-    now = now or utcnow()
+def authenticate(session: Session, email: str, password: str) -> User:
+    """The active user with these credentials. Unknown address, wrong password and
+    deactivated account get the same refusal after the same work (a password hash is
+    checked in every case); throttling (surplus/throttle.py) limits the attempts per
+    network and per address, known or not."""
     user = session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
     refused = Invalid(
         str(_l("Wrong e-mail address or password.")),
@@ -166,29 +161,19 @@ def authenticate(
     )
     if user is None:
         check_password_hash(_DUMMY_HASH, password)
+        security_log.record(session, SecurityEventKind.SIGN_IN_FAILED)
         raise refused
-    if user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, int((user.locked_until - now).total_seconds() // 60) + 1)
-        raise Invalid(
-            str(_l("Too many failed attempts. Try again in %(m)d minutes.", m=minutes)),
-            {"password": str(_l("Account locked for a few minutes."))},
-        )
     if not user.check_password(password) or not user.active:
-        user.failed_logins += 1
-        if user.failed_logins >= max_failures:
-            user.locked_until = now + timedelta(minutes=lockout_minutes)
-            user.failed_logins = 0
-            events.record(session, None, user, "locked", organisation_id=user.organisation_id)
-        session.flush()
+        security_log.record(session, SecurityEventKind.SIGN_IN_FAILED, user)
         raise refused
-    user.failed_logins = 0
-    user.locked_until = None
     return user
 
 
 def sign_out_everywhere(session: Session, user: User) -> None:
-    """Invalidate every session and API token of ``user``."""
+    """End every web session and revoke every API token of ``user``."""
     user.session_version += 1
+    api_tokens.revoke_all(session, user)
+    security_log.record(session, SecurityEventKind.SIGNED_OUT_EVERYWHERE, user)
     session.flush()
 
 

@@ -30,6 +30,7 @@ def register(app: Flask) -> None:
         recalls,
         reports,
         runs,
+        signup,  # noqa: F401  (routes on the auth blueprint)
         trace,
     )
 

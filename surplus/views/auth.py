@@ -1,10 +1,10 @@
-"""Sign-in, sign-out, sign-up and invitation acceptance."""
+"""Sign-in, sign-out and invitation acceptance (sign-up: views/signup.py, on this
+blueprint)."""
 
 from __future__ import annotations
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -17,16 +17,14 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import DomainError
 from ..extensions import db
-from ..forms import AcceptInvitationForm, LoginForm, SignUpForm
-from ..models import OrgKind
+from ..forms import AcceptInvitationForm, LoginForm
 from ..services import accounts
-from ..services.accounts import SignUp
 from .helpers import apply_errors, render_form, safe_next
 
 bp = Blueprint("auth", __name__)
 
 
-def _start_session(user) -> None:
+def start_session(user) -> None:
     """A fresh session on sign-in: nothing from the anonymous session survives."""
     language = session.get("language")
     session.clear()
@@ -47,8 +45,6 @@ def login():
                 db.session,
                 form.email.data,
                 form.password.data,
-                max_failures=current_app.config["LOGIN_MAX_FAILURES"],
-                lockout_minutes=current_app.config["LOGIN_LOCKOUT_MINUTES"],
             )
         except DomainError as error:
             db.session.commit()  # keep the failure count
@@ -57,7 +53,7 @@ def login():
             form.form_errors.append(error.message)
             return render_form("auth/login.html", 422, form=form)
         db.session.commit()
-        _start_session(user)
+        start_session(user)
         return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return render_form("auth/login.html", 422 if form.errors else 200, form=form)
 
@@ -72,43 +68,6 @@ def logout():
     session.clear()
     flash(_("You are signed out."), "info")
     return redirect(url_for("auth.login"))
-
-
-@bp.route("/signup", methods=["GET", "POST"])
-def signup():
-    """Organisation sign-up: the organisation and its first user (org admin)."""
-    form = SignUpForm()
-    if form.validate_on_submit():
-        data = SignUp(
-            org_name=form.org_name.data,
-            kind=OrgKind(form.kind.data),
-            address=form.address.data or "",
-            postcode=form.postcode.data.strip(),
-            locality=form.locality.data,
-            enterprise_number=form.enterprise_number.data or "",
-            afsca_number=form.afsca_number.data or "",
-            phone=form.phone.data or "",
-            distribution_mode=form.distribution_mode.data or "",
-            name=form.name.data,
-            email=form.email.data,
-            password=form.password.data,
-            language=str(
-                session.get("language")
-                or request.accept_languages.best_match(current_app.config["LANGUAGES"])
-                or "fr"
-            ),
-        )
-        try:
-            user = accounts.sign_up(db.session, data)
-        except DomainError as error:
-            db.session.rollback()
-            apply_errors(form, error)
-            return render_form("auth/signup.html", 422, form=form)
-        db.session.commit()
-        _start_session(user)
-        flash(_("Welcome! Your organisation will be verified shortly."), "success")
-        return redirect(url_for("main.index"))
-    return render_form("auth/signup.html", 422 if form.errors else 200, form=form)
 
 
 @bp.route("/invitations/<token>", methods=["GET", "POST"])
@@ -134,7 +93,7 @@ def invitation_accept(token: str):
             apply_errors(form, error)
             return render_form("auth/accept.html", 422, form=form, invitation=invitation)
         db.session.commit()
-        _start_session(user)
+        start_session(user)
         return redirect(url_for("main.index"))
     return render_form(
         "auth/accept.html", 422 if form.errors else 200, form=form, invitation=invitation

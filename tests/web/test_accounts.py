@@ -5,7 +5,7 @@ import re
 from sqlalchemy import select
 
 from surplus.extensions import db
-from surplus.models import Event, Organisation, Role, User, Verification
+from surplus.models import Organisation, Role, User, Verification
 from tests import factories
 from tests.factories import PASSWORD, translated
 
@@ -32,18 +32,6 @@ def test_bad_sign_in_keeps_email_and_says_why_in_french(app, client):
     assert response.status_code == 422
     assert f'value="{person.email}"' in html
     assert translated("fr", "Wrong e-mail address or password.") in html
-
-
-def test_lockout_after_repeated_failures(app, client):
-    person = factories.user(factories.org("cpas"))
-    db.session.commit()
-    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
-        client.post("/login", data={"email": person.email, "password": "wrong"})
-    response = client.post("/login", data={"email": person.email, "password": PASSWORD})
-    assert response.status_code == 422, "the right password is refused while locked"
-    db.session.rollback()
-    assert db.session.get(User, person.id).locked_until is not None
-    assert db.session.scalar(select(Event).where(Event.action == "locked")) is not None
 
 
 def test_sign_out_invalidates_the_old_cookie(app, client):
