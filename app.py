@@ -11,10 +11,10 @@ from typing import Any
 
 from flask import Flask, request
 
-from surplus import cli, errors, i18n, request_text, security
+from surplus import cli, errors, i18n, request_text, security, sessions
 from surplus.config import INSTANCE, Config
 from surplus.database import read_only_transactions, tune_engine
-from surplus.extensions import csrf, db, htmx, login_manager, migrate
+from surplus.extensions import csrf, db, htmx, migrate
 from surplus.routing import BoundedInt
 
 
@@ -32,7 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
-    _init_login(app)
+    sessions.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     errors.init_app(app)
@@ -55,26 +55,3 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         jobs.start_background(app)
     return app
-
-
-def _init_login(app: Flask) -> None:
-    from flask_babel import lazy_gettext as _l
-
-    from surplus.models import User
-
-    login_manager.init_app(app)
-    login_manager.login_view = "auth.login"
-    login_manager.login_message = _l("Please sign in to see this page.")
-    login_manager.session_protection = "basic"
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        uid, _, version = user_id.partition(":")
-        if not uid.isdigit() or not version.isdigit():
-            return None
-        from sqlalchemy.orm import joinedload
-
-        user = db.session.get(User, int(uid), options=[joinedload(User.organisation)])
-        if user is None or user.session_version != int(version) or not user.active:
-            return None
-        return user

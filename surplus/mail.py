@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 from flask import Flask, current_app, render_template
 from flask_babel import force_locale
@@ -10,6 +12,11 @@ from flask_mailman import EmailMultiAlternatives, Mail
 
 log = logging.getLogger(__name__)
 mail = Mail()
+# Mails that must not change how long an answer takes (sign-up, password reset: the
+# answer is the same whether an account exists, so is its timing).
+_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="mail")
+_pending: set[Future] = set()
+_pending_lock = threading.Lock()
 
 
 def init_app(app: Flask) -> None:
@@ -45,3 +52,35 @@ def send(
         log.warning("mail to %s failed: %s", to, exc)
         return False
     return True
+
+
+def send_soon(
+    to: str, language: str | None, subject: str, template: str, **context: object
+) -> None:
+    """:func:`send` on a worker thread, after the answer: the request takes as long
+    whether a mail goes or not. ``context`` must be plain values (links built by the
+    caller), since the worker has no request."""
+    if not current_app.config.get("MAIL_ENABLED"):
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+
+    def job() -> bool:
+        with app.app_context():
+            return send(to, language, subject, template, **context)
+
+    future = _pool.submit(job)
+    with _pending_lock:
+        _pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: Future) -> None:
+    with _pending_lock:
+        _pending.discard(future)
+
+
+def drain(timeout: float = 10) -> None:
+    """Wait for the mails of :func:`send_soon` under way (tests, shutdown)."""
+    with _pending_lock:
+        futures = set(_pending)
+    wait(futures, timeout=timeout)

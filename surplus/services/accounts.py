@@ -169,6 +169,14 @@ def authenticate(session: Session, email: str, password: str) -> User:
     return user
 
 
+def sign_out(session: Session, user: User) -> None:
+    """End every web session of ``user`` (a copied cookie dies with the one signed
+    out); API tokens stay."""
+    user.session_version += 1
+    security_log.record(session, SecurityEventKind.SIGNED_OUT, user)
+    session.flush()
+
+
 def sign_out_everywhere(session: Session, user: User) -> None:
     """End every web session and revoke every API token of ``user``."""
     user.session_version += 1

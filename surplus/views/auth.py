@@ -13,8 +13,9 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_required, login_user, logout_user
+from flask_login import current_user, login_required, logout_user
 
+from .. import sessions
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import AcceptInvitationForm, LoginForm
@@ -22,15 +23,6 @@ from ..services import accounts
 from .helpers import apply_errors, render_form, safe_next
 
 bp = Blueprint("auth", __name__)
-
-
-def start_session(user) -> None:
-    """A fresh session on sign-in: nothing from the anonymous session survives."""
-    language = session.get("language")
-    session.clear()
-    login_user(user)
-    if language:
-        session["language"] = language
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -53,7 +45,7 @@ def login():
             form.form_errors.append(error.message)
             return render_form("auth/login.html", 422, form=form)
         db.session.commit()
-        start_session(user)
+        sessions.start(user)
         return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     return render_form("auth/login.html", 422 if form.errors else 200, form=form)
 
@@ -61,8 +53,9 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Ends the session everywhere this cookie was copied; redirects to sign-in."""
-    accounts.sign_out_everywhere(db.session, current_user._get_current_object())
+    """Ends the session everywhere this cookie was copied (API tokens stay: "sign out
+    everywhere" on the account page revokes them too); redirects to sign-in."""
+    accounts.sign_out(db.session, current_user._get_current_object())
     db.session.commit()
     logout_user()
     session.clear()
@@ -93,7 +86,7 @@ def invitation_accept(token: str):
             apply_errors(form, error)
             return render_form("auth/accept.html", 422, form=form, invitation=invitation)
         db.session.commit()
-        start_session(user)
+        sessions.start(user)
         return redirect(url_for("main.index"))
     return render_form(
         "auth/accept.html", 422 if form.errors else 200, form=form, invitation=invitation

@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask import current_app, flash, redirect, request, session, url_for
 from flask_babel import gettext as _
 
+from .. import sessions
 from ..errors import DomainError
 from ..extensions import db
 from ..forms import SignUpForm
 from ..models import OrgKind
 from ..services import accounts
 from ..services.accounts import SignUp
-from .auth import bp, start_session
+from .auth import bp
 from .helpers import apply_errors, render_form
 
 
@@ -46,7 +47,7 @@ def signup():
             apply_errors(form, error)
             return render_form("auth/signup.html", 422, form=form)
         db.session.commit()
-        start_session(user)
+        sessions.start(user)
         flash(_("Welcome! Your organisation will be verified shortly."), "success")
         return redirect(url_for("main.index"))
     return render_form("auth/signup.html", 422 if form.errors else 200, form=form)
