@@ -38,13 +38,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     errors.init_app(app)
     request_text.init_app(app)
 
-    from surplus import api, mail, templating, views
+    from surplus import api, mail, templating, throttle, views
 
     mail.init_app(app)
     templating.init_app(app)
     views.register(app)
     api.register(app)
     cli.register(app)
+    throttle.init_app(app)  # after the blueprints: it wraps their endpoints
 
     @app.before_request
     def _sqlite_read_only() -> None:

@@ -89,7 +89,11 @@ def _organisation(user: User, action: str, org: Organisation) -> bool:
         return (
             _same_org(user, org.id)
             or _platform_serves(user, org.id)
-            or (user.is_coordinator and org.verification.value == "pending")
+            or (
+                user.is_coordinator
+                and org.verification.value == "pending"
+                and may_verify(user, org)
+            )
         )
     return _same_org(user, org.id) and user.is_org_admin
 
@@ -380,6 +384,30 @@ def require_oversee(user: User | None) -> None:
         deny(str(_l("Only Maillon's administrators see every organisation and user.")))
 
 
+def require_job_board(user: User | None) -> None:
+    """The scheduled jobs' board: site admins, and coordinators reading it (the jobs
+    serve every platform: they see whether the allocation ran and the mail went)."""
+    require_coordinator(user)
+
+
+def may_run_jobs(user: User | None) -> bool:
+    """The jobs are global: only site admins run one by hand."""
+    return may_oversee(user)
+
+
+def require_run_jobs(user: User | None) -> None:
+    """403 unless ``user`` may run a job by hand (see :func:`may_run_jobs`)."""
+    if not may_run_jobs(user):
+        deny(
+            str(
+                _l(
+                    "The jobs serve every platform: only Maillon's administrators run one "
+                    "by hand. They run by themselves on their schedule."
+                )
+            )
+        )
+
+
 def visible_conventions(user: User):
     """The conventions a user lists: its organisation's, as beneficiary or as platform."""
     return select(Convention).where(
@@ -390,9 +418,115 @@ def visible_conventions(user: User):
     )
 
 
+# -- verification of new organisations ----------------------------------------------------
+
+
+def _service_reach(platform: Organisation):
+    """The platform's service area as the offer waves read it (``waves.Reach``): its
+    declared communes and its own, and its radius around its depots (its seat without
+    one). ``Reach.covers`` is the one area rule; verification asks it as wave 1 does."""
+    from .services import waves
+
+    points = db.session.execute(
+        select(Depot.lat, Depot.lon).where(Depot.platform_id == platform.id).order_by(Depot.id)
+    ).all()
+    return waves.reach_of(platform, [(lat, lon) for lat, lon in points])
+
+
+def _in_area(reach: Any, org: Organisation) -> bool:
+    from flask import current_app
+
+    from matching.distance import RoadEstimate
+
+    road = RoadEstimate(current_app.config["ROAD_CIRCUITY"])
+    return reach.covers(org.postcode, org.lat, org.lon, road)
+
+
+def verification_refusal(user: User, org: Organisation) -> str | None:
+    """Why ``user`` may not verify ``org`` (None when it may). Site admins verify any
+    organisation; a coordinator verifies the donors and beneficiaries within its
+    platform's service area, never a platform: Maillon's administrators verify those,
+    and whatever lies outside every area."""
+    if user is None or not user.is_authenticated:
+        return str(_l("You are not allowed to do this."))
+    if user.is_site_admin:
+        return None
+    if not user.is_coordinator:
+        return str(
+            _l("Only platform coordinators and Maillon's administrators verify organisations.")
+        )
+    if org.is_platform:
+        return str(_l("Only Maillon's administrators verify logistics platforms."))
+    reach = _service_reach(user.organisation)
+    if _in_area(reach, org):
+        return None
+    place = f"{org.postcode} {org.locality}"
+    if reach.radius_km is None:
+        why = _l("%(place)s is not one of its communes", place=place)
+    else:
+        from flask_babel import format_decimal
+
+        km = format_decimal(reach.radius_km)
+        has_depot = db.session.scalar(
+            select(Depot.id).where(Depot.platform_id == reach.platform_id).limit(1)
+        )
+        why = (
+            _l(
+                "%(place)s is neither one of its communes nor within %(km)s km of its depots",
+                place=place,
+                km=km,
+            )
+            if has_depot
+            else _l(
+                "%(place)s is neither one of its communes nor within %(km)s km of its address",
+                place=place,
+                km=km,
+            )
+        )
+    return str(
+        _l(
+            "This organisation is outside your platform's service area (%(why)s); "
+            "Maillon's administrators verify it.",
+            why=why,
+        )
+    )
+
+
 def may_verify(user: User, org: Organisation) -> bool:
-    """Site admins verify anyone; coordinators verify donors and beneficiaries."""
-    return user.is_site_admin or (user.is_coordinator and not org.is_platform)
+    """Site admins verify anyone; coordinators verify the donors and beneficiaries within
+    their platform's service area (see :func:`verification_refusal`)."""
+    return verification_refusal(user, org) is None
+
+
+def require_verify(user: User, org: Organisation) -> None:
+    """403, saying why, unless ``user`` may verify ``org``."""
+    refusal = verification_refusal(user, org)
+    if refusal is not None:
+        deny(refusal)
+
+
+def organisation_to_verify(user: User, org_id: int) -> Organisation:
+    """The organisation ``user`` verifies or refuses: 404 when it does not exist, or is
+    not awaiting verification and ``user`` may not see it; 403 saying why when ``user``
+    may not decide on it (a coordinator: outside its platform's area, or a platform)."""
+    org = db.session.get(Organisation, org_id)
+    if org is None or (org.verification.value != "pending" and not can(user, VIEW, org)):
+        raise NotFound(str(_l("Not found.")))
+    require_verify(user, org)
+    return org
+
+
+def verification_queue(user: User) -> list[Organisation]:
+    """The organisations awaiting verification that ``user`` verifies, oldest first:
+    every one for a site admin (those outside every platform's area included), the
+    donors and beneficiaries within its platform's area for a coordinator, none else."""
+    pending = db.session.scalars(Organisation.pending()).all()
+    if user.is_site_admin:
+        return list(pending)
+    if not user.is_coordinator:
+        return []
+    reach = _service_reach(user.organisation)
+    return [org for org in pending if not org.is_platform and _in_area(reach, org)]
 
 
 def visible_lots(user: User, *columns: Any, now: datetime | None = None) -> Select:
@@ -746,3 +880,28 @@ def fse_register_depots(user: User, organisation_id: int | None = None) -> Selec
     if user.organisation.is_platform:
         return query.where(Depot.platform_id == user.organisation_id)
     return query.where(false())
+
+
+# -- security log and accounts' GDPR rights --------------------------------------------------
+
+
+def may_read_security_log(user: User | None) -> bool:
+    """Everyone's security log (sign-ins, failures, tokens) is the site admins'; each user
+    reads their own on "your recent activity"."""
+    return user is not None and user.is_authenticated and user.is_site_admin
+
+
+def require_security_log_reader(user: User | None) -> None:
+    """403 unless ``user`` may read everyone's security log."""
+    if not may_read_security_log(user):
+        deny(str(_l("Only Maillon's administrators see everyone's security log.")))
+
+
+def may_reactivate(actor: User | None, member: User) -> bool:
+    """An administrator of the member's organisation, or a site admin, switches a
+    deactivated (not deleted) account back on."""
+    if actor is None or not actor.is_authenticated:
+        return False
+    if member.active or member.deleted_at is not None or member.id == actor.id:
+        return False
+    return actor.is_site_admin or (_same_org(actor, member.organisation_id) and actor.is_org_admin)

@@ -72,6 +72,8 @@ class Config:
         # GDPR: receivers' names, free-text notes and contact phones are blanked this
         # many days after the lot's date (2 years: the traceability duty, README).
         self.RETENTION_DAYS = int(env.get("RETENTION_DAYS", str(2 * 365)))
+        # The account security log (sign-ins, failures, MFA, tokens) is kept this long.
+        self.SECURITY_LOG_DAYS = int(env.get("SECURITY_LOG_DAYS", "365"))
         # Backups (`flask --app app backup`): where they are written by default.
         self.BACKUP_DIR = env.get("BACKUP_DIR", str(INSTANCE / "backups"))
         # Languages: French first.

@@ -118,6 +118,7 @@ class Seeder:
             role=role,
             language="fr",
             password_hash=self.password_hash,
+            email_confirmed_at=datetime.now(UTC),
         )
         self.s.add(user)
         return user

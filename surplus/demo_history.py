@@ -484,7 +484,6 @@ class _History:
             "status": "done",
             "temperature_c": temperature,
             "limit_c": limit,
-            "receiver": stop.receiver_name,
             "run_id": run.id,
         }
         self.log(at, driver, stop, action, {"status": "planned"}, after, org=run.platform_id)

@@ -30,6 +30,7 @@ from .services import (
     job_runs,
     lots,
     notifications,
+    retention,
     runs,
     waves,
 )
@@ -101,6 +102,12 @@ def registry(config: Mapping[str, Any]) -> list[Job]:
             _l("Tell coordinators of depot stock near its date"),
             depot_alerts.notify_expiring,
             daily_at("06:05"),
+        ),
+        Job(
+            "retention",
+            _l("Erase personal data past its retention period"),
+            retention.run,
+            daily_at("03:30"),
         ),
     ]
 

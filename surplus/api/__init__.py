@@ -37,6 +37,9 @@ def register(app: Flask) -> None:
         fse_register,
         lots,
         me,
+        organisations,
+        password,
+        privacy,
         recalls,
         reports,
         runs,
@@ -50,7 +53,10 @@ def register(app: Flask) -> None:
     )
     for module in (
         tokens,
+        password,
         me,
+        privacy,
+        organisations,
         lots,
         conventions,
         runs,

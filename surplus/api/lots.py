@@ -19,6 +19,7 @@ from ..schemas.answers import (
     ErrorSchema,
     LotPageSchema,
     LotSchema,
+    ThrottledSchema,
 )
 from ..schemas.lot import ClaimInSchema, LotFilterSchema, LotInSchema, ReasonSchema
 from ..schemas.lot_edit import LotEditSchema, PhotoInSchema, PhotoSchema
@@ -123,6 +124,7 @@ def lot_withdraw(values: dict, lot_id: int):
 @blp.alt_response(403, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
 @blp.alt_response(409, schema=ClaimConflictSchema)
+@blp.alt_response(429, schema=ThrottledSchema)
 @token_required
 def claim_create(values: dict, lot_id: int):
     """Claim kilograms: 201; 403 with the rule's reason; 409 with ``available_kg`` and a
@@ -158,6 +160,7 @@ def claim_list():
 @blp.alt_response(403, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
 @blp.alt_response(409, schema=ErrorSchema)
+@blp.alt_response(429, schema=ThrottledSchema)
 @token_required
 def claim_cancel(claim_id: int):
     """Cancel your claim before collection; its kilograms return to the lot."""

@@ -18,6 +18,7 @@ from ..schemas.answers import (
     RunDetailSchema,
     RunSchema,
     StopSchema,
+    ThrottledSchema,
 )
 from ..schemas.run import BookingInSchema, RunDriverInSchema, StopConfirmInSchema
 from ..services import booking
@@ -111,6 +112,7 @@ def run_update(values: dict, run_id: int):
 @blp.alt_response(403, schema=ErrorSchema)
 @blp.alt_response(404, schema=ErrorSchema)
 @blp.alt_response(409, schema=RefusalSchema)
+@blp.alt_response(429, schema=ThrottledSchema)
 @token_required
 def claim_book(values: dict, claim_id: int):
     """Book the claim on the best run (empty body), on ``run_id``, or ``self_collect``;

@@ -14,12 +14,37 @@ class ErrorSchema(ma.Schema):
     fields = ma.fields.Dict(keys=ma.fields.String())
 
 
+class ThrottledSchema(ErrorSchema):
+    """429: too many attempts; try again after ``retry_after`` seconds (also in the
+    ``Retry-After`` header)."""
+
+    message = ma.fields.String()
+    code = ma.fields.String(metadata={"example": "too_many_requests"})
+    retry_after = ma.fields.Integer()
+
+
 class TokenSchema(ma.Schema):
     id = ma.fields.Integer()
     name = ma.fields.String()
     token = ma.fields.String()
     token_type = ma.fields.String()
     expires_in = ma.fields.Integer()
+
+
+class ApiTokenSchema(ma.Schema):
+    """One of the caller's live tokens (its secret is never shown again)."""
+
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    last_used_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "To the minute; null: never used."}
+    )
+    expires_at = ma.fields.DateTime()
+
+
+class MessageSchema(ma.Schema):
+    message = ma.fields.String()
 
 
 class OrganisationSchema(ma.Schema):

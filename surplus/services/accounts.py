@@ -11,7 +11,7 @@ from datetime import timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.security import check_password_hash
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import access, geo
 from ..errors import Invalid
@@ -26,7 +26,7 @@ from ..models import (
     Verification,
     utcnow,
 )
-from . import api_tokens, events, security_log
+from . import api_tokens, email_confirmation, events, security_log
 
 MIN_PASSWORD = 10
 INVITATION_DAYS = 7
@@ -82,8 +82,14 @@ def email_taken(session: Session, email: str) -> bool:
     )
 
 
-def sign_up(session: Session, data: SignUp) -> User:
-    """Create an organisation (pending verification) and its first user, an org admin."""
+def sign_up(session: Session, data: SignUp) -> tuple[User, bool]:
+    """Create an organisation (pending verification) and its first user, an org admin,
+    whose address is not confirmed yet; returns ``(user, True)``.
+
+    An address that already has an account creates nothing: returns ``(owner, False)``
+    and logs SIGN_UP_ATTEMPT_KNOWN (the view mails the owner). The other fields are
+    checked the same way in both cases and the password is hashed in both, so neither
+    the answer nor its time tells whether the address is known."""
     errors: dict[str, str] = {}
     place = geo.geocode(data.address, data.postcode, data.locality)
     if place is None:
@@ -110,14 +116,18 @@ def sign_up(session: Session, data: SignUp) -> User:
             errors["distribution_mode"] = str(
                 _l("Say how you hand out the food: FSE+ stock goes only to free distribution.")
             )
-    if email_taken(session, data.email):
-        errors["email"] = str(_l("An account already uses this e-mail address."))
     weak = check_password_strength(data.password)
     if weak:
         errors["password"] = weak
     if errors:
         raise Invalid(str(_l("Please correct the marked fields.")), errors)
     assert place is not None
+    owner = session.scalar(select(User).where(func.lower(User.email) == data.email.strip().lower()))
+    if owner is not None:
+        generate_password_hash(data.password)  # the work a new account costs
+        security_log.record(session, SecurityEventKind.SIGN_UP_ATTEMPT_KNOWN, owner)
+        session.flush()
+        return owner, False
     org = Organisation(
         name=data.org_name.strip(),
         kind=data.kind,
@@ -146,7 +156,7 @@ def sign_up(session: Session, data: SignUp) -> User:
     session.add(user)
     session.flush()
     events.record(session, user, org, "signed_up", after={"kind": org.kind, "name": org.name})
-    return user
+    return user, True
 
 
 def authenticate(session: Session, email: str, password: str) -> User:
@@ -166,6 +176,7 @@ def authenticate(session: Session, email: str, password: str) -> User:
     if not user.check_password(password) or not user.active:
         security_log.record(session, SecurityEventKind.SIGN_IN_FAILED, user)
         raise refused
+    email_confirmation.require_confirmed(session, user)
     return user
 
 
@@ -256,6 +267,7 @@ def accept_invitation(
         language=language,
     )
     user.set_password(password)
+    user.email_confirmed_at = utcnow()  # the invitation reached this address
     session.add(user)
     inv.accepted_at = utcnow()
     session.flush()
@@ -269,8 +281,7 @@ def verify(
     """Verify or refuse an organisation. A platform's administrators (its founder among
     them) become its coordinators when it is verified: until then nobody coordinates it,
     since coordinators verify others and run the platform pages."""
-    if not access.may_verify(actor, org):
-        access.deny(str(_l("You may not verify this organisation.")))
+    access.require_verify(actor, org)
     before = events.snapshot(org, "verification")
     org.verification = Verification.VERIFIED if accept else Verification.REJECTED
     session.flush()

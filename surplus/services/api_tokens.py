@@ -8,9 +8,11 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..errors import NotFound
 from ..models import ApiToken, SecurityEventKind, User, utcnow
 from . import security_log
 
@@ -69,6 +71,24 @@ def live(session: Session, user: User, now: datetime | None = None) -> list[ApiT
             .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
         )
     )
+
+
+def revoke(session: Session, user: User, token_id: int) -> ApiToken:
+    """Revoke one live token of ``user``; another user's, unknown, expired or already
+    revoked ids are all "not found" (nothing tells whose a token is)."""
+    now = utcnow()
+    token = session.get(ApiToken, token_id)
+    if (
+        token is None
+        or token.user_id != user.id
+        or token.revoked_at is not None
+        or token.expires_at <= now
+    ):
+        raise NotFound(str(_l("No such token.")))
+    token.revoked_at = now
+    session.flush()
+    security_log.record(session, SecurityEventKind.TOKEN_REVOKED, user, token.name)
+    return token
 
 
 def revoke_all(session: Session, user: User) -> int:

@@ -18,7 +18,6 @@ from ..models import (
     LotStatus,
     Organisation,
     User,
-    Verification,
 )
 from .lot_dates import BRUSSELS, local_today
 from .runs import DriverRun, driver_runs
@@ -103,12 +102,5 @@ def build(session: Session, user: User, today: date | None = None) -> Board:
             or 0
         )
     if access.coordinates(user):
-        board.pending_orgs = (
-            session.scalar(
-                select(func.count(Organisation.id)).where(
-                    Organisation.verification == Verification.PENDING
-                )
-            )
-            or 0
-        )
+        board.pending_orgs = len(access.verification_queue(user))
     return board

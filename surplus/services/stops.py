@@ -90,7 +90,6 @@ def confirm(
         "status": "done",
         "temperature_c": temperature,
         "limit_c": verdict.limit_c,
-        "receiver": stop.receiver_name,
         "run_id": stop.run_id,
     }
     events.record(

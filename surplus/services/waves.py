@@ -94,15 +94,18 @@ def reaches(session: Session) -> list[Reach]:
     depots: dict[int, list[tuple[float, float]]] = {}
     for depot in session.scalars(select(Depot)):
         depots.setdefault(depot.platform_id, []).append((depot.lat, depot.lon))
-    return [
-        Reach(
-            p.id,
-            frozenset([*(p.service_postcodes or []), p.postcode]),
-            p.service_radius_km,
-            tuple(depots.get(p.id, [])) or ((p.lat, p.lon),),
-        )
-        for p in platforms
-    ]
+    return [reach_of(p, depots.get(p.id, [])) for p in platforms]
+
+
+def reach_of(platform: Organisation, depots: list[tuple[float, float]]) -> Reach:
+    """A platform's service area: its declared communes and its own, and its radius
+    around ``depots`` (its seat when it has none). Offer waves and verification read it."""
+    return Reach(
+        platform.id,
+        frozenset([*(platform.service_postcodes or []), platform.postcode]),
+        platform.service_radius_km,
+        tuple(depots) or ((platform.lat, platform.lon),),
+    )
 
 
 def audience(lot: Lot, wave: int, all_reaches: list[Reach], settings: Settings) -> set[int]:

@@ -24,12 +24,16 @@ def register(app: Flask) -> None:
         lots,
         main,
         market,
+        mfa,
         notifications,
         organisations,
+        password,
         platform,
+        privacy,
         recalls,
         reports,
         runs,
+        security,
         signup,  # noqa: F401  (routes on the auth blueprint)
         trace,
     )
@@ -59,5 +63,9 @@ def register(app: Flask) -> None:
         fse_register,
         donations,
         depots,
+        security,
+        password,
+        mfa,
+        privacy,
     ):
         app.register_blueprint(module.bp)

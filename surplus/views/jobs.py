@@ -1,5 +1,6 @@
-"""The job page (site admins and coordinators): every scheduled job with its schedule,
-last and next run, the log of recent runs, and a "run now" button per job."""
+"""The job page: every scheduled job with its schedule, last and next run, and the log
+of recent runs. Site admins run a job now (a button per job); coordinators read the
+board only, since the jobs are global."""
 
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ COUNT_LABELS = {
     "claimed": _l("claimed"),
     "skipped": _l("skipped"),
     "lots": _l("lots"),
+    # The retention job's (services/retention.py).
+    "handovers": _l("hand-overs"),
+    "notes": _l("notes"),
+    "contacts": _l("contacts"),
+    "security_events": _l("security log lines"),
+    "api_tokens": _l("API tokens"),
 }
 
 
@@ -110,6 +117,7 @@ def _board(message: str | None = None, category: str = "success") -> dict[str, A
         names=names,
         labels=labels,
         scheduled=scheduler is not None,
+        may_run=access.may_run_jobs(current_user),
         message=message,
         category=category,
         outcomes=OUTCOMES,
@@ -124,8 +132,8 @@ def _board(message: str | None = None, category: str = "success") -> dict[str, A
 @login_required
 def job_list():
     """The jobs and their log (the board alone for htmx); 403 unless site admin or
-    coordinator. Jobs are global, so every coordinator sees the whole log."""
-    access.require_coordinator(current_user)
+    coordinator. Jobs are global, so every coordinator sees the whole log, read-only."""
+    access.require_job_board(current_user)
     return page_or_fragment("jobs/list.html", "jobs/_board.html", **_board())
 
 
@@ -133,9 +141,10 @@ def job_list():
 @login_required
 def job_run_now(name: str):
     """Run a job now, in this request, exactly as the scheduler would, logged as manual
-    with who asked; answers the board (htmx) or redirects to it. 404 for an unknown job,
-    403 unless site admin or coordinator, 409 while the job is running elsewhere."""
-    access.require_coordinator(current_user)
+    with who asked; answers the board (htmx) or redirects to it. 403 unless site admin
+    (jobs are global; a coordinator reads the board only), 404 for an unknown job, 409
+    while the job is running elsewhere."""
+    access.require_run_jobs(current_user)
     job = jobs.find(current_app.config, name)
     if job is None:
         abort(404)

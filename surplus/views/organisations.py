@@ -18,12 +18,9 @@ bp = Blueprint("organisations", __name__, url_prefix="/organisations")
 
 
 def _queue() -> list[tuple[Organisation, float | None]]:
-    """Pending organisations this user may verify; a coordinator sees the nearest first."""
-    rows = [
-        org
-        for org in db.session.scalars(Organisation.pending())
-        if access.may_verify(current_user, org)
-    ]
+    """Pending organisations this user may verify (a coordinator: those within its
+    platform's service area), a coordinator's nearest first."""
+    rows = access.verification_queue(current_user)
     here = current_user.organisation
     if not current_user.is_coordinator:
         return [(org, None) for org in rows]
@@ -34,7 +31,8 @@ def _queue() -> list[tuple[Organisation, float | None]]:
 @bp.get("/pending")
 @login_required
 def pending_list():
-    """Organisations awaiting verification (coordinators and site admins, else 403)."""
+    """Organisations awaiting verification that this user verifies: all for site admins,
+    those within its platform's service area for a coordinator; 403 for anyone else."""
     access.require_coordinator(current_user)
     return render_template("organisations/pending.html", orgs=_queue())
 
@@ -43,10 +41,11 @@ def pending_list():
 @login_required
 def verification_decide(org_id: int):
     """Verify or refuse an organisation; answers the refreshed queue fragment, with the
-    message on the organisation's card when the entry is refused (422); 403 for those
-    who may not verify it."""
+    message on the organisation's card when the entry is refused (422); 403 saying why
+    for those who may not verify it (a coordinator: a platform, or an organisation
+    outside its platform's service area, which Maillon's administrators verify)."""
     access.require_coordinator(current_user)
-    org = access.get_for(current_user, Organisation, org_id)
+    org = access.organisation_to_verify(current_user, org_id)
     try:
         data = load(VerificationSchema(), form_values(VerificationSchema(), request.form))
         accounts.verify(
@@ -74,7 +73,7 @@ def verification_decide(org_id: int):
 def organisation_show(org_id: int):
     """An organisation's card, with its users for its own members and site admins (and
     its conventions count for site admins); 404 unless it is yours, in your network, or
-    pending for you."""
+    pending and yours to verify (within your platform's service area)."""
     org = access.get_for(current_user, Organisation, org_id)
     people = [
         person

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from playwright.sync_api import expect
 
 from tests import factories
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def seeded_region() -> None:
+    """Asked by the tests whose live server runs on the seeded demo region."""
+
+
+@pytest.fixture
+def database_uri(database_uri: str, request, backend: str, seeded_demo, tmp_path) -> Iterator[str]:
+    """The empty database, or for the tests that ask for ``seeded_region`` their own copy
+    of the run's seeded demo region (``seeded_demo`` of ``tests/conftest.py``)."""
+    if "seeded_region" not in request.fixturenames:
+        yield database_uri
+        return
+    copy = seeded_demo.copy(backend, tmp_path)
+    try:
+        yield copy.uri
+    finally:
+        copy.drop()
 
 
 def test_sign_in_shows_dashboard_without_csp_violations(seed, new_context, sign_in):
@@ -45,12 +66,9 @@ def test_sign_in_shows_dashboard_without_csp_violations(seed, new_context, sign_
     assert not errors, errors
 
 
-def test_demo_coordinator_signs_in_to_the_seeded_region(seed, new_context, sign_in):
-    from surplus import demo
+def test_demo_coordinator_signs_in_to_the_seeded_region(seeded_region, new_context, sign_in):
     from surplus.demo_data import DEMO_PASSWORD
-    from surplus.extensions import db
 
-    seed(lambda: demo.seed(db.session))
     page = new_context().new_page()
     sign_in(page, "coordination@demo.maillon.be", DEMO_PASSWORD)
     expect(page.locator("main hgroup p")).to_contain_text("Libramont")

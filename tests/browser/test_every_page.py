@@ -21,7 +21,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -173,16 +172,13 @@ class DemoSite:
 
 
 @pytest.fixture(scope="module")
-def demo_region(make_app, sqlite_template: str, tmp_path_factory) -> Iterator[DemoSite]:
-    """The demo region, seeded once per module (and worker) on a copy of the migrated
-    SQLite template, with CSRF on as in production."""
-    path = tmp_path_factory.mktemp("every-page") / "demo.db"
-    shutil.copy(sqlite_template, path)
-    with make_app(f"sqlite:///{path}", SERVER_NAME=None, WTF_CSRF_ENABLED=True) as app:
+def demo_region(make_app, seeded_demo, tmp_path_factory) -> Iterator[DemoSite]:
+    """The demo region (a copy of the run's seeded region, ``seeded_demo`` of
+    ``tests/conftest.py``), with CSRF on as in production."""
+    copy = seeded_demo.copy("sqlite", tmp_path_factory.mktemp("every-page"))
+    with make_app(copy.uri, SERVER_NAME=None, WTF_CSRF_ENABLED=True) as app:
         with app.app_context():
             try:
-                demo.seed(db.session)
-                db.session.flush()
                 anonymous = _pages_the_demo_lacks()
                 db.session.commit()
                 emails = set(db.session.scalars(select(User.email)))

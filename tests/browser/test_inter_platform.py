@@ -3,9 +3,11 @@ auction in wave 2 reaches Namur's network (and not Liège's), a Charleroi run ca
 stop for SOREAL, two coordinators agree on transport (with the bell of the one asked),
 the site admin runs the wave job by hand, and a coordinator edits the service area.
 
-Seeding the demo region takes seconds, so it is seeded once per backend and module into
-a template; each test runs on its own copy (a file copy on SQLite, ``CREATE DATABASE …
-TEMPLATE`` on PostgreSQL). The texts asserted are the French ones the user reads."""
+Seeding the demo region takes seconds, so it is seeded once per backend for the whole
+run (``seeded_demo`` of ``tests/conftest.py``); a copy with its first jobs run is this
+module's template per backend; each test runs on its own copy (a file copy on SQLite,
+``CREATE DATABASE … TEMPLATE`` on PostgreSQL). The texts asserted are the French ones the
+user reads."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from surplus.demo_data import DEMO_PASSWORD
 from surplus.extensions import db
 from surplus.models import Claim, Lot, Organisation, Run, Stop, User
 from surplus.services.lot_dates import local_today
+from tests.conftest import DemoCopy, SeededDemo
 
 pytestmark = pytest.mark.browser
 
@@ -75,9 +78,8 @@ def _facts() -> dict:
 
 
 def _seed_demo(app: Flask) -> dict:
+    """The first jobs, on a copy of the run's seeded demo region; the facts."""
     with app.app_context():
-        demo.seed(db.session)
-        db.session.commit()
         demo.first_jobs(app)  # as `flask demo seed` does: the Mons lot reaches wave 2
         facts = _facts()
         db.session.remove()
@@ -85,66 +87,49 @@ def _seed_demo(app: Flask) -> dict:
 
 
 class DemoTemplates:
-    """The seeded demo region per backend (built on first use) and its facts. Built with
-    the fixtures ``make_app``, ``migrate`` and ``postgres`` of ``tests/conftest.py``."""
+    """The seeded demo region with its first jobs run, per backend (built on first use
+    from a copy of the run's seeded region, ``seeded_demo`` of ``tests/conftest.py``),
+    and its facts."""
 
-    def __init__(self, directory: Path, make_app, migrate, postgres):
+    def __init__(self, directory: Path, make_app, seeded: SeededDemo):
         self.directory = directory
-        self.make_app, self.migrate, self.postgres = make_app, migrate, postgres
-        self.sqlite_path: Path | None = None
-        self.pg_name: str | None = None
+        self.make_app, self.seeded = make_app, seeded
+        self.copies: dict[str, DemoCopy] = {}
         self.facts: dict[str, dict] = {}
 
-    def sqlite(self, migrated: str) -> Path:
-        if self.sqlite_path is None:
-            path = self.directory / "demo.db"
-            shutil.copy(migrated, path)
-            with self.make_app(f"sqlite:///{path}") as app:
-                self.facts["sqlite"] = _seed_demo(app)
-            self.sqlite_path = path
-        return self.sqlite_path
-
-    def postgresql(self) -> str:
-        if self.pg_name is None:
-            name = f"maillon_demo_{uuid.uuid4().hex[:8]}"
-            url = self.postgres.create(name)
-            self.pg_name = name  # dropped at the end of the module even if seeding fails
-            self.migrate(url)
-            with self.make_app(url) as app:  # disposed: a template has no one connected
-                self.facts["postgresql"] = _seed_demo(app)
-        return self.pg_name
+    def template(self, backend: str) -> DemoCopy:
+        if backend not in self.copies:
+            copy = self.copies[backend] = self.seeded.copy(backend, self.directory)
+            with self.make_app(copy.uri) as app:  # disposed: a template has no one connected
+                self.facts[backend] = _seed_demo(app)
+        return self.copies[backend]
 
 
 @pytest.fixture(scope="module")
 def demo_templates(
-    tmp_path_factory: pytest.TempPathFactory, make_app, migrate, postgres
+    tmp_path_factory: pytest.TempPathFactory, make_app, seeded_demo: SeededDemo
 ) -> Iterator[DemoTemplates]:
-    templates = DemoTemplates(tmp_path_factory.mktemp("demo"), make_app, migrate, postgres)
+    templates = DemoTemplates(tmp_path_factory.mktemp("demo"), make_app, seeded_demo)
     yield templates
-    if templates.pg_name:
-        postgres.drop(templates.pg_name)
+    for copy in templates.copies.values():
+        copy.drop()  # dropped at the end of the module even if the first jobs failed
 
 
 @pytest.fixture
 def database_uri(
-    backend: str,
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    demo_templates: DemoTemplates,
-    postgres,
+    backend: str, tmp_path: Path, demo_templates: DemoTemplates, postgres
 ) -> Iterator[str]:
     """This test's own copy of the seeded demo region (overrides the empty database; the
     live server's application runs on it as seeded)."""
+    template = demo_templates.template(backend)
     if backend == "sqlite":
-        template = demo_templates.sqlite(request.getfixturevalue("sqlite_template"))
         path = tmp_path / "test.db"
-        shutil.copy(template, path)
+        shutil.copy(template.uri.removeprefix("sqlite:///"), path)
         yield f"sqlite:///{path}"
         return
-    template_name = demo_templates.postgresql()
-    name = f"{template_name}_{uuid.uuid4().hex[:6]}"
+    name = f"{template.name}_{uuid.uuid4().hex[:6]}"
     try:
-        yield postgres.create(name, template=template_name)
+        yield postgres.create(name, template=template.name)
     finally:
         postgres.drop(name)
 

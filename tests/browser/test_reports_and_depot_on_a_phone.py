@@ -3,16 +3,28 @@ on a 360 px phone over the seeded demo region (six months of history, the Libram
 hub's cold room, FSE+ stock): each reader's pages fit the screen, the charts load as
 images, and nothing is blocked by the Content-Security-Policy (``new_context``)."""
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import select
 
-from surplus import demo
 from surplus.demo_data import DEMO_PASSWORD
 from surplus.extensions import db
 from surplus.models import Depot, StockItem, User
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 360, "height": 740}
+
+
+@pytest.fixture
+def database_uri(backend: str, seeded_demo, tmp_path) -> Iterator[str]:
+    """The live server runs on this test's own copy of the run's seeded demo region
+    (``seeded_demo`` of ``tests/conftest.py``: as ``demo.seed`` leaves it)."""
+    copy = seeded_demo.copy(backend, tmp_path)
+    try:
+        yield copy.uri
+    finally:
+        copy.drop()
 
 
 def _fits(page, url: str) -> None:
@@ -24,7 +36,6 @@ def _fits(page, url: str) -> None:
 
 def test_each_reader_s_pages_fit_a_phone(seed, new_context, sign_in):
     def build():
-        demo.seed(db.session)
         hub = db.session.scalar(
             select(User.organisation_id).where(User.email == "coordination@demo.maillon.be")
         )

@@ -3,8 +3,6 @@ cold room holds producers' surplus received through its own claims, the Charlero
 bank holds FSE+ stock from its supplier, part of it offered, claimed and booked on a
 weekly round whose pick list shows it; kilograms are conserved throughout."""
 
-import time as clock
-
 import pytest
 from sqlalchemy import func, select
 
@@ -32,9 +30,8 @@ from surplus.services.depots.picklist import picklist
 
 
 @pytest.fixture
-def seeded(app):
-    demo.seed(db.session)
-    db.session.commit()
+def seeded(seeded_app):
+    """The demo region as ``demo.seed`` leaves it (a copy of the run's seeded region)."""
 
 
 def _depot_of(name):
@@ -130,7 +127,7 @@ def test_kilograms_are_conserved_in_the_demo_depots(seeded):
     assert db.session.scalar(select(func.count()).select_from(StockReceipt)) >= 7
 
 
-def test_seeding_the_depots_is_quick(app):
+def test_seeding_the_depots_fills_the_hub_and_the_fse_stock(app):
     from surplus.demo_depots import seed_depots
 
     seeder = demo.Seeder(db.session, 1)
@@ -139,7 +136,5 @@ def test_seeding_the_depots_is_quick(app):
     seeder.seed_donors()
     seeder.seed_runs()
     db.session.flush()
-    start = clock.perf_counter()
     counts = seed_depots(db.session)
-    assert clock.perf_counter() - start < 3
     assert counts["hub items"] >= 4 and counts["fse items"] == 4 and counts["booked"] >= 3

@@ -1,8 +1,9 @@
 """The demo region's past (surplus/demo_history.py): months of lots, claims and runs that
 keep every rule the services keep, so the reports have true figures to show.
 
-The region is seeded once per backend for this module (the tests only read it), on a
-pinned date so that a run crossing midnight still compares like with like.
+The tests read the region seeded once per backend for the whole run (``seeded_demo`` of
+``tests/conftest.py``), on a pinned date so that a run crossing midnight still compares
+like with like; the determinism test seeds it again on that date.
 """
 
 from __future__ import annotations
@@ -31,15 +32,16 @@ from surplus.models import (
     StorageClass,
 )
 from surplus.services import eligibility, food_safety
-from surplus.services.lot_dates import local_today
 from surplus.services.reports.ledger import delivered_at, moments, picked_up_at
 from surplus.services.reports.period import local_day, month_key
 from surplus.services.runs import local_time
+from tests.conftest import DemoCopy
 
 
-@pytest.fixture(scope="module")
-def today() -> date:
-    return local_today()
+@pytest.fixture
+def today(backend: str, seeded_demo) -> date:
+    """The date the region was seeded on."""
+    return seeded_demo.today(backend)
 
 
 def _seed(app, today: date) -> None:
@@ -51,40 +53,25 @@ def _seed(app, today: date) -> None:
 
 
 @pytest.fixture(scope="module")
-def seeded(
-    tmp_path_factory, make_app, migrate, postgres, today
-) -> Iterator[Callable[[str, str | None], str]]:
-    """``seeded(backend, sqlite_template)``: the URI of the demo region seeded with its
-    history on that backend, built on first use."""
-    built: dict[str, str] = {}
-    created: list[str] = []
+def seeded(tmp_path_factory, seeded_demo) -> Iterator[Callable[[str], str]]:
+    """``seeded(backend)``: the URI of the module's copy of the run's seeded demo region
+    (``seeded_demo`` of ``tests/conftest.py``) on that backend, made on first use."""
+    copies: dict[str, DemoCopy] = {}
 
-    def build(backend: str, sqlite_template: str | None) -> str:
-        if backend not in built:
-            if backend == "sqlite":
-                path = tmp_path_factory.mktemp("history") / "demo.db"
-                shutil.copy(sqlite_template, path)
-                uri = f"sqlite:///{path}"
-            else:
-                name = f"maillon_history_{uuid.uuid4().hex[:8]}"
-                uri = postgres.create(name)
-                created.append(name)
-                migrate(uri)
-            with make_app(uri) as app:
-                _seed(app, today)
-            built[backend] = uri
-        return built[backend]
+    def build(backend: str) -> str:
+        if backend not in copies:
+            copies[backend] = seeded_demo.copy(backend, tmp_path_factory.mktemp("history"))
+        return copies[backend].uri
 
     yield build
-    for name in created:
-        postgres.drop(name)
+    for copy in copies.values():
+        copy.drop()
 
 
 @pytest.fixture
-def database_uri(backend: str, request: pytest.FixtureRequest, seeded) -> str:
+def database_uri(backend: str, seeded) -> str:
     """The module's seeded region (read only) instead of an empty database."""
-    template = request.getfixturevalue("sqlite_template") if backend == "sqlite" else None
-    return seeded(backend, template)
+    return seeded(backend)
 
 
 def _past_lots(today: date) -> list[Lot]:

@@ -57,9 +57,8 @@ def test_road_estimate_is_great_circle_times_circuity():
     assert matrix.shape == (2, 1) and matrix[1, 0] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_demo_region_is_believable(app):
-    counts = demo.seed(db.session)
-    db.session.commit()
+def test_demo_region_is_believable(seeded_app, seeded_demo, backend):
+    counts = seeded_demo.counts(backend)  # what demo.seed returned for this region
     assert counts["platforms"] == 6 and counts["beneficiaries"] >= 40
     assert counts["donors"] >= 30 and counts["lots"] >= 100
     emails = set(db.session.scalars(select(User.email)))
@@ -94,10 +93,8 @@ def test_demo_region_is_believable(app):
     assert not demo.is_empty(db.session)
 
 
-def test_demo_region_shows_a_wave_a_shared_run_and_the_job_log(app):
-    demo.seed(db.session)
-    db.session.commit()
-    demo.first_jobs(app)  # as `flask demo seed` does
+def test_demo_region_shows_a_wave_a_shared_run_and_the_job_log(seeded_app):
+    demo.first_jobs(seeded_app)  # as `flask demo seed` does
     db.session.rollback()
     log = {run.job: run for run in db.session.scalars(select(JobRun))}
     assert set(log) == set(demo.FIRST_JOBS)

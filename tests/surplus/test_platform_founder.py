@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from surplus.extensions import db
 from surplus.models import Event, Organisation, Role, User, Verification
-from surplus.services import accounts
+from surplus.services import accounts, email_confirmation
 from tests import factories
 
 PLATFORM_PAGES = ("/platform/", "/platform/allocation/", "/organisations/pending")
@@ -28,9 +28,14 @@ def _sign_up(client, kind: str, email: str) -> User:
             "password": "long-enough-pass",
         },
     )
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    assert response.status_code == 200, response.get_data(as_text=True)[:500]
     db.session.rollback()
-    return db.session.scalar(select(User).where(User.email == email))
+    user = db.session.scalar(select(User).where(User.email == email))
+    # The link of the confirmation mail signs the founder in.
+    confirmed = client.post(f"/signup/confirm/{email_confirmation.token_for(user)}")
+    assert confirmed.status_code == 302
+    db.session.rollback()
+    return db.session.get(User, user.id)
 
 
 def _verify(app, login_as, org_id: int) -> None:

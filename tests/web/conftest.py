@@ -2,9 +2,10 @@
 (``test_schemathesis.py``): the seeded demo region, the demo accounts signed in, a
 fingerprint of the whole database, its invariants, and the server errors a request raised.
 
-The demo region takes seconds to seed, so it is seeded once per backend and session
-into a template (as ``tests/browser/test_inter_platform.py`` does per module), with a
-few more rows the tests act on (a claim, a convention and a transport agreement waiting
+The demo region takes seconds to seed, so it is seeded once per backend for the whole
+run (``seeded_demo`` of ``tests/conftest.py``); a copy of it, per backend and session,
+is the template of this directory's tests, with its first jobs run and a few more rows
+the tests act on (a claim, a convention and a transport agreement waiting
 for a decision, an allocation proposal, an invitation). Each test that asks for
 ``demo_app`` runs on its own copy: a file copy on SQLite, ``CREATE DATABASE … TEMPLATE``
 on PostgreSQL. The tests of this directory that do not ask for it are not affected.
@@ -18,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import hashlib
 import shutil
+import sqlite3
 import traceback
 import uuid
 from collections.abc import Callable, Iterator
@@ -55,7 +57,7 @@ from surplus.models import (
     User,
     Vehicle,
 )
-from tests.conftest import IsolatedClient
+from tests.conftest import DemoCopy, IsolatedClient, SeededDemo
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -261,12 +263,29 @@ def _extra_rows(app: Flask) -> dict:
     return facts
 
 
+def _api_tokens() -> dict[str, str]:
+    """A bearer token per demo account, stored in the template so that it is valid on
+    every copy. Its last use is put a year ahead: a request then never writes it (the
+    service notes a use at most once a minute), so a request that is refused leaves
+    every row as it was and the corpus can check exactly that."""
+    from surplus.services import api_tokens
+
+    secrets = {}
+    for role, email in ACCOUNTS.items():
+        user = db.session.scalar(select(User).where(User.email == email))
+        assert user is not None, email
+        token, secrets[role] = api_tokens.issue(db.session, user, "tests", 30 * 24 * 3600)
+        token.last_used_at = datetime.now(UTC) + timedelta(days=365)
+    db.session.commit()
+    return secrets
+
+
 def _seed_demo(app: Flask) -> dict:
+    """The first jobs and the extra rows, on a copy of the run's seeded demo region."""
     with app.app_context():
-        demo.seed(db.session)
-        db.session.commit()
         demo.first_jobs(app)  # as `flask demo seed` does
         facts = _extra_rows(app)
+        facts["tokens"] = _api_tokens()
         problems = integrity_problems()
         assert not problems, f"the seeded demo region breaks the invariants: {problems}"
         db.session.remove()
@@ -274,49 +293,47 @@ def _seed_demo(app: Flask) -> dict:
 
 
 class DemoRegion:
-    """The seeded demo region per backend (built on first use) and its facts."""
+    """The demo region with the extra rows per backend (built on first use from a copy of
+    the run's seeded region, ``seeded_demo``) and its facts."""
 
-    def __init__(
-        self, directory: Path, postgres, migrate: Callable[[str], None], make_app: Callable
-    ):
+    def __init__(self, directory: Path, seeded: SeededDemo, make_app: Callable):
         self.directory = directory
-        self.postgres = postgres
-        self.migrate = migrate
+        self.seeded = seeded
         self.make_app = make_app
         self.sqlite_path: Path | None = None
         self.pg_name: str | None = None
         self.facts: dict[str, dict] = {}
+        self._drops: list[Callable[[], None]] = []
 
-    def _seed(self, uri: str) -> dict:
-        with self.make_app(uri, **DEMO_SETTINGS) as app:
-            return _seed_demo(app)
+    def _build(self, backend: str) -> DemoCopy:
+        copy = self.seeded.copy(backend, self.directory)
+        self._drops.append(copy.drop)  # dropped at the end of the session even if it fails
+        with self.make_app(copy.uri, **DEMO_SETTINGS) as app:  # disposed: a template
+            self.facts[backend] = _seed_demo(app)
+        return copy
 
-    def sqlite(self, migrated: str) -> Path:
+    def sqlite(self) -> Path:
         if self.sqlite_path is None:
-            path = self.directory / "demo.db"
-            shutil.copy(migrated, path)
-            self.facts["sqlite"] = self._seed(f"sqlite:///{path}")
-            self.sqlite_path = path
+            self.sqlite_path = Path(self._build("sqlite").uri.removeprefix("sqlite:///"))
         return self.sqlite_path
 
     def postgresql(self) -> str:
         if self.pg_name is None:
-            name = f"maillon_webdemo_{uuid.uuid4().hex[:8]}"
-            url = self.postgres.create(name)
-            self.pg_name = name  # dropped at the end of the session even if seeding fails
-            self.migrate(url)
-            self.facts["postgresql"] = self._seed(url)
+            self.pg_name = self._build("postgresql").name
         return self.pg_name
+
+    def close(self) -> None:
+        for drop in self._drops:
+            drop()
 
 
 @pytest.fixture(scope="session")
 def demo_region(
-    tmp_path_factory: pytest.TempPathFactory, postgres, migrate, make_app
+    tmp_path_factory: pytest.TempPathFactory, seeded_demo: SeededDemo, make_app
 ) -> Iterator[DemoRegion]:
-    region = DemoRegion(tmp_path_factory.mktemp("webdemo"), postgres, migrate, make_app)
+    region = DemoRegion(tmp_path_factory.mktemp("webdemo"), seeded_demo, make_app)
     yield region
-    if region.pg_name:
-        postgres.drop(region.pg_name)
+    region.close()
 
 
 def _copy(
@@ -325,7 +342,7 @@ def _copy(
     """A new copy of the backend's demo region: its URL, how to copy the template over
     it again (nobody connected), and how to drop it."""
     if backend == "sqlite":
-        template = region.sqlite(request.getfixturevalue("sqlite_template"))
+        template = region.sqlite()
         path = directory / f"demo-{uuid.uuid4().hex[:6]}.db"
 
         def recopy() -> None:
@@ -403,7 +420,8 @@ class Workspace:
         self.app = self._stack.enter_context(make_app(self.uri, **DEMO_SETTINGS))
         self.app.test_client_class = IsolatedClient
         self.cookies = {role: sign_in(self.app, email) for role, email in ACCOUNTS.items()}
-        self.tokens = {role: issue_token(self.app, email) for role, email in ACCOUNTS.items()}
+        self.tokens = self.facts["tokens"]
+        self._probe: sqlite3.Connection | None = None
         self.reset()  # signing in may have written (failed logins, …)
         with _inside(self.app):
             self.pristine = fingerprint()
@@ -411,9 +429,29 @@ class Workspace:
 
     def changes(self) -> list[str]:
         """The tables the test changed (compared with the untouched copy)."""
+        if not self._committed():
+            self.dirty = False
+            return []
         after = fingerprint()
         self.dirty = after != self.pristine
         return changes(self.pristine, after)
+
+    def mark_pristine(self) -> None:
+        """Take the database as it is now (with rows a test module added and committed)
+        for the untouched state."""
+        self.pristine = fingerprint()
+        if self._probe is not None:
+            self._version = self._probe.execute("PRAGMA data_version").fetchone()[0]
+
+    def _committed(self) -> bool:
+        """Whether anything was committed since the copy was made. On SQLite a
+        connection of our own, which never writes, tells it exactly: ``PRAGMA
+        data_version`` changes when any other connection commits, and only then (a
+        commit that left every row as it was is told apart by the fingerprint). On
+        PostgreSQL: assumed."""
+        if self._probe is None:
+            return True
+        return self._probe.execute("PRAGMA data_version").fetchone()[0] != self._version
 
     def client(self, role: str | None):
         """A test client signed in as that demo account (``None``: signed out)."""
@@ -426,12 +464,20 @@ class Workspace:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
     def reset(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
+            self._probe = None
         with self.app.app_context():
             for engine in db.engines.values():
                 engine.dispose()
         self._recopy()
+        if self.backend == "sqlite":
+            self._probe = sqlite3.connect(self.uri.removeprefix("sqlite:///"))
+            self._version = self._probe.execute("PRAGMA data_version").fetchone()[0]
 
     def close(self) -> None:
+        if self._probe is not None:
+            self._probe.close()
         self._stack.close()
 
 
@@ -465,7 +511,7 @@ def workspace(
             yield space
         finally:
             if space.dirty is None:
-                space.dirty = fingerprint() != space.pristine
+                space.changes()
             if space.dirty:
                 space.reset()
             space.dirty = None
@@ -485,15 +531,6 @@ def sign_in(app: Flask, email: str) -> str:
     cookie = client.get_cookie("session", domain=COOKIE_DOMAIN)
     assert cookie is not None
     return cookie.value
-
-
-def issue_token(app: Flask, email: str) -> str:
-    """A bearer token of the demo account ``email`` (valid on every copy, like cookies)."""
-    response = app.test_client().post(
-        "/api/v1/token", json={"email": email, "password": DEMO_PASSWORD}
-    )
-    assert response.status_code == 200, response.get_data(as_text=True)[:500]
-    return response.get_json()["token"]
 
 
 # -- server errors ------------------------------------------------------------------------
@@ -556,24 +593,30 @@ def fingerprint() -> dict[str, tuple[int, str]]:
     return _read_only(_fingerprint)
 
 
+def _order(table) -> str:
+    return ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+
+
 def _fingerprint() -> dict[str, tuple[int, str]]:
-    out: dict[str, tuple[int, str]] = {}
+    tables = [db.metadata.tables[name] for name in sorted(db.metadata.tables)]
     with db.engine.connect() as conn:
         cursor = conn.connection.dbapi_connection.cursor()
-        for table in db.metadata.sorted_tables:
-            order = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
-            if conn.dialect.name == "postgresql":  # hashed by the server, in one round trip
-                cursor.execute(
-                    f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' "
-                    f"ORDER BY {order}), '')) FROM \"{table.name}\" t"
+        if conn.dialect.name == "postgresql":  # hashed by the server, in one round trip
+            cursor.execute(
+                " UNION ALL ".join(
+                    f"SELECT '{table.name}', count(*), md5(coalesce(string_agg(t::text, '|' "
+                    f"ORDER BY {_order(table)}), '')) FROM \"{table.name}\" t"
+                    for table in tables
                 )
-                count, digest = cursor.fetchone()
-            else:
-                cursor.execute(f'SELECT * FROM "{table.name}" ORDER BY {order}')
+            )
+            out = {name: (count, digest) for name, count, digest in cursor.fetchall()}
+        else:
+            out = {}
+            for table in tables:
+                cursor.execute(f'SELECT * FROM "{table.name}" ORDER BY {_order(table)}')
                 rows = cursor.fetchall()
-                count = len(rows)
                 digest = hashlib.sha1(repr(rows).encode("utf-8", "backslashreplace")).hexdigest()
-            out[table.name] = (count, digest)
+                out[table.name] = (len(rows), digest)
         cursor.close()
         conn.rollback()
     return out

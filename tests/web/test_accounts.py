@@ -100,11 +100,12 @@ def _signup_data(**overrides):
 
 def test_sign_up_creates_pending_organisation_and_admin(app, client):
     response = client.post("/signup", data=_signup_data())
-    assert response.status_code == 302
+    assert response.status_code == 200  # "check your mailbox": test_signup_confirmation.py
     org = db.session.scalar(select(Organisation).where(Organisation.name == "Épicerie Nouvelle"))
     assert org.verification == Verification.PENDING
     assert org.enterprise_number == "0403170701"
     assert org.users[0].role == Role.ORG_ADMIN
+    assert org.users[0].email_confirmed_at is None
 
 
 def test_sign_up_with_unknown_postcode_keeps_entries(app, client):

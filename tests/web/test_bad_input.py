@@ -37,7 +37,7 @@ import pytest
 from markupsafe import escape
 from sqlalchemy import select
 
-from tests.web.conftest import Workspace, describe, fingerprint, server_errors
+from tests.web.conftest import Workspace, describe, server_errors
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
 Facts = dict[str, Any]
@@ -1393,12 +1393,12 @@ def _depot_stock(request: pytest.FixtureRequest) -> Iterator[None]:
             ws.facts.update(found)
         else:
             _make_stock(ws)
-            ws.pristine = fingerprint()
+            ws.mark_pristine()
             ws.depot_stocked = True
     yield
     if ws.depot_stocked:
         if ws.dirty is None:
-            ws.dirty = fingerprint() != ws.pristine
+            ws.changes()
         if ws.dirty:  # the workspace fixture copies the template back: no stock then
             ws.pristine, ws.depot_stocked = ws.depot_base, False
 

@@ -424,16 +424,25 @@ def new_lot_offered(session: Session, lot: Lot, platform_ids: list[int]) -> int:
         "date": lot.best_date,
         "storage": lot.storage,
     }
-    created = 0
     chans = channels_by_org(
         session, [o for o in candidates if o.id not in already and o.id != lot.donor_id]
     )
-    for org_id, org_chans in chans.items():
-        if any(
-            ch.convention.platform_id in wanted and channel_accepts(ch, lot) for ch in org_chans
-        ):
-            created += len(notify_org(session, org_id, NotificationKind.NEW_LOT, lot, params))
-    return created
+    told = [
+        org_id
+        for org_id, org_chans in chans.items()
+        if any(ch.convention.platform_id in wanted and channel_accepts(ch, lot) for ch in org_chans)
+    ]
+    if not told:
+        return 0
+    # The active users of every organisation told, in one query and in the order of
+    # notifying each organisation in turn (its users by id); one flush for them all.
+    members: dict[int, list[User]] = {}
+    for user in session.scalars(
+        select(User).where(User.organisation_id.in_(told), User.active.is_(True)).order_by(User.id)
+    ):
+        members.setdefault(user.organisation_id, []).append(user)
+    users = [user for org_id in told for user in members.get(org_id, [])]
+    return len(notify(session, users, NotificationKind.NEW_LOT, lot, params))
 
 
 def transport_agreement(
