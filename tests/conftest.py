@@ -431,6 +431,7 @@ def api_token(client):
     def token_for(user) -> dict[str, str]:
         response = client.post("/api/v1/token", json={"email": user.email, "password": PASSWORD})
         assert response.status_code == 200, response.get_json()
+        db.session.commit()  # the token was written: see login_as
         return {"Authorization": f"Bearer {response.get_json()['token']}"}
 
     return token_for

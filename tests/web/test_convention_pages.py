@@ -139,12 +139,15 @@ def _fse_lot(w):
 
 def test_fse_plus_gate_through_the_api(w, client, api_token):
     """Expired approval, convention without FSE+, suspended convention, happy path."""
-    lot = _fse_lot(w)
+    lot_id = _fse_lot(w).id
     cpas, coordinator = api_token(w.cpas_user), api_token(w.coordinator)
     conv_id = w.cpas_convention.id
 
+    # The lot's id is read once: reading an expired object between two requests would open
+    # a read snapshot in the test's session that a request's write (a token's first use)
+    # makes stale, and the test's next write would be refused on SQLite.
     def claim():
-        return client.post(f"/api/v1/lots/{lot.id}/claims", json={"kg": 5}, headers=cpas)
+        return client.post(f"/api/v1/lots/{lot_id}/claims", json={"kg": 5}, headers=cpas)
 
     w.cpas_convention.fse_plus_approval_expires = local_today() - timedelta(days=1)
     db.session.commit()
