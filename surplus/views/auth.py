@@ -74,7 +74,7 @@ def login():
                 form.password.data,
             )
         except DomainError as error:
-            db.session.commit()  # keep the failure count
+            db.session.commit()  # the failure stays in the security log
             # Said once, above the form: which of the two was wrong is not told, and
             # a field's copy of the same sentence would say it a second time.
             form.form_errors.append(error.message)
