@@ -52,8 +52,7 @@ def user_for(session: Session, secret: str, now: datetime | None = None) -> User
     if not user.active:
         return None
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
-        token.last_used_at = now
-        session.flush()
+        token.last_used_at = now  # pending: the caller commits it (not flushed)
     return user
 
 

@@ -3,7 +3,6 @@ platform's service area (Maillon's administrators verify the rest and every plat
 only site admins run a scheduled job by hand, coordinators read the board."""
 
 import html
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +10,7 @@ from sqlalchemy import select
 from surplus import access
 from surplus.errors import Forbidden
 from surplus.extensions import db
-from surplus.models import Event, Lot, LotStatus, Organisation, Role, Verification
+from surplus.models import Event, Organisation, Role, Verification
 from surplus.services import accounts
 from tests import factories
 
@@ -171,14 +170,6 @@ def test_the_service_applies_the_same_rule(w):
 # -- the job board -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def stale(w):
-    lot = factories.lot(w.donor, kg=10, title="Périmé")
-    lot.expires_at = datetime.now(UTC) - timedelta(minutes=5)
-    db.session.commit()
-    return lot
-
-
 def test_coordinators_read_the_job_board_without_buttons(w, login_as):
     page = login_as(w.coordinator).get("/jobs/")
     assert page.status_code == 200
@@ -186,31 +177,6 @@ def test_coordinators_read_the_job_board_without_buttons(w, login_as):
     assert factories.translated("fr", "Erase personal data past its retention period") in text
     assert factories.translated("fr", "Run now") not in text
     assert 'action="/jobs/' not in text and "hx-post" not in text
-
-
-def test_coordinators_cannot_run_a_job(w, stale, login_as, job_log):
-    page = login_as(w.coordinator)
-    for headers in ({}, HX):
-        response = page.post("/jobs/expire_lots/run", headers=headers)
-        assert response.status_code == 403
-        assert factories.translated(
-            "fr",
-            "The jobs serve every platform: only Maillon's administrators run one by hand. "
-            "They run by themselves on their schedule.",
-        ) in _text(response)
-    assert job_log() == [], "nothing ran"
-    assert db.session.get(Lot, stale.id).status == LotStatus.OPEN
-
-
-def test_site_admins_run_a_job(w, stale, login_as, job_log):
-    page = login_as(w.admin)
-    board = _text(page.get("/jobs/"))
-    assert factories.translated("fr", "Run now") in board
-    response = page.post("/jobs/expire_lots/run", headers=HX)
-    assert response.status_code == 200
-    (run,) = job_log()
-    assert (run.job, run.trigger, run.triggered_by_id) == ("expire_lots", "manual", w.admin.id)
-    assert db.session.get(Lot, stale.id).status == LotStatus.EXPIRED
 
 
 def test_api_coordinator_verifies_only_within_its_area(w, client, api_token):
