@@ -7,12 +7,13 @@ organisations reveal nothing) and 403 when the user may see it but not change it
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, NoReturn, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, or_, select
 
+from . import clock
 from .errors import Forbidden, NotFound
 from .models import (
     AllocationBatch,
@@ -546,7 +547,7 @@ def offered_lots(
     from .services.eligibility import channels, eligible_clause, offerable_clause
     from .services.lot_dates import local_today
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     chans = channels(db.session, org, local_today(now)) if chans is None else chans
     return select(*(columns or (Lot,))).where(offerable_clause(now), eligible_clause(chans))
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
-from . import geo
+from . import clock, geo
 from .demo_data import BENEFICIARIES, DEMO_PASSWORD, DONORS, FSE_PRODUCTS, PLATFORMS, PRODUCTS
 from .errors import DomainError
 from .models import (
@@ -118,7 +118,7 @@ class Seeder:
             role=role,
             language="fr",
             password_hash=self.password_hash,
-            email_confirmed_at=datetime.now(UTC),
+            email_confirmed_at=clock.now(),
         )
         self.s.add(user)
         return user
@@ -182,7 +182,7 @@ class Seeder:
                 },
                 contact_name="Service social",
                 contact_phone="+32 81 00 00 00",
-                decided_at=datetime.now(UTC),
+                decided_at=clock.now(),
             )
         )
 
@@ -266,7 +266,7 @@ class Seeder:
         start_day = self.today + timedelta(days=self.rng.randint(0, 1))
         pickup_from = datetime.combine(start_day, time(8, 0), tzinfo=BRUSSELS)
         pickup_until = pickup_from + timedelta(hours=self.rng.choice([9, 33]))
-        if pickup_until <= datetime.now(UTC) + timedelta(hours=4):
+        if pickup_until <= clock.now() + timedelta(hours=4):
             # Seeded in the evening: today's short window would expire at once.
             pickup_from += timedelta(days=1)
             pickup_until += timedelta(days=1)
@@ -391,7 +391,7 @@ class Seeder:
     def seed_waves(self) -> None:
         """Offer every lot in its first wave; one lot of the Mons auction was posted 14
         hours ago, so its wave 2 (Namur's network among others) is due."""
-        now = datetime.now(UTC)
+        now = clock.now()
         self.s.flush()
         lots = self.s.scalars(select(Lot).order_by(Lot.id)).all()
         mons = next(d for d in self.donors if d.postcode == "7000")
@@ -443,7 +443,7 @@ class Seeder:
             valid_until=today + timedelta(days=345),
             requested_by_org_id=self.platforms["soreal"].id,
             note="Tournées Charleroi → Borinage du mardi et jeudi",
-            decided_at=datetime.now(UTC),
+            decided_at=clock.now(),
         )
         self.s.add(agreement)
         bakery = next(d for d in self.donors if d.postcode == "6000")

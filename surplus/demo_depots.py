@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from . import clock
 from .errors import DomainError
 from .models import (
     Category,
@@ -91,7 +92,7 @@ FSE_CLAIMANTS = [("CPAS de Charleroi", 0.5), ("CPAS de Châtelet", 0.25)]
 def seed_depots(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Zones for every depot, the hub's cold room and the food bank's FSE+ stock.
     Returns counts (zones created, items received, lots offered, claims booked)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     counts = {"zones": ensure_zones(session)}
     counts["hub items"] = _hub_cold_room(session, now)
     counts.update(_food_bank(session, now))

@@ -3,12 +3,10 @@ stock items (split, merge, adjustments, counts, offers to the network)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import g
 from sqlalchemy import select
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Depot, StockItem
@@ -202,6 +200,6 @@ def item_count(values: dict, item_id: int):
 def item_offer(values: dict, item_id: int):
     """Offer the item (or ``kg`` of it) to the platform's network: the new lot, picked
     up at the depot, offered through the waves like any lot. Coordinators only."""
-    lot = stock.offer(db.session, g.api_user, _item(item_id), values or {}, datetime.now(UTC))
+    lot = stock.offer(db.session, g.api_user, _item(item_id), values or {}, clock.now())
     db.session.commit()
     return lot, 201

@@ -3,11 +3,11 @@ services as the pages."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from flask import g
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict
 from ..extensions import db
 from ..models import Claim, Run, Stop
@@ -38,7 +38,7 @@ blp = Blueprint("api_runs", __name__, url_prefix="/api/v1", description="Runs an
 @token_required
 def run_list():
     """Your platform's runs from today, two weeks ahead."""
-    now = datetime.now(UTC) - timedelta(hours=12)
+    now = clock.now() - timedelta(hours=12)
     return db.session.scalars(
         access.visible_runs(g.api_user)
         .where(Run.start_at >= now, Run.start_at < now + timedelta(days=15))

@@ -10,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase
 
+from .. import clock
+
 NAMING = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -27,7 +29,8 @@ db = SQLAlchemy(model_class=Base)
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """Column defaults read the application's clock (``surplus.clock``)."""
+    return clock.now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from typing import Any
 
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
+from .. import clock
 from .base import InputSchema
-from .fields import BRUSSELS, Choice, Day, Id, Text
+from .fields import Choice, Day, Id, Text
 
 
 class Direction(enum.StrEnum):
@@ -44,7 +44,7 @@ class AgreementRequestSchema(InputSchema):
     def _dates(self, data: dict, **kwargs: Any) -> None:
         start, end = data.get("valid_from"), data.get("valid_until")
         errors: dict[str, list[str]] = {}
-        if start is not None and start < datetime.now(BRUSSELS).date():
+        if start is not None and start < clock.today():
             errors["valid_from"] = [str(_l("The first day cannot be in the past."))]
         if start is not None and end is not None and end < start:
             errors["valid_until"] = [str(_l("The end date must follow the start date."))]

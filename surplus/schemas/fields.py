@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from babel.numbers import NumberFormatError, parse_decimal
@@ -21,9 +20,10 @@ from flask import has_request_context
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
+from .. import clock
 from ..routing import MAX_ID
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+BRUSSELS = clock.BRUSSELS
 TRUE = {"1", "true", "yes", "y", "on", "oui", "ja", "x"}
 FALSE = {"0", "false", "no", "n", "off", "non", "nee", ""}
 # NUL and the other C0 controls but tab, line feed and carriage return; lone surrogates,
@@ -306,7 +306,7 @@ class Day(_BlankIsMissing, _Localised, ma.fields.Date):
             day = date.fromisoformat(value.strip())
         except ValueError:
             raise self.make_error("invalid") from None
-        today = datetime.now(BRUSSELS).date()
+        today = clock.today()
         start, end = today - timedelta(days=self.past), today + timedelta(days=self.future)
         if not start <= day <= end:
             raise self.make_error("window", start=start.isoformat(), end=end.isoformat())
@@ -334,7 +334,7 @@ class Month(_BlankIsMissing, _Localised, ma.fields.Field):
             first = date(int(value[:4]), int(value[5:7]), 1)
         except ValueError:
             raise self.make_error("invalid") from None
-        today = datetime.now(BRUSSELS).date()
+        today = clock.today()
         start, end = date(today.year - 10, 1, 1), today.replace(day=1)
         if not start <= first <= end:
             raise self.make_error(
@@ -373,7 +373,7 @@ class Moment(_BlankIsMissing, _Localised, ma.fields.DateTime):
             moment = moment.astimezone(UTC)
         except (OverflowError, ValueError):
             raise self.make_error("invalid") from None
-        now = datetime.now(UTC)
+        now = clock.now()
         start, end = now - timedelta(days=self.past), now + timedelta(days=self.future)
         if not start <= moment <= end:
             raise self.make_error(

@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import marshmallow as ma
 from flask_babel import lazy_gettext as _l
 
-from ..services.lot_dates import BRUSSELS
+from .. import clock
 from ..services.reports.period import Period
 from .base import InputSchema
 from .fields import Day, Month
@@ -53,5 +53,5 @@ class MonthQuerySchema(InputSchema):
 
 
 def month_of(values: dict) -> Period:
-    first = values.get("month") or datetime.now(BRUSSELS).date().replace(day=1)
+    first = values.get("month") or clock.today().replace(day=1)
     return Period.month(first)

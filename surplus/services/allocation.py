@@ -14,7 +14,7 @@ confirmed into claims through the same concurrency-safe service as manual claims
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 import matching
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict, DomainError, Invalid
 from ..models import (
     AllocationBatch,
@@ -93,7 +93,7 @@ def propose(
     within_hours: int | None = None,
 ) -> AllocationBatch:
     """Run the matcher over the platform's open lots; store the proposal."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     platform = _platform_of(actor, platform)
     # The lots offered to this platform's network in their current wave (waves.py).
     query = select(Lot).where(offerable_clause(now), offered_clause(platform.id))
@@ -215,7 +215,7 @@ def confirm(session: Session, actor: User | None, batch: AllocationBatch) -> dic
 
 def run_unattended(session: Session, now: datetime | None = None) -> dict[str, int]:
     """The daily job: allocate and confirm, for every platform, its lots nearing their date."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     hours = current_app.config["MATCH_URGENT_HOURS"]
     totals = {"platforms": 0, "claimed": 0, "skipped": 0}
     for platform in session.scalars(
@@ -244,7 +244,7 @@ def best_placed(
     within reach (of ``platform``'s network when given), best first, with explanations."""
     from ..geo import road_km
 
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     max_km = current_app.config["MATCH_MAX_KM"]
     query = (
         select(Organisation)

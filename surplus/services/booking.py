@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -30,7 +30,7 @@ from matching.booking import (
     insert,
 )
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict, Invalid
 from ..models import (
     Claim,
@@ -123,7 +123,7 @@ def propose(
     session: Session, claim: Claim, now: datetime | None = None, run_id: int | None = None
 ) -> Proposal:
     """The best insertion for the claim among the runs of the beneficiary's platforms."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     params = matching_adapter.params(now)
     by_day: dict[date, list[Run]] = defaultdict(list)
     for run in candidate_runs(session, claim, now, run_id):
@@ -187,7 +187,7 @@ def book(
     if booked_stops(session, claim):
         raise Conflict(str(_l("This claim is already booked; cancel the booking first.")))
     proposal = propose(session, claim, now, run_id)
-    params = matching_adapter.params(now or datetime.now(UTC))
+    params = matching_adapter.params(now or clock.now())
     lot = claim.lot
     org = claim.depot or claim.beneficiary
     donor = Place(

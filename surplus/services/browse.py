@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from flask import current_app
@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from matching.distance import great_circle_km
 from matching.score import scores, urgent_equivalent_km
 
-from .. import access
+from .. import access, clock
 from ..models import Category, Lot, Organisation, StorageClass
 from . import matching_adapter
 from .eligibility import channels
@@ -73,7 +73,7 @@ def browse(
     per_page: int = 20,
     now: datetime | None = None,
 ) -> Page:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     chans = channels(session, org, local_today(now))
     query = access.offered_lots(
         org, Lot.id, Lot.pickup_lat, Lot.pickup_lon, Lot.expires_at, now=now, chans=chans

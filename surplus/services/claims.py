@@ -9,14 +9,14 @@ start with BEGIN IMMEDIATE, so they run one after the other.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from .. import access, geo
+from .. import access, clock, geo
 from ..errors import Conflict, Forbidden, Invalid, NotFound
 from ..models import (
     Claim,
@@ -144,7 +144,7 @@ def claim_lot(
     claimant saw; without it, only a claim lost at write time counts as a race. The rules
     come first, so a refusal never reveals how many kilograms remain.
     """
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     org = _acting_for(actor, beneficiary, platform_id)
     key = (idempotency_key or "").strip()[:64] or None
     if key:

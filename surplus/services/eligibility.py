@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import ColumnElement, and_, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
+from .. import clock
 from ..models import (
     Convention,
     ConventionStatus,
@@ -330,7 +331,7 @@ def _judge(
 ) -> tuple[str | None, list[Channel]]:
     """The first refusal in rule order, or None and the channels passing every rule
     (the lot rules named in ``skip`` left out)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     for org_rule in ORG_RULES:
         if not org_rule.holds(org):
             return org_rule.refusal(org), []
@@ -401,7 +402,7 @@ def depot_refusal(
     platform, the lot is not its own, and it is not FSE+ stock (FSE+ food enters a depot
     from its supplier, through a receipt, and leaves it to approved organisations).
     ``entitled_only`` leaves out whether kilograms are left (as ``entitled``)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     if not platform.is_platform or platform.verification != Verification.VERIFIED:
         return str(_l("Only a verified logistics platform takes lots into its depot."))
     for lot_rule in LOT_RULES:

@@ -34,13 +34,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
+from .. import clock
 from ..errors import Invalid
 from ..models import Lot, ProductKind, Recall, StorageClass
 
@@ -161,7 +162,7 @@ def check_handover(
        lot: refused, ``recalled`` (the food is kept apart).
     4. Above the product's limit (:func:`limit_for`): refused, ``too_warm``.
     """
-    at = at or datetime.now(UTC)
+    at = at or clock.now()
     limit = limit_for(lot)
     if limit is not None and measured:
         if temperature is None:

@@ -54,7 +54,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import lazy_gettext as _l
@@ -62,6 +62,7 @@ from sqlalchemy import case, literal, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..errors import Conflict
 from ..models import JobLock, JobOutcome, JobRun
 
@@ -136,7 +137,7 @@ def new_holder() -> str:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()
 
 
 def _ensure_lock_row(session: Session, name: str) -> None:

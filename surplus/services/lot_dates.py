@@ -8,11 +8,11 @@ depends on the category; chilled and frozen lots get none.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from .. import clock
 from ..models import Category, DateKind, StorageClass
 
-BRUSSELS = ZoneInfo("Europe/Brussels")
+BRUSSELS = clock.BRUSSELS
 
 # Days a best-before lot stays distributable after its date, by category.
 GRACE_DAYS: dict[Category, int] = {
@@ -43,4 +43,4 @@ def expires_at(
 
 
 def local_today(now: datetime | None = None) -> date:
-    return (now or datetime.now(UTC)).astimezone(BRUSSELS).date()
+    return (now or clock.now()).astimezone(BRUSSELS).date()

@@ -12,14 +12,14 @@ run one after the other), so ``remaining_g = weight_g - live claims`` always hol
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict, Invalid
 from ..models import Claim, ClaimStatus, Lot, LotStatus, User
 from ..schemas.lot import window_order
@@ -57,7 +57,7 @@ def edit_lot(
     refuse, Conflict (409) for fewer kilograms than are claimed or a lot no longer open.
     The organisations holding a live claim are told what changed."""
     access.require(actor, access.LOT_EDIT, lot, str(_l("Only the donor can change this lot.")))
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     # The lot as it is now, locked until commit on PostgreSQL (SQLite's writers run one
     # at a time): the checks and the event's "before" read what the UPDATE changes.
     session.execute(

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 
-from .. import geo
+from .. import clock, geo
 from ..models import Category, DateKind, Organisation, ProductKind, StorageClass
 from .lot_dates import AFSCA_ADVISED_DAYS, expires_at, local_today
 
@@ -54,7 +54,7 @@ def check_lot(
 ) -> tuple[LotDraft, dict[str, str]]:
     """Apply the posting rules to loaded values; returns the draft and the errors by
     field (empty when the lot may be posted)."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     errors: dict[str, str] = {}
     d = LotDraft(
         title=values["title"],

@@ -6,14 +6,14 @@ import csv
 import io
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict, Invalid
 from ..models import Claim, ClaimStatus, Lot, LotStatus, User
 from ..schemas.base import load
@@ -284,7 +284,7 @@ def stop_lot(session: Session, actor: User | None, lot: Lot, reason: str) -> lis
 def expire_lots(session: Session, now: datetime | None = None) -> int:
     """Mark lots past their use-by (or best-before + grace) or past an unclaimed pickup
     window as expired; cancel claims not collected before the use-by. Idempotent."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     past_date = and_(Lot.expires_at.is_not(None), Lot.expires_at <= now)
     due = or_(past_date, and_(Lot.status == LotStatus.OPEN, Lot.pickup_until <= now))
     rows = session.execute(

@@ -12,14 +12,13 @@ import io
 import secrets
 import warnings
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, object_session
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict, Invalid
 from ..models import Lot, LotPhoto, User
 from ..templating import number
@@ -152,7 +151,7 @@ def add_photo(
         width=picture.width,
         height=picture.height,
         bytes=len(picture.full),
-        created_at=datetime.now(UTC),
+        created_at=clock.now(),
         created_by_id=actor.id,
     )
     session.add(photo)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from .. import clock
 from ..models import (
     Convention,
     ConventionStatus,
@@ -67,7 +68,7 @@ def area_postcodes(session: Session, platform: Organisation) -> set[str]:
 
 
 def build(session: Session, platform: Organisation, now: datetime | None = None) -> PlatformBoard:
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     board = PlatformBoard(platform=platform)
     board.network = network(session, platform)
     queue = session.scalars(

@@ -29,12 +29,13 @@ job runs in its own session.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from flask import current_app, has_app_context
 from sqlalchemy import Select, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
+from .. import clock
 from ..models import (
     AgreementStatus,
     AllocationLine,
@@ -165,7 +166,7 @@ def run(
     """Blank and delete what is past its retention (see the module's docstring); returns
     what changed: ``handovers`` (stops), ``notes``, ``contacts`` (conventions),
     ``security_events`` and ``api_tokens`` (deleted). Flushes; the caller commits."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     days = _setting("RETENTION_DAYS", RETENTION_DAYS) if days is None else days
     if security_days is None:
         security_days = _setting("SECURITY_LOG_DAYS", SECURITY_LOG_DAYS)

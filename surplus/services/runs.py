@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from matching.booking import RunPlan, StopPlan
 from matching.booking.check import check_route
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict, Invalid
 from ..models import (
     Claim,
@@ -130,7 +130,7 @@ class Timetable:
 
 def timetable(run: Run) -> Timetable:
     plan = to_plan(run)
-    params = matching_adapter.params(datetime.now(UTC))
+    params = matching_adapter.params(clock.now())
     check = check_route(plan, [], params)
     load = plan.initial_load_kg
     rows = []

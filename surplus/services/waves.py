@@ -17,7 +17,7 @@ current wave, so two schedulers never escalate the same lot twice.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import or_, select, update
@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from matching.distance import RoadEstimate
 
+from .. import clock
 from ..models import (
     Convention,
     ConventionStatus,
@@ -183,7 +184,7 @@ def publish(
     """Offer a newly posted lot in its first wave; returns the wave. ``all_reaches``
     saves reading the platforms again when posting many lots; ``notify=False`` (bulk
     demo data) tells nobody."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     settings = Settings.current()
     all_reaches = reaches(session) if all_reaches is None else all_reaches
     wave, platforms = _next(lot, 1, set(), now, all_reaches, settings)
@@ -194,7 +195,7 @@ def publish(
 def escalate(session: Session, now: datetime | None = None) -> dict[str, int]:
     """Move on the open lots whose next wave is due, or whose date is near. Idempotent:
     each lot moves with a conditional UPDATE on the wave it was read in."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     settings = Settings.current()
     due = session.scalars(
         select(Lot)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload
 
-from .. import access
+from .. import access, clock
 from ..errors import DomainError
 from ..extensions import db
 from ..models import Claim, Lot
@@ -72,7 +70,7 @@ def _claim_page(claim: Claim, errors: dict | None = None, status: int = 200):
     may_book = access.coordinates(current_user, claim.platform_id)
     if may_book and not stops and claim.status.value == "active":
         proposal = booking.propose(db.session, claim)
-        candidates = booking.candidate_runs(db.session, claim, datetime.now(UTC), None)
+        candidates = booking.candidate_runs(db.session, claim, clock.now(), None)
     return render_template(
         "claims/show.html",
         claim=claim,

@@ -23,7 +23,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .. import access
+from .. import access, clock
 from ..errors import DomainError
 from ..extensions import db, htmx
 from ..forms import ClaimForm, CsvUploadForm, LotForm
@@ -47,7 +47,9 @@ bp = Blueprint("lots", __name__, url_prefix="/lots")
 
 
 def _default_window() -> dict[str, str]:
-    start = datetime.now(BRUSSELS).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+    start = clock.now().astimezone(BRUSSELS).replace(minute=0, second=0, microsecond=0) + timedelta(
+        hours=1
+    )
     end = (start + timedelta(days=1)).replace(hour=17)
     return {
         "pickup_from": start.strftime("%Y-%m-%dT%H:%M"),

@@ -7,7 +7,7 @@ the user's values and a message per field on error (422, which htmx swaps)."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from flask import (
     Blueprint,
@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from .. import access
+from .. import access, clock
 from ..errors import Conflict, DomainError, Invalid
 from ..extensions import db, htmx
 from ..models import Depot, Run, RunTemplate, Stop, Vehicle
@@ -38,7 +38,7 @@ bp = Blueprint("runs", __name__, url_prefix="/runs")
 
 
 def _list_page(status: int = 200, values=None, error: DomainError | None = None):
-    start = datetime.now(BRUSSELS).replace(hour=0, minute=0, second=0, microsecond=0)
+    start = clock.now().astimezone(BRUSSELS).replace(hour=0, minute=0, second=0, microsecond=0)
     user = current_user
     rows = db.session.scalars(
         access.visible_runs(user)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask_babel import format_datetime
@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from ... import access
+from ... import access, clock
 from ...errors import Conflict, Invalid
 from ...models import (
     AdjustmentReason,
@@ -268,7 +268,7 @@ def offer(
     access.require(
         actor, access.CHANGE, item, str(_l("Only a coordinator offers the depot's stock."))
     )
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     amount = to_grams(values["kg"]) if values.get("kg") else item.grams
     if amount <= 0:
         raise _conflict(item.id, session)
