@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install install-test translations extract-messages migrate seed lint bench clean lock
+.PHONY: run test install install-test install-bench translations extract-messages migrate seed lint bench clean lock
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -25,16 +25,22 @@ $(VENV)/.installed-test: pyproject.toml $(LOCK) $(VENV)/.installed
 	$(BIN)/pip install -q -c $(LOCK) -e '.[test]'
 	touch $@
 
+# The benchmarks' extra (locust, for bench/web.py); `make test` does not need it.
+$(VENV)/.installed-bench: pyproject.toml $(LOCK) $(VENV)/.installed-test
+	$(BIN)/pip install -q -c $(LOCK) -e '.[test,bench]'
+	touch $@
+
 lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/pip install -q --upgrade pip
-	.lock-venv/bin/pip install -q -e '.[test]'
+	.lock-venv/bin/pip install -q -e '.[test,bench]'
 	.lock-venv/bin/pip freeze --exclude-editable > $(LOCK)
 	rm -rf .lock-venv
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
+install-bench: $(VENV)/.installed-bench
 
 translations: install
 	$(BIN)/pybabel -q compile -d translations
@@ -64,7 +70,7 @@ lint: install-test
 test: install-test translations lint
 	$(BIN)/pytest -n auto --dist worksteal --durations=15
 
-bench: install-test translations
+bench: install-bench translations
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/web.py

@@ -29,6 +29,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     with app.app_context():
         for engine in db.engines.values():
             tune_engine(engine)
+
+    @app.before_request  # first of all: every later hook's queries take this mode
+    def _sqlite_read_only() -> None:
+        read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
+
     migrate.init_app(app, db, render_as_batch=True, compare_type=True)
     csrf.init_app(app)
     htmx.init_app(app)
@@ -46,10 +51,6 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api.register(app)
     cli.register(app)
     throttle.init_app(app)  # after the blueprints: it wraps their endpoints
-
-    @app.before_request
-    def _sqlite_read_only() -> None:
-        read_only_transactions(request.method in ("GET", "HEAD", "OPTIONS"))
 
     if app.config.get("SCHEDULER_ENABLED"):
         from surplus import jobs

@@ -3,6 +3,7 @@
     .venv/bin/python bench/booking.py                      # every size
     .venv/bin/python bench/booking.py --sizes 50x100       # a subset (runs x shipments)
     .venv/bin/python bench/booking.py --quick              # 50x100, short OR-Tools limit
+    .venv/bin/python bench/booking.py --sizes 500x1000 --repeat 3   # issue 17's ratio
 
 Instances are seeded and lie on real localities of the postcode gazetteer (Wallonia:
 postcodes 1300-1499 and 4000-7999). Runs leave one of 30 depots on a weekday morning
@@ -30,6 +31,15 @@ search until the time limit ("cold"), or guided local search from ``book``'s ans
 the 500-run fleet, each call from plain ``RunPlan`` objects (nothing cached between
 calls). The brute-force check tries every pair of positions on 5 runs with the
 validator.
+
+After the table, each size's ``book`` wall time is divided by the wall time of a
+reference run in the same way (and CPU by CPU: on a loaded machine the wall ratio says
+more about the other sessions than about ``book``): ``book`` from plain ``RunPlan`` and
+``Shipment`` objects to its insertions, and the reference (``run_reference`` of
+``bench/matching.py``: one OR-Tools min-cost maximum flow on the 25-nearest candidate
+graph of its 10,000 lots × 5,000 beneficiaries instance, inputs, k-d tree and graph
+included), each the median of ``--repeat`` runs in fresh processes, taken in this run.
+Issue 17's target: at most 1.5 for 500 runs × 1,000 shipments.
 """
 
 from __future__ import annotations
@@ -37,6 +47,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import multiprocessing
 import os
 import sys
 import time
@@ -49,6 +60,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:] = [str(ROOT)] + [p for p in sys.path if Path(p or ".").resolve() != ROOT / "bench"]
 
+from bench.matching import _median_run, run_reference  # noqa: E402
 from matching.booking import (  # noqa: E402
     RunPlan,
     Shipment,
@@ -400,17 +412,59 @@ def brute_force_check(rng: np.random.Generator, places: np.ndarray, count: int) 
     return wrong
 
 
+def run_book(r_count: int, s_count: int, seed: int) -> dict:
+    """In a fresh process: build the instance, time one ``book`` call."""
+    places = walloon_places()
+    rng = np.random.default_rng([seed, r_count, s_count])
+    runs = make_runs(rng, places, r_count)
+    ships = make_shipments(rng, places, s_count)
+    start, cpu = time.perf_counter(), time.process_time()
+    result = book(runs, ships, PARAMS)
+    return {
+        "seconds": time.perf_counter() - start,
+        "cpu": time.process_time() - cpu,
+        "booked": len(result),
+        "km": sum(i.added_km for i in result),
+    }
+
+
+#: The reference flow's size and seed: those of issue 17 (bench/matching.py's default).
+REFERENCE = (10_000, 5_000, 1)
+# One line per size: book's median time over the reference flow's (printed last).
+RATIOS: list[str] = []
+
+
 def _ratio(row: dict, ref: dict | None) -> str:
     if ref is None or ref["booked"] != row["booked"] or not ref["km"] > 0:
         return "n/a" if ref is None else f"({row['booked']} vs {ref['booked']} booked)"
     return f"{row['km'] / ref['km']:.3f}"
 
 
-def _size(args: argparse.Namespace, places: np.ndarray, r_count: int, s_count: int) -> None:
+def _size(
+    args: argparse.Namespace,
+    places: np.ndarray,
+    r_count: int,
+    s_count: int,
+    reference: dict | None,
+) -> None:
     rng = np.random.default_rng([args.seed, r_count, s_count])
     runs = make_runs(rng, places, r_count)
     ships = make_shipments(rng, places, s_count)
     best = _planner_row("book (regret)", runs, ships, book)
+    if reference is not None:
+        spawn = multiprocessing.get_context("spawn")
+        fresh = _median_run(spawn, run_book, (r_count, s_count, args.seed), args.repeat)
+        assert fresh["booked"] == best["booked"], "book differs between processes"
+        best["wall"], best["cpu"] = fresh["seconds"], fresh["cpu"]
+        best["planner"] = f"book (regret), median of {args.repeat} fresh"
+        ref = reference["seconds"]
+        RATIOS.append(
+            f"  {r_count} × {s_count}: book {fresh['seconds']:.2f} s ({fresh['cpu']:.2f} s cpu"
+            f", fastest {fresh['fastest']:.2f} s), reference flow {ref:.2f} s "
+            f"({reference['cpu']:.2f} s cpu): {fresh['seconds'] / ref:.2f} ×"
+            + (" (target ≤ 1.5)" if (r_count, s_count) == (500, 1000) else "")
+            + f"; cpu {fresh['cpu'] / reference['cpu']:.2f} ×"
+        )
     seq = _planner_row("sequential", runs, ships, book_sequential)
     refs = []
     nodes = r_count + sum(len(r.stops) for r in runs) + 2 * s_count
@@ -442,19 +496,38 @@ def main() -> None:
     parser.add_argument("--latency", type=int, default=300, help="insert calls on 500 runs")
     parser.add_argument("--brute", type=int, default=100, help="instances checked by brute force")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=3,
+        help="time book and the reference flow this many times each in fresh processes "
+        "(median); 0: no reference, book timed once in this process",
+    )
     args = parser.parse_args()
     sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes] if args.sizes else SIZES
     if args.quick:
         sizes, args.ortools_seconds, args.latency, args.brute = [(50, 100)], 10.0, 100, 20
     places = walloon_places()
     print(f"load average at start: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)\n")
+    reference = None
+    if args.repeat > 0:
+        spawn = multiprocessing.get_context("spawn")
+        reference = _median_run(spawn, run_reference, REFERENCE, args.repeat)
     print(
         "| runs × shipments | planner | wall s | cpu s | booked | added km | infeasible "
         "| vs seq | vs OR-Tools (cold / from book) |"
     )
     print("|---|---|---:|---:|---:|---:|---:|---|---|")
     for r_count, s_count in sizes:
-        _size(args, places, r_count, s_count)
+        _size(args, places, r_count, s_count, reference)
+    if RATIOS:
+        lots, bens, _ = REFERENCE
+        print(
+            f"\nbook / reference min-cost flow ({lots:,} × {bens:,}, 25 nearest; median of "
+            f"{args.repeat} fresh processes each; load average now "
+            f"{os.getloadavg()[0]:.2f}):"
+        )
+        print("\n".join(RATIOS))
     if args.latency:
         rng = np.random.default_rng([args.seed, 500, 1000])
         runs = make_runs(rng, places, 500)

@@ -39,11 +39,10 @@ Algorithm
 2. Build the candidate graph: the ``params.candidates_per_lot`` nearest eligible
    beneficiaries of each lot, found with a cKDTree (:mod:`matching.candidates`).
 3. Solve the continuous relaxation (all lots divisible, no minimum part) on that graph
-   as a min-cost maximum flow with OR-Tools (:mod:`matching.flow`); when there are
-   indivisible lots this first pass is coarse (the 15 nearest candidates only).
+   as a min-cost maximum flow with OR-Tools (:mod:`matching.flow`).
 4. Repair (:mod:`matching.repair`): give each indivisible lot whole to one beneficiary,
-   solve the flow again, in full, for the divisible lots around them, mend parts below
-   the minimum, and place what was freed, farther if needed.
+   solve the flow again for the divisible lots this disturbed, mend parts below the
+   minimum, and place what was freed, farther if needed.
 5. Explain each assignment and give the reason for each kilogram left unallocated
    (:mod:`matching.explain`).
 
@@ -172,9 +171,9 @@ def allocate(
     """
     problem, graph, stats = _prepare(lots, beneficiaries, params)
     t0 = time.perf_counter()
-    state, coarse = first_flow(problem, graph)
+    state = first_flow(problem, graph)
     t1 = time.perf_counter()
-    state = repair(state, coarse)
+    state = repair(state)
     stats |= {"flow_s": t1 - t0, "repair_s": time.perf_counter() - t1}
     return _result(state, stats)
 

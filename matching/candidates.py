@@ -15,8 +15,8 @@ NumPy and a spatial index instead of one call per pair:
    the beneficiary's ``max_km`` and with room for the lot's smallest valid part, and
    keep the ``k + r`` nearest per lot: the ``k = params.candidates_per_lot`` nearest
    form the flow's graph, the next ``r = params.reserve_candidates`` are only used to
-   place what the repair frees. :func:`widen` searches further for the few lots that
-   remain short, where the nearest beneficiaries are full.
+   place what the repair frees. :func:`widen` searches further, among beneficiaries
+   with room left, for the few lots that remain short where the nearest are full.
 
 A lot that ends with no candidate records the first rule, in eligibility order, that
 left it without one.
@@ -183,12 +183,14 @@ def candidate_graph(
     k: int | None = None,
     reserve: int | None = None,
     only: NDArray | None = None,
+    room: NDArray | None = None,
 ) -> CandidateGraph:
     """Graph of the ``k + reserve`` nearest eligible beneficiaries of every live lot.
 
     Defaults: ``params.candidates_per_lot`` and ``params.reserve_candidates``; pairs with
     ``rank < k`` are the flow's, the others only serve the repair. ``only`` restricts
-    the search to some lot indices.
+    the search to some lot indices, ``room`` (beneficiaries × storage classes, boolean)
+    to the beneficiaries with room left in the lot's class.
     """
     params = problem.params
     k = params.candidates_per_lot if k is None else k
@@ -209,6 +211,11 @@ def candidate_graph(
         if reason is not None:
             refusal.update(dict.fromkeys(members, reason))
             continue
+        if room is not None:
+            mask = mask & room[:, storage]
+            if not mask.any():
+                refusal.update(dict.fromkeys(members, "no_capacity"))
+                continue
         search = _GroupSearch(problem, np.flatnonzero(mask), storage)
         rows = np.array(members, dtype=int)
         kq = min(2 * wide, len(search.sub))
@@ -254,8 +261,21 @@ class _GroupSearch:
         return lot_rep, ben, km, ok, in_reach, more
 
 
+def _by_lot_then_km(lot: NDArray, km: NDArray) -> NDArray:
+    """The order that sorts pairs by lot, then km.
+
+    The pairs of each lot come from one query, nearest first, so a stable sort by lot
+    is usually enough; the full sort runs when it is not.
+    """
+    order = np.argsort(lot, kind="stable")
+    lot_s, km_s = lot[order], km[order]
+    if np.any((lot_s[1:] == lot_s[:-1]) & (km_s[1:] < km_s[:-1])):
+        order = np.lexsort((km, lot))
+    return order
+
+
 def _assemble(n_lots: int, cols: list[NDArray], refusal: dict[int, str], k: int) -> CandidateGraph:
-    order = np.lexsort((cols[2], cols[0]))
+    order = _by_lot_then_km(cols[0], cols[2])
     lot_arr, ben_arr, km_arr, rank_arr = (c[order] for c in cols)
     ptr = np.zeros(n_lots + 1, dtype=int)
     np.cumsum(np.bincount(lot_arr, minlength=n_lots), out=ptr[1:])
@@ -265,24 +285,41 @@ def _assemble(n_lots: int, cols: list[NDArray], refusal: dict[int, str], k: int)
 
 
 def widen(
-    problem: Problem, graph: CandidateGraph, lots: NDArray, extra: int
-) -> tuple[CandidateGraph, NDArray]:
-    """``graph`` plus up to ``extra`` further candidates for each of ``lots``.
+    problem: Problem, graph: CandidateGraph, lots: NDArray, extra: int, room: NDArray
+) -> tuple[CandidateGraph, NDArray] | None:
+    """``graph`` plus up to ``extra`` further candidates with ``room`` for each of ``lots``.
 
-    Returns the new graph and, for each of its pairs, the index of the same pair in
-    ``graph`` (-1 for new pairs).
+    ``room`` marks, per beneficiary and storage class, where kilograms still fit. Returns
+    the new graph and, for each of its pairs, the index of the same pair in ``graph`` (-1
+    for new pairs), or ``None`` when no lot gains a candidate. New pairs rank after the
+    flow's (``rank >= k``).
     """
     width = np.diff(graph.ptr)
-    more = candidate_graph(problem, k=graph.k, reserve=int(width.max()) - graph.k + extra,
-                           only=lots)  # fmt: skip
+    more = candidate_graph(problem, k=0, reserve=int(width[lots].max()) + extra, only=lots,
+                           room=room)  # fmt: skip
     n_bens = len(problem.beneficiaries)
-    new = ~np.isin(more.lot * n_bens + more.ben, graph.lot * n_bens + graph.ben)
-    old_idx = np.arange(graph.size)
+    mine = np.concatenate([np.arange(graph.ptr[i], graph.ptr[i + 1]) for i in lots.tolist()])
+    new = ~np.isin(more.lot * n_bens + more.ben, graph.lot[mine] * n_bens + graph.ben[mine])
+    if not new.any():
+        return None
+    # Up to ``extra`` new pairs per lot, nearest first (``more`` is sorted by lot, then km).
+    new_idx = np.flatnonzero(new)
+    nth = np.arange(len(new_idx)) - np.searchsorted(more.lot[new_idx], more.lot[new_idx])
+    new_idx, nth = new_idx[nth < extra], nth[nth < extra]
+    lot_new, km_new = more.lot[new_idx], more.km[new_idx]
+    # Insert them into the lot-then-km order of ``graph`` (after pairs at equal km).
+    at = np.empty(len(new_idx), dtype=int)
+    for i in np.unique(lot_new).tolist():
+        sel = lot_new == i
+        lo = int(graph.ptr[i])
+        at[sel] = lo + np.searchsorted(graph.km[lo : int(graph.ptr[i + 1])], km_new[sel], "right")
     cols = [
-        np.concatenate((a, b[new]))
-        for a, b in ((graph.lot, more.lot), (graph.ben, more.ben), (graph.km, more.km),
-                     (graph.rank, more.rank), (old_idx, np.full(more.size, -1)))
+        np.insert(a, at, b)
+        for a, b in ((graph.lot, lot_new), (graph.ben, more.ben[new_idx]), (graph.km, km_new),
+                     (graph.rank, graph.k + nth), (np.arange(graph.size), -1))
     ]  # fmt: skip
-    order = np.lexsort((cols[2], cols[0]))
-    wide = _assemble(len(problem.lots), [c[order] for c in cols[:4]], graph.refusal, graph.k)
-    return wide, cols[4][order]
+    ptr = np.zeros(len(problem.lots) + 1, dtype=int)
+    np.cumsum(np.bincount(cols[0], minlength=len(problem.lots)), out=ptr[1:])
+    wide = CandidateGraph(ptr=ptr, lot=cols[0], ben=cols[1], km=cols[2], refusal=graph.refusal,
+                          rank=cols[3], k=graph.k)  # fmt: skip
+    return wide, cols[4]

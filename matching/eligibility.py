@@ -48,6 +48,8 @@ REASONS: dict[str, str] = {
     "it has room for all of it.",
     "below_min_part": "What is left is smaller than the donor's minimum part.",
     "empty_lot": "The lot has no kilograms left.",
+    "no_run_reaches": "No planned run can carry this lot to an organisation that may receive "
+    "it before its date.",
 }
 
 STORAGE_REASON: dict[str, str] = {

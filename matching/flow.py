@@ -15,8 +15,8 @@ Because tier values decrease, a beneficiary's tiers fill in order, so the flow's
 is ``F`` exactly, up to the integer rounding of costs and tier widths.
 
 Kilograms already given (``fixed``, per beneficiary and class) reduce capacities and
-fill the lowest tiers first; the allocation uses this to re-solve divisible lots around
-indivisible lots it has placed whole.
+fill the lowest tiers first; the repair uses this to solve again the divisible lots that
+placing indivisible lots whole disturbed, around every other part.
 """
 
 from __future__ import annotations
@@ -29,7 +29,10 @@ from .candidates import CandidateGraph, Problem
 from .errors import SolverError
 from .utility import tier_values
 
-COST_SCALE = 10_000  # objective units → integer arc costs
+# Objective units → integer arc costs: one unit is 0.1 km of distance cost with the
+# default km_cost. 10,000 gave the same objective within 0.05 % on the benchmark
+# instances, for slower solves; 100 drove 1.2 % more kilogram-km.
+COST_SCALE = 1_000
 
 
 def _units(kg: NDArray, step: float) -> NDArray:

@@ -39,12 +39,13 @@ class Params:
     reserve_candidates -- further nearest eligible beneficiaries per lot, not in the
                       flow, that the repair may use to place kilograms it frees.
     extra_candidates -- for lots still not fully placed after the repair, this many
-                      more nearest eligible beneficiaries are searched and filled.
+                      more nearest eligible beneficiaries with room left in the lot's
+                      storage class are searched and filled.
     kg_step        -- kilogram resolution of the flow solver (integer units of this size).
-    resolve        -- when there are indivisible lots, solve a coarse first flow, place
-                      them whole, then solve the divisible lots again around them (the
-                      default); ``False`` solves one flow and repairs it locally: faster
-                      (one flow instead of two), for a lower objective (see bench/README).
+    resolve        -- after indivisible lots are placed whole, solve again as a flow the
+                      divisible lots this disturbed (the default); ``False`` only
+                      repairs them locally: faster, for a lower objective (see
+                      bench/README).
     """
 
     now: datetime

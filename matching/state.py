@@ -49,6 +49,10 @@ class State:
     def recv_array(self) -> NDArray:
         return np.array(self.recv, dtype=float).reshape(-1, 3)
 
+    def room_array(self) -> NDArray:
+        """Kilograms of room left per beneficiary and storage class (0 where none)."""
+        return np.array(self.cap, dtype=float).reshape(-1, 3) - self.recv_array()
+
     def got_array(self) -> NDArray:
         return np.array(self.got, dtype=float)
 
@@ -64,6 +68,17 @@ class State:
         self.recv[b][self._class[e]] += kg
         self.got[b] += kg
         self.left[self._lot[e]] -= kg
+
+    def set_parts(self, edges: NDArray, kg: NDArray) -> None:
+        """Set the kilograms of pairs ``edges`` to ``kg`` at once (totals follow)."""
+        p, g = self.problem, self.graph
+        delta = kg - self.x[edges]
+        self.x[edges] = kg
+        recv = np.array(self.recv, dtype=float)
+        np.add.at(recv, (g.ben[edges], self.edge_class[edges]), delta)
+        left = np.array(self.left, dtype=float)
+        left -= np.bincount(g.lot[edges], delta, minlength=len(p.lots))
+        self.recv, self.got, self.left = recv.tolist(), recv.sum(axis=1).tolist(), left.tolist()
 
     def room(self, e: int) -> float:
         b, c = self._ben[e], self._class[e]

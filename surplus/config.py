@@ -121,13 +121,21 @@ class Config:
         self.PHOTO_MAX_BYTES = int(env.get("PHOTO_MAX_BYTES", str(8 * 1024 * 1024)))
         self.PHOTO_STORAGE = env.get("PHOTO_STORAGE", "local")
         self.PHOTO_STORAGE_DIR = env.get("PHOTO_STORAGE_DIR", str(INSTANCE / "photos"))
-        # Matcher: weekly kg per served person, receipts window, farthest accepted km,
-        # and the daily unattended allocation of lots nearing their date.
+        # Matcher: weekly kg per served person, receipts window, farthest accepted km.
         self.MATCH_KG_PER_PERSON = float(env.get("MATCH_KG_PER_PERSON", "2.5"))
         self.MATCH_WINDOW_DAYS = int(env.get("MATCH_WINDOW_DAYS", "7"))
         self.MATCH_MAX_KM = float(env.get("MATCH_MAX_KM", "50"))
-        self.MATCH_DAILY_AT = env.get("MATCH_DAILY_AT", "06:30")
-        self.MATCH_URGENT_HOURS = int(env.get("MATCH_URGENT_HOURS", "48"))
+        # Continuous placement (services/placement.py): every PLACEMENT_EVERY_MINUTES the
+        # matcher places the lots posted at least PLACEMENT_HOLD_MINUTES ago and every claim
+        # is booked onto a run; PLACEMENT_ENABLED=0 leaves both to people.
+        self.PLACEMENT_ENABLED = _flag("PLACEMENT_ENABLED", True)
+        self.PLACEMENT_EVERY_MINUTES = max(1, int(env.get("PLACEMENT_EVERY_MINUTES", "15")))
+        self.PLACEMENT_HOLD_MINUTES = max(0, int(env.get("PLACEMENT_HOLD_MINUTES", "0")))
+        # A lot is placed only with organisations a planned run reaches at a detour of at most
+        # max(PLACEMENT_DETOUR_MIN_KM, PLACEMENT_DETOUR_KM_PER_KG x kg) road km (pickup and
+        # drop-off together; services/reachability.py).
+        self.PLACEMENT_DETOUR_KM_PER_KG = float(env.get("PLACEMENT_DETOUR_KM_PER_KG", "0.1"))
+        self.PLACEMENT_DETOUR_MIN_KM = float(env.get("PLACEMENT_DETOUR_MIN_KM", "3"))
         # Offer waves: a new lot goes to the platforms serving the donor (wave 1), after
         # WAVE_DELAY_HOURS to those within WAVE_RADIUS_KM road km (wave 2), then to all
         # (wave 3); a lot within WAVE_URGENT_HOURS of its date goes to all at once.

@@ -9,6 +9,8 @@ deferred BEGIN so page views do not queue behind each other.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -21,6 +23,17 @@ _sqlite_begin: ContextVar[str] = ContextVar("sqlite_begin", default="BEGIN IMMED
 def read_only_transactions(enabled: bool) -> None:
     """Mark the current context (a GET request) as read-only for SQLite."""
     _sqlite_begin.set("BEGIN DEFERRED" if enabled else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def writing() -> Iterator[None]:
+    """Transactions begun inside the block take the write lock at once (``BEGIN
+    IMMEDIATE``), also in a read-only request: for the rare write a GET makes."""
+    token = _sqlite_begin.set("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        _sqlite_begin.reset(token)
 
 
 def tune_engine(engine: Engine) -> None:

@@ -26,10 +26,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from .services import (
-    allocation,
     job_runs,
     lots,
     notifications,
+    placement,
     retention,
     runs,
     waves,
@@ -54,6 +54,18 @@ def _remind_expiring(session: Session, now: datetime) -> int:
 
 def registry(config: Mapping[str, Any]) -> list[Job]:
     """Every periodic job, in the order the job page lists them."""
+    placing = (
+        [
+            Job(
+                "place_lots",
+                _l("Place new lots and book them on runs"),
+                placement.run,
+                every(minutes=config["PLACEMENT_EVERY_MINUTES"]),
+            )
+        ]
+        if config["PLACEMENT_ENABLED"]
+        else []
+    )
     return [
         Job(
             "expire_lots",
@@ -68,17 +80,12 @@ def registry(config: Mapping[str, Any]) -> list[Job]:
             every(minutes=5),
         ),
         Job(
-            "daily_allocation",
-            _l("Daily unattended allocation of lots nearing their date"),
-            allocation.run_unattended,
-            daily_at(config["MATCH_DAILY_AT"]),
-        ),
-        Job(
             "materialise_runs",
             _l("Create the dated runs of the weekly rounds"),
             _materialise_runs,
             daily_at("02:15"),
         ),
+        *placing,
         Job(
             "deliver_mail",
             _l("Send the mail of new notifications"),

@@ -26,6 +26,9 @@ UNALLOCATED = {
     "no_room_for_whole_lot": _l("Indivisible, and no organisation has room for all of it."),
     "below_min_part": _l("What is left is smaller than the donor's minimum part."),
     "empty_lot": _l("Nothing left on this lot."),
+    "no_run_reaches": _l(
+        "No planned run can carry it to an organisation that may receive it before its date."
+    ),
 }
 
 WHY = {

@@ -68,8 +68,6 @@ class Shipments:
     dlon: NDArray
     pu: NDArray  # pickup unit vectors (3, S)
     du: NDArray  # drop-off unit vectors
-    pu32: NDArray  # the same in single precision
-    du32: NDArray
     kg: NDArray
     need: NDArray
     ewp: NDArray
@@ -104,8 +102,6 @@ class Shipments:
             dlon=col[:, 3],
             pu=pu,
             du=du,
-            pu32=pu.astype(np.float32),
-            du32=du.astype(np.float32),
             kg=col[:, 4],
             need=np.array([NEED[s.storage] for s in shipments], np.int8),
             ewp=pw[:, 0],

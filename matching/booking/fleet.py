@@ -75,9 +75,7 @@ class Fleet:
     def _shape_geometry(self, width: int) -> None:
         r_count = len(self.runs)
         self.u = np.zeros((3, r_count, width))
-        self.u32 = np.zeros((3, r_count, width), np.float32)
         self.el = np.zeros((r_count, width - 1))
-        self.el32 = np.zeros((r_count, width - 1), np.float32)
         self.centre = np.zeros((3, r_count))
         self.radius = np.zeros(r_count)
         self.longest = np.zeros(r_count)
@@ -93,10 +91,8 @@ class Fleet:
         if u is None:
             u = unit(self.raw[0, rows], self.raw[1, rows])
         self.u[:, rows] = u
-        self.u32[:, rows] = u
         el = chord_km(u[:, :, :-1], u[:, :, 1:], self.circuity)
         self.el[rows] = el
-        self.el32[rows] = el
         centre = u.mean(axis=2)
         centre /= np.sqrt((centre * centre).sum(axis=0))
         self.centre[:, rows] = centre
@@ -164,9 +160,7 @@ class Fleet:
             "raw",
             "state",
             "u",
-            "u32",
             "el",
-            "el32",
             "centre",
             "radius",
             "longest",

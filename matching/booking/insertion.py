@@ -32,15 +32,19 @@ Objective: ``insert`` minimises ``added_km`` over every run and every pair of po
 1. Read every run's coordinates; bound each run's added km from below by distance alone
    (for each leg, the pickup's and the drop-off's detour; the cheapest pickup leg before
    each drop-off leg, or both on one leg). No run is dropped for being far away.
-2. Best first, raise the smallest bounds: the *slack* bound keeps only the legs where a
-   stop fits on its own (window, room on board, and the leg's detour ellipse against the
-   slack of the stops after it, from the run's arrival times and waits read on first
-   use); the exact *scan* tries every pair of legs at once with NumPy, the pickup's
-   delay shrinking by the waiting at the stops in between. Stop when the least value is
+2. Best first, make the smallest bounds exact: the *slack* bound keeps only the legs
+   where a stop fits on its own (window, room on board, and the leg's detour ellipse
+   against the slack of the stops after it, from the run's arrival times and waits read
+   on first use), and rules the run out when no pair of legs is left; otherwise the
+   exact *scan* tries every pair of legs at once with NumPy, the pickup's delay
+   shrinking by the waiting at the stops in between. Stop when the least value is
    exact: it is the answer (equal costs go to the run listed first).
 
 ``book(runs, shipments, params)``: a table of bounds, one row per shipment and one column
-per run, raised lazily as in ``insert`` (see :mod:`matching.booking.plan`).
+per run, raised lazily as in ``insert`` (see :mod:`matching.booking.plan`). The table
+starts from the run's circle, and the distance bound where the circle lies within
+``NEAR_KM`` of the shipment; it is settled once for steps 1 and 3, which both start from
+the runs as given.
 1. Regret insertion: every shipment knows its two cheapest runs; repeatedly book the one
    whose second-best run costs most more than its best (a shipment left with a single
    run goes first); re-bound the changed run's column and settle again only the rows
@@ -66,7 +70,7 @@ from ..errors import InvalidInputError
 from ..params import Params
 from .arrays import Shipments, to_datetime, to_minutes
 from .fleet import Fleet
-from .kernels import distance_grid, scan
+from .kernels import distance_grid, near_grid, scan
 from .model import Insertion, RunPlan, Shipment, StopPlan
 from .plan import Planner, better, improve, regret, sequential
 
@@ -74,6 +78,9 @@ from .plan import Planner, better, improve, regret, sequential
 #: first, in two sweeps) times runs: every shipment on 50 runs, the dearest 50 (of
 #: 1,000) on 500 runs, where the choice of runs leaves less to gain (measured).
 IMPROVE_BUDGET = 50_000
+#: ``book`` bounds by distance at once only the runs whose circle lies within this many
+#: km of a shipment's stops (the others keep their circle's bound until needed).
+NEAR_KM = 20.0
 
 __all__ = ["apply_insertion", "book", "book_sequential", "insert"]
 
@@ -119,7 +126,7 @@ def insert(runs: Sequence[RunPlan], shipment: Shipment, params: Params) -> Inser
 
 def _prepare(
     runs: Sequence[RunPlan], shipments: Sequence[Shipment], params: Params
-) -> tuple[Fleet, Shipments, list[int], np.ndarray]:
+) -> tuple[Fleet, Shipments, list[int], np.ndarray, np.ndarray]:
     ids = [s.id for s in shipments]
     if len(set(ids)) != len(ids):
         raise InvalidInputError("shipment ids must be unique")
@@ -127,8 +134,8 @@ def _prepare(
     fleet = Fleet(runs, params.circuity, spare=4)
     fleet.ensure(np.arange(len(runs)))
     ships = Shipments.build([shipments[i] for i in active], params.circuity, params.service_min)
-    bounds = distance_grid(fleet, ships, np.arange(len(active)), np.arange(len(runs)))
-    return fleet, ships, active, bounds
+    bounds, level = near_grid(fleet, ships, np.arange(len(active)), np.arange(len(runs)), NEAR_KM)
+    return fleet, ships, active, bounds, level
 
 
 def _insertions(
@@ -160,8 +167,8 @@ def book_sequential(
 
     The result reads as that of :func:`book`.
     """
-    fleet, ships, active, bounds = _prepare(runs, shipments, params)
-    planner = sequential(Planner(fleet, ships, bounds, 1))
+    fleet, ships, active, bounds, level = _prepare(runs, shipments, params)
+    planner = sequential(Planner(fleet, ships, bounds, level))
     return _insertions(planner, runs, shipments, active)
 
 
@@ -176,10 +183,13 @@ def book(runs: Sequence[RunPlan], shipments: Sequence[Shipment], params: Params)
     """
     if not runs or not shipments:
         return []
-    fleet, ships, active, bounds = _prepare(runs, shipments, params)
+    fleet, ships, active, bounds, level = _prepare(runs, shipments, params)
     limit = IMPROVE_BUDGET // (2 * len(runs))
-    best = improve(regret(Planner(fleet.copy(), ships, bounds, 1)), limit)
-    base = sequential(Planner(fleet, ships, bounds, 1), rival=best)
+    # Both planners start from the runs as given: settle the table once for both.
+    root = Planner(fleet, ships, bounds, level)
+    root.settle(np.arange(len(active)), 2)
+    best = improve(regret(root.fork(fleet.copy())), limit)
+    base = sequential(root, rival=best)
     if better(base, best):
         best = improve(base, limit)
     return _insertions(best, runs, shipments, active)

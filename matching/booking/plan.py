@@ -2,17 +2,25 @@
 and the improvement by taking bookings off and booking them again.
 
 They work on a table ``val[s, r]`` holding, for shipment ``s`` and run ``r``, an
-estimate of the km added by its best insertion at ``level[s, r]``: 0 to 2 are lower
-bounds, 3 is exact, with its edges (see :mod:`matching.booking.kernels`). Raising an
-entry keeps the larger of its bounds. ``inf`` means the shipment cannot ride that run:
-a run only gets later and fuller as stops are added, so that holds until a booking is
-taken off the run (then its whole column is bounded anew).
+estimate of the km added by its best insertion at ``level[s, r]``: 0 and 1 are lower
+bounds, 3 is exact, with its edges (see :mod:`matching.booking.kernels`; level 2 only
+filters inside the exact kernel). Raising an entry keeps the larger of its bounds.
+``inf`` means the shipment cannot ride that run: a run only gets later and fuller as
+stops are added, so that holds until a booking is taken off the run (then its column
+falls to 0, and each row bounds it anew when next used).
 
 A row's ``k`` cheapest runs are known once its ``k`` smallest entries are exact, since
 every other entry bounds its true cost from below. :meth:`Planner.settle` gets there
-best first, for many rows at once: each round raises by one level the smallest inexact
-entries that could still enter a row's top ``k``, a few per row, more for rows that
-take long (a shipment that fits nowhere must rule out every run).
+best first, for many rows at once: each round makes exact the smallest inexact entries
+that could still enter a row's top ``k`` (coarse ones, when many, get their distance
+bound first), a few per row, four times more each round for rows that take long (a
+shipment that fits nowhere must rule out every run).
+
+Work is kept per changed run: after a booking, regret bounds only that run's column
+again (its circle's bound for every row, the distance bound, one matrix product, where
+that could enter a row's top two) and settles only the rows whose two cheapest runs may
+have changed; the sequential planner and the improvement bound a row's changed runs
+when they next look at the row.
 """
 
 from __future__ import annotations
@@ -24,24 +32,26 @@ from numpy.typing import NDArray
 
 from .arrays import Shipments, chord_km
 from .fleet import Fleet
-from .kernels import coarse_bounds, distance_bounds, scan, slack_bounds
+from .kernels import coarse_bounds, distance_bounds, distance_column, exact_costs
 
 EXACT = 3
 TIE = 1e-9  # km: costs this close are equal (float noise), and the first run wins
 _UNIQUE = 1e12  # stands for the second-best cost of a shipment left with a single run
-_BOUNDS = {0: distance_bounds, 1: slack_bounds}
-_FEW = 8  # up to this many entries, scanning beats a slack bound then a scan
 _MANY = 64  # beyond this many coarse entries, a distance bound first pays off
+_MANY_FINE = 4096  # up to this many entries to bound again, the distance bound pays off
 
 
 class Planner:
     """One planner's runs (a private :class:`Fleet`) and its lazy cost table."""
 
-    def __init__(self, fleet: Fleet, ships: Shipments, bounds: NDArray, level: int) -> None:
+    def __init__(
+        self, fleet: Fleet, ships: Shipments, bounds: NDArray, level: int | NDArray
+    ) -> None:
         self.fleet, self.ships = fleet, ships
         self.val = bounds.copy()
         shape = bounds.shape
-        self.level = np.full(shape, level, np.int8)
+        self.level = np.empty(shape, np.int8)
+        self.level[...] = level
         self.edge_a = np.zeros(shape, np.int32)
         self.edge_b = np.zeros(shape, np.int32)
         self.seen = np.zeros(shape, np.int32)  # version of the run the entry was made on
@@ -52,6 +62,14 @@ class Planner:
         self.beaten = False  # gave up: cannot end better than a rival (see sequential)
         self.hopeless = np.zeros(shape[0], bool)  # rows that fit no run as given
 
+    def fork(self, fleet: Fleet) -> Planner:
+        """A planner on ``fleet`` (a copy of this one's runs, nothing booked yet) that
+        starts from this one's table."""
+        twin = Planner(fleet, self.ships, self.val, self.level)
+        for name in ("edge_a", "edge_b", "seen", "version", "hopeless"):
+            setattr(twin, name, getattr(self, name).copy())
+        return twin
+
     @property
     def km(self) -> float:
         """Km added to the runs so far."""
@@ -61,15 +79,18 @@ class Planner:
         return float(self.fleet.el[r, : int(self.fleet.n[r]) + 1].sum())
 
     def coarse(self, ss: NDArray, rr: NDArray) -> None:
-        """Level-0 bounds again for entries ``(ss, rr)`` whose run changed, if finite."""
+        """Bounds again for entries ``(ss, rr)`` whose run changed, if finite: level 1
+        (km only), or level 0 (the run's circle) when they are many."""
         live = np.isfinite(self.val[ss, rr])
         ss, rr = ss[live], rr[live]
-        self.val[ss, rr] = coarse_bounds(self.fleet, self.ships, ss, rr)
-        self.level[ss, rr] = 0
+        many = len(ss) > _MANY_FINE
+        kernel = coarse_bounds if many else distance_bounds
+        self.val[ss, rr] = kernel(self.fleet, self.ships, ss, rr)
+        self.level[ss, rr] = 0 if many else 1
         self.seen[ss, rr] = self.version[rr]
 
     def refresh(self, ss: NDArray) -> None:
-        """Level-0 bounds for the entries of rows ``ss`` whose run changed since."""
+        """Bounds again for the entries of rows ``ss`` whose run changed since."""
         i, r = np.nonzero(self.seen[ss] != self.version)
         self.coarse(ss[i], r)
 
@@ -92,7 +113,7 @@ class Planner:
                 return
             pending, rows, open_ = pending[unresolved], rows[unresolved], open_[unresolved]
             # Raise the few smallest open entries of each row (more as rounds go by).
-            width = min((k + 3) << (rounds // 3), r_count)
+            width = min((k + 3) << (2 * rounds), r_count)
             ranked = np.where(open_, rows, np.inf)
             part = np.argpartition(ranked, width - 1, axis=1)[:, :width]
             at = np.arange(len(pending))[:, None]
@@ -101,35 +122,46 @@ class Planner:
             rounds += 1
 
     def _raise(self, si: NDArray, ri: NDArray) -> None:
-        """Raise each entry ``(si, ri)`` at least one level.
-
-        Kernel calls cost more than the items they carry when the items are few, so a
-        few coarse entries skip the distance level and a few slack-less ones are
-        scanned at once.
-        """
-        lev = self.level[si, ri].copy()
-        if np.count_nonzero(lev == 0) <= _MANY:
-            lev[lev == 0] = 1
-        if np.count_nonzero(lev == 1) <= _FEW:
-            lev[lev == 1] = EXACT - 1
-        for level, kernel in _BOUNDS.items():
-            at = lev == level
-            if at.any():
-                s, r = si[at], ri[at]
-                self.val[s, r] = np.maximum(self.val[s, r], kernel(self.fleet, self.ships, s, r))
-                self.level[s, r] = level + 1
-        at = lev == EXACT - 1
-        if at.any():
-            self.exact(si[at], ri[at])
+        """Raise each entry ``(si, ri)``: level 0 to the distance bound when they are
+        many (kernel calls cost more than the items they carry when the items are few),
+        the others to their exact cost."""
+        lev = self.level[si, ri]
+        coarse = lev == 0
+        if np.count_nonzero(coarse) > _MANY:
+            s, r = si[coarse], ri[coarse]
+            finer = distance_bounds(self.fleet, self.ships, s, r)
+            self.val[s, r] = np.maximum(self.val[s, r], finer)
+            self.level[s, r] = 1
+            si, ri = si[~coarse], ri[~coarse]
+        self.exact(si, ri)
 
     def exact(self, si: NDArray, ri: NDArray) -> None:
         """Make the entries ``(si, ri)`` exact."""
         live = (self.level[si, ri] < EXACT) & np.isfinite(self.val[si, ri])
         si, ri = si[live], ri[live]
         if si.size:
-            cost, a, b, _, _ = scan(self.fleet, self.ships, si, ri)
+            cost, a, b = exact_costs(self.fleet, self.ships, si, ri)
             self.val[si, ri], self.level[si, ri] = cost, EXACT
             self.edge_a[si, ri], self.edge_b[si, ri] = a, b
+
+    def column(self, ss: NDArray, r: int, below: NDArray) -> None:
+        """Bound run ``r``'s entries of rows ``ss`` anew, finer where under ``below``.
+
+        The run just changed: its circle's bound for every row that could ride it, then
+        the distance bound where that is under the row's ``below`` (one matrix product,
+        every item being on the one run).
+        """
+        live = np.isfinite(self.val[ss, r])
+        ss, below = ss[live], below[live]
+        rr = np.full(len(ss), r)
+        self.val[ss, r] = coarse_bounds(self.fleet, self.ships, ss, rr)
+        self.level[ss, r] = 0
+        self.seen[ss, r] = self.version[r]
+        at = self.val[ss, r] < below
+        ss, below = ss[at], below[at]
+        finer = distance_column(self.fleet, self.ships, ss, r)
+        self.val[ss, r] = np.maximum(self.val[ss, r], finer)
+        self.level[ss, r] = 1
 
     def top2(self, ss: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         """Best and second-best (cost, run) of each row; meaningful after ``settle(k=2)``."""
@@ -174,12 +206,10 @@ class Planner:
         self.added += self._route_km(r) - before
         del tags[k_d], tags[k_p]
         self.version[r] += 1
-        # A lighter, earlier run may now take what it could not: bound the column anew.
-        rows = np.arange(self.val.shape[0])
-        column = np.full(len(rows), r)
-        self.val[rows, r] = coarse_bounds(self.fleet, self.ships, rows, column)
-        self.level[rows, r] = 0
-        self.seen[rows, r] = self.version[r]
+        # A lighter, earlier run may now take what it could not: its column falls to 0,
+        # a bound that holds for every row until :meth:`refresh` bounds the row anew.
+        self.val[:, r] = 0.0
+        self.level[:, r] = 0
 
     def shares(self) -> dict[int, float]:
         """Each booked shipment's km: replaying every run's bookings in the order they
@@ -254,11 +284,9 @@ def regret(planner: Planner) -> Planner:
         assert r is not None  # best1[s] is finite and exact
         planner.place(s, r)
         pool = pool[pool != s]
-        planner.coarse(pool, np.full(len(pool), r))
         # Rows whose two best runs may change: r was one of them, or may now be.
         was = (run1[pool] == r) | (run2[pool] == r)
-        near = pool[~was & (planner.val[pool, r] < best2[pool])]
-        planner._raise(near, np.full(len(near), r))  # a finer bound
+        planner.column(pool, r, np.where(was, np.inf, best2[pool]))
         moved = pool[was | (planner.val[pool, r] < best2[pool])]
         planner.settle(moved, 2)
         best1[moved], run1[moved], best2[moved], run2[moved] = planner.top2(moved)

@@ -28,8 +28,7 @@ def authenticate() -> None:
     user = api_tokens.user_for(db.session, token.strip()) if scheme.lower() == "bearer" else None
     if user is None:
         raise Unauthorised(_("A valid bearer token is required."))
-    if db.session.dirty:  # last_used_at, at most once a minute: no commit per request
-        db.session.commit()
+    api_tokens.save_last_use(db.session)  # at most once a minute: no commit per request
     g.api_user = user
 
 

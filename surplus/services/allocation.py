@@ -9,12 +9,15 @@ confirmed into claims through the same concurrency-safe service as manual claims
 3. ``confirm`` claims each remaining line with ``claims.claim_lot`` on behalf of its
    beneficiary; a line that can no longer be claimed (claimed meanwhile, expired, rule
    changed) is skipped with the reason, the others go through.
-4. ``run_unattended`` does 1 and 3 for lots nearing their date, for the daily job.
+
+Continuous placement (services/placement.py) does 1 and 3 unattended, as the scheduler.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app
@@ -23,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import matching
+from matching.reach import allocate_within_reach
 
 from .. import access, clock
 from ..errors import Conflict, DomainError, Invalid
@@ -35,20 +39,25 @@ from ..models import (
     LineStatus,
     Lot,
     Organisation,
-    OrgKind,
     User,
     utcnow,
 )
 from ..templating import number
-from . import claim_facts, claims, events, matching_adapter, notifications
+from . import claim_facts, claims, events, matching_adapter, notifications, reachability
 from .eligibility import channels, offerable_clause, offered_clause, receiving_channels
 from .lot_dates import local_today
 
 MATCHER_MESSAGE = _l("Only a platform coordinator runs the matcher.")
 
+# ``matching.allocate``'s signature: another allocator (``matching.greedy_allocate``, the
+# baseline the simulation compares) goes through the very same proposal and confirmation.
+Allocator = Callable[
+    [Sequence[matching.Lot], Sequence[matching.Beneficiary], matching.Params], matching.Allocation
+]
+
 
 def _platform_of(actor: User | None, platform: Organisation | None) -> Organisation:
-    """The platform a batch is for: the one given (the daily job, a site admin), or the
+    """The platform a batch is for: the one given (the scheduler, a site admin), or the
     acting coordinator's own."""
     if platform is None:
         assert actor is not None
@@ -84,6 +93,26 @@ def _network(session: Session, platform: Organisation, now: datetime):
     return network
 
 
+def offered_lots(
+    platform_id: int,
+    now: datetime,
+    *,
+    within_hours: int | None = None,
+    posted_before: datetime | None = None,
+):
+    """SQL: the open lots offered to the platform's network in their current wave
+    (waves.py); only those whose date is within ``within_hours`` when given, and only
+    those posted at or before ``posted_before`` when given."""
+    query = select(Lot).where(offerable_clause(now), offered_clause(platform_id))
+    if within_hours is not None:
+        query = query.where(
+            Lot.expires_at.is_not(None), Lot.expires_at <= now + timedelta(hours=within_hours)
+        )
+    if posted_before is not None:
+        query = query.where(Lot.created_at <= posted_before)
+    return query
+
+
 def propose(
     session: Session,
     actor: User | None,
@@ -91,20 +120,27 @@ def propose(
     platform: Organisation | None = None,
     now: datetime | None = None,
     within_hours: int | None = None,
+    posted_before: datetime | None = None,
+    allocate: Allocator | None = None,
+    within_reach: bool = False,
 ) -> AllocationBatch:
-    """Run the matcher over the platform's open lots; store the proposal."""
+    """Run the matcher (or ``allocate``) over the platform's offered lots (all of them,
+    or those of :func:`offered_lots`' filters); store the proposal. ``actor`` None is
+    the scheduler. ``within_reach``: each lot only to the organisations a planned run
+    carries it to at a small detour (services/reachability.py), as placement does."""
     now = now or clock.now()
     platform = _platform_of(actor, platform)
-    # The lots offered to this platform's network in their current wave (waves.py).
-    query = select(Lot).where(offerable_clause(now), offered_clause(platform.id))
-    if within_hours is not None:
-        query = query.where(
-            Lot.expires_at.is_not(None), Lot.expires_at <= now + timedelta(hours=within_hours)
-        )
+    query = offered_lots(platform.id, now, within_hours=within_hours, posted_before=posted_before)
     lots = session.scalars(query.order_by(Lot.id)).all()
     network = _network(session, platform, now)
     inputs = matching_adapter.beneficiaries(session, network, now)
-    result = matching.allocate(
+    allocator = allocate or matching.allocate
+    if within_reach:
+        reach = reachability.reach(
+            session, platform, lots, [org for org, _chans in network.values()], now
+        )
+        allocator = partial(allocate_within_reach, allocator, reach=reach)
+    result = allocator(
         [matching_adapter.to_lot(lot) for lot in lots], inputs, matching_adapter.params(now)
     )
     shares = (
@@ -211,26 +247,6 @@ def confirm(session: Session, actor: User | None, batch: AllocationBatch) -> dic
         session, actor, batch, "confirmed", organisation_id=batch.platform_id, after=counts
     )
     return counts
-
-
-def run_unattended(session: Session, now: datetime | None = None) -> dict[str, int]:
-    """The daily job: allocate and confirm, for every platform, its lots nearing their date."""
-    now = now or clock.now()
-    hours = current_app.config["MATCH_URGENT_HOURS"]
-    totals = {"platforms": 0, "claimed": 0, "skipped": 0}
-    for platform in session.scalars(
-        select(Organisation).where(Organisation.kind == OrgKind.PLATFORM).order_by(Organisation.id)
-    ):
-        batch = propose(session, None, platform=platform, now=now, within_hours=hours)
-        if not batch.lines:
-            batch.status = BatchStatus.DISCARDED
-            continue
-        counts = confirm(session, None, batch)
-        totals["platforms"] += 1
-        totals["claimed"] += counts["claimed"]
-        totals["skipped"] += counts["skipped"]
-    session.flush()
-    return totals
 
 
 def best_placed(

@@ -12,6 +12,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from ..database import writing
 from ..errors import NotFound
 from ..models import ApiToken, SecurityEventKind, User, utcnow
 from . import security_log
@@ -54,6 +55,23 @@ def user_for(session: Session, secret: str, now: datetime | None = None) -> User
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
         token.last_used_at = now  # pending: the caller commits it (not flushed)
     return user
+
+
+def save_last_use(session: Session) -> None:
+    """Write the last use :func:`user_for` left pending, in a transaction of its own.
+
+    The request's transaction only read so far (on SQLite a deferred one, for a GET): one
+    that starts writing fails at once if another connection wrote meanwhile, where a new
+    ``BEGIN IMMEDIATE`` waits its turn. So end it, then write.
+    """
+    due = [(t.id, t.last_used_at) for t in session.dirty if isinstance(t, ApiToken)]
+    if not due:
+        return
+    session.rollback()
+    with writing():
+        for token_id, at in due:
+            session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at))
+        session.commit()
 
 
 def live(session: Session, user: User, now: datetime | None = None) -> list[ApiToken]:

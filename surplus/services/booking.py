@@ -159,7 +159,11 @@ def propose(
     return Proposal(best[0], best[1], [])
 
 
-def _may_book(actor: User, claim: Claim) -> None:
+def _may_book(actor: User | None, claim: Claim) -> None:
+    """A coordinator of the claim's platform books it; ``None`` is the scheduler
+    (services/placement.py), recorded as such in the events."""
+    if actor is None:
+        return
     access.require_coordinator(
         actor, claim.platform_id, str(_l("Only a coordinator of the claim's platform can book it."))
     )
@@ -175,12 +179,13 @@ def booked_stops(session: Session, claim: Claim) -> list[Stop]:
 
 def book(
     session: Session,
-    actor: User,
+    actor: User | None,
     claim: Claim,
     run_id: int | None = None,
     now: datetime | None = None,
 ) -> Proposal:
-    """Insert the claim's pickup and drop-off into the best run (or the chosen one)."""
+    """Insert the claim's pickup and drop-off into the best run (or the chosen one);
+    ``actor`` None is the scheduler. Raises Invalid with the reasons when no run fits."""
     _may_book(actor, claim)
     if claim.status != ClaimStatus.ACTIVE:
         raise Conflict(str(_l("Only a claim not yet collected can be booked.")))
@@ -277,7 +282,7 @@ class Place:
 
 def _place(
     session: Session,
-    actor: User,
+    actor: User | None,
     claim: Claim,
     run: Run,
     ship: Shipment,

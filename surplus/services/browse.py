@@ -3,9 +3,13 @@
 Ranking is the matcher's score for the organisation (:mod:`matching.score`): the value
 of a first kilogram in the allocation objective, so nearer lots come first and a lot
 within ``urgent_within`` of its date counts as ``μ/λ`` km nearer (50 km by default).
-Filtering happens in SQL on a narrow projection; ranking runs in NumPy on those rows;
-only the page's lots are then loaded in full, so the number of queries does not grow
-with the page size.
+The value of the first kilogram of need is the same for every lot of one organisation,
+so the list orders by ``μ · urgent − λ · road km`` (then the nearer date, then the id),
+computed in SQL with the same haversine as :mod:`matching.distance`: the database
+filters (eligibility's own SQL), ranks and cuts the page, and counts the lots in the same
+query. Only the page's lots are then loaded in full, with their donor and photos: the
+number of queries does not grow with the page size. The test
+``tests/surplus/test_browse_ranking.py`` checks this order against ``matching.score``.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from matching.distance import great_circle_km
-from matching.score import scores, urgent_equivalent_km
+from matching.distance import EARTH_RADIUS_KM, great_circle_km
+from matching.score import urgent_equivalent_km
 
 from .. import access, clock
 from ..models import Category, Lot, Organisation, StorageClass
@@ -29,6 +33,7 @@ from .eligibility import channels
 from .lot_dates import local_today
 
 DEG_KM = 111.195  # km per degree of latitude
+RADIANS = math.pi / 180
 
 
 @dataclass
@@ -65,19 +70,23 @@ class Page:
     urgent_km: float = 0.0
 
 
-def browse(
-    session: Session,
-    org: Organisation,
-    filters: Filters,
-    page: int = 1,
-    per_page: int = 20,
-    now: datetime | None = None,
-) -> Page:
-    now = now or clock.now()
-    chans = channels(session, org, local_today(now))
-    query = access.offered_lots(
-        org, Lot.id, Lot.pickup_lat, Lot.pickup_lon, Lot.expires_at, now=now, chans=chans
-    )
+def road_km(lat: float, lon: float, circuity: float) -> ColumnElement[float]:
+    """SQL: the road estimate from (lat, lon) to a lot's pickup, the same haversine as
+    :func:`matching.distance.great_circle_km` (degrees to radians as NumPy converts
+    them) times ``circuity``."""
+    p1 = math.radians(lat)
+    phi2 = Lot.pickup_lat * RADIANS
+    half_dphi = (phi2 - p1) * 0.5
+    half_dlmb = (Lot.pickup_lon * RADIANS - math.radians(lon)) * 0.5
+    a = func.sin(half_dphi) * func.sin(half_dphi) + math.cos(p1) * func.cos(phi2) * func.sin(
+        half_dlmb
+    ) * func.sin(half_dlmb)
+    return (2.0 * EARTH_RADIUS_KM * circuity) * func.asin(func.sqrt(a))
+
+
+def _filtered(org: Organisation, filters: Filters, now: datetime, chans, km, *columns) -> Select:
+    """The lots offered to ``org`` (eligibility's SQL) that pass the list's filters."""
+    query = access.offered_lots(org, *columns, now=now, chans=chans)
     if filters.category:
         query = query.where(Lot.category == filters.category)
     if filters.storage:
@@ -94,65 +103,99 @@ def browse(
         query = query.where(
             or_(func.lower(Lot.title).like(pattern), func.lower(Lot.description).like(pattern))
         )
-    circuity = current_app.config["ROAD_CIRCUITY"]
     if filters.max_km:
-        # A bounding box in SQL; the exact road estimate is applied below.
-        dlat = filters.max_km / circuity / DEG_KM
+        # A bounding box (an index range) first, then the road estimate itself.
+        dlat = filters.max_km / current_app.config["ROAD_CIRCUITY"] / DEG_KM
         dlon = dlat / max(0.2, math.cos(math.radians(org.lat)))
         query = query.where(
             Lot.pickup_lat.between(org.lat - dlat, org.lat + dlat),
             Lot.pickup_lon.between(org.lon - dlon, org.lon + dlon),
+            km <= filters.max_km,
         )
-    rows = session.execute(query).all()
+    return query
+
+
+def browse(
+    session: Session,
+    org: Organisation,
+    filters: Filters,
+    page: int = 1,
+    per_page: int = 20,
+    now: datetime | None = None,
+) -> Page:
+    now = now or clock.now()
+    chans = channels(session, org, local_today(now))
+    if not chans:
+        return Page(page=1)
+    params = matching_adapter.params(now)
+    circuity = current_app.config["ROAD_CIRCUITY"]
+    km = road_km(org.lat, org.lon, circuity)
+    urgent = and_(Lot.expires_at.is_not(None), Lot.expires_at <= now + params.urgent_within)
+    # The score less its first term, the same for every lot of one organisation; ordered
+    # by its name in the select list, so that the distance is computed once per lot.
+    rank = (case((urgent, params.urgency_value), else_=0.0) - params.km_cost * km).label("rank")
+    ranked = (
+        _filtered(
+            org,
+            filters,
+            now,
+            chans,
+            km,
+            Lot.id,
+            rank,
+            case((urgent, 1), else_=0).label("urgent"),
+            func.count().over().label("total"),
+        )
+        .order_by(rank.desc(), Lot.expires_at.asc().nulls_last(), Lot.id)
+        .limit(per_page)
+    )
+    page = max(1, page)
+    rows = session.execute(ranked.offset((page - 1) * per_page)).all()
+    if not rows and page > 1:  # past the last page: the last page
+        total = session.scalar(
+            select(func.count()).select_from(
+                _filtered(org, filters, now, chans, km, Lot.id).subquery()
+            )
+        )
+        if total:
+            page = math.ceil(total / per_page)
+            rows = session.execute(ranked.offset((page - 1) * per_page)).all()
     if not rows:
         return Page(page=1)
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-    lats = np.fromiter((r[1] for r in rows), dtype=float, count=len(rows))
-    lons = np.fromiter((r[2] for r in rows), dtype=float, count=len(rows))
-    stamp = now.timestamp()
-    days = np.fromiter(
-        ((r[3].timestamp() - stamp) / 86400 if r[3] else np.inf for r in rows),
-        dtype=float,
-        count=len(rows),
-    )
-    km = great_circle_km(org.lat, org.lon, lats, lons) * circuity
-    keep = km <= filters.max_km if filters.max_km else np.ones(len(rows), dtype=bool)
-    ids, km, days = ids[keep], km[keep], days[keep]
-    params = matching_adapter.params(now)
-    urgent = days <= params.urgent_within.total_seconds() / 86400
-    target = max(ch.convention.persons_per_week for ch in chans) * params.kg_per_person
-    received = matching_adapter.received_kg(session, [org.id], now).get(org.id, 0.0)
-    need = max(0.0, target - received)
-    score = scores(km, urgent, need, params)
-    order = np.lexsort((ids, days, -score))
-    total = int(len(order))
-    pages = max(1, math.ceil(total / per_page))
-    page = min(max(1, page), pages)
-    chosen = order[(page - 1) * per_page : page * per_page]
-    wanted = [int(i) for i in ids[chosen]]
+    total = int(rows[0].total)
     lots = {
         lot.id: lot
         for lot in session.scalars(
             select(Lot)
             .options(joinedload(Lot.donor), selectinload(Lot.photos))
-            .where(Lot.id.in_(wanted))
+            .where(Lot.id.in_([row.id for row in rows]))
         )
     }
+    shown = [lots[row.id] for row in rows]
+    road = circuity * great_circle_km(
+        org.lat,
+        org.lon,
+        np.array([lot.pickup_lat for lot in shown]),
+        np.array([lot.pickup_lon for lot in shown]),
+    )
+    stamp = now.timestamp()
     cards = [
         Card(
-            lots[int(ids[i])],
-            float(km[i]),
-            None if math.isinf(days[i]) else float(days[i]),
-            bool(urgent[i]),
+            lot,
+            float(lot_km),
+            (lot.expires_at.timestamp() - stamp) / 86400 if lot.expires_at else None,
+            bool(row.urgent),
         )
-        for i in chosen
+        for lot, lot_km, row in zip(shown, road, rows, strict=True)
     ]
+    target = max(ch.convention.persons_per_week for ch in chans) * params.kg_per_person
+    received = matching_adapter.received_kg(session, [org.id], now).get(org.id, 0.0)
     return Page(
         cards=cards,
         total=total,
         page=page,
-        pages=pages,
-        need_kg=need,
+        pages=max(1, math.ceil(total / per_page)),
+        need_kg=max(0.0, target - received),
         target_kg=target,
         urgent_km=urgent_equivalent_km(params),
     )

@@ -103,13 +103,14 @@ def find(
     for run in candidates:
         by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
     own_runs = runs.planned_runs(session, [claim.platform_id], now, last)
+    plans = {day: [runs.to_plan(r) for r in day_runs] for day, day_runs in by_day.items()}
     best: Relay | None = None
     for hub in hubs(session, claim):
         from_hub = [r for r in own_runs if r.depot_id == hub.id]
         if not from_hub:
             continue
-        for _day, day_runs in sorted(by_day.items()):
-            leg1 = insert([runs.to_plan(r) for r in day_runs], first_leg(claim, hub, last), params)
+        for day, day_runs in sorted(by_day.items()):
+            leg1 = insert(plans[day], first_leg(claim, hub, last), params)
             if leg1 is None:
                 continue
             run1 = next(r for r in day_runs if r.id == leg1.run_id)

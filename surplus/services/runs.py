@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from matching.booking import RunPlan, StopPlan
 from matching.booking.check import check_route
@@ -222,6 +222,8 @@ def planned_runs(
                 Run.start_at <= until,
             )
             .order_by(Run.start_at)
+            # the booking planner reads every run's stops, van and depot (to_plan)
+            .options(selectinload(Run.stops), joinedload(Run.vehicle), joinedload(Run.depot))
         )
     )
 

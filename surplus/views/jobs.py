@@ -42,6 +42,9 @@ COUNT_LABELS = {
     "platforms": _l("platforms"),
     "claimed": _l("claimed"),
     "skipped": _l("skipped"),
+    # Continuous placement's (services/placement.py).
+    "booked": _l("booked on a run"),
+    "unbooked": _l("not booked"),
     "lots": _l("lots"),
     # The retention job's (services/retention.py).
     "handovers": _l("hand-overs"),

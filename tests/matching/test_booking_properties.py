@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +23,18 @@ from matching.booking import (
     insert,
     validate_booking,
 )
+from matching.booking.arrays import Shipments
 from matching.booking.check import check_route
+from matching.booking.fleet import Fleet
+from matching.booking.kernels import (
+    coarse_bounds,
+    distance_bounds,
+    distance_column,
+    distance_grid,
+    exact_costs,
+    near_grid,
+    scan,
+)
 from matching.params import Params
 
 T0 = datetime(2025, 3, 30, 0, 30, tzinfo=UTC)  # Brussels moves to summer time at 01:00 UTC
@@ -155,3 +167,40 @@ def test_book_respects_every_rule_and_is_never_worse_than_sequential(fleet, ship
     assert validate_booking(fleet, ships, baseline, params) == []
     assert len(baseline) == count
     assert abs(sum(i.added_km for i in baseline) - km) < 1e-6
+
+
+@SETTINGS
+@given(fleets, many, parameters)
+def test_every_bound_of_the_planner_stays_below_the_exact_cost(fleet, ships, params):
+    """The planner skips a run on a bound alone, so each must be a true lower bound (the
+    distance bounds read straight lines through the Earth, off one dot product), and the
+    exact kernel behind ``book`` (slack filter, then scan) must agree with the scan."""
+    if not ships:
+        return
+    fleet_arrays = Fleet(fleet, params.circuity)
+    fleet_arrays.ensure(np.arange(len(fleet)))
+    arrays = Shipments.build(ships, params.circuity, params.service_min)
+    si, ri = np.meshgrid(np.arange(len(ships)), np.arange(len(fleet)), indexing="ij")
+    si, ri = si.ravel(), ri.ravel()
+    exact = scan(fleet_arrays, arrays, si, ri)[0]
+    cost = exact_costs(fleet_arrays, arrays, si, ri)[0]
+    assert np.array_equal(np.isfinite(cost), np.isfinite(exact))
+    assert np.allclose(cost[np.isfinite(exact)], exact[np.isfinite(exact)], rtol=0, atol=1e-9)
+    grid, level = near_grid(fleet_arrays, arrays, np.arange(len(ships)), np.arange(len(fleet)), 5.0)
+    column = np.concatenate(
+        [distance_column(fleet_arrays, arrays, np.arange(len(ships)), r) for r in range(len(fleet))]
+    )
+    by_run = np.argsort(ri, kind="stable")  # column order: run first
+    bounds = {
+        "coarse": coarse_bounds(fleet_arrays, arrays, si, ri),
+        "distance": distance_bounds(fleet_arrays, arrays, si, ri),
+        "column": column[np.argsort(by_run)],
+        "grid": distance_grid(
+            fleet_arrays, arrays, np.arange(len(ships)), np.arange(len(fleet))
+        ).ravel(),
+        "near grid": grid.ravel(),
+    }
+    assert set(level.ravel().tolist()) <= {0, 1}
+    feasible = np.isfinite(exact)
+    for name, bound in bounds.items():
+        assert (bound[feasible] <= exact[feasible] + 1e-9).all(), name

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import timedelta
 
+import numpy as np
 import pytest
 
 from matching import (
@@ -19,6 +20,10 @@ from matching import (
     check_feasible,
     greedy_allocate,
 )
+from matching.candidates import Problem, candidate_graph, widen
+from matching.flow import solve_flow
+from matching.repair import resolve_divisible
+from matching.state import State
 from tests.matching.strategies import NOW
 
 PARAMS = Params(now=NOW)
@@ -231,3 +236,61 @@ def test_allocation_is_deterministic():
     bens = [ben(f"b{i}", i + 1, need_kg=20.0) for i in range(4)]
     first, second = allocate(lots, bens, PARAMS), allocate(lots, bens, PARAMS)
     assert first.assignments == second.assignments
+
+
+def _two_places() -> tuple[list[Lot], list[Beneficiary]]:
+    """An indivisible and a divisible lot near Namur, a divisible lot out of their reach."""
+    liege = dict(lat=LAT + 60 * KM)
+    lots = [lot("whole", kg=60.0, divisible=False), lot("part", kg=40.0),
+            lot("far", kg=50.0, **liege)]  # fmt: skip
+    bens = [ben("a", 2, need_kg=50.0), ben("b", 3, need_kg=50.0),
+            ben("c", 59, need_kg=40.0), ben("d", 61, need_kg=40.0)]  # fmt: skip
+    return lots, bens
+
+
+def test_parts_the_indivisible_lots_did_not_disturb_keep_the_flows_kilograms():
+    lots, bens = _two_places()
+    problem = Problem.build(lots, bens, PARAMS)
+    graph = candidate_graph(problem)
+    flow = solve_flow(problem, graph)
+    far = graph.lot == 2
+    far_flow = {bens[b].id: x for b, x in zip(graph.ben[far], flow[far], strict=True) if x}
+    result, given = run(lots, bens)
+    far_kept = {a.beneficiary_id: a.kg for a in result.assignments if a.lot_id == "far"}
+    assert far_kept == pytest.approx(far_flow) and sum(far_kept.values()) == pytest.approx(50.0)
+    assert given["a"] + given["b"] == pytest.approx(100.0)
+
+
+def test_divisible_lots_at_a_beneficiary_the_rounding_changed_are_solved_again():
+    lots, bens = _two_places()
+    problem = Problem.build(lots, bens, PARAMS)
+    graph = candidate_graph(problem)
+    pair = {(int(i), int(b)): e for e, (i, b) in enumerate(zip(graph.lot, graph.ben, strict=True))}
+    x = np.zeros(graph.size)
+    # As the flow left it: the indivisible lot split between a and b, the divisible lot at a.
+    x[[pair[0, 0], pair[0, 1], pair[1, 0], pair[2, 2], pair[2, 3]]] = [10.0, 50.0, 40.0, 30.0, 20.0]
+    state = State(problem, graph, x)
+    before = state.recv_array()
+    # Rounding gave the indivisible lot whole to a: b lost 50 kg.
+    state.add(pair[0, 0], 50.0)
+    state.add(pair[0, 1], -50.0)
+    resolve_divisible(state, before)
+    assert state.x[pair[1, 1]] == pytest.approx(40.0)  # the divisible lot moved to b
+    assert state.x[pair[0, 0]] == 60.0  # the whole lot stays
+    assert state.x[[pair[2, 2], pair[2, 3]]].tolist() == [30.0, 20.0]  # undisturbed
+    assert state.left_array().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_widening_searches_only_beneficiaries_with_room_left():
+    params = replace(PARAMS, candidates_per_lot=1)
+    bens = [ben("near", 1), ben("full", 2), ben("room", 3), ben("farther", 4)]
+    problem = Problem.build([lot(kg=50.0)], bens, params)
+    graph = candidate_graph(problem)
+    assert graph.ben.tolist() == [0]
+    room = np.ones((len(bens), 3), dtype=bool)
+    room[[0, 1], :] = False  # near (already a candidate) and full have no room left
+    wide, old = widen(problem, graph, np.array([0]), 1, room)
+    assert [bens[b].id for b in wide.ben] == ["near", "room"]
+    assert old.tolist() == [0, -1] and wide.rank[1] >= wide.k  # not a flow pair
+    room[2:, :] = False
+    assert widen(problem, graph, np.array([0]), 1, room) is None

@@ -9,7 +9,6 @@ import matching
 from surplus.errors import Conflict, Forbidden, Invalid
 from surplus.extensions import db
 from surplus.models import (
-    AllocationBatch,
     BatchStatus,
     Claim,
     ClaimStatus,
@@ -133,29 +132,41 @@ def test_receipts_reduce_need_and_transit_takes_room(w):
     assert matching_adapter.received_kg(db.session, [w.cpas.id], future) == {}
 
 
-def test_unattended_run_claims_lots_nearing_their_date(w, app):
+def test_the_proposal_filters_by_date_and_posting_time_and_takes_another_allocator(w):
     w.yog.expires_at = datetime.now(UTC) + timedelta(hours=20)
+    w.pasta.created_at = datetime.now(UTC) - timedelta(hours=2)
     db.session.commit()
-    totals = allocation.run_unattended(db.session)
-    db.session.commit()
-    assert totals["claimed"] >= 1
-    done = db.session.scalars(
-        select(AllocationBatch).where(
-            AllocationBatch.unattended.is_(True), AllocationBatch.status == BatchStatus.CONFIRMED
-        )
-    ).all()
-    assert [b.platform_id for b in done] == [w.platform.id]
-    claimed_lots = {line.lot_id for b in done for line in b.lines}
-    assert claimed_lots == {w.yog.id}, "only lots nearing their date"
-    from surplus import jobs
-    from surplus.services import job_runs
-
-    again = job_runs.run(app, jobs.find(app.config, "daily_allocation"))  # as scheduled
-    assert set(again.counts) == {"platforms", "claimed", "skipped"}
-    db.session.rollback()
-    claimed = db.session.scalar(
-        select(func.sum(Claim.grams)).where(
-            Claim.lot_id == w.yog.id, Claim.status == ClaimStatus.ACTIVE
-        )
+    urgent = allocation.propose(db.session, w.coordinator, within_hours=48)
+    assert {line.lot_id for line in urgent.lines} == {w.yog.id}, "only lots nearing their date"
+    early = allocation.propose(
+        db.session, w.coordinator, posted_before=datetime.now(UTC) - timedelta(hours=1)
     )
-    assert 0 < claimed <= 40_000, "running it twice never claims more than the lot"
+    assert early.summary["lots"] == 1 and {x.lot_id for x in early.lines} <= {w.pasta.id}
+    seen = []
+
+    def nearest_first(lots, beneficiaries, params):
+        seen.append(sorted(x.id for x in lots))
+        return matching.greedy_allocate(lots, beneficiaries, params)
+
+    greedy = allocation.propose(db.session, w.coordinator, allocate=nearest_first)
+    assert seen == [sorted([w.yog.id, w.pasta.id, w.pallet.id, w.far.id])], "all offered lots"
+    assert greedy.lines and all(line.explanation["reason"] in matching.WHY for line in greedy.lines)
+
+
+def test_two_unattended_proposals_over_the_same_lots_never_claim_more_than_they_have(w):
+    first = allocation.propose(db.session, None, platform=w.platform)
+    second = allocation.propose(db.session, None, platform=w.platform)
+    db.session.commit()
+    assert first.unattended and first.created_by_id is None
+    done = allocation.confirm(db.session, None, first)
+    again = allocation.confirm(db.session, None, second)
+    db.session.commit()
+    assert done["claimed"] > 0 and again["claimed"] == 0
+    assert again["skipped"] == len(second.lines), "each line finds its kilograms gone"
+    for lot in (w.yog, w.pasta, w.pallet):
+        claimed = db.session.scalar(
+            select(func.coalesce(func.sum(Claim.grams), 0)).where(
+                Claim.lot_id == lot.id, Claim.status == ClaimStatus.ACTIVE
+            )
+        )
+        assert claimed <= lot.weight_g

@@ -20,7 +20,8 @@ organisation) pair:
 
 The moment is fixed per world and passed as ``now=``. ``access.can`` takes no ``now``, and
 ``browse`` reads the conventions in force on the real day (it calls ``channels`` without
-``today``), so the ``clock`` fixture freezes the eligibility module's clock at that moment.
+``today``), so the ``clock`` fixture freezes the application's clock (``surplus.clock``)
+at that moment.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sqlalchemy import select
 
 import matching
 from surplus import access
+from surplus import clock as app_clock
 from surplus.errors import DomainError
 from surplus.extensions import db
 from surplus.models import (
@@ -80,27 +82,23 @@ PLACES = (
 CATEGORIES = tuple(Category)
 
 
-class FrozenClock(datetime):
-    """``datetime`` whose ``now`` is the example's moment."""
+class Moment:
+    """Holds the example's moment and sets the application's clock (``surplus.clock``) to it."""
 
-    moment = MOMENTS[0]
+    @property
+    def moment(self) -> datetime:
+        return app_clock.now()
 
-    @classmethod
-    def now(cls, tz=None):
-        return cls.moment.astimezone(tz) if tz else cls.moment.replace(tzinfo=None)
+    @moment.setter
+    def moment(self, value: datetime) -> None:
+        app_clock.set_time(value)
 
 
 @pytest.fixture
-def clock(app, monkeypatch):
-    """The eligibility module's ``datetime.now`` and ``local_today()``, frozen at
-    ``FrozenClock.moment`` (set by each example)."""
-    monkeypatch.setattr(eligibility, "datetime", FrozenClock)
-    monkeypatch.setattr(
-        eligibility,
-        "local_today",
-        lambda now=None: lot_dates.local_today(now or FrozenClock.moment),
-    )
-    return FrozenClock
+def clock(app):
+    """The application's clock, frozen at each example's moment, given back afterwards."""
+    yield Moment()
+    app_clock.set_time(None)
 
 
 # --- worlds as plain data ---------------------------------------------------------------

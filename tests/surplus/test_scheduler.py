@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED
@@ -34,17 +34,26 @@ from surplus.models import (
     Vehicle,
 )
 from surplus.services import job_runs, notifications
-from surplus.services.lot_dates import local_today
+from surplus.services.lot_dates import BRUSSELS, local_today
 from tests import factories
 
 WAIT = 120  # seconds; generous for a loaded CI machine, never slept through
 # Jobs that _region() gives work; the mail jobs' work depends on what the others notify.
-BUSY = {"expire_lots", "escalate_waves", "daily_allocation", "materialise_runs", "remind_expiring"}
+BUSY = {"expire_lots", "escalate_waves", "materialise_runs", "place_lots", "remind_expiring"}
+
+
+@pytest.fixture(autouse=True)
+def _any_detour(app):
+    """The region's rounds have no stops, so every lot is a detour from the depot: accept
+    any, so that placement has its work done by the first run (the budget itself is
+    tested in test_placement.py)."""
+    app.config["PLACEMENT_DETOUR_MIN_KM"] = 10_000.0
 
 
 def _region():
     """Work for every job: lots past their date, a lot nearing it, a lot waiting for its
-    next wave, weekly rounds to materialise, an FSE+ approval expiring soon."""
+    next wave, weekly rounds to materialise, a run planned tomorrow (so that placement
+    has runs whichever job fires first), an FSE+ approval expiring soon."""
     w = factories.world()
     now = datetime.now(UTC)
     w.expired = [factories.lot(w.donor, kg=10, title=f"Périmé {i}") for i in range(3)]
@@ -91,6 +100,17 @@ def _region():
             )
         )
         db.session.add(template)
+    tomorrow = datetime.combine(local_today() + timedelta(days=1), time(7, 30), tzinfo=BRUSSELS)
+    db.session.add(
+        Run(
+            platform_id=w.platform.id,
+            vehicle_id=van.id,
+            depot_id=depot.id,
+            name="Tournée spéciale",
+            start_at=tomorrow.astimezone(UTC),
+            max_duration_min=600,
+        )
+    )
     db.session.commit()
     return w
 
@@ -114,7 +134,9 @@ def _effects(w) -> dict:
     return {
         "expired": _events("expired", [lot.id for lot in w.expired]),
         "escalated": _events("escalated", [w.waiting.id]),
-        "runs": db.session.scalar(select(func.count()).select_from(Run)),
+        "runs": db.session.scalar(
+            select(func.count()).select_from(Run).where(Run.template_id.is_not(None))
+        ),
         "claims": db.session.scalar(select(func.count()).select_from(Claim)),
         "claimed_g": db.session.scalar(select(func.coalesce(func.sum(Claim.grams), 0))),
         "reminders": db.session.scalar(
@@ -278,9 +300,11 @@ def test_two_schedulers_on_one_database_do_each_job_once(
     db.session.commit()
     assert reminders > 0
     names = [job.name for job in jobs.registry(app.config)]
-    mail = {k: v for k, v in app.config.items() if k.startswith("MAIL_")}
+    settings = {k: v for k, v in app.config.items() if k.startswith(("MAIL_", "PLACEMENT_"))}
     apps_on_the_database = ExitStack()  # their own engines, disposed at the end
-    apps = [apps_on_the_database.enter_context(make_app(database_uri, **mail)) for _ in range(2)]
+    apps = [
+        apps_on_the_database.enter_context(make_app(database_uri, **settings)) for _ in range(2)
+    ]
     schedulers = [BackgroundScheduler(timezone=jobs.TIMEZONE) for _ in apps]
     done, lock = threading.Event(), threading.Lock()
     events: list = []
@@ -324,7 +348,7 @@ def test_two_schedulers_on_one_database_do_each_job_once(
     effects = _effects(w)
     assert effects["expired"] == {lot.id: 1 for lot in w.expired}
     assert effects["runs"] == counts["materialise_runs"]["count"] > 0
-    assert effects["claims"] == counts["daily_allocation"]["claimed"] > 0
+    assert effects["claims"] == counts["place_lots"]["claimed"] > 0
     assert effects["escalated"][w.waiting.id] == counts["escalate_waves"]["lots"] == 1
     assert (
         db.session.scalar(

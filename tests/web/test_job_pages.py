@@ -6,6 +6,7 @@ import html
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from flask_babel import force_locale, ngettext
 
 from surplus.extensions import db
 from surplus.models import JobLock, JobOutcome, JobRun, Lot, LotStatus, Role
@@ -22,11 +23,11 @@ def w(app):
     db.session.add_all(
         [
             JobRun(
-                job="daily_allocation",
+                job="place_lots",
                 started_at=now - timedelta(hours=2),
                 finished_at=now - timedelta(hours=2) + timedelta(seconds=3),
                 outcome=JobOutcome.OK,
-                counts={"platforms": 2, "claimed": 7, "skipped": 1},
+                counts={"platforms": 2, "claimed": 7, "skipped": 1, "booked": 6},
                 host="sched-1:42:abcd",
             ),
             JobRun(
@@ -55,10 +56,14 @@ def test_admins_and_coordinators_see_the_jobs_and_their_log(w, login_as, who):
         "Scheduled jobs",
         "Expire lots past their date or pickup window",
         "Create the dated runs of the weekly rounds",
+        "Place new lots and book them on runs",
         "Erase personal data past its retention period",
     ):
         assert factories.translated("fr", msgid) in html
     assert factories.translated("fr", "Every day at %(time)s", time="02:15") in html
+    with force_locale("fr"):
+        every_15 = ngettext("Every minute", "Every %(num)d minutes", 15)
+    assert every_15 != "Every 15 minutes" and every_15 in html, "place_lots, every 15 minutes"
     assert 'href="/jobs/"' in html, "the menu links to the page"
     assert "RuntimeError: the van is on fire" in html and "sched-1:42:abcd" in html
     assert f"{factories.translated('fr', 'claimed')} 7" in html

@@ -1,0 +1,86 @@
+"""Allocation restricted to the beneficiaries a lot's transport can reach.
+
+:func:`allocate_within_reach` is what continuous placement runs: a lot may go only to
+the beneficiaries that a planned run can carry it to before its date (the caller
+computes those sets from its runs, see ``surplus/services/reachability.py``), so the
+matcher never claims food that then waits for a van that never comes.
+
+Lots sharing the same reachable set form a group; groups are allocated one after the
+other (soonest date first) with the same allocator, each seeing the kilograms and room
+the previous groups took. Inside a group the allocator's own fairness and distance rules
+apply unchanged. A lot without any reachable beneficiary is left unallocated with the
+reason ``no_run_reaches``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from .allocation import Allocation, Unallocated
+from .model import Beneficiary, Lot
+from .params import Params
+
+Allocator = Callable[[Sequence[Lot], Sequence[Beneficiary], Params], Allocation]
+
+NO_RUN_REACHES = "no_run_reaches"
+
+
+def _soonest(lots: Sequence[Lot]) -> datetime | None:
+    dates = [lot.use_by for lot in lots if lot.use_by is not None]
+    return min(dates) if dates else None
+
+
+def allocate_within_reach(
+    allocate: Allocator,
+    lots: Sequence[Lot],
+    beneficiaries: Sequence[Beneficiary],
+    params: Params,
+    *,
+    reach: Mapping[Hashable, frozenset[Hashable]],
+) -> Allocation:
+    """``allocate`` over ``lots``, each lot only to the beneficiary ids in ``reach[lot.id]``
+    (a lot missing from ``reach`` reaches nobody)."""
+    groups: dict[frozenset[Hashable], list[Lot]] = defaultdict(list)
+    result = Allocation(assignments=[], unallocated={}, objective=0.0, stats={})
+    for lot in lots:
+        reachable = reach.get(lot.id, frozenset())
+        if reachable:
+            groups[reachable].append(lot)
+        elif lot.kg > 0:
+            result.unallocated[lot.id] = Unallocated(lot.kg, NO_RUN_REACHES)
+    current = {b.id: b for b in beneficiaries}
+    order = sorted(
+        groups.items(),
+        key=lambda item: (_soonest(item[1]) is None, _soonest(item[1]) or params.now),
+    )
+    for reachable, group in order:
+        bens = [current[b] for b in current if b in reachable]
+        if not bens:
+            for lot in group:
+                result.unallocated[lot.id] = Unallocated(lot.kg, NO_RUN_REACHES)
+            continue
+        part = allocate(group, bens, params)
+        result.assignments += part.assignments
+        result.unallocated |= part.unallocated
+        result.objective += part.objective
+        for key, value in part.stats.items():
+            result.stats[key] = result.stats.get(key, 0.0) + value
+        taken: dict[Hashable, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        storage = {lot.id: lot.storage for lot in group}
+        for a in part.assignments:
+            taken[a.beneficiary_id][storage[a.lot_id]] += a.kg
+        for ben_id, by_class in taken.items():
+            ben = current[ben_id]
+            current[ben_id] = replace(
+                ben,
+                received_kg=ben.received_kg + sum(by_class.values()),
+                capacity_kg={
+                    cls: max(0.0, kg - by_class.get(cls, 0.0))
+                    for cls, kg in ben.capacity_kg.items()
+                },
+            )
+    result.stats["reach_groups"] = float(len(groups))
+    return result
