@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export FLASK_APP := app
 
-.PHONY: run test install install-test install-bench translations extract-messages migrate seed lint bench clean lock
+.PHONY: run test install install-test install-bench translations extract-messages migrate seed lint bench simulate clean lock
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,16 @@ bench: install-bench translations
 	$(BIN)/python bench/matching.py
 	$(BIN)/python bench/booking.py
 	$(BIN)/python bench/web.py
+
+# A simulated period of a province's surplus under three policies, side by side
+# (bench/README.md, "Simulation"). `make simulate SIM_DAYS=28` for a short run,
+# `SIM_ARGS=--national` to add the month of Belgium's FSE+ network.
+SIM_PROVINCE ?= namur
+SIM_SEED ?= 1
+SIM_DAYS ?= 365
+SIM_ARGS ?=
+simulate: translations
+	$(BIN)/python bench/simulate.py --province $(SIM_PROVINCE) --seed $(SIM_SEED) --days $(SIM_DAYS) $(SIM_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,281 @@
+"""The figures of one policy's run, computed from its database at the end.
+
+Every kilogram posted ends in exactly one bucket (``accounting``):
+
+- ``delivered``: claims delivered (the drop-off confirmed; the hand-over check refuses
+  food past its use-by, so delivered is delivered before the date);
+- ``expired`` and why: ``never claimed`` (what was left of a lot when it expired),
+  ``claimed, never booked`` (a claim that reached the lot's date, or whose pickup
+  window closed, without a run), ``booked, not delivered in time`` (booked once, the
+  date came first), ``delivery missed`` (nobody there at the drop-off), ``refused at a
+  hand-over`` (past its use-by or too warm by the time the van came);
+- ``withdrawn`` by the donor;
+- ``open`` (still on the list at the end) and ``in transit`` (claimed, date not
+  reached yet).
+
+A claim its beneficiary cancelled gave its kilograms back to the lot, so it counts in
+none of them; ``conservation_error_kg`` is posted minus the sum of the buckets (0).
+
+*Placeable* kilograms are those of lots that at least one beneficiary's convention lets
+it receive (storage it can keep, categories, FSE+ rules: ``eligibility.channel_accepts``,
+whichever wave); the others are reported apart. The share placed is the placeable
+kilograms delivered over the placeable kilograms settled (posted, minus what is still
+open or in transit at the end).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+import matching
+from surplus.models import (
+    Claim,
+    ClaimStatus,
+    Event,
+    Lot,
+    LotStatus,
+    Organisation,
+    Stop,
+    StopKind,
+    StopStatus,
+)
+from surplus.services.eligibility import channel_accepts, channels_by_org
+from surplus.services.lot_dates import BRUSSELS
+
+NEVER_CLAIMED = "never claimed"
+NOT_BOOKED = "claimed, never booked"
+BOOKED_LATE = "booked, not delivered in time"
+MISSED = "delivery missed (nobody there)"
+REFUSED = "refused at a hand-over"
+EXPIRY_REASONS = (NEVER_CLAIMED, NOT_BOOKED, BOOKED_LATE, MISSED, REFUSED)
+NOBODY_THERE_MESSAGE = "Nobody there to receive it."
+WINDOW_DAYS = 28
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    low = int(k)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
+
+
+def _local_day(at: datetime) -> date:
+    return at.astimezone(BRUSSELS).date()
+
+
+def compute(session: Session, world, start: date, days: int, end: datetime) -> dict[str, Any]:
+    lots = {lot.id: lot for lot in session.scalars(select(Lot).where(Lot.stock_item_id.is_(None)))}
+    claims = list(session.scalars(select(Claim).order_by(Claim.id)))
+    events = session.execute(
+        select(
+            Event.subject_type, Event.subject_id, Event.action, Event.at, Event.before, Event.after
+        )
+        .where(
+            Event.subject_type.in_(["lot", "claim"]),
+            Event.action.in_(["booked", "expired", "withdrawn", "refused"]),
+        )
+        .order_by(Event.id)
+    ).all()
+    first_booked: dict[int, datetime] = {}
+    last_added_km: dict[int, float] = {}
+    ever_booked: set[int] = set()
+    expired_claims: set[int] = set()
+    loss_day: dict[tuple[str, int], date] = {}
+    lot_expired_g: dict[int, int] = {}
+    for subject, subject_id, action, at, before, after in events:
+        if subject == "claim" and action == "booked":
+            ever_booked.add(subject_id)
+            first_booked.setdefault(subject_id, at)
+            last_added_km[subject_id] = float((after or {}).get("added_km", 0.0))
+        elif subject == "claim" and action == "expired":
+            expired_claims.add(subject_id)
+        if action in ("expired", "withdrawn", "refused"):
+            loss_day.setdefault((subject, subject_id), _local_day(at))
+        if subject == "lot" and action == "expired":
+            lot_expired_g[subject_id] = int((before or {}).get("remaining_g", 0))
+    delivered_at = dict(
+        session.execute(
+            select(Stop.claim_id, Stop.confirmed_at).where(
+                Stop.kind == StopKind.DROPOFF,
+                Stop.status == StopStatus.DONE,
+                Stop.leg != 1,
+                Stop.claim_id.is_not(None),
+            )
+        ).all()
+    )
+
+    # Placeable: some beneficiary's convention accepts the lot.
+    orgs = list(
+        session.scalars(
+            select(Organisation).where(Organisation.id.in_([b.org_id for b in world.beneficiaries]))
+        )
+    )
+    chans = [ch for cs in channels_by_org(session, orgs, start).values() for ch in cs]
+    placeable = {
+        lot_id: any(channel_accepts(ch, lot) for ch in chans) for lot_id, lot in lots.items()
+    }
+
+    buckets: dict[str, float] = defaultdict(float)
+    placeable_buckets: dict[str, float] = defaultdict(float)
+    daily: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+
+    def put(lot_id: int, bucket: str, grams: int, day: date | None) -> None:
+        kg = grams / 1000
+        buckets[bucket] += kg
+        if placeable[lot_id]:
+            placeable_buckets[bucket] += kg
+        if day is not None:
+            column = "expired_kg" if bucket.startswith("expired:") else f"{bucket}_kg"
+            daily[day][column] += kg
+
+    for lot in lots.values():
+        daily[_local_day(lot.created_at)]["posted_kg"] += lot.weight_kg
+        if lot.status == LotStatus.OPEN:
+            put(lot.id, "open", lot.remaining_g, None)
+        elif lot.status == LotStatus.EXPIRED:
+            put(lot.id, f"expired:{NEVER_CLAIMED}", lot.remaining_g, loss_day.get(("lot", lot.id)))
+        elif lot.status == LotStatus.WITHDRAWN:
+            put(lot.id, "withdrawn", lot.remaining_g, loss_day.get(("lot", lot.id)))
+    live = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED)
+    for claim in claims:
+        lot = lots.get(claim.lot_id)
+        if lot is None:
+            continue
+        if claim.status == ClaimStatus.DELIVERED:
+            put(lot.id, "delivered", claim.grams, _local_day(delivered_at[claim.id]))
+        elif claim.status == ClaimStatus.WITHDRAWN:
+            put(lot.id, "withdrawn", claim.grams, loss_day.get(("claim", claim.id)))
+        elif claim.status == ClaimStatus.REFUSED:
+            reason = MISSED if claim.status_reason == NOBODY_THERE_MESSAGE else REFUSED
+            put(lot.id, f"expired:{reason}", claim.grams, loss_day.get(("claim", claim.id)))
+        elif claim.status == ClaimStatus.CANCELLED and claim.id in expired_claims:
+            reason = BOOKED_LATE if claim.id in ever_booked else NOT_BOOKED
+            put(lot.id, f"expired:{reason}", claim.grams, loss_day.get(("claim", claim.id)))
+        elif claim.status in live:
+            gone = lot.status == LotStatus.EXPIRED or (
+                lot.expires_at is not None and lot.expires_at <= end
+            )
+            if gone:  # the pickup window closed, or the date passed, with the claim on it
+                reason = BOOKED_LATE if claim.id in ever_booked else NOT_BOOKED
+                put(lot.id, f"expired:{reason}", claim.grams, loss_day.get(("lot", lot.id)))
+            else:
+                put(lot.id, "in transit", claim.grams, None)
+        # cancelled by its beneficiary: the kilograms went back to the lot
+
+    posted = sum(lot.weight_kg for lot in lots.values())
+    placeable_posted = sum(lot.weight_kg for lot in lots.values() if placeable[lot.id])
+    settled = placeable_posted - placeable_buckets["open"] - placeable_buckets["in transit"]
+    expired = {r: round(buckets[f"expired:{r}"], 1) for r in EXPIRY_REASONS}
+    delivered = buckets["delivered"]
+    accounted = delivered + sum(buckets[f"expired:{r}"] for r in EXPIRY_REASONS)
+    accounted += buckets["withdrawn"] + buckets["open"] + buckets["in transit"]
+
+    # Time from posting to the first booked pickup of the lot.
+    lot_booked: dict[int, datetime] = {}
+    for claim in claims:
+        at = first_booked.get(claim.id)
+        if at is not None and (claim.lot_id not in lot_booked or at < lot_booked[claim.lot_id]):
+            lot_booked[claim.lot_id] = at
+    waits = [
+        (lot_booked[lot_id] - lot.created_at).total_seconds() / 60
+        for lot_id, lot in lots.items()
+        if lot_id in lot_booked
+    ]
+    never_booked = [lot for lot in lots.values() if lot.id not in lot_booked]
+
+    driven = (ClaimStatus.DELIVERED, ClaimStatus.COLLECTED, ClaimStatus.REFUSED)
+    added_km = sum(last_added_km.get(c.id, 0.0) for c in claims if c.status in driven)
+
+    fairness = _fairness(world, claims, delivered_at, start, days)
+    return {
+        "lots": len(lots),
+        "posted_kg": round(posted, 1),
+        "placeable_kg": round(placeable_posted, 1),
+        "unplaceable_kg": round(posted - placeable_posted, 1),
+        "delivered_kg": round(delivered, 1),
+        "placeable_delivered_kg": round(placeable_buckets["delivered"], 1),
+        "placeable_settled_kg": round(settled, 1),
+        "placed_share": placeable_buckets["delivered"] / settled if settled > 0 else None,
+        "expired_kg": expired,
+        "expired_total_kg": round(sum(buckets[f"expired:{r}"] for r in EXPIRY_REASONS), 1),
+        "withdrawn_kg": round(buckets["withdrawn"], 1),
+        "open_kg": round(buckets["open"], 1),
+        "in_transit_kg": round(buckets["in transit"], 1),
+        "conservation_error_kg": round(posted - accounted, 3),
+        "booking_wait_median_min": statistics.median(waits) if waits else None,
+        "booking_wait_p90_min": _percentile(waits, 0.9),
+        "lots_booked": len(waits),
+        "lots_never_booked": len(never_booked),
+        "never_booked_kg": round(sum(lot.weight_kg for lot in never_booked), 1),
+        "added_km": round(added_km, 1),
+        "km_per_kg": added_km / delivered if delivered > 0 else None,
+        "claims": len(claims),
+        **fairness,
+        "daily": {d.isoformat(): dict(v) for d, v in sorted(daily.items())},
+    }
+
+
+def received_by_day(claims, delivered_at) -> dict[int, dict[date, float]]:
+    got: dict[int, dict[date, float]] = defaultdict(lambda: defaultdict(float))
+    for claim in claims:
+        if claim.status == ClaimStatus.DELIVERED and claim.id in delivered_at:
+            got[claim.beneficiary_id][_local_day(delivered_at[claim.id])] += claim.grams / 1000
+    return got
+
+
+def _fairness(world, claims, delivered_at, start: date, days: int) -> dict[str, Any]:
+    """Jain's index of need met over rolling 4-week windows (one window over the whole
+    period when it is shorter), and the share of (organisation, calendar month) pairs
+    with nothing received."""
+    got = received_by_day(claims, delivered_at)
+    bens = [b for b in world.beneficiaries if b.weekly_need_kg > 0]
+    window = min(WINDOW_DAYS, days)
+    jains = []
+    for last in range(window - 1, days):
+        first = last - window + 1
+        shares = []
+        for ben in bens:
+            received = sum(
+                got[ben.org_id].get(start + timedelta(days=d), 0.0) for d in range(first, last + 1)
+            )
+            shares.append(min(1.0, received / (ben.weekly_need_kg * window / 7)))
+        jains.append(matching.jain_index(shares))
+    months = _months(start, days)
+    empty = total = 0
+    for first_day, last_day in months:
+        for ben in world.beneficiaries:
+            total += 1
+            received = sum(kg for d, kg in got[ben.org_id].items() if first_day <= d <= last_day)
+            empty += received <= 0
+    return {
+        "jain_mean": statistics.fmean(jains) if jains else None,
+        "jain_worst": min(jains) if jains else None,
+        "jain_windows": len(jains),
+        "nothing_in_month_share": empty / total if total else None,
+        "months": [f"{a.isoformat()}..{b.isoformat()}" for a, b in months],
+    }
+
+
+def _months(start: date, days: int) -> list[tuple[date, date]]:
+    """The calendar months wholly inside the period; the whole period when none is."""
+    last = start + timedelta(days=days - 1)
+    months = []
+    first = date(start.year, start.month, 1)
+    if first < start:
+        first = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    while True:
+        following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+        if following - timedelta(days=1) > last:
+            break
+        months.append((first, following - timedelta(days=1)))
+        first = following
+    return months or [(start, last)]
