@@ -136,9 +136,7 @@ def propose(
     inputs = matching_adapter.beneficiaries(session, network, now)
     allocator = allocate or matching.allocate
     if within_reach:
-        reach = reachability.reach(
-            session, platform, lots, [org for org, _chans in network.values()], now
-        )
+        reach = reachability.reach(session, platform, lots, network, now)
         allocator = partial(allocate_within_reach, allocator, reach=reach)
     result = allocator(
         [matching_adapter.to_lot(lot) for lot in lots], inputs, matching_adapter.params(now)

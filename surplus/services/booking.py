@@ -58,7 +58,7 @@ class Proposal:
     relay: Relay | None = None
 
 
-def _drop_window(conv: Convention, day: date) -> tuple[datetime, datetime] | None:
+def drop_window(conv: Convention, day: date) -> tuple[datetime, datetime] | None:
     spans = (conv.opening_hours or {}).get(WEEKDAYS[day.weekday()], [])
     if not spans:
         return None
@@ -76,7 +76,7 @@ def _destination(claim: Claim, day: date) -> tuple[tuple[datetime, datetime] | N
         hours = (local_time(day, DEPOT_HOURS[0]), local_time(day, DEPOT_HOURS[1]))
         return hours, claim.depot
     assert claim.convention is not None
-    return _drop_window(claim.convention, day), claim.beneficiary
+    return drop_window(claim.convention, day), claim.beneficiary
 
 
 def shipment(claim: Claim, day: date) -> Shipment | None:
@@ -149,7 +149,7 @@ def propose(
                 [r for rs in by_day.values() for r in rs],
                 now,
                 params,
-                lambda c, day: _drop_window(c.convention, day),
+                lambda c, day: drop_window(c.convention, day),
             )
             if found_relay is not None:
                 return Proposal(None, None, [], found_relay)
@@ -225,7 +225,7 @@ def book(
             hub,
             1,
         )
-        window = _drop_window(claim.convention, leg.second_run.start_at.astimezone(BRUSSELS).date())
+        window = drop_window(claim.convention, leg.second_run.start_at.astimezone(BRUSSELS).date())
         assert window is not None
         _place(
             session,

@@ -11,27 +11,33 @@ of the platform (or of a platform carrying for it on that day) that
   drop-off adds at most ``max(PLACEMENT_DETOUR_MIN_KM, PLACEMENT_DETOUR_KM_PER_KG × kg)``
   road km. The detour of a point is the cheapest way to splice it between two
   consecutive places of the run (depot, stops, depot), the same road estimate the
-  booking planner uses. Time windows and capacity are left to the planner itself.
+  booking planner uses;
+- and on which the booking planner itself (``matching.booking.insert``) finds room for
+  the lot's smallest part, from the donor in its pickup window to the organisation in
+  its opening hours of that day, within the van's capacity and the run's duration.
 
-This decides who may be proposed; :func:`services.booking.book` still checks the run
-the claim actually rides on.
+The geometric test comes first and is cheap; the planner is asked only about the pairs
+it lets through. :func:`services.booking.book` still books the claim on the best run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
 from flask import current_app
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
+from matching.booking import Shipment, insert
 from matching.distance import great_circle_km
+from matching.eligibility import smallest_part_kg
 
 from ..models import Lot, Organisation, Run
 from ..models.enums import StorageClass
-from . import agreements, runs
+from . import agreements, booking, matching_adapter, runs
 from .lot_dates import BRUSSELS
 
 # A lot without a use-by date is carried within this horizon after its pickup window.
@@ -66,16 +72,34 @@ def _deadline(lot: Lot) -> datetime:
     return lot.expires_at or lot.pickup_until + HORIZON
 
 
+def _shipment(lot: Lot, org: Organisation, window: tuple[datetime, datetime]) -> Shipment:
+    return Shipment(
+        id=(lot.id, org.id),
+        kg=min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot)))),
+        storage=lot.storage.value,
+        pickup_lat=lot.pickup_lat,
+        pickup_lon=lot.pickup_lon,
+        drop_lat=org.lat,
+        drop_lon=org.lon,
+        pickup_window=(lot.pickup_from, lot.pickup_until),
+        drop_window=window,
+        deadline=lot.expires_at,
+    )
+
+
 def reach(
     session: Session,
     platform: Organisation,
     lots: Iterable[Lot],
-    beneficiaries: Iterable[Organisation],
+    network: Mapping[int, tuple[Organisation, list[Any]]],
     now: datetime,
 ) -> dict[int, frozenset[int]]:
-    """For each lot id, the ids of ``beneficiaries`` a planned run can reach it to."""
+    """For each lot id, the ids of the ``network``'s organisations (``{id: (organisation,
+    its channels with this platform)}``, as allocation builds it) a planned run can
+    carry it to."""
     lots = list(lots)
-    bens = list(beneficiaries)
+    bens = [org for org, _chans in network.values()]
+    conventions = {org.id: chans[0].convention for org, chans in network.values()}
     if not lots or not bens:
         return {lot.id: frozenset() for lot in lots}
     config = current_app.config
@@ -95,13 +119,13 @@ def reach(
         if r.platform_id == platform.id
         or any(a.in_force(r.start_at.astimezone(BRUSSELS).date()) for a in carriers[r.platform_id])
     ]
-    ben_ids = np.array([b.id for b in bens])
     ben_lat = np.array([b.lat for b in bens], dtype=float)
     ben_lon = np.array([b.lon for b in bens], dtype=float)
     lot_lat = np.array([lot.pickup_lat for lot in lots], dtype=float)
     lot_lon = np.array([lot.pickup_lon for lot in lots], dtype=float)
     budget = np.array([max(floor, per_kg * lot.remaining_kg) for lot in lots])
     reached: list[set[int]] = [set() for _ in lots]
+    params = matching_adapter.params(now)
     for run in usable:
         day = run.start_at.astimezone(BRUSSELS).date()
         rows = [
@@ -118,6 +142,15 @@ def reach(
         drop = _detours(route, ben_lat, ben_lon, circuity)
         pick = _detours(route, lot_lat[rows], lot_lon[rows], circuity)
         fits = (pick[:, None] + drop[None, :]) <= budget[rows][:, None]
+        plan = runs.to_plan(run)
         for row, mask in zip(rows, fits, strict=True):
-            reached[row].update(int(b) for b in ben_ids[mask])
+            for b in np.flatnonzero(mask):
+                org = bens[b]
+                if org.id in reached[row]:
+                    continue
+                window = booking.drop_window(conventions[org.id], day)
+                if window is None:
+                    continue
+                if insert([plan], _shipment(lots[row], org, window), params) is not None:
+                    reached[row].add(org.id)
     return {lot.id: frozenset(r) for lot, r in zip(lots, reached, strict=True)}

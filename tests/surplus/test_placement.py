@@ -27,6 +27,7 @@ from surplus.models import (
     StopKind,
 )
 from surplus.services import booking, claims, job_runs, placement, runs, waves
+from surplus.services.booking import WEEKDAYS
 from surplus.services.lot_dates import local_today
 from surplus.services.notifications import text
 from tests import factories
@@ -405,3 +406,19 @@ def reachability_km(route, point, circuity) -> float:
     """Road km added by visiting ``point`` on a return trip from the route's only place."""
     (lat, lon) = route[0]
     return 2 * circuity * float(great_circle_km(lat, lon, point[0], point[1]))
+
+
+def test_a_lot_goes_nowhere_when_no_run_meets_the_opening_hours(daily_rounds):
+    """Near enough is not enough: the booking planner must fit the drop-off in the
+    organisation's opening hours; open only before the vans leave, nobody is reached."""
+    w = daily_rounds
+    for conv in (w.cpas_convention, w.asbl_convention):
+        conv.opening_hours = {day: [["05:00", "05:30"]] for day in WEEKDAYS}
+    lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Yaourts")
+    db.session.commit()
+
+    counts = _place()
+
+    assert counts["claimed"] == 0 and _claims(lot) == []
+    batch = db.session.scalars(select(AllocationBatch)).one()
+    assert batch.unallocated[str(lot.id)] == [40.0, "no_run_reaches"]
