@@ -36,6 +36,7 @@ from ..models import (
     Claim,
     ClaimStatus,
     Convention,
+    Lot,
     Run,
     Stop,
     StopKind,
@@ -79,23 +80,30 @@ def _destination(claim: Claim, day: date) -> tuple[tuple[datetime, datetime] | N
     return drop_window(claim.convention, day), claim.beneficiary
 
 
-def shipment(claim: Claim, day: date) -> Shipment | None:
-    lot = claim.lot
-    window, org = _destination(claim, day)
-    if window is None:
-        return None
+def lot_shipment(
+    ident: Any, lot: Lot, kg: float, place: Any, window: tuple[datetime, datetime]
+) -> Shipment:
+    """``kg`` of ``lot`` from its donor in its pickup window to ``place`` (lat, lon) in
+    ``window``, by its date: what the planner books (and placement's reach asks about)."""
     return Shipment(
-        id=claim.id,
-        kg=claim.kg,
+        id=ident,
+        kg=kg,
         storage=lot.storage.value,
         pickup_lat=lot.pickup_lat,
         pickup_lon=lot.pickup_lon,
-        drop_lat=org.lat,
-        drop_lon=org.lon,
+        drop_lat=place.lat,
+        drop_lon=place.lon,
         pickup_window=(lot.pickup_from, lot.pickup_until),
         drop_window=window,
         deadline=lot.expires_at,
     )
+
+
+def shipment(claim: Claim, day: date) -> Shipment | None:
+    window, org = _destination(claim, day)
+    if window is None:
+        return None
+    return lot_shipment(claim.id, claim.lot, claim.kg, org, window)
 
 
 def candidate_runs(session: Session, claim: Claim, now: datetime, run_id: int | None) -> list[Run]:

@@ -31,7 +31,7 @@ from flask import current_app
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from matching.booking import Shipment, insert
+from matching.booking import insert
 from matching.distance import great_circle_km
 from matching.eligibility import smallest_part_kg
 
@@ -70,21 +70,6 @@ def _carries(run: Run, storage: StorageClass) -> bool:
 
 def _deadline(lot: Lot) -> datetime:
     return lot.expires_at or lot.pickup_until + HORIZON
-
-
-def _shipment(lot: Lot, org: Organisation, window: tuple[datetime, datetime]) -> Shipment:
-    return Shipment(
-        id=(lot.id, org.id),
-        kg=min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot)))),
-        storage=lot.storage.value,
-        pickup_lat=lot.pickup_lat,
-        pickup_lon=lot.pickup_lon,
-        drop_lat=org.lat,
-        drop_lon=org.lon,
-        pickup_window=(lot.pickup_from, lot.pickup_until),
-        drop_window=window,
-        deadline=lot.expires_at,
-    )
 
 
 def reach(
@@ -126,6 +111,11 @@ def reach(
     budget = np.array([max(floor, per_kg * lot.remaining_kg) for lot in lots])
     reached: list[set[int]] = [set() for _ in lots]
     params = matching_adapter.params(now)
+    # the smallest part a beneficiary may take (1 kg when the donor set none)
+    parts = [
+        min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot))))
+        for lot in lots
+    ]
     for run in usable:
         day = run.start_at.astimezone(BRUSSELS).date()
         rows = [
@@ -151,6 +141,8 @@ def reach(
                 window = booking.drop_window(conventions[org.id], day)
                 if window is None:
                     continue
-                if insert([plan], _shipment(lots[row], org, window), params) is not None:
+                lot = lots[row]
+                ship = booking.lot_shipment((lot.id, org.id), lot, parts[row], org, window)
+                if insert([plan], ship, params) is not None:
                     reached[row].add(org.id)
     return {lot.id: frozenset(r) for lot, r in zip(lots, reached, strict=True)}
