@@ -35,10 +35,11 @@ def _kg(value: float, locale: str) -> str:
     return f"{babel_decimal(value, format='#,##0.#', locale=locale)} kg"
 
 
-def kg(value: float | None) -> str:
+def kg(value: float | None, locale: str | None = None) -> str:
+    """``locale``: the page's, when a template looked it up once (:func:`page_locale`)."""
     if value is None:
         return ""
-    return _kg(round(float(value), 1), str(get_locale()))
+    return _kg(round(float(value), 1), locale or str(get_locale()))
 
 
 @lru_cache(maxsize=4096)
@@ -82,14 +83,37 @@ def hour(value: datetime | None) -> str:
     return _datetime(value, "HH:mm", str(get_locale()), str(get_timezone()))
 
 
-def when(value: datetime | date | None, fmt: str = "medium") -> str:
+def when(
+    value: datetime | date | None,
+    fmt: str = "medium",
+    locale: str | None = None,
+    tz: str | None = None,
+) -> str:
+    """``locale`` and ``tz``: the page's, when a template looked them up once."""
     if value is None:
         return ""
-    locale = str(get_locale())
+    locale = locale or str(get_locale())
     if isinstance(value, datetime):
         pattern = "short" if fmt == "short" else "EEE d MMM, HH:mm"
-        return _datetime(value, pattern, locale, str(get_timezone()))
+        return _datetime(value, pattern, locale, tz or str(get_timezone()))
     return _date(value, "EEE d MMM yyyy" if fmt == "medium" else fmt, locale)
+
+
+def page_locale() -> tuple[str, str]:
+    """The page's locale and timezone names, for a template that formats many values
+    (the lot list's cards): ``|kg(locale)``, ``|when('medium', locale, tz)`` and
+    ``|label(kind, locale)`` then skip Flask-Babel's lookup, which costs more than the
+    (cached) formatting itself."""
+    return str(get_locale()), str(get_timezone())
+
+
+def label_filter(code: object, kind: str, locale: str | None = None) -> str:
+    """``code|label(kind)``: :func:`labels.label` as a filter (a filter is called
+    directly; a template function goes through Jinja's slower ``Context.call``)."""
+    if locale is None:
+        return labels.label(kind, code)
+    # labels.label's own lookup, in the given locale (its per-locale cache)
+    return labels._label(kind, str(code.value if hasattr(code, "value") else code), locale)
 
 
 def _coordinates(platform_id: int | None = None) -> bool:
@@ -117,6 +141,8 @@ def init_app(app: Flask) -> None:
     app.add_template_filter(celsius, "celsius")
     app.add_template_filter(percent, "percent")
     app.add_template_filter(hour, "hour")
+    app.add_template_filter(label_filter, "label")
+    app.add_template_global(page_locale, "page_locale")
     app.add_template_global(labels.label, "label")
     app.add_template_global(labels.ALL, "LABELS")
     app.add_template_global(match_labels.why, "why")

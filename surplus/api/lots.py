@@ -51,7 +51,12 @@ def lot_list(query: dict):
     per_page = current_app.config["LOTS_PER_PAGE"]
     if user.organisation.is_beneficiary:
         page = browse(
-            db.session, user.organisation, Filters.of(query), page=query["page"], per_page=per_page
+            db.session,
+            user.organisation,
+            Filters.of(query),
+            page=query["page"],
+            per_page=per_page,
+            need=False,  # the answer has no need this week
         )
         for card in page.cards:
             card.lot.distance_km = round(card.km, 1)

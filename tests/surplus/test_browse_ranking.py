@@ -10,6 +10,7 @@ from flask import current_app
 from matching.distance import great_circle_km
 from matching.score import scores
 from surplus.extensions import db
+from surplus.models import LotOffer
 from surplus.services import matching_adapter
 from surplus.services.browse import Filters, browse
 from tests import factories
@@ -97,3 +98,25 @@ def test_a_page_past_the_end_shows_the_last_one(w, scattered):
 def test_nothing_offered_gives_an_empty_first_page(w):
     page = browse(db.session, w.cpas, Filters(), page=4)
     assert (page.cards, page.total, page.page, page.pages) == ([], 0, 1, 1)
+
+
+def test_two_conventions_list_what_either_platform_is_offered(w):
+    """A CPAS of two platforms (SQLite adds an index-friendly form of the offer rule):
+    the list holds the lots whose wave reaches either platform, and no other."""
+    factories.convention(w.other_platform, w.cpas)
+    for name, wave, offered_to in [
+        ("first", 1, [w.platform]),
+        ("second", 1, [w.other_platform]),
+        ("both", 2, [w.platform, w.other_platform]),
+        ("elsewhere", 1, []),
+        ("everyone", 3, []),
+    ]:
+        lot = factories.lot(w.donor, title=name, storage="ambient", category="dry_goods")
+        lot.wave = wave
+        db.session.flush()
+        for platform in offered_to:
+            db.session.add(LotOffer(lot_id=lot.id, platform_id=platform.id, wave=wave))
+    db.session.commit()
+    page = browse(db.session, w.cpas, Filters(), per_page=10)
+    assert page.total == 4
+    assert {card.lot.title for card in page.cards} == {"first", "second", "both", "everyone"}
