@@ -34,6 +34,7 @@ from surplus.models import (
     Vehicle,
 )
 from surplus.services import job_runs, notifications
+from surplus.services.booking import WEEKDAYS
 from surplus.services.lot_dates import BRUSSELS, local_today
 from tests import factories
 
@@ -56,12 +57,16 @@ def _region():
     has runs whichever job fires first), an FSE+ approval expiring soon."""
     w = factories.world()
     now = datetime.now(UTC)
+    tomorrow = datetime.combine(local_today() + timedelta(days=1), time(7, 30), tzinfo=BRUSSELS)
+    for conv in (w.cpas_convention, w.asbl_convention):  # open whichever day tomorrow is
+        conv.opening_hours = {day: [["08:00", "17:00"]] for day in WEEKDAYS}
     w.expired = [factories.lot(w.donor, kg=10, title=f"Périmé {i}") for i in range(3)]
     for lot in w.expired:
         lot.expires_at = now - timedelta(minutes=5)
-    w.urgent = factories.lot(w.donor, kg=40, title="Yaourts")
-    w.urgent.expires_at = now + timedelta(hours=20)
-    w.waiting = factories.lot(w.donor, kg=15, days=6, title="Pommes")
+    # Near its date, yet after tomorrow's special run: placement has a run that can carry it.
+    w.urgent = factories.lot(w.donor, kg=40, title="Yaourts", hours_open=48)
+    w.urgent.expires_at = tomorrow + timedelta(hours=12)
+    w.waiting = factories.lot(w.donor, kg=15, days=6, title="Pommes", hours_open=48)
     w.waiting.wave, w.waiting.next_wave_at = 1, now - timedelta(minutes=1)
     w.cpas_convention.fse_plus_approval_expires = local_today() + timedelta(days=10)
     depot = Depot(
@@ -100,7 +105,6 @@ def _region():
             )
         )
         db.session.add(template)
-    tomorrow = datetime.combine(local_today() + timedelta(days=1), time(7, 30), tzinfo=BRUSSELS)
     db.session.add(
         Run(
             platform_id=w.platform.id,
