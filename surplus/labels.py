@@ -187,11 +187,13 @@ ALL = {
 }
 
 
-def label(kind: str, code: object) -> str:
-    """The translated label of a code, in the current language (cached per language)."""
+def label(kind: str, code: object, locale: str | None = None) -> str:
+    """The translated label of a code, in ``locale`` or the current language (cached per
+    language; a page formatting many labels passes the locale it looked up once)."""
     from flask_babel import get_locale
 
-    return _label(kind, str(code.value if hasattr(code, "value") else code), str(get_locale()))
+    code = str(code.value if hasattr(code, "value") else code)
+    return _label(kind, code, locale or str(get_locale()))
 
 
 @lru_cache(maxsize=2048)

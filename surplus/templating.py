@@ -110,10 +110,7 @@ def page_locale() -> tuple[str, str]:
 def label_filter(code: object, kind: str, locale: str | None = None) -> str:
     """``code|label(kind)``: :func:`labels.label` as a filter (a filter is called
     directly; a template function goes through Jinja's slower ``Context.call``)."""
-    if locale is None:
-        return labels.label(kind, code)
-    # labels.label's own lookup, in the given locale (its per-locale cache)
-    return labels._label(kind, str(code.value if hasattr(code, "value") else code), locale)
+    return labels.label(kind, code, locale)
 
 
 def _coordinates(platform_id: int | None = None) -> bool:
