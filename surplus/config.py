@@ -111,6 +111,8 @@ class Config:
         self.OPENAPI_URL_PREFIX = "/api/v1"
         self.OPENAPI_JSON_PATH = "openapi.json"
         self.LOTS_PER_PAGE = 20
+        # Lots whose API item and rendered card each process keeps (services/list_cache.py).
+        self.LOT_LIST_CACHE_LOTS = int(env.get("LOT_LIST_CACHE_LOTS", "20000"))
         # A claim above this many kilograms asks "Claim N kg?" before it is sent.
         self.CLAIM_CONFIRM_KG = float(env.get("CLAIM_CONFIRM_KG", "50"))
         # Largest request body (a CSV of lots is the biggest); larger ones answer 413.

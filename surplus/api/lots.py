@@ -25,11 +25,12 @@ from ..schemas.lot import ClaimInSchema, LotFilterSchema, LotInSchema, ReasonSch
 from ..schemas.lot_edit import LotEditSchema, PhotoInSchema, PhotoSchema
 from ..schemas.lot_list import lot_items
 from ..services import claims as claim_service
+from ..services import list_cache
 from ..services import lot_edit as lot_edit_service
 from ..services import lots as lot_service
 from ..services import photo_storage as photo_store
 from ..services import photos as photo_service
-from ..services.browse import Filters, browse
+from ..services.browse import Filters, browse, load_lots
 from ..views.lots import ONLY_DONOR, photo_response, raise_upload_limit, read_upload
 from .auth import token_required
 from .blueprint import Blueprint
@@ -57,11 +58,22 @@ def lot_list(query: dict):
             page=query["page"],
             per_page=per_page,
             need=False,  # the answer has no need this week
+            load=False,  # the items come from the cache, or from their lots
         )
-        for card in page.cards:
-            card.lot.distance_km = round(card.km, 1)
-        items = [card.lot for card in page.cards]
-        total, page_no, pages = page.total, page.page, page.pages
+        kept = list_cache.cache().many(
+            "items",
+            page.version,
+            [(card.lot_id,) for card in page.cards],
+            _items_of,
+        )
+        # LotPageSchema's answer, dumped by the function compiled from it (schemas/lot_list.py).
+        items = [
+            {**item, "distance_km": round(card.km, 1)}
+            for item, card in zip(kept, page.cards, strict=True)
+        ]
+        return jsonify(
+            {"items": items, "total": page.total, "page": page.page, "pages": page.pages}
+        )
     else:
         mine = access.visible_lots(user)
         total = db.session.scalar(select(func.count()).select_from(mine.subquery())) or 0
@@ -75,6 +87,14 @@ def lot_list(query: dict):
         ).all()
     # LotPageSchema's answer, dumped by the function compiled from it (schemas/lot_list.py).
     return jsonify({"items": lot_items(items), "total": total, "page": page_no, "pages": pages})
+
+
+def _items_of(keys: list[tuple[int]]) -> dict[tuple[int], dict]:
+    """API items of the lots ``keys`` (``(lot id,)``), without their distance."""
+    lots = load_lots(db.session, [key[0] for key in keys])
+    return {
+        key: item for key, item in zip(keys, lot_items([lots[k[0]] for k in keys]), strict=True)
+    }
 
 
 @blp.post("/lots")

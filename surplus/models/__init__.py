@@ -2,6 +2,7 @@
 
 from .allocation import AllocationBatch, AllocationLine
 from .base import db, utcnow
+from .cache import CacheVersion
 from .convention import Convention
 from .enums import (
     AdjustmentReason,
@@ -44,6 +45,7 @@ from .security import ApiToken, RecoveryCode, SecurityEvent
 from .stock import DepotZone, StockItem, StockMovement, StockReceipt, StockSource
 
 __all__ = [
+    "CacheVersion",
     "ApiToken",
     "RecoveryCode",
     "SecurityEvent",

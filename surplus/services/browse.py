@@ -1,15 +1,19 @@
 """The lot list a beneficiary browses: eligible open lots, filtered and ranked.
 
-Ranking is the matcher's score for the organisation (:mod:`matching.score`): the value
-of a first kilogram in the allocation objective, so nearer lots come first and a lot
-within ``urgent_within`` of its date counts as ``μ/λ`` km nearer (50 km by default).
-The value of the first kilogram of need is the same for every lot of one organisation,
-so the list orders by ``μ · urgent − λ · road km`` (then the nearer date, then the id),
-computed in SQL with the same haversine as :mod:`matching.distance`: the database
-filters (eligibility's own SQL), ranks and cuts the page, and counts the lots in the same
-query. Only the page's lots are then loaded in full, with their donor and photos: the
-number of queries does not grow with the page size. The test
-``tests/surplus/test_browse_ranking.py`` checks this order against ``matching.score``.
+Ranking is the matcher's score for the organisation (:func:`matching.score.scores`):
+the value of a first kilogram in the allocation objective, so nearer lots come first and
+a lot within ``urgent_within`` of its date counts as ``μ/λ`` km nearer (50 km by
+default); ties go to the nearer date, then the id.
+
+The database selects the organisation's candidates, the open lots offered to it
+(eligibility's own SQL, :func:`surplus.access.offered_lots`), with what the filters and
+the ranking read; :mod:`surplus.services.list_cache` keeps them while nothing the list
+reads is written and none of them has left the list by time. The filters, the ranking
+and the page's cut are array operations on them (the text search asks the database).
+Only the page's lots are then loaded in full, with their donor and photos, or taken
+from the cache as API items or rendered cards: the number of queries does not grow with
+the page size. ``tests/surplus/test_browse_ranking.py`` checks the order against
+``matching.score``.
 """
 
 from __future__ import annotations
@@ -20,20 +24,17 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from matching.distance import EARTH_RADIUS_KM, great_circle_km
-from matching.score import urgent_equivalent_km
+from matching.distance import great_circle_km
+from matching.score import scores, urgent_equivalent_km
 
 from .. import access, clock
 from ..models import Category, Lot, LotOffer, Organisation, StorageClass
-from . import matching_adapter
+from . import list_cache, matching_adapter
 from .eligibility import LAST_WAVE, channels
 from .lot_dates import local_today
-
-DEG_KM = 111.195  # km per degree of latitude
-RADIANS = math.pi / 180
 
 
 @dataclass
@@ -53,10 +54,11 @@ class Filters:
 
 @dataclass
 class Card:
-    lot: Lot
+    lot_id: int
     km: float
     days_left: float | None
     urgent: bool = False
+    lot: Lot | None = None  # loaded by ``browse(load=True)``
 
 
 @dataclass
@@ -68,51 +70,7 @@ class Page:
     need_kg: float = 0.0
     target_kg: float = 0.0
     urgent_km: float = 0.0
-
-
-def road_km(lat: float, lon: float, circuity: float) -> ColumnElement[float]:
-    """SQL: the road estimate from (lat, lon) to a lot's pickup, the same haversine as
-    :func:`matching.distance.great_circle_km` (degrees to radians as NumPy converts
-    them) times ``circuity``."""
-    p1 = math.radians(lat)
-    phi2 = Lot.pickup_lat * RADIANS
-    half_dphi = (phi2 - p1) * 0.5
-    half_dlmb = (Lot.pickup_lon * RADIANS - math.radians(lon)) * 0.5
-    a = func.sin(half_dphi) * func.sin(half_dphi) + math.cos(p1) * func.cos(phi2) * func.sin(
-        half_dlmb
-    ) * func.sin(half_dlmb)
-    return (2.0 * EARTH_RADIUS_KM * circuity) * func.asin(func.sqrt(a))
-
-
-def _filtered(org: Organisation, filters: Filters, now: datetime, chans, km, *columns) -> Select:
-    """The lots offered to ``org`` (eligibility's SQL) that pass the list's filters."""
-    query = access.offered_lots(org, *columns, now=now, chans=chans)
-    if filters.category:
-        query = query.where(Lot.category == filters.category)
-    if filters.storage:
-        query = query.where(Lot.storage == filters.storage)
-    if filters.fse_only:
-        query = query.where(Lot.fse_plus.is_(True))
-    if filters.expiring_days:
-        query = query.where(
-            Lot.expires_at.is_not(None),
-            Lot.expires_at <= now + timedelta(days=filters.expiring_days),
-        )
-    if filters.q:
-        pattern = f"%{filters.q.lower()}%"
-        query = query.where(
-            or_(func.lower(Lot.title).like(pattern), func.lower(Lot.description).like(pattern))
-        )
-    if filters.max_km:
-        # A bounding box (an index range) first, then the road estimate itself.
-        dlat = filters.max_km / current_app.config["ROAD_CIRCUITY"] / DEG_KM
-        dlon = dlat / max(0.2, math.cos(math.radians(org.lat)))
-        query = query.where(
-            Lot.pickup_lat.between(org.lat - dlat, org.lat + dlat),
-            Lot.pickup_lon.between(org.lon - dlon, org.lon + dlon),
-            km <= filters.max_km,
-        )
-    return query
+    version: int | None = None  # the data's version it was computed at (list_cache)
 
 
 def _offered_to_any(chans) -> ColumnElement[bool]:
@@ -128,6 +86,118 @@ def _offered_to_any(chans) -> ColumnElement[bool]:
     )
 
 
+def _offered(session: Session, org: Organisation, now: datetime, chans, *columns):
+    """The lots offered to ``org`` now (eligibility's SQL), ``columns`` of them."""
+    query = access.offered_lots(org, *columns, now=now, chans=chans)
+    if len(chans) > 1 and session.get_bind().dialect.name == "sqlite":
+        query = query.where(_offered_to_any(chans))
+    return query
+
+
+def candidates(
+    session: Session, org: Organisation, now: datetime, at: int | None
+) -> list_cache.Candidates:
+    """The lots offered to ``org`` now, with what the filters and the ranking read:
+    kept (version ``at``) until one of them leaves the list by time alone."""
+    today = local_today(now)
+    kept = list_cache.cache().get("candidates", at, org.id)
+    if kept is not None and kept.holds_at(now, today):
+        return kept
+    chans = channels(session, org, today)
+    rows = (
+        session.execute(
+            _offered(
+                session,
+                org,
+                now,
+                chans,
+                Lot.id,
+                Lot.pickup_lat,
+                Lot.pickup_lon,
+                Lot.expires_at,
+                Lot.pickup_until,
+                Lot.category,
+                Lot.storage,
+                Lot.fse_plus,
+            ).order_by(Lot.id)
+        ).all()
+        if chans
+        else []
+    )
+    expires = np.array(
+        [row.expires_at.timestamp() if row.expires_at else math.inf for row in rows], dtype=float
+    )
+    until = np.array([row.pickup_until.timestamp() for row in rows], dtype=float)
+    km = current_app.config["ROAD_CIRCUITY"] * great_circle_km(
+        org.lat,
+        org.lon,
+        np.array([row.pickup_lat for row in rows], dtype=float),
+        np.array([row.pickup_lon for row in rows], dtype=float),
+    )
+    params = matching_adapter.params(now)
+    made = list_cache.Candidates(
+        since=now,
+        valid_until=float(min(expires.min(initial=math.inf), until.min(initial=math.inf))),
+        day=today,
+        ids=np.array([row.id for row in rows], dtype=np.int64),
+        km=np.asarray(km, dtype=float).reshape(len(rows)),
+        expires=expires,
+        category=np.array([row.category for row in rows], dtype=object),
+        storage=np.array([row.storage for row in rows], dtype=object),
+        fse_plus=np.array([bool(row.fse_plus) for row in rows], dtype=bool),
+        target_kg=max((ch.convention.persons_per_week for ch in chans), default=0)
+        * params.kg_per_person,
+        platform_ids=tuple(sorted({ch.convention.platform_id for ch in chans})),
+    )
+    list_cache.cache().put("candidates", at, org.id, made)
+    return made
+
+
+def _matching(
+    session: Session,
+    org: Organisation,
+    table: list_cache.Candidates,
+    filters: Filters,
+    now: datetime,
+) -> np.ndarray:
+    """Which candidates pass the list's filters (a boolean per candidate)."""
+    keep = np.ones(len(table.ids), dtype=bool)
+    if filters.category:
+        keep &= table.category == filters.category
+    if filters.storage:
+        keep &= table.storage == filters.storage
+    if filters.fse_only:
+        keep &= table.fse_plus
+    if filters.expiring_days:
+        keep &= table.expires <= (now + timedelta(days=filters.expiring_days)).timestamp()
+    if filters.max_km:
+        keep &= table.km <= filters.max_km
+    if filters.q and keep.any():
+        pattern = f"%{filters.q.lower()}%"
+        chans = channels(session, org, table.day)
+        found = session.scalars(
+            _offered(session, org, now, chans, Lot.id).where(
+                or_(func.lower(Lot.title).like(pattern), func.lower(Lot.description).like(pattern))
+            )
+        ).all()
+        keep &= np.isin(table.ids, np.array(found, dtype=np.int64))
+    return keep
+
+
+def load_lots(session: Session, ids: list[int]) -> dict[int, Lot]:
+    """The lots ``ids`` with their donor and photos (two queries whatever their number)."""
+    if not ids:
+        return {}
+    return {
+        lot.id: lot
+        for lot in session.scalars(
+            select(Lot)
+            .options(joinedload(Lot.donor), selectinload(Lot.photos))
+            .where(Lot.id.in_(ids))
+        )
+    }
+
+
 def browse(
     session: Session,
     org: Organisation,
@@ -136,87 +206,53 @@ def browse(
     per_page: int = 20,
     now: datetime | None = None,
     need: bool = True,
+    load: bool = True,
 ) -> Page:
     """The page of lots offered to ``org``; with ``need``, also its need this week
-    (``need_kg``, ``target_kg``: one more query, which the API does not answer)."""
+    (``need_kg``, ``target_kg``: one more query, which the API does not answer); with
+    ``load``, each card's lot (else the caller takes them from the cache or
+    :func:`load_lots`)."""
     now = now or clock.now()
-    chans = channels(session, org, local_today(now))
-    if not chans:
-        return Page(page=1)
+    at = list_cache.version(session)  # before any data: what follows is at least as new
+    table = candidates(session, org, now, at)
+    if not table.platform_ids:
+        return Page(page=1, version=at)
     params = matching_adapter.params(now)
-    circuity = current_app.config["ROAD_CIRCUITY"]
-    km = road_km(org.lat, org.lon, circuity)
-    urgent = and_(Lot.expires_at.is_not(None), Lot.expires_at <= now + params.urgent_within)
-    # The score less its first term, the same for every lot of one organisation; ordered
-    # by its name in the select list, so that the distance is computed once per lot.
-    rank = (case((urgent, params.urgency_value), else_=0.0) - params.km_cost * km).label("rank")
-    ranked = _filtered(
-        org,
-        filters,
-        now,
-        chans,
-        km,
-        Lot.id,
-        rank,
-        case((urgent, 1), else_=0).label("urgent"),
-        func.count().over().label("total"),
-    ).order_by(rank.desc(), Lot.expires_at.asc().nulls_last(), Lot.id)
-    if len(chans) > 1 and session.get_bind().dialect.name == "sqlite":
-        ranked = ranked.where(_offered_to_any(chans))
-
-    def cut(number: int) -> list:
-        return session.execute(ranked.limit(per_page).offset((number - 1) * per_page)).all()
-
-    page = max(1, page)
-    rows = cut(page)
-    if not rows and page > 1:  # past the last page: the last page
-        total = session.scalar(
-            select(func.count()).select_from(
-                _filtered(org, filters, now, chans, km, Lot.id).subquery()
-            )
-        )
-        if total:
-            page = math.ceil(total / per_page)
-            rows = cut(page)
-    if not rows:
-        return Page(page=1)
-    total = int(rows[0].total)
-    # The page's lots with their donor and photos: two more queries whatever the page
-    # size (one query joining the ranked page made PostgreSQL plan the ranking worse).
-    lots = {
-        lot.id: lot
-        for lot in session.scalars(
-            select(Lot)
-            .options(joinedload(Lot.donor), selectinload(Lot.photos))
-            .where(Lot.id.in_([row.id for row in rows]))
-        )
-    }
-    shown = [lots[row.id] for row in rows]
-    road = circuity * great_circle_km(
-        org.lat,
-        org.lon,
-        np.array([lot.pickup_lat for lot in shown]),
-        np.array([lot.pickup_lon for lot in shown]),
-    )
     stamp = now.timestamp()
+    keep = np.flatnonzero(_matching(session, org, table, filters, now))
+    total = len(keep)
+    if not total:
+        return Page(page=1, version=at)
+    km, expires, ids = table.km[keep], table.expires[keep], table.ids[keep]
+    urgent = expires <= stamp + params.urgent_within.total_seconds()
+    # The first kilogram's value of need is the same for every lot of one organisation.
+    score = scores(km, urgent, 0.0, params)
+    order = np.lexsort((ids, expires, -score))
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(1, page), pages)  # past the last page: the last page
+    shown = order[(page - 1) * per_page : page * per_page]
     cards = [
         Card(
-            lot,
-            float(lot_km),
-            (lot.expires_at.timestamp() - stamp) / 86400 if lot.expires_at else None,
-            bool(row.urgent),
+            int(ids[i]),
+            float(km[i]),
+            (expires[i] - stamp) / 86400 if math.isfinite(expires[i]) else None,
+            bool(urgent[i]),
         )
-        for lot, lot_km, row in zip(shown, road, rows, strict=True)
+        for i in shown
     ]
+    if load:
+        lots = load_lots(session, [card.lot_id for card in cards])
+        for card in cards:
+            card.lot = lots[card.lot_id]
     result = Page(
         cards=cards,
         total=total,
         page=page,
-        pages=max(1, math.ceil(total / per_page)),
+        pages=pages,
         urgent_km=urgent_equivalent_km(params),
+        version=at,
     )
     if need:
-        target = max(ch.convention.persons_per_week for ch in chans) * params.kg_per_person
         received = matching_adapter.received_kg(session, [org.id], now).get(org.id, 0.0)
-        result.need_kg, result.target_kg = max(0.0, target - received), target
+        result.need_kg, result.target_kg = max(0.0, table.target_kg - received), table.target_kg
     return result

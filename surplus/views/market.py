@@ -17,6 +17,7 @@ from ..services import claims as claim_service
 from ..services.browse import Filters, Page, browse
 from ..services.eligibility import conventions_for
 from ..templating import kg
+from . import lot_cards
 from .helpers import lot_filter_query
 from .lots import lot_page
 
@@ -51,11 +52,18 @@ def lot_list():
         filters,
         page=values["page"],
         per_page=current_app.config["LOTS_PER_PAGE"],
+        load=False,  # the cards come from lot_cards (kept, or rendered from their lots)
     )
     held = claim_facts.held_kg(
-        db.session, current_user.organisation_id, [card.lot.id for card in page.cards]
+        db.session, current_user.organisation_id, [card.lot_id for card in page.cards]
     )
-    return render_template(template, page=page, filters=filters, args=request.args, held=held)
+    return render_template(
+        template,
+        page=page,
+        filters=filters,
+        args=request.args,
+        cards=lot_cards.cards(db.session, page, held),
+    )
 
 
 @bp.post("/lots/<int:lot_id>/claim")
