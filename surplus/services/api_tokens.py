@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from ..database import writing
 from ..errors import NotFound
@@ -46,7 +46,11 @@ def user_for(session: Session, secret: str, now: datetime | None = None) -> User
     now = now or utcnow()
     if not secret.startswith(PREFIX):
         return None
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == _hash(secret)))
+    token = session.scalar(
+        select(ApiToken)
+        .options(joinedload(ApiToken.user).joinedload(User.organisation))  # one query
+        .where(ApiToken.token_hash == _hash(secret))
+    )
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         return None
     user = token.user

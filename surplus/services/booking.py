@@ -194,6 +194,7 @@ def book(
 ) -> Proposal:
     """Insert the claim's pickup and drop-off into the best run (or the chosen one);
     ``actor`` None is the scheduler. Raises Invalid with the reasons when no run fits."""
+    runs.hold_stops(session)  # before reading the claim's stops and the runs'
     _may_book(actor, claim)
     if claim.status != ClaimStatus.ACTIVE:
         raise Conflict(str(_l("Only a claim not yet collected can be booked.")))
@@ -385,6 +386,7 @@ def self_collect(session: Session, actor: User, claim: Claim) -> None:
 
 def unbook(session: Session, actor: User | None, claim: Claim) -> int:
     """Remove the claim's stops from their run; the run's times and load follow."""
+    runs.hold_stops(session)
     stops = [s for s in booked_stops(session, claim) if s.confirmed_at is None]
     for stop in stops:
         runs.remove_stop(session, None, stop)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session, SessionTransaction, joinedload, selectinload
 
 from matching.booking import RunPlan, StopPlan
 from matching.booking.check import check_route
@@ -34,6 +34,31 @@ from .lot_dates import BRUSSELS, local_today
 
 HORIZON_DAYS = 14
 TEMP_POSITION = 1_000_000  # parking positions while stops are renumbered
+STOPS_LOCK = 0x4D41494C  # PostgreSQL advisory lock of the runs' stops ("MAIL")
+_HELD = "maillon.stops_lock"  # session.info: this transaction holds STOPS_LOCK
+
+
+def hold_stops(session: Session) -> None:
+    """Take the runs' stops for this transaction before reading them to change them
+    (booking, unbooking, removing a stop): two bookings planned on the same stops at
+    once would give two stops one position, or book one claim twice.
+
+    PostgreSQL: a transaction-level advisory lock, then every object of the session is
+    read again (what was read before the lock may have changed meanwhile); held until
+    COMMIT or ROLLBACK, taken once per transaction. SQLite already runs one write
+    transaction at a time (``BEGIN IMMEDIATE``, database.py): nothing to do."""
+    if session.info.get(_HELD) or session.get_bind().dialect.name != "postgresql":
+        return
+    session.flush()
+    session.execute(select(func.pg_advisory_xact_lock(STOPS_LOCK)))
+    session.expire_all()
+    session.info[_HELD] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _release(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the database transaction ended: the lock went with it
+        session.info.pop(_HELD, None)
 
 
 def local_time(day: date, hhmm: str) -> datetime:
@@ -190,6 +215,7 @@ def renumber(session: Session, run: Run, ordered: list[Stop]) -> None:
 
 
 def remove_stop(session: Session, actor: User | None, stop: Stop) -> None:
+    hold_stops(session)
     run = stop.run
     if actor is not None:
         access.require_coordinator(actor, run.platform_id, str(RUNS_MESSAGE))
