@@ -10,16 +10,29 @@ other (soonest date first) with the same allocator, each seeing the kilograms an
 the previous groups took. Inside a group the allocator's own fairness and distance rules
 apply unchanged. A lot without any reachable beneficiary is left unallocated with the
 reason ``no_run_reaches``.
+
+:func:`fits_alone` answers, for many shipments at once, whether a run can take each
+one alone as the run stands: what computing the reachable sets asks of the booking
+planner.
 """
 
 from __future__ import annotations
 
+import inspect
+import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+import numpy as np
+
 from .allocation import Allocation, Unallocated
+from .booking import RunPlan, Shipment
+from .booking.arrays import Shipments, to_minutes
+from .booking.fleet import Fleet
+from .booking.kernels import distance_grid
+from .booking.plan import Planner
 from .model import Beneficiary, Lot
 from .params import Params
 
@@ -84,3 +97,31 @@ def allocate_within_reach(
             )
     result.stats["reach_groups"] = float(len(groups))
     return result
+
+
+# ``insert`` gives its fleet the service time (the fleet took it over from the shipments
+# while this was written); :func:`fits_alone` builds its fleet the same way.
+_FLEET_TAKES_SERVICE = "service_min" in inspect.signature(Fleet).parameters
+
+
+def fits_alone(run: RunPlan, shipments: Sequence[Shipment], params: Params) -> list[bool]:
+    """For each shipment, whether ``run`` can take it alone as the run stands: what
+    ``matching.booking.insert([run], shipment, params) is not None`` says, for all the
+    shipments at once (one fleet and one cost table instead of one per shipment; a
+    shipment's cost on a run as it stands does not depend on the other shipments)."""
+    found = [False] * len(shipments)
+    now = to_minutes(params.now, 0.0)
+    live = [i for i, s in enumerate(shipments) if to_minutes(s.deadline, math.inf) > now]
+    if not live:
+        return found
+    if _FLEET_TAKES_SERVICE:
+        fleet = Fleet([run], params.circuity, service_min=params.service_min)
+    else:
+        fleet = Fleet([run], params.circuity)
+    ships = Shipments.build([shipments[i] for i in live], params.circuity, params.service_min)
+    rows = np.arange(len(live))
+    planner = Planner(fleet, ships, distance_grid(fleet, ships, rows, np.arange(1)), 1)
+    planner.settle(rows, 1)
+    for row, i in enumerate(live):
+        found[i] = planner.best_run(row) is not None
+    return found

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from surplus.services import food_safety
+from surplus.services.lot_dates import BRUSSELS
 from surplus.services.runs import local_time
+
+from .world import road_km
 
 # A social worker takes a lot a little bigger than what is left of the week's need
 # rather than leave it (a crate is a crate), but not twice as much.
@@ -27,6 +30,12 @@ JITTER_MIN = 20
 CANCEL_AFTER_H = (1.0, 36.0)
 # The driver reads this much below the product's limit.
 MARGIN_C = 1.5
+# Self-collection: the beneficiary's people leave to fetch a lot this long after they
+# decided to (1 to 3 hours, uniformly), in their opening hours, and arrive this long
+# before the donor's pickup window closes or the food's date comes.
+FETCH_AFTER_H = (1.0, 3.0)
+FETCH_MARGIN = timedelta(minutes=30)
+FETCH_HORIZON_DAYS = 21
 
 
 def chance(seed: int, *key: object) -> float:
@@ -103,3 +112,37 @@ def reading(lot) -> float | None:
     """The temperature the driver measures: within the cold chain's limit."""
     limit = food_safety.limit_for(lot)
     return None if limit is None else limit - MARGIN_C
+
+
+def fetch_km(ben, lot) -> float:
+    """Road km from the beneficiary to the lot's pickup place (one way)."""
+    return road_km(ben.lat, ben.lon, lot.pickup_lat, lot.pickup_lon)
+
+
+def fetch_at(seed: int, ben, lot, decided_at: datetime) -> datetime | None:
+    """When the beneficiary's own people fetch ``lot`` at the donor's, if they do: the
+    lot is within their radius (``self_collect_km``, road km), and a moment exists from
+    ``decided_at`` plus 1-3 hours, on one of their open weekdays in their opening hours,
+    in the lot's pickup window and before its date (with ``FETCH_MARGIN`` to spare).
+    None: too far, or no such moment (the van has to take it, or nobody)."""
+    if ben.self_collect_km <= 0 or fetch_km(ben, lot) > ben.self_collect_km:
+        return None
+    low, high = FETCH_AFTER_H
+    delay = low + (high - low) * chance(seed, "fetch", ben.org_id, lot.id)
+    earliest = max(decided_at + timedelta(hours=delay), lot.pickup_from)
+    deadline = lot.pickup_until
+    if lot.expires_at is not None:
+        deadline = min(deadline, lot.expires_at)
+    deadline -= FETCH_MARGIN
+    first = earliest.astimezone(BRUSSELS).date()
+    for offset in range(FETCH_HORIZON_DAYS):
+        day = first + timedelta(days=offset)
+        if local_time(day, "00:00") > deadline:
+            return None
+        if day.weekday() not in ben.open_weekdays:
+            continue
+        for opens, closes in ben.hours:
+            moment = max(earliest, local_time(day, opens))
+            if moment < local_time(day, closes) and moment <= deadline:
+                return moment
+    return None

@@ -221,6 +221,10 @@ DONOR_KG_SHARE = {
 DONOR_SIGMA = 0.5
 # Regular collections on the platform's rounds, visits a week (real food banks collect
 # at supermarkets and the auction on fixed days; larger producers once a week).
+# Supermarkets: 3 asked, about 2.4 achieved (the refrigerated rounds' hours and detours
+# cap it). Asking 5 (every weekday) gives 2.5-2.7 and takes room the bookings need on
+# those rounds (bench/README.md, "Rounds"); the daily collection at supermarkets is the
+# associations' own (self-collection, SELF_COLLECT).
 VISITS_PER_WEEK = {
     "supermarket": 3,
     "auction": 5,

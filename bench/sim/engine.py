@@ -27,6 +27,11 @@ Events:
   has been posted, reached a new wave or been given back since: time only takes lots
   off the list, so it would find it empty again.
 - ``cancel``: a beneficiary cancels a claim still to be collected (``claims.cancel_claim``).
+- ``fetch``: a beneficiary whose people fetch food themselves within ``self_collect_km``
+  chose self-collection (``booking.self_collect``) for a claim of its own or the
+  matcher's that close (``behaviour.fetch_at``); they collect it at the donor's now.
+  Maillon has no service for that hand-over yet: :meth:`Simulation.on_fetch` does it
+  (the hand-over check, the claim delivered or refused, an event with the km driven).
 - ``book``: the coordinator books the claims of the platform's network onto runs
   (``booking.book``), in the first-come-first-served policy only.
 - ``run``: a run leaves its depot; its booked stops are then due at their planned
@@ -47,7 +52,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from surplus import clock, jobs
 from surplus.errors import DomainError
@@ -65,13 +70,14 @@ from surplus.models import (
     StopStatus,
     User,
 )
-from surplus.services import booking, browse, claims, lots, runs, stops
+from surplus.services import booking, browse, claims, events, food_safety, lots, runs, stops
 from surplus.services.eligibility import LAST_WAVE
 from surplus.services.food_safety import Verdict
 from surplus.services.lot_dates import BRUSSELS
 from surplus.services.waves import Settings
 
 from . import behaviour
+from .metrics import SELF_COLLECTED
 from .policies import Policy
 
 EVERY_MIN = {"expire_lots": 10, "escalate_waves": 5, "place_lots": 15}
@@ -91,6 +97,7 @@ PRIORITY = {
     "withdraw": 6,
     "look": 7,
     "cancel": 8,
+    "fetch": 9,
 }
 
 
@@ -350,10 +357,13 @@ class Simulation:
             self.empty_seen[org_id] = self.offer_version
         for pick in behaviour.choose(page.cards, page.need_kg):
             try:
-                claims.claim_lot(session, user, pick.lot_id, pick.kg, now=at, seen_g=pick.seen_g)
+                claim, _created = claims.claim_lot(
+                    session, user, pick.lot_id, pick.kg, now=at, seen_g=pick.seen_g
+                )
                 session.commit()
                 self.events["claims_by_people"] += 1
                 self.dirty = True
+                self._maybe_fetch(session, claim, at)
             except DomainError as error:
                 session.rollback()
                 self.refusals[("claim", _short(error))] += 1
@@ -375,6 +385,72 @@ class Simulation:
             delay = behaviour.cancel_delay(self.seed, ben, lot_id)
             if delay is not None:
                 self.push(at + delay, "cancel", claim_id)
+            claim = session.get(Claim, claim_id)
+            if claim.created_by_id is None:  # the matcher's: its beneficiary was told
+                self._maybe_fetch(session, claim, at)
+
+    def _maybe_fetch(self, session, claim: Claim, at: datetime) -> None:
+        """A beneficiary whose people fetch food themselves within ``self_collect_km``
+        does so for a lot that close, when it can get there in time (behaviour.fetch_at):
+        it chooses self-collection (``booking.self_collect``, which takes the claim off
+        any run), and a ``fetch`` event is due at that moment."""
+        ben = self.bens.get(claim.beneficiary_id)
+        if ben is None or claim.status != ClaimStatus.ACTIVE or claim.self_collect:
+            return
+        when = behaviour.fetch_at(self.seed, ben, claim.lot, at)
+        if when is None:
+            return
+        try:
+            booking.self_collect(session, session.get(User, ben.user_id), claim)
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            self.refusals[("self_collect", _short(error))] += 1
+            return
+        self.events["self_collect_chosen"] += 1
+        self.dirty = True
+        self.push(when, "fetch", claim.id)
+
+    def on_fetch(self, session, at: datetime, claim_id: int) -> None:
+        """The beneficiary's people collect a self-collected claim at the donor's.
+
+        Maillon has no service for this hand-over yet (services/reports/ledger.py:
+        "Self-collected claims have no confirmed hand-over"), so the engine records it
+        as such a service would: the hand-over check of every hand-over
+        (``food_safety.check_handover``, with the reading of a thermometer within the
+        limit), then the claim delivered (or refused, as at a stop) and an event
+        ``self_collected`` (``refused``) on the claim with the km its people drove (a
+        round trip), which the figures count apart from the runs' km."""
+        claim = session.get(Claim, claim_id)
+        if claim is None or claim.status != ClaimStatus.ACTIVE or not claim.self_collect:
+            return  # cancelled meanwhile, or past its date (expire_lots)
+        ben = self.bens[claim.beneficiary_id]
+        user = session.get(User, ben.user_id)
+        lot = claim.lot
+        reading = behaviour.reading(lot)
+        verdict = food_safety.check_handover(lot, reading, at)
+        km = round(2 * behaviour.fetch_km(ben, lot), 2)
+        after = {"temperature_c": reading, "limit_c": verdict.limit_c, "km": km}
+        if verdict.ok:
+            claim.status = ClaimStatus.DELIVERED
+            action = SELF_COLLECTED
+        else:
+            claim.status = ClaimStatus.REFUSED
+            claim.status_reason = verdict.message
+            action = "refused"
+        session.flush()
+        events.record(
+            session,
+            user,
+            claim,
+            action,
+            before={"status": "active"},
+            after={"status": claim.status.value, **after},
+            reason="" if verdict.ok else verdict.message,
+            organisation_id=claim.beneficiary_id,
+        )
+        self.events[f"fetch_{'ok' if verdict.ok else 'refused'}"] += 1
+        self.dirty = True
 
     def on_cancel(self, session, at: datetime, claim_id: int) -> None:
         claim = session.get(Claim, claim_id)
@@ -389,13 +465,18 @@ class Simulation:
         booked_ids = select(Stop.claim_id).where(Stop.claim_id.is_not(None))
         for platform in self.world.platforms:
             coordinator = session.get(User, platform.coordinator_id)
+            # Not the claims no run can take any more (their lot's pickup window has
+            # closed, or its date passed): the planner would refuse them again.
             ids = session.scalars(
                 select(Claim.id)
+                .join(Lot, Lot.id == Claim.lot_id)
                 .where(
                     Claim.platform_id == platform.org_id,
                     Claim.status == ClaimStatus.ACTIVE,
                     Claim.self_collect.is_(False),
                     Claim.id.not_in(booked_ids),
+                    Lot.pickup_until > at,
+                    or_(Lot.expires_at.is_(None), Lot.expires_at > at),
                 )
                 .order_by(Claim.id)
             ).all()

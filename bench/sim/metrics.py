@@ -2,8 +2,10 @@
 
 Every kilogram posted ends in exactly one bucket (``accounting``):
 
-- ``delivered``: claims delivered (the drop-off confirmed; the hand-over check refuses
-  food past its use-by, so delivered is delivered before the date);
+- ``delivered``: claims delivered (the drop-off confirmed, or fetched at the donor's by
+  the beneficiary's own people; the hand-over check refuses food past its use-by, so
+  delivered is delivered before the date); what was fetched is also counted apart, with
+  the km its people drove (round trips), which are not the runs' km;
 - ``expired`` and why: ``never claimed`` (what was left of a lot when it expired),
   ``claimed, never booked`` (a claim that reached the lot's date, or whose pickup
   window closed, without a run), ``booked, not delivered in time`` (booked once, the
@@ -55,6 +57,7 @@ MISSED = "delivery missed (nobody there)"
 REFUSED = "refused at a hand-over"
 EXPIRY_REASONS = (NEVER_CLAIMED, NOT_BOOKED, BOOKED_LATE, MISSED, REFUSED)
 NOBODY_THERE_MESSAGE = "Nobody there to receive it."
+SELF_COLLECTED = "self_collected"  # engine.SELF_COLLECTED: a beneficiary fetched a claim
 WINDOW_DAYS = 28
 
 
@@ -81,7 +84,9 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
         )
         .where(
             Event.subject_type.in_(["lot", "claim"]),
-            Event.action.in_(["booked", "expired", "withdrawn", "refused"]),
+            Event.action.in_(
+                ["booked", "self_collect", SELF_COLLECTED, "expired", "withdrawn", "refused"]
+            ),
         )
         .order_by(Event.id)
     ).all()
@@ -91,11 +96,18 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
     expired_claims: set[int] = set()
     loss_day: dict[tuple[str, int], date] = {}
     lot_expired_g: dict[int, int] = {}
+    fetched_at: dict[int, datetime] = {}
+    fetch_km: dict[int, float] = {}
     for subject, subject_id, action, at, before, after in events:
         if subject == "claim" and action == "booked":
             ever_booked.add(subject_id)
             first_booked.setdefault(subject_id, at)
             last_added_km[subject_id] = float((after or {}).get("added_km", 0.0))
+        elif subject == "claim" and action == "self_collect":
+            first_booked.setdefault(subject_id, at)  # its transport is settled
+        elif subject == "claim" and action == SELF_COLLECTED:
+            fetched_at[subject_id] = at
+            fetch_km[subject_id] = float((after or {}).get("km", 0.0))
         elif subject == "claim" and action == "expired":
             expired_claims.add(subject_id)
         if action in ("expired", "withdrawn", "refused"):
@@ -112,6 +124,7 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
             )
         ).all()
     )
+    delivered_at |= fetched_at
 
     # Placeable: some beneficiary's convention accepts the lot.
     orgs = list(
@@ -152,6 +165,8 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
             continue
         if claim.status == ClaimStatus.DELIVERED:
             put(lot.id, "delivered", claim.grams, _local_day(delivered_at[claim.id]))
+            if claim.id in fetched_at:
+                buckets["self-collected"] += claim.grams / 1000
         elif claim.status == ClaimStatus.WITHDRAWN:
             put(lot.id, "withdrawn", claim.grams, loss_day.get(("claim", claim.id)))
         elif claim.status == ClaimStatus.REFUSED:
@@ -192,8 +207,13 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
     ]
     never_booked = [lot for lot in lots.values() if lot.id not in lot_booked]
 
+    # A claim its beneficiary fetched itself was taken off the runs (its booking, if
+    # any, undone): its km are the beneficiary's, counted apart.
     driven = (ClaimStatus.DELIVERED, ClaimStatus.COLLECTED, ClaimStatus.REFUSED)
-    added_km = sum(last_added_km.get(c.id, 0.0) for c in claims if c.status in driven)
+    added_km = sum(
+        last_added_km.get(c.id, 0.0) for c in claims if c.status in driven and not c.self_collect
+    )
+    own_km = sum(fetch_km.values())
 
     fairness = _fairness(world, claims, delivered_at, start, days)
     return {
@@ -218,6 +238,9 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
         "never_booked_kg": round(sum(lot.weight_kg for lot in never_booked), 1),
         "added_km": round(added_km, 1),
         "km_per_kg": added_km / delivered if delivered > 0 else None,
+        "self_collected_kg": round(buckets["self-collected"], 1),
+        "self_collect_km": round(own_km, 1),
+        "all_km_per_kg": (added_km + own_km) / delivered if delivered > 0 else None,
         "claims": len(claims),
         **fairness,
         "daily": {d.isoformat(): dict(v) for d, v in sorted(daily.items())},

@@ -64,6 +64,7 @@ ROWS: tuple[tuple[str, str, Callable[[dict], Any], str], ...] = (
     ("placeable kg delivered before date", "", lambda m: m["placeable_delivered_kg"], "kg"),
     ("share of placeable kg placed (settled)", "*", lambda m: m["placed_share"], "pct"),
     ("kg delivered (all)", "", lambda m: m["delivered_kg"], "kg"),
+    ("  of which fetched by the beneficiary", "", lambda m: m["self_collected_kg"], "kg"),
     *((f"kg expired: {reason}", "", _expired(reason), "kg") for reason in EXPIRY_REASONS),
     ("kg withdrawn by donors", "", lambda m: m["withdrawn_kg"], "kg"),
     (
@@ -83,6 +84,8 @@ ROWS: tuple[tuple[str, str, Callable[[dict], Any], str], ...] = (
     ),
     ("km added", "", lambda m: m["added_km"], ""),
     ("km added per kg delivered", "*", lambda m: m["km_per_kg"], "f3"),
+    ("km driven by beneficiaries fetching (round trips)", "", lambda m: m["self_collect_km"], ""),
+    ("all km (runs + fetching) per kg delivered", "", lambda m: m["all_km_per_kg"], "f3"),
     ("Jain need met, 4-week mean", "*", lambda m: m["jain_mean"], "f3"),
     ("Jain need met, worst 4 weeks", "", lambda m: m["jain_worst"], "f3"),
     ("orgs with nothing in a month", "", lambda m: m["nothing_in_month_share"], "pct"),

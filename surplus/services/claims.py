@@ -10,6 +10,7 @@ start with BEGIN IMMEDIATE, so they run one after the other.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import case, or_, select, update
@@ -300,13 +301,7 @@ def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") 
         claim,
         str(_l("Only the claiming organisation can cancel this claim.")),
     )
-    done = session.execute(
-        update(Claim)
-        .where(Claim.id == claim.id, Claim.status == ClaimStatus.ACTIVE)
-        .values(status=ClaimStatus.CANCELLED, status_reason=reason.strip())
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if done != 1:
+    if not _back_to_lot(session, actor, claim, reason.strip()):
         raise Conflict(
             str(
                 _l(
@@ -315,6 +310,43 @@ def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") 
                 )
             )
         )
+
+
+def give_back(session: Session, claim: Claim, reason: str, why: str) -> bool:
+    """The scheduler cancels a claim it made itself that no run can carry (``why``: the
+    booking planner's reasons), as a person cancels theirs; not one its beneficiary
+    chose to collect. False when the claim was no longer active (nothing done)."""
+    return _back_to_lot(
+        session,
+        None,
+        claim,
+        reason,
+        Claim.self_collect.is_(False),
+        after={"given_back": True, "why": why},
+        organisation_id=claim.beneficiary_id,
+    )
+
+
+def _back_to_lot(
+    session: Session,
+    actor: User | None,
+    claim: Claim,
+    reason: str,
+    *conditions: Any,
+    after: dict[str, Any] | None = None,
+    organisation_id: int | None = None,
+) -> bool:
+    """Cancel an active claim (and ``conditions``), conditionally, so that two cancels
+    never return its kilograms twice; its kilograms back on the lot, its stops off
+    their runs, events on the claim and the lot. False when it was no longer active."""
+    done = session.execute(
+        update(Claim)
+        .where(Claim.id == claim.id, Claim.status == ClaimStatus.ACTIVE, *conditions)
+        .values(status=ClaimStatus.CANCELLED, status_reason=reason)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if done != 1:
+        return False
     lot_before = events.snapshot(claim.lot, "remaining_g", "status")
     session.execute(
         update(Lot)
@@ -336,8 +368,9 @@ def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") 
         claim,
         "cancelled",
         before={"status": "active"},
-        after={"status": "cancelled"},
+        after={"status": "cancelled", **(after or {})},
         reason=reason,
+        organisation_id=organisation_id,
     )
     events.record(
         session,
@@ -348,3 +381,4 @@ def cancel_claim(session: Session, actor: User, claim: Claim, reason: str = "") 
         after=events.snapshot(claim.lot, "remaining_g", "status"),
         organisation_id=claim.lot.donor_id,
     )
+    return True

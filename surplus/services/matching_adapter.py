@@ -55,8 +55,12 @@ def to_lot(lot: Lot) -> matching.Lot:
     )
 
 
-def received_kg(session: Session, org_ids: Iterable[int], now: datetime) -> dict[int, float]:
-    since = now - timedelta(days=current_app.config["MATCH_WINDOW_DAYS"])
+def received_kg(
+    session: Session, org_ids: Iterable[int], now: datetime, window: timedelta | None = None
+) -> dict[int, float]:
+    """Kilograms each organisation's live claims brought over ``window`` before ``now``
+    (default ``MATCH_WINDOW_DAYS``); organisations that received nothing are absent."""
+    since = now - (window or timedelta(days=current_app.config["MATCH_WINDOW_DAYS"]))
     ids = list(org_ids)
     if not ids:
         return {}

@@ -14,21 +14,34 @@ planned runs ahead (its own, or those of a platform carrying for it):
 2. When a lot is new, or room came back and lots are offered, run the matcher
    (:func:`allocation.propose`, or ``allocate``) over all the lots offered to its
    network, and confirm the proposal unattended (:func:`allocation.confirm`: the
-   beneficiaries are told).
+   beneficiaries are told). Placement weighs each organisation's need over the last
+   ``NEED_WEEKS`` weeks (:func:`_over_weeks`): what is left of its need over those
+   weeks, so that an organisation served well last week and one left out for three
+   weeks are told apart, and fairness holds over a month, not only within a week.
 3. Book each active, unbooked, not self-collected claim of the platform onto the best
    existing run (:func:`booking.book`, the scheduler as actor: the donor and the
-   beneficiary are told when). A claim no run fits stays unbooked with the reasons, and
-   is tried again only when a run appears or room came back.
+   beneficiary are told when). A claim a person made that no run fits stays unbooked
+   with the reasons (its beneficiary may fetch it, or cancel it), and is tried again
+   only when a run appears or room came back. A claim the scheduler made itself that no
+   run fits goes back to its lot at once (:func:`_give_back`: cancelled with the
+   reason, its kilograms on the lot again); the matcher never proposes that lot to that
+   organisation again (``reachability.given_back``) and, when something went back, runs once
+   more over what is offered (at most ``REPROPOSE`` times a tick).
 4. Record the batch (the proposal when the matcher ran, else an empty one) with the
    new state; the caller commits.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete
 from sqlalchemy.orm import Session
+
+import matching
 
 from .. import clock
 from ..errors import Conflict, DomainError
@@ -38,9 +51,10 @@ from ..models import (
     Claim,
     ClaimStatus,
     LineStatus,
+    Notification,
     Organisation,
 )
-from . import allocation, booking
+from . import allocation, booking, claims, matching_adapter
 from .allocation import Allocator
 from .placement_state import (
     STATE,
@@ -55,20 +69,30 @@ from .placement_state import (
 # Room that came back (a claim in transit ended) is looked at once an hour at most: the
 # deliveries of a round end one after the other, and each would rerun the matcher.
 ROOM_RETRY = timedelta(hours=1)
+# After claims went back to their lots, the matcher runs again at most this many times
+# in the same tick (each time without the pairs that went back).
+REPROPOSE = 2
+NO_RUN_MESSAGE = _l("No run can carry it in time: given back to the lot.")
+# Placement's need: what is left of an organisation's need over this many weeks.
+NEED_WEEKS = 4
 
 
 def run(
     session: Session, now: datetime | None = None, *, allocate: Allocator | None = None
 ) -> dict[str, int]:
     """Place and book for every platform with runs (module docstring); returns counts:
-    platforms with something new, lines claimed and skipped, claims booked and not."""
+    platforms with something new, lines claimed and skipped, claims booked and not,
+    claims of the scheduler's given back."""
     now = now or clock.now()
-    totals = dict.fromkeys(("platforms", "claimed", "skipped", "booked", "unbooked"), 0)
-    newest_run, platform_ids = with_runs(session, now)
+    totals = dict.fromkeys(
+        ("platforms", "claimed", "skipped", "booked", "unbooked", "given_back"), 0
+    )
+    ahead = with_runs(session, now)
+    newest_run, platform_ids = ahead.newest, ahead.platforms
     if not platform_ids:
         return totals
     hold = timedelta(minutes=current_app.config["PLACEMENT_HOLD_MINUTES"])
-    pending = pending_claims(session, platform_ids)
+    pending = pending_claims(session, platform_ids, now, ahead.first_start)
     seen = last_states(session, platform_ids)
     # A claim in transit that ended: room again, or kilograms back on a lot.
     ended = {p: seen[p].transit - pending[p].transit for p in platform_ids}
@@ -124,24 +148,53 @@ def _place(
     to_book = [c for c in pending.unbooked if retry or str(c) not in seen.unbooked]
     if not match and not to_book:
         return None
-    counts = {"claimed": 0, "skipped": 0, "booked": 0, "unbooked": 0}
-    if match:
-        batch = allocation.propose(
-            session,
-            None,
-            platform=session.get(Organisation, platform_id),
-            now=now,
-            posted_before=posted_before,
-            allocate=allocate,
-            within_reach=True,
-        )
-        if batch.lines:
-            counts.update(allocation.confirm(session, None, batch))
-        else:
-            batch.status = BatchStatus.DISCARDED
-        claimed = [line.claim_id for line in batch.lines if line.status == LineStatus.CLAIMED]
-        to_book += [claim_id for claim_id in claimed if claim_id not in to_book]
-    else:  # bookings only: an empty batch keeps the state
+    counts = {"claimed": 0, "skipped": 0, "booked": 0, "unbooked": 0, "given_back": 0}
+    unbooked: dict[str, str] = {}
+    tried: set[int] = set()  # claims tried now, still in transit
+    batch = None
+    rounds = 0
+    while True:
+        made: set[int] = set()
+        if match:
+            batch = allocation.propose(
+                session,
+                None,
+                platform=session.get(Organisation, platform_id),
+                now=now,
+                posted_before=posted_before,
+                allocate=_over_weeks(session, now, allocate),
+                within_reach=True,
+            )
+            if batch.lines:
+                for key, value in allocation.confirm(session, None, batch).items():
+                    counts[key] += value
+            else:
+                batch.status = BatchStatus.DISCARDED
+            made = {
+                line.claim_id
+                for line in batch.lines
+                if line.status == LineStatus.CLAIMED and line.claim_id is not None
+            }
+            to_book += [claim_id for claim_id in sorted(made) if claim_id not in to_book]
+        gave_back = False
+        for claim_id in to_book:
+            tried.add(claim_id)
+            why = _book(session, claim_id, now)
+            if why is None:
+                counts["booked"] += 1
+            elif why and _give_back(session, claim_id, why, fresh=claim_id in made):
+                tried.discard(claim_id)  # no longer in transit: no room to come back
+                counts["given_back"] += 1
+                gave_back = True
+            elif why:
+                unbooked[str(claim_id)] = why
+                counts["unbooked"] += 1
+        to_book = []
+        rounds += 1
+        if not (gave_back and rounds <= REPROPOSE):
+            break
+        match = True  # what went back is offered again, to others
+    if batch is None:  # bookings only: an empty batch keeps the state
         batch = AllocationBatch(
             platform_id=platform_id,
             unattended=True,
@@ -159,28 +212,55 @@ def _place(
     unbooked = {
         k: why
         for k, why in seen.unbooked.items()
-        if int(k) in pending.unbooked and int(k) not in to_book
-    }
-    for claim_id in to_book:
-        why = _book(session, claim_id, now)
-        if why is None:
-            counts["booked"] += 1
-        elif why:
-            unbooked[str(claim_id)] = why
-            counts["unbooked"] += 1
+        if int(k) in pending.unbooked and int(k) not in tried
+    } | unbooked
     batch.summary = {
         **(batch.summary or {}),
         "booked": counts["booked"],
         "unbooked": counts["unbooked"],
+        "given_back": counts["given_back"],
         STATE: {
             "at": now.isoformat(),
-            "transit": sorted(pending.transit | set(to_book) | waiting),
+            "transit": sorted(pending.transit | tried | waiting),
             "unbooked": unbooked,
             "runs": newest_run,
         },
     }
     session.flush()
     return counts
+
+
+def _over_weeks(session: Session, now: datetime, allocate: Allocator | None) -> Allocator:
+    """``allocate`` (the matcher by default) seeing each organisation's need over the
+    last ``NEED_WEEKS`` weeks: its target over those weeks (persons a week ×
+    ``NEED_WEEKS``) minus what it received over them. The beneficiaries it is given
+    carry ``matching_adapter``'s figure (the recent window's) plus what an earlier
+    group of the same proposal gave them (``matching.reach``); that part is kept."""
+    inner = allocate or matching.allocate
+    window: dict[int, float] = {}
+    weeks: dict[int, float] = {}
+    known: set[int] = set()
+
+    def allocate_over_weeks(lots, beneficiaries, params):
+        # matching.reach calls it once per group of lots: read each organisation once
+        ids = [b.id for b in beneficiaries if b.id not in known]
+        if ids:
+            window.update(matching_adapter.received_kg(session, ids, now))
+            weeks.update(
+                matching_adapter.received_kg(session, ids, now, timedelta(weeks=NEED_WEEKS))
+            )
+            known.update(ids)
+        seen = [
+            replace(
+                b,
+                persons_per_week=b.persons_per_week * NEED_WEEKS,
+                received_kg=weeks.get(b.id, 0.0) + max(0.0, b.received_kg - window.get(b.id, 0.0)),
+            )
+            for b in beneficiaries
+        ]
+        return inner(lots, seen, params)
+
+    return allocate_over_weeks
 
 
 def _book(session: Session, claim_id: int, now: datetime) -> str | None:
@@ -197,3 +277,25 @@ def _book(session: Session, claim_id: int, now: datetime) -> str | None:
     except DomainError as error:
         return error.message
     return None
+
+
+def _give_back(session: Session, claim_id: int, why: str, *, fresh: bool) -> bool:
+    """Cancel a claim the scheduler made that no run fits (``why``: the booking
+    planner's reasons), as ``claims.cancel_claim`` does for a person: conditionally,
+    its kilograms back on the lot, events on the claim and the lot. ``fresh``: made in
+    this very placement, whose notices (to the beneficiary, ``claim_allocated``; to the
+    donor, ``lot_claimed``) have not left the transaction, and are withdrawn with it.
+    A claim a person made is theirs to fetch or cancel: False, nothing done."""
+    claim = session.get(Claim, claim_id)
+    if claim is None or claim.created_by_id is not None or claim.depot_id is not None:
+        return False
+    if not claims.give_back(session, claim, str(NO_RUN_MESSAGE), why):
+        return False
+    if fresh:
+        session.execute(
+            delete(Notification).where(
+                Notification.subject_type == "claim",
+                Notification.subject_id == claim.id,
+            )
+        )
+    return True

@@ -126,7 +126,7 @@ def _queries() -> SimpleNamespace:
         )
     )
     return SimpleNamespace(
-        runs=select(Run.platform_id, func.max(Run.id))
+        runs=select(Run.platform_id, func.max(Run.id), func.min(Run.start_at))
         .where(Run.status == RunStatus.PLANNED, Run.start_at >= now)
         .group_by(Run.platform_id),
         clients=select(TransportAgreement.client_id).where(
@@ -142,7 +142,10 @@ def _queries() -> SimpleNamespace:
             Claim.self_collect,
             booked,
             Convention.platform_id,
+            Lot.pickup_until,
+            Lot.expires_at,
         )
+        .join(Lot, Lot.id == Claim.lot_id)
         .outerjoin(
             Convention,
             and_(
@@ -167,31 +170,67 @@ def _read(session: Session, statement, **params: Any):
     return session.connection().execute(statement, params)
 
 
-def with_runs(session: Session, now: datetime) -> tuple[int, list[int]]:
-    """The newest planned run ahead (its id), and the platforms that have runs ahead:
-    their own, or those of a platform carrying for them under an agreement in force."""
+@dataclass(frozen=True)
+class Runs:
+    """The planned runs ahead, as a tick sees them."""
+
+    newest: int = 0  # the newest one's id
+    platforms: list[int] = field(default_factory=list)  # with runs ahead (own or carried)
+    first_start: datetime | None = None  # the soonest one leaves then
+
+
+def with_runs(session: Session, now: datetime) -> Runs:
+    """The newest planned run ahead (its id), the platforms that have runs ahead (their
+    own, or those of a platform carrying for them under an agreement in force), and when
+    the soonest one leaves."""
     q = _queries()
     rows = _read(session, q.runs, now=now).all()
     if not rows:
-        return 0, []
-    carriers = sorted(platform_id for platform_id, _newest in rows)
+        return Runs()
+    carriers = sorted(platform_id for platform_id, _newest, _first in rows)
     clients = _read(session, q.clients, platforms=carriers, today=local_today(now)).scalars()
-    return max(newest for _platform_id, newest in rows), sorted(set(carriers) | set(clients))
+    return Runs(
+        max(newest for _platform_id, newest, _first in rows),
+        sorted(set(carriers) | set(clients)),
+        min(first for _platform_id, _newest, first in rows),
+    )
 
 
-def pending_claims(session: Session, platform_ids: list[int]) -> dict[int, Pending]:
-    """The claims in transit and the unbooked claims of every platform, in one query."""
+def pending_claims(
+    session: Session, platform_ids: list[int], now: datetime, first_start: datetime | None
+) -> dict[int, Pending]:
+    """The claims in transit and the unbooked claims of every platform, in one query.
+
+    An unbooked claim counts only while a run could still take it: its lot's pickup
+    window closes after the soonest planned run leaves (``first_start``), and its date
+    has not come. The others can never be booked (runs only come later); they stay
+    active, in transit, until their date ends them, and are not tried again."""
     pending: dict[int, Pending] = {p: Pending() for p in platform_ids}
     rows = _read(session, _queries().claims, platforms=platform_ids)
-    for claim_id, platform_id, status, self_collect, is_booked, network_of in rows:
+    for (
+        claim_id,
+        platform_id,
+        status,
+        self_collect,
+        is_booked,
+        network_of,
+        pickup_until,
+        expires_at,
+    ) in rows:
         if network_of is not None:
             pending[network_of].transit.add(claim_id)
         if platform_id in pending:
             mine = pending[platform_id]
             mine.transit.add(claim_id)  # its depot's claims too
-            if status == ClaimStatus.ACTIVE and not self_collect and not is_booked:
-                if claim_id not in mine.unbooked:  # one row per convention of the claimant
-                    mine.unbooked.append(claim_id)
+            if (
+                status == ClaimStatus.ACTIVE
+                and not self_collect
+                and not is_booked
+                and (first_start is None or pickup_until > first_start)
+                and (expires_at is None or expires_at > now)
+                and claim_id not in mine.unbooked  # one row per convention of the claimant
+            ):
+                mine.unbooked.append(claim_id)
     return pending
 
 

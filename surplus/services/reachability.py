@@ -12,12 +12,15 @@ of the platform (or of a platform carrying for it on that day) that
   road km. The detour of a point is the cheapest way to splice it between two
   consecutive places of the run (depot, stops, depot), the same road estimate the
   booking planner uses;
-- and on which the booking planner itself (``matching.booking.insert``) finds room for
-  the lot's smallest part, from the donor in its pickup window to the organisation in
+- and on which the booking planner itself finds room for the lot's smallest part
+  (``matching.reach.fits_alone``: ``matching.booking.insert`` for many pairs at once),
+  from the donor in its pickup window to the organisation in
   its opening hours of that day, within the van's capacity and the run's duration.
 
 The geometric test comes first and is cheap; the planner is asked only about the pairs
 it lets through. :func:`services.booking.book` still books the claim on the best run.
+A lot is never proposed again to an organisation whose claim on it the scheduler gave
+back because no run could carry it (:func:`given_back`).
 """
 
 from __future__ import annotations
@@ -29,13 +32,14 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from numpy.typing import NDArray
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matching.booking import insert
 from matching.distance import great_circle_km
 from matching.eligibility import smallest_part_kg
+from matching.reach import fits_alone
 
-from ..models import Lot, Organisation, Run
+from ..models import Claim, ClaimStatus, Event, Lot, Organisation, Run
 from ..models.enums import StorageClass
 from . import agreements, booking, matching_adapter, runs
 from .lot_dates import BRUSSELS
@@ -72,6 +76,25 @@ def _deadline(lot: Lot) -> datetime:
     return lot.expires_at or lot.pickup_until + HORIZON
 
 
+def given_back(session: Session, lot_ids: list[int]) -> set[tuple[int, int]]:
+    """``(lot id, organisation id)`` of the claims on these lots that the scheduler made
+    and gave back, no run fitting (services/placement.py: cancelled by no one)."""
+    if not lot_ids:
+        return set()
+    rows = session.execute(
+        select(Claim.lot_id, Claim.beneficiary_id)
+        .join(Event, (Event.subject_type == "claim") & (Event.subject_id == Claim.id))
+        .where(
+            Claim.lot_id.in_(lot_ids),
+            Claim.status == ClaimStatus.CANCELLED,
+            Claim.created_by_id.is_(None),
+            Event.action == "cancelled",
+            Event.actor_id.is_(None),
+        )
+    ).all()
+    return {(lot_id, org_id) for lot_id, org_id in rows}
+
+
 def reach(
     session: Session,
     platform: Organisation,
@@ -81,7 +104,7 @@ def reach(
 ) -> dict[int, frozenset[int]]:
     """For each lot id, the ids of the ``network``'s organisations (``{id: (organisation,
     its channels with this platform)}``, as allocation builds it) a planned run can
-    carry it to."""
+    carry it to (never one whose claim on it was given back: :func:`given_back`)."""
     lots = list(lots)
     bens = [org for org, _chans in network.values()]
     conventions = {org.id: chans[0].convention for org, chans in network.values()}
@@ -110,6 +133,7 @@ def reach(
     lot_lon = np.array([lot.pickup_lon for lot in lots], dtype=float)
     budget = np.array([max(floor, per_kg * lot.remaining_kg) for lot in lots])
     reached: list[set[int]] = [set() for _ in lots]
+    refused = given_back(session, [lot.id for lot in lots])
     params = matching_adapter.params(now)
     # the smallest part a beneficiary may take (1 kg when the donor set none)
     parts = [
@@ -132,17 +156,27 @@ def reach(
         drop = _detours(route, ben_lat, ben_lon, circuity)
         pick = _detours(route, lot_lat[rows], lot_lon[rows], circuity)
         fits = (pick[:, None] + drop[None, :]) <= budget[rows][:, None]
-        plan = runs.to_plan(run)
+        pairs, ships = [], []
+        windows: dict[int, Any] = {}
         for row, mask in zip(rows, fits, strict=True):
             for b in np.flatnonzero(mask):
                 org = bens[b]
-                if org.id in reached[row]:
+                if org.id in reached[row] or (lots[row].id, org.id) in refused:
                     continue
-                window = booking.drop_window(conventions[org.id], day)
+                if org.id not in windows:
+                    windows[org.id] = booking.drop_window(conventions[org.id], day)
+                window = windows[org.id]
                 if window is None:
                     continue
                 lot = lots[row]
-                ship = booking.lot_shipment((lot.id, org.id), lot, parts[row], org, window)
-                if insert([plan], ship, params) is not None:
-                    reached[row].add(org.id)
+                pairs.append((row, org.id))
+                ships.append(booking.lot_shipment((lot.id, org.id), lot, parts[row], org, window))
+        if not ships:
+            continue
+        # the booking planner, for every pair the geometry let through, at once
+        for (row, org_id), ok in zip(
+            pairs, fits_alone(runs.to_plan(run), ships, params), strict=True
+        ):
+            if ok:
+                reached[row].add(org_id)
     return {lot.id: frozenset(r) for lot, r in zip(lots, reached, strict=True)}

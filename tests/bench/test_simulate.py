@@ -275,3 +275,85 @@ def test_figures_of_a_case_computed_by_hand(app, daily_rounds):
     delivered_day = figures["daily"][tuesday.isoformat()]["delivered_kg"]
     assert delivered_day == pytest.approx(10.0)
     assert local(tuesday, "12:00").astimezone(BRUSSELS).date() == tuesday
+
+
+def test_a_beneficiary_fetches_a_lot_within_its_radius_and_its_km_are_counted_apart(
+    app, daily_rounds
+):
+    """Both organisations fetch food themselves within 10,000 km (anything here). First
+    come, first served: what they claim is self-collected (``booking.self_collect``),
+    fetched in their opening hours through the hand-over check and delivered, never
+    booked on a run; their km are their own, counted apart from the runs' (none)."""
+    from dataclasses import replace
+
+    from bench.sim import behaviour
+    from bench.sim.report import table
+
+    w = daily_rounds
+    today = local_today()
+    monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+    spec = Spec("namur", 1, monday, 3)
+    world = sim_world(w, spec)
+    hours = (("08:00", "17:00"),)
+    world = replace(
+        world,
+        beneficiaries=tuple(
+            replace(b, hours=hours, cancel_rate=0.0, self_collect_km=10_000.0)
+            for b in world.beneficiaries
+        ),
+    )
+    bens = {b.org_id: b for b in world.beneficiaries}
+    donor = world.donors[0]
+    wednesday = monday + timedelta(days=2)
+    postings = [
+        Posting(
+            local(monday, "08:00"),
+            donor,
+            draft(
+                40,
+                "fruit_veg",
+                "ambient",
+                "best_before",
+                monday + timedelta(days=5),
+                local(monday, "08:00"),
+                local(wednesday, "17:00"),
+            ),
+        )
+    ]
+    db.session.commit()
+    app.config["PLACEMENT_ENABLED"] = False
+    try:
+        outcome = Simulation(app, world, postings, POLICIES["fcfs"], spec, seed=3).run()
+        end = local_midnight(monday + timedelta(days=3))
+        figures = metrics.compute(db.session, world, monday, 3, end)
+    finally:
+        clock.set_time(None)
+
+    made = db.session.scalars(select(Claim)).all()
+    assert made and all(c.self_collect for c in made), str(sorted(outcome.events.items()))
+    assert outcome.events["self_collect_chosen"] == len(made)
+    km = 0.0
+    for claim in made:
+        lot = db.session.get(Lot, claim.lot_id)
+        assert claim.status == ClaimStatus.DELIVERED
+        assert db.session.scalars(select(Stop).where(Stop.claim_id == claim.id)).all() == []
+        [done] = db.session.scalars(
+            select(Event).where(
+                Event.subject_type == "claim",
+                Event.subject_id == claim.id,
+                Event.action == metrics.SELF_COLLECTED,
+            )
+        ).all()
+        opened = local(done.at.astimezone(BRUSSELS).date(), "08:00")
+        assert opened <= done.at < min(lot.pickup_until, lot.expires_at)
+        assert done.at >= claim.created_at + timedelta(hours=behaviour.FETCH_AFTER_H[0])
+        fetch = behaviour.fetch_km(bens[claim.beneficiary_id], lot)
+        assert done.after["km"] == pytest.approx(2 * fetch, abs=0.01)
+        km += done.after["km"]
+    assert figures["delivered_kg"] == figures["self_collected_kg"] == sum(c.kg for c in made)
+    assert figures["self_collect_km"] == pytest.approx(km)
+    assert figures["added_km"] == 0 and figures["km_per_kg"] == 0
+    assert figures["all_km_per_kg"] == pytest.approx(km / figures["delivered_kg"])
+    assert figures["conservation_error_kg"] == 0
+    assert figures["lots_booked"] == 1, "self-collection settles the lot's transport"
+    assert "fetched by the beneficiary" in table({"fcfs": figures})

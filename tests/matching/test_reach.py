@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from hypothesis import HealthCheck, given, settings
+
 from matching import REASONS, Beneficiary, Lot, Params, allocate, greedy_allocate
-from matching.reach import NO_RUN_REACHES, allocate_within_reach
+from matching.booking import insert
+from matching.reach import NO_RUN_REACHES, allocate_within_reach, fits_alone
 from tests.matching.strategies import NOW
+from tests.matching.test_booking_properties import many, parameters, runs
 
 PARAMS = Params(now=NOW)
 LAT, LON = 50.4669, 4.8675  # Namur
@@ -67,3 +71,10 @@ def test_room_taken_by_one_group_is_not_given_twice():
         assert sum(x.kg for x in result.assignments if x.lot_id == "l1") == 50  # soonest first
         for x in result.assignments:
             assert x.beneficiary_id in reach[x.lot_id]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(runs("r"), many, parameters)
+def test_fits_alone_says_what_insert_says_shipment_by_shipment(run, ships, params):
+    expected = [insert([run], ship, params) is not None for ship in ships]
+    assert fits_alone(run, list(ships), params) == expected
