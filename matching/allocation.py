@@ -39,16 +39,21 @@ Algorithm
 2. Build the candidate graph: the ``params.candidates_per_lot`` nearest eligible
    beneficiaries of each lot, found with a cKDTree (:mod:`matching.candidates`).
 3. Solve the continuous relaxation (all lots divisible, no minimum part) on that graph
-   as a min-cost maximum flow with OR-Tools (:mod:`matching.flow`).
+   as a min-cost maximum flow with OR-Tools (:mod:`matching.flow`); from 6,000 lots,
+   region by region (the solver's time grows faster than the graph), the pairs across a
+   border carrying what a maximum flow needs there.
 4. Repair (:mod:`matching.repair`): give each indivisible lot whole to one beneficiary,
-   solve the flow again for the divisible lots this disturbed, mend parts below the
-   minimum, and place what was freed, farther if needed.
+   solve the flow again for the divisible lots this disturbed and those near a border,
+   mend parts below the minimum, and place what was freed, farther if needed.
 5. Explain each assignment and give the reason for each kilogram left unallocated
    (:mod:`matching.explain`).
 
-Step 3 is exact for the relaxation on the candidate graph; step 4 is a heuristic for
-constraints (4)-(5), which make the problem a MIP that HiGHS cannot solve at Maillon's
-sizes. ``bench/matching.py`` measures the gap to the exact optimum where it can.
+Step 3 is exact for the relaxation on the candidate graph below 6,000 lots; above, it
+places as many kilograms and its objective trails one flow's by 0.4-0.5 %, which the
+second flow of step 4 recovers to within 0.03 % on the benchmark's 10,000 lots. Step 4
+is a heuristic for constraints (4)-(5), which make the problem a MIP that HiGHS cannot
+solve at Maillon's sizes. ``bench/matching.py`` measures the gap to the exact optimum
+where it can.
 """
 
 from __future__ import annotations
@@ -171,9 +176,9 @@ def allocate(
     """
     problem, graph, stats = _prepare(lots, beneficiaries, params)
     t0 = time.perf_counter()
-    state = first_flow(problem, graph)
+    state, near = first_flow(problem, graph)
     t1 = time.perf_counter()
-    state = repair(state)
+    state = repair(state, near)
     stats |= {"flow_s": t1 - t0, "repair_s": time.perf_counter() - t1}
     return _result(state, stats)
 

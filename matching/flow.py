@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from ortools.graph.python import min_cost_flow
+from ortools.graph.python import max_flow, min_cost_flow
 
 from .candidates import CandidateGraph, Problem
 from .errors import SolverError
@@ -66,11 +66,13 @@ def solve_flow(
     fairness: bool = True,
     use: NDArray | None = None,
     fixed: NDArray | None = None,
+    taken: NDArray | None = None,
 ) -> NDArray:
     """Kilograms on every candidate pair in a min-cost maximum flow.
 
     ``use`` selects the pairs the flow may use (default: ``graph.in_flow``); ``fixed``
-    holds kilograms already given per beneficiary and storage class. With
+    holds kilograms already given per beneficiary and storage class, ``taken``
+    kilograms of each lot already given on pairs outside ``use``. With
     ``fairness=False`` the tiers and urgency are left out: the result is the pure
     distance-minimising maximum flow, the benchmark's distance reference.
     """
@@ -91,6 +93,8 @@ def solve_flow(
     lots = np.unique(p_lot)
     bens = np.unique(p_ben)
     lot_units = _units(problem.lot_kg, step)
+    if taken is not None:
+        lot_units = np.maximum(lot_units - np.rint(taken / step).astype(np.int64), 0)
 
     source, sink = 0, 1
     lot_node = 2 + np.arange(n_lots)
@@ -130,3 +134,50 @@ def solve_flow(
         raise SolverError(f"min-cost flow failed with status {status}")
     x[pairs] = solver.flows(np.arange(len(pairs), dtype=np.int64)) * step
     return x
+
+
+def cross_flows(problem: Problem, graph: CandidateGraph, use: NDArray, inner: NDArray) -> NDArray:
+    """Kilograms on the pairs ``use & ~inner`` of a maximum flow that needs few of them.
+
+    A maximum flow on the ``inner`` pairs, then augmented through every ``use`` pair
+    (distance and fairness ignored). Fixing these kilograms and solving the ``inner``
+    pairs alone still places the maximum: the rest of this flow remains feasible.
+    """
+    step = problem.params.kg_step
+    n_lots = len(problem.lots)
+    pairs = np.flatnonzero(use)
+    x = np.zeros(graph.size)
+    if len(pairs) == 0:
+        return x
+    p_lot, p_ben = graph.lot[pairs], graph.ben[pairs]
+    bc_keys, bc_of_pair = np.unique(p_ben * 3 + problem.lot_class[p_lot], return_inverse=True)
+    bc_units = _units(np.nan_to_num(problem.ben_cap[bc_keys // 3, bc_keys % 3]), step)
+    lot_units = _units(problem.lot_kg, step)
+    lots = np.unique(p_lot)
+    source, sink = 0, 1
+    bc_node = 2 + n_lots + np.arange(len(bc_keys))
+    # Arcs: source → lot, then the pairs (lot → beneficiary and class), then → sink.
+    tail = np.concatenate([np.full(len(lots), source), 2 + p_lot, bc_node])
+    head = np.concatenate([2 + lots, bc_node[bc_of_pair], np.full(len(bc_keys), sink)])
+    pair_cap = np.minimum(lot_units[p_lot], bc_units[bc_of_pair])
+    cap = np.concatenate([lot_units[lots], pair_cap, bc_units])
+    on_pair = slice(len(lots), len(lots) + len(pairs))
+    outer = ~inner[pairs]
+    # A maximum flow without the outer pairs...
+    first_cap = cap.copy()
+    first_cap[on_pair] = np.where(outer, 0, pair_cap)
+    flow = _max_flow(tail, head, first_cap, source, sink)
+    # ... then augmented in its residual graph (arcs forward, then backward), outer pairs
+    # included; they carried nothing, so what the augmentation sends on them is their flow.
+    more = _max_flow(np.concatenate([tail, head]), np.concatenate([head, tail]),
+                     np.concatenate([cap - flow, flow]), source, sink)  # fmt: skip
+    x[pairs] = np.where(outer, more[on_pair], 0) * step
+    return x
+
+
+def _max_flow(tail: NDArray, head: NDArray, cap: NDArray, source: int, sink: int) -> NDArray:
+    solver = max_flow.SimpleMaxFlow()
+    solver.add_arcs_with_capacity(tail, head, cap)
+    if solver.solve(source, sink) != solver.OPTIMAL:
+        raise SolverError("max flow failed")
+    return solver.flows(np.arange(len(tail), dtype=np.int64))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from matching import (
     allocate,
     check_feasible,
     greedy_allocate,
+    repair,
 )
 from matching.candidates import Problem, candidate_graph, widen
 from matching.flow import solve_flow
@@ -279,6 +281,19 @@ def test_divisible_lots_at_a_beneficiary_the_rounding_changed_are_solved_again()
     assert state.x[pair[0, 0]] == 60.0  # the whole lot stays
     assert state.x[[pair[2, 2], pair[2, 3]]].tolist() == [30.0, 20.0]  # undisturbed
     assert state.left_array().tolist() == [0.0, 0.0, 0.0]
+
+
+def test_a_first_flow_by_regions_keeps_the_kilograms_that_must_cross_a_border():
+    # Two beneficiaries, so two regions; every lot joins the region of its nearest, "w",
+    # which has room for 50 of the 160 kg: the rest must cross to "e".
+    lots = [lot(f"l{i}", kg=40.0) for i in range(4)]
+    bens = [ben("w", 1, cap=50.0), ben("e", 10)]
+    problem = Problem.build(lots, bens, PARAMS)
+    graph = candidate_graph(problem)
+    with mock.patch.multiple(repair, LOTS_PER_REGION=2, REGIONS_FROM=0):
+        state, near = repair.first_flow(problem, graph)
+    assert np.bincount(graph.ben, state.x, minlength=2).tolist() == pytest.approx([50.0, 110.0])
+    assert near.all()  # every lot has a pair across the border: step 4 solves them again
 
 
 def test_widening_searches_only_beneficiaries_with_room_left():

@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 from dataclasses import replace
+from unittest import mock
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -17,8 +19,10 @@ from matching import (
     greedy_allocate,
     jain_index,
     need_met_shares,
+    repair,
 )
 from matching.candidates import Problem, candidate_graph
+from matching.flow import solve_flow
 from tests.matching.strategies import instances, realistic_instance
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -35,6 +39,25 @@ def test_allocate_is_always_feasible(instance):
         assert why.reason in WHY
         assert why.need_after_kg == pytest.approx(max(0.0, why.need_before_kg - a.kg), abs=1e-6)
         assert why.text
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_the_first_flow_by_regions_places_as_much_as_one_flow_and_allocate_stays_feasible(
+    instance,
+):
+    lots, bens, params = instance
+    params = replace(params, resolve=True)
+    problem = Problem.build(lots, bens, params)
+    graph = candidate_graph(problem)
+    with mock.patch.multiple(repair, LOTS_PER_REGION=2, REGIONS_FROM=0):  # two lots a region
+        state, near = repair.first_flow(problem, graph)
+        result = allocate(lots, bens, params)
+    assert check_feasible(lots, bens, params, result) == []
+    assert state.x.sum() == pytest.approx(solve_flow(problem, graph).sum(), abs=1e-6)
+    assert (state.left_array() >= -1e-9).all()
+    assert (state.room_array() >= -1e-9).all()
+    assert not near[~np.isin(np.arange(len(lots)), graph.lot[graph.in_flow])].any()
 
 
 @settings(max_examples=60, deadline=None)
