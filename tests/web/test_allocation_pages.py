@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 
 from surplus.extensions import db
-from surplus.models import AllocationBatch, AllocationLine, LineStatus
+from surplus.models import AllocationBatch, AllocationLine, BatchStatus, LineStatus
 from tests import factories
 
 HX = {"HX-Request": "true"}
@@ -75,3 +75,21 @@ def test_lot_page_shows_the_best_placed_beneficiaries(w, login_as):
     lot = db.session.scalar(select(Lot).where(Lot.title == "Yaourts"))
     html = login_as(w.donor_user).get(f"/lots/{lot.id}").get_data(as_text=True)
     assert 'id="best-placed"' in html and ("CPAS Test" in html or "ASBL Test" in html)
+
+
+def test_the_list_tells_a_tick_that_only_booked_apart(w, login_as):
+    """An unattended tick that only booked claims ran no matcher: the list says so and
+    shows what it booked, rather than an empty discarded proposal."""
+    db.session.add(
+        AllocationBatch(
+            platform_id=w.platform.id,
+            unattended=True,
+            status=BatchStatus.DISCARDED,
+            summary={"lots": 0, "kg_offered": 0, "kg_placed": 0, "booked": 3, "unbooked": 2},
+        )
+    )
+    db.session.commit()
+    page = login_as(w.coordinator).get("/platform/allocation/").get_data(as_text=True)
+    row = re.search(r"<tr><td><a [^>]*>.*?</tr>", page, re.S).group(0)
+    assert "réservations seulement" in row and "3 · 2 sans tournée" in row
+    assert "Rien à attribuer" not in row  # the discarded proposal's label
