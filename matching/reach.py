@@ -18,7 +18,6 @@ planner.
 
 from __future__ import annotations
 
-import inspect
 import math
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Mapping, Sequence
@@ -99,11 +98,6 @@ def allocate_within_reach(
     return result
 
 
-# ``insert`` gives its fleet the service time (the fleet took it over from the shipments
-# while this was written); :func:`fits_alone` builds its fleet the same way.
-_FLEET_TAKES_SERVICE = "service_min" in inspect.signature(Fleet).parameters
-
-
 def fits_alone(run: RunPlan, shipments: Sequence[Shipment], params: Params) -> list[bool]:
     """For each shipment, whether ``run`` can take it alone as the run stands: what
     ``matching.booking.insert([run], shipment, params) is not None`` says, for all the
@@ -114,10 +108,7 @@ def fits_alone(run: RunPlan, shipments: Sequence[Shipment], params: Params) -> l
     live = [i for i, s in enumerate(shipments) if to_minutes(s.deadline, math.inf) > now]
     if not live:
         return found
-    if _FLEET_TAKES_SERVICE:
-        fleet = Fleet([run], params.circuity, service_min=params.service_min)
-    else:
-        fleet = Fleet([run], params.circuity)
+    fleet = Fleet([run], params.circuity, service_min=params.service_min)  # as ``insert``
     ships = Shipments.build([shipments[i] for i in live], params.circuity, params.service_min)
     rows = np.arange(len(live))
     planner = Planner(fleet, ships, distance_grid(fleet, ships, rows, np.arange(1)), 1)

@@ -79,9 +79,12 @@ class Shipments:
 
     def __post_init__(self) -> None:
         self.both = np.stack((self.pu, self.du), axis=1)  # (3, 2, S)
+        # One gather per kernel call; latest times with EPS added, as the kernels compare.
         self.table = np.column_stack(
-            (self.kg, self.ewp, self.lwp, self.ewd, self.lwd, self.pd_km)
-        )  # one gather per kernel call
+            (self.kg, self.ewp, self.lwp + EPS, self.ewd, self.lwd + EPS, self.pd_km)
+        )
+        # [earliest, latest + EPS] of [pickup, drop-off], shipments last (as ``both``).
+        self.windows = self.table[:, 1:5].T.reshape(2, 2, -1).transpose(1, 0, 2).copy()
 
     @classmethod
     def build(cls, shipments: Sequence[Shipment], circuity: float, svc: float) -> Shipments:

@@ -15,6 +15,7 @@ for ``m = n + 1`` (the return, whose latest time is ``start + max_duration_min``
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -27,22 +28,32 @@ if TYPE_CHECKING:
     from .model import RunPlan
 
 RAW = {"lat": 0, "lon": 1, "delta": 2, "ws": 3, "we": 4, "svc": 5}
-STATE = {"S": 0, "A": 1, "CW": 2, "Q": 3, "AS": 4, "load": 5, "dep": 6}
+STATE = {"S": 0, "A": 1, "CW": 2, "Q": 3, "AS": 4, "ASe": 5, "load": 6, "dep": 7}
 _PAD = {"delta": 0.0, "ws": -INF, "we": INF, "svc": 0.0}  # padding nodes: depot copies
+#: Float noise allowed on ``reach`` (km): far above the noise of minutes and km.
+REACH_MARGIN_KM = 1e-3
+#: Taken off the circle's bound (km), as ``kernels.MARGIN_KM`` off the distance bound.
+SPREAD_MARGIN_KM = 0.05
 
 
 class Fleet:
     """Padded arrays of a list of runs; rows grow when ``book`` inserts stops.
 
     ``raw[RAW[name]]`` holds the inputs per node (lat, lon, load delta, window start and
-    end, service minutes); ``state[STATE[name]]`` the results of the passes (``S``,
-    ``A``, ``CW``, ``Q``, ``AS``, ``load`` after the node, ``dep`` = ``S`` + service).
-    Coordinates are read at once; the time state of a run is read on first use
-    (:meth:`ensure`), so ``insert`` only pays for the runs it looks at.
+    end, service minutes); ``state[run, STATE[name]]`` the results of the passes (``S``,
+    ``A``, ``CW``, ``Q``, ``AS``, ``ASe`` = ``AS + EPS``, ``load`` after the node,
+    ``dep`` = ``S`` + service), one block per run so that a kernel gathers its runs at
+    once; ``gap[run, a, b]`` and ``on_board[run, a, b]``, per pair of edges ``a < b``,
+    what the exact scan checks between them (see :meth:`pair_checks`). Coordinates are read
+    at once; the time state of a run is read on first use (:meth:`ensure`), so
+    ``insert`` only pays for the runs it looks at. Bounds the kernels compare with are
+    kept with :data:`EPS` added (``cap_e``, ``ASe``), the same floats as adding it there.
     """
 
-    def __init__(self, runs: Sequence[RunPlan], circuity: float, spare: int = 0) -> None:
-        self.runs, self.circuity = runs, circuity
+    def __init__(
+        self, runs: Sequence[RunPlan], circuity: float, spare: int = 0, service_min: float = 0.0
+    ) -> None:
+        self.runs, self.circuity, self.svc = runs, circuity, service_min
         r_count = len(runs)
         self.n = np.array([len(r.stops) for r in runs], dtype=np.int64)
         width = int(self.n.max(initial=0)) + 2 + spare
@@ -50,6 +61,7 @@ class Fleet:
             [(r.depot_lat, r.depot_lon, r.capacity_kg, 60.0 / r.speed_kmh) for r in runs], float
         ).reshape(-1, 4)
         self.cap, self.mpk = head[:, 2].copy(), head[:, 3].copy()
+        self.cap_e = self.cap + EPS
         self.start = np.array([to_minutes(r.start, 0.0) for r in runs], float)
         duration = [INF if r.max_duration_min is None else r.max_duration_min for r in runs]
         self.end_l = self.start + np.array(duration, float)
@@ -68,9 +80,20 @@ class Fleet:
         self.ready = np.zeros(r_count, bool)
         self.all_ready = r_count == 0
         self.base_ok = np.zeros(r_count, bool)
-        self.state = np.zeros((len(STATE), r_count, width))
+        self.usable = np.ones(r_count, bool)  # not known to break a rule as given
+        self.top_load = np.zeros(r_count)  # the most load on board on any edge
+        self.reach = np.full(r_count, INF)  # km no insertion of ``service_min`` stops exceeds
+        self._carry: dict[int, tuple[Shipments, NDArray]] = {}
+        self._shape_state(width)
         self._shape_geometry(width)
         self._geometry(np.arange(r_count))
+
+    def _shape_state(self, width: int) -> None:
+        r_count = len(self.runs)
+        self.state = np.zeros((r_count, len(STATE), width))
+        self.gap = np.zeros((r_count, width - 1, width - 1))
+        self.on_board = np.zeros((r_count, width - 1, width - 1))
+        self.paired = np.zeros(r_count, bool)  # gap and on_board are current
 
     def _shape_geometry(self, width: int) -> None:
         r_count = len(self.runs)
@@ -79,6 +102,7 @@ class Fleet:
         self.centre = np.zeros((3, r_count))
         self.radius = np.zeros(r_count)
         self.longest = np.zeros(r_count)
+        self.spread = np.zeros(r_count)
 
     def _slots(self, rows: NDArray) -> tuple[NDArray, NDArray]:
         """Row and column of every regular stop of the given runs, in order."""
@@ -98,6 +122,9 @@ class Fleet:
         self.centre[:, rows] = centre
         self.radius[rows] = chord_km(u, centre[:, :, None], self.circuity).max(axis=1) + 1e-6
         self.longest[rows] = el.max(axis=1, initial=0.0)
+        # What the circle's bound takes off (see kernels.coarse_bounds), with room for
+        # its straight lines and float noise.
+        self.spread[rows] = self.radius[rows] * 2.0 + self.longest[rows] + SPREAD_MARGIN_KM
 
     def ensure(self, rows: NDArray) -> None:
         """Read the time state of the given runs, if not read yet."""
@@ -139,14 +166,98 @@ class Fleet:
         q_tail = np.minimum.accumulate(q[:, ::-1], axis=1)[:, ::-1]
         load = self.load0[rows, None] + np.cumsum(delta, axis=1)
         late = (serve - we)[:, 1:].max(axis=1)
-        fits = (load.max(axis=1) <= self.cap[rows] + EPS) & (load.min(axis=1) >= -EPS)
-        self.base_ok[rows] = (late <= EPS) & fits
+        self.top_load[rows] = load.max(axis=1)
+        fits = (self.top_load[rows] <= self.cap[rows] + EPS) & (load.min(axis=1) >= -EPS)
+        self.base_ok[rows] = self.usable[rows] = (late <= EPS) & fits
         cw_prev = np.concatenate([np.zeros((len(rows), 1)), cw[:, :-1]], axis=1)
-        self.state[:, rows] = (serve, arrive, cw, q, q_tail - cw_prev, load, serve + svc)
+        slack = q_tail - cw_prev
+        self.state[rows] = np.stack(
+            (serve, arrive, cw, q, slack, slack + EPS, load, serve + svc), axis=1
+        )
+        self.paired[rows] = False
+        # A stop on edge e delays node e + 1 by at least its service and its detour's
+        # minutes; both stops of an insertion fit that way (see pair_checks), so it adds
+        # at most twice the largest detour some edge can absorb.
+        inside = (_edges(slack.shape[1]) >= 1) & (_edges(slack.shape[1]) <= self.n[rows, None] + 1)
+        most = np.where(inside, slack, -INF).max(axis=1)
+        self.reach[rows] = 2.0 * (most + (EPS - self.svc)) / self.mpk[rows] + REACH_MARGIN_KM
+
+    def _derive_row(self, row: int) -> None:
+        """:meth:`_derive` for one row, on Python floats: the same operations in the same
+        order, so the same results, without the fixed cost of many small NumPy calls
+        (``book`` changes one run at a time)."""
+        delta, ws, we, svc = self.raw[2:, row].tolist()
+        el, mpk = self.el[row].tolist(), float(self.mpk[row])
+        base = float(self.start[row])
+        most = ws[0] - base
+        serve, arrive, steps = [base + most], [], []
+        for k in range(1, len(ws)):
+            step = svc[k - 1] + el[k - 1] * mpk
+            steps.append(step)
+            base += step
+            gap = ws[k] - base
+            if gap > most:
+                most = gap
+            serve.append(base + most)
+        arrive = [serve[0]] + [t + step for t, step in zip(serve[:-1], steps, strict=True)]
+        cw, total = [], 0.0
+        q, load, c, load0 = [], [], 0.0, float(self.load0[row])
+        for k in range(len(ws)):
+            total = serve[k] - arrive[k] if k == 0 else total + (serve[k] - arrive[k])
+            cw.append(total)
+            q.append(total + we[k] - serve[k])
+            c = delta[k] if k == 0 else c + delta[k]
+            load.append(load0 + c)
+        slack = q[:]
+        for k in range(len(ws) - 2, -1, -1):
+            if slack[k + 1] < slack[k]:
+                slack[k] = slack[k + 1]
+        for k in range(len(ws) - 1, 0, -1):
+            slack[k] -= cw[k - 1]
+        late = max(t - w for t, w in zip(serve[1:], we[1:], strict=True))
+        self.top_load[row] = top = max(load)
+        fits = top <= float(self.cap[row]) + EPS and min(load) >= -EPS
+        self.base_ok[row] = self.usable[row] = late <= EPS and fits
+        self.state[row] = (
+            serve,
+            arrive,
+            cw,
+            q,
+            slack,
+            [x + EPS for x in slack],
+            load,
+            [t + x for t, x in zip(serve, svc, strict=True)],
+        )
+        self.paired[row] = False
+        most = max(slack[1 : int(self.n[row]) + 2])
+        self.reach[row] = 2.0 * (most + (EPS - self.svc)) / mpk + REACH_MARGIN_KM
+
+    def pair_checks(self, ri: NDArray) -> None:
+        """Make ``gap`` and ``on_board`` current for the runs ``ri``: per pair of edges
+        ``a < b``, a delay on arrival at node ``a + 1`` breaks no window of nodes
+        ``a + 1..b`` iff it is at most ``gap[a, b]`` (``min(Q_(a+1)..Q_b) - CW_a``, plus
+        EPS; inf unless ``b > a``), and ``on_board[a, b]`` is the most load on board on
+        edges ``a..b`` (made on first use after each change of the run)."""
+        rows = ri[~self.paired[ri]]
+        if not rows.size:
+            return
+        if rows.size > 1:
+            rows = np.unique(rows)
+        block = self.state[rows]
+        q, cw, load = block[:, STATE["Q"]], block[:, STATE["CW"]], block[:, STATE["load"]]
+        later, not_after = _pair_masks(q.shape[1] - 1)
+        between = np.minimum.accumulate(np.where(later, q[:, None, :-1], INF), axis=2)
+        between -= cw[:, :-1, None]
+        between += EPS
+        self.gap[rows] = between
+        self.on_board[rows] = np.maximum.accumulate(
+            np.where(not_after, load[:, None, :-1], -INF), axis=2
+        )
+        self.paired[rows] = True
 
     def serve(self, row: int) -> NDArray:
         """Planned service start of every node of a run (minutes)."""
-        return self.state[STATE["S"], row]
+        return self.state[row, STATE["S"]]
 
     def copy(self) -> Fleet:
         """An independent copy (``book`` runs two planners on the same runs)."""
@@ -164,6 +275,13 @@ class Fleet:
             "centre",
             "radius",
             "longest",
+            "spread",
+            "usable",
+            "reach",
+            "top_load",
+            "gap",
+            "on_board",
+            "paired",
         )
         for name in names:
             setattr(twin, name, getattr(self, name).copy())
@@ -198,7 +316,7 @@ class Fleet:
         u = np.concatenate([u, np.repeat(u[:, -1:], self.u.shape[2] - n - 4, axis=1)], axis=1)
         self.n[row] = n + 2
         self._geometry(np.array([row]), u[:, None])
-        self._derive(np.array([row]))
+        self._derive_row(row)
 
     def remove_stops(self, row: int, k_p: int, k_d: int) -> None:
         """Take out the nodes ``k_p`` and ``k_d`` (a shipment's pickup and drop-off)."""
@@ -211,37 +329,58 @@ class Fleet:
         u = np.concatenate([u, np.repeat(u[:, -1:], self.u.shape[2] - n, axis=1)], axis=1)
         self.n[row] = n - 2
         self._geometry(np.array([row]), u[:, None])
-        self._derive(np.array([row]))
+        self._derive_row(row)
 
     def _widen(self, width: int) -> None:
         extra = np.repeat(self.raw[:, :, -1:], width - self.raw.shape[2], axis=2)
         self.raw = np.concatenate([self.raw, extra], axis=2)
-        self.state = np.zeros((len(STATE),) + self.raw.shape[1:])
+        self._shape_state(width)
         self._shape_geometry(width)
         everything = np.arange(len(self.runs))
         self._geometry(everything)
         self._derive(everything[self.ready])
 
-    def can_carry(self, ships: Shipments, si: NDArray, ri: NDArray) -> NDArray:
-        """Storage class and weight allow the shipment on the run's vehicle at all."""
-        return self.carry[ships.need[si], ri] & (ships.kg[si] <= self.cap[ri] + EPS)
+    def carry_ok(self, ships: Shipments) -> NDArray:
+        """``[shipment, run]``: storage class and weight allow the shipment on the run's
+        vehicle at all (made once per set of shipments)."""
+        kept = self._carry.get(id(ships))
+        if kept is None or kept[0] is not ships:
+            table = self.carry[ships.need[:, None], np.arange(len(self.runs))[None, :]]
+            table &= ships.kg[:, None] <= self.cap_e[None, :]
+            kept = self._carry[id(ships)] = (ships, table)
+        return kept[1]
 
     def gather(self, ri: NDArray) -> dict[str, Any]:
-        """Rows ``ri`` of the state, trimmed to the widest of them.
+        """Rows ``ri`` of the state, trimmed to the widest of them (``E`` edges):
+        each name of :data:`STATE` per node (``dep`` per edge), ``u``, ``el``, ``mpk``,
+        ``valid`` (the edge is one of the run's).
 
         When every item is on the same run, that row is returned once, to broadcast.
         """
         if len(ri) > 1 and (ri == ri[0]).all():
             ri = ri[:1]
         e_count = int(self.n[ri].max(initial=0)) + 1
-        block = self.state[:, ri, : e_count + 1]
-        g: dict[str, Any] = {name: block[k] for name, k in STATE.items()}
+        block = self.state.take(ri, axis=0)[:, :, : e_count + 1]
+        g: dict[str, Any] = {name: block[:, k] for name, k in STATE.items()}
         g["dep"] = g["dep"][:, :-1]
         g["u"] = self.u[:, ri, : e_count + 1]
         g["el"] = self.el[ri, :e_count]
         g["E"], g["mpk"] = e_count, self.mpk[ri, None]
-        g["valid"] = np.arange(e_count)[None, :] <= self.n[ri, None]
+        g["valid"] = _edges(e_count)[None, :] <= self.n[ri, None]
         return g
+
+
+@functools.cache
+def _pair_masks(e_count: int) -> tuple[NDArray, NDArray]:
+    """``later[a, b]``: edge ``b`` comes after edge ``a``; ``not_after[a, b]``: ``b >= a``."""
+    idx = np.arange(e_count)
+    later = idx[None, :] > idx[:, None]
+    return later, ~later.T
+
+
+@functools.cache
+def _edges(e_count: int) -> NDArray:
+    return np.arange(e_count)
 
 
 def _stops(runs: Sequence[RunPlan]) -> list[Any]:

@@ -36,7 +36,7 @@ Objective: ``insert`` minimises ``added_km`` over every run and every pair of po
    where a stop fits on its own (window, room on board, and the leg's detour ellipse
    against the slack of the stops after it, from the run's arrival times and waits read
    on first use), and rules the run out when no pair of legs is left; otherwise the
-   exact *scan* tries every pair of legs at once with NumPy, the pickup's delay
+   exact *scan* tries every pair of those legs at once with NumPy, the pickup's delay
    shrinking by the waiting at the stops in between. Stop when the least value is
    exact: it is the answer (equal costs go to the run listed first).
 
@@ -103,7 +103,7 @@ def insert(runs: Sequence[RunPlan], shipment: Shipment, params: Params) -> Inser
     """
     if not _bookable([shipment], params) or not runs:
         return None
-    fleet = Fleet(runs, params.circuity)
+    fleet = Fleet(runs, params.circuity, service_min=params.service_min)
     ships = Shipments.build([shipment], params.circuity, params.service_min)
     one = np.zeros(1, np.int64)
     planner = Planner(fleet, ships, distance_grid(fleet, ships, one, np.arange(len(runs))), 1)
@@ -131,7 +131,7 @@ def _prepare(
     if len(set(ids)) != len(ids):
         raise InvalidInputError("shipment ids must be unique")
     active = _bookable(shipments, params)
-    fleet = Fleet(runs, params.circuity, spare=4)
+    fleet = Fleet(runs, params.circuity, spare=4, service_min=params.service_min)
     fleet.ensure(np.arange(len(runs)))
     ships = Shipments.build([shipments[i] for i in active], params.circuity, params.service_min)
     bounds, level = near_grid(fleet, ships, np.arange(len(active)), np.arange(len(runs)), NEAR_KM)

@@ -1,6 +1,7 @@
 """The estimates of a shipment's cost on a run, from cheapest to exact.
 
-Level 0, :func:`coarse_bounds`: from a circle around the run (no per-node work).
+Level 0, :func:`coarse_bounds` (:func:`coarse_column` for many shipments on one run):
+from a circle around the run (no per-node work).
 
 Level 1, :func:`distance_bounds` (:func:`distance_column` for many shipments on one
 run, :func:`near_grid` and :func:`distance_grid` for a whole table): km only. For each
@@ -8,18 +9,26 @@ edge, the pickup's detour and the drop-off's detour; the cheapest pickup edge be
 each drop-off edge (or both stops on one edge) bounds the added km from below. Needs no
 time state.
 
-Level 2, :func:`_slack`: the same bound over the edges where each stop fits on its own:
-its window, room on board, and its detour time against the slack behind the edge (the
-edge's detour ellipse). A feasible pair passes both checks, because putting the other
-stop in only delays and loads the run more. :func:`exact_costs` uses it as a filter: a
-shipment with no such pair fits nowhere on the run (most of the runs a shipment is
-tried on, once runs fill up), and the scan below is skipped.
+Every bound is ``inf`` beyond the run's ``reach`` (:class:`~matching.booking.fleet.Fleet`):
+each stop of an insertion delays the node after its edge by at least its service and
+its detour's minutes, which must fit in that node's slack, so an insertion adds at most
+twice the largest detour one edge can absorb. Once runs fill up, that rules out many
+runs without looking at their edges.
 
-Level 3, :func:`exact_costs` and :func:`scan`: every pair of edges ``a <= b`` at once.
-The pickup on edge ``a`` delays node ``a + 1`` by ``delay1``; the delay left at node
-``b`` is ``max(0, delay1 - waiting between them)``, which gives the drop-off's exact
-time; the nodes in between, the drop-off, the nodes after it and the load on every edge
-from ``a`` to ``b`` are all checked against the arrays of
+Level 2, :func:`_fits`: each stop alone on each edge (:func:`edge_terms`): its window,
+room on board, and its detour time against the slack behind the edge (the edge's
+detour ellipse). A feasible pair passes both checks, because putting the other stop in
+only delays and loads the run more. :func:`exact_costs` uses it as a filter (a shipment
+with no such edges fits nowhere on the run: most of the runs a shipment is tried on,
+once runs fill up) and to choose the pairs it scans.
+
+Level 3, :func:`exact_costs` and :func:`scan`: pairs of edges ``a <= b`` at once
+(:func:`scan` every pair; :func:`exact_costs` the pairs level 2 leaves, a few per
+shipment instead of hundreds, with the same checks on the same floats, so the same
+result). The pickup on edge ``a`` delays node ``a + 1`` by ``delay1``; the delay left at
+node ``b`` is ``max(0, delay1 - waiting between them)``, which gives the drop-off's
+exact time; the nodes in between, the drop-off, the nodes after it and the load on every
+edge from ``a`` to ``b`` are all checked against the arrays of
 :mod:`matching.booking.fleet`.
 
 Each function takes shipment indices ``si`` and run indices ``ri``; ``inf`` means the
@@ -36,7 +45,7 @@ from numpy.typing import NDArray
 
 from ..distance import EARTH_RADIUS_KM
 from .arrays import EPS, INF, Shipments, chord_km
-from .fleet import Fleet
+from .fleet import Fleet, _edges
 
 #: Level-1 bounds measure the new legs as straight lines through the Earth (the chord
 #: of two unit vectors, read off one dot product), shorter than the great circle by
@@ -50,9 +59,13 @@ def _exclusive_prefix_min(x: NDArray) -> NDArray:
     return np.concatenate([np.full(x.shape[:-1] + (1,), INF), before[..., :-1]], axis=-1)
 
 
-def _carry_ok(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> NDArray:
-    known_bad = fleet.ready[ri] & ~fleet.base_ok[ri]
-    return fleet.can_carry(ships, si, ri) & ~known_bad
+def _keep(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray, lb: NDArray) -> NDArray:
+    """The bounds ``lb`` of items ``(si, ri)``, ``inf`` where the run cannot take the
+    shipment at all: its vehicle, a rule the run breaks as given, or a bound beyond the
+    run's ``reach`` (the most an insertion can add, from the slack of its edges)."""
+    ok = fleet.carry_ok(ships)[si, ri] & fleet.usable[ri]
+    ok &= lb <= fleet.reach[ri]
+    return np.where(ok, lb, INF)
 
 
 def coarse_bounds(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> NDArray:
@@ -61,14 +74,18 @@ def coarse_bounds(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> N
     Every node lies within ``radius`` of the run's centre ``C`` and every edge is at
     most ``longest`` long, so by the triangle inequality a stop at ``X`` detours at least
     ``2 (d(C, X) - radius) - longest`` on any edge, and a shipment costs at least the
-    larger of its two stops' detours.
+    larger of its two stops' detours (``d`` read as a straight line, as in level 1).
     """
-    centre = fleet.centre[:, ri]
-    reach = fleet.radius[ri] * 2.0 + fleet.longest[ri]
-    p = 2.0 * chord_km(centre, ships.pu[:, si], fleet.circuity) - reach
-    d = 2.0 * chord_km(centre, ships.du[:, si], fleet.circuity) - reach
-    lb = np.maximum(np.maximum(p, d), 0.0)
-    return np.where(_carry_ok(fleet, ships, si, ri), lb, INF)
+    dot = (ships.both[:, :, si] * fleet.centre[:, None, ri]).sum(axis=0)
+    return _coarse(fleet, ships, si, ri, dot)
+
+
+def _coarse(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray, dot: NDArray) -> NDArray:
+    """:func:`coarse_bounds` from the dot products of both stops with the centres."""
+    far = _chords(dot, EARTH_RADIUS_KM * fleet.circuity).max(axis=0)
+    far *= 2.0
+    far -= fleet.spread[ri]
+    return _keep(fleet, ships, si, ri, np.maximum(far, 0.0))
 
 
 def _chords(dot: NDArray, scale: float) -> NDArray:
@@ -82,18 +99,16 @@ def _chords(dot: NDArray, scale: float) -> NDArray:
     return dot
 
 
-def _detours(
-    dp: NDArray, dd: NDArray, el: NDArray, valid: NDArray | None, pd_km: NDArray
-) -> NDArray:
-    """The level-1 bound from each stop's km to the nodes (last axis) and the edges' km."""
-    p_det = dp[..., :-1] + dp[..., 1:] - el
-    d_det = dd[..., :-1] + dd[..., 1:] - el
-    same = dp[..., :-1] + pd_km + dd[..., 1:] - el
+def _detours(dist: NDArray, el: NDArray, valid: NDArray | None, pd_km: NDArray) -> NDArray:
+    """The level-1 bound from each stop's km to the nodes (``dist``: pickup and drop-off
+    on a first axis of 2, nodes on the last) and the edges' km."""
+    det = dist[..., :-1] + dist[..., 1:]
+    det -= el
+    same = dist[0, ..., :-1] + pd_km + dist[1, ..., 1:] - el
     if valid is not None:
-        p_det = np.where(valid, p_det, INF)
-        d_det = np.where(valid, d_det, INF)
+        det = np.where(valid, det, INF)
         same = np.where(valid, same, INF)
-    pair = (_exclusive_prefix_min(p_det) + d_det).min(axis=-1)
+    pair = (_exclusive_prefix_min(det[0]) + det[1]).min(axis=-1)
     return np.minimum(pair, same.min(axis=-1)) - MARGIN_KM
 
 
@@ -105,22 +120,38 @@ def distance_bounds(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) ->
     u, el = fleet.u[:, ri, : e_count + 1], fleet.el[ri, :e_count]
     valid = np.arange(e_count)[None, :] <= fleet.n[ri, None]
     scale = EARTH_RADIUS_KM * fleet.circuity
-    pu, du = ships.pu[:, si, None], ships.du[:, si, None]
-    dp = _chords(pu[0] * u[0] + pu[1] * u[1] + pu[2] * u[2], scale)
-    dd = _chords(du[0] * u[0] + du[1] * u[1] + du[2] * u[2], scale)
-    lb = _detours(dp, dd, el, valid, ships.pd_km[si, None])
-    return np.where(_carry_ok(fleet, ships, si, ri), lb, INF)
+    ends = ships.both[:, :, si, None]
+    dist = _chords(ends[0] * u[0] + ends[1] * u[1] + ends[2] * u[2], scale)
+    lb = _detours(dist, el, valid, ships.pd_km[si, None])
+    return _keep(fleet, ships, si, ri, lb)
 
 
 def distance_column(fleet: Fleet, ships: Shipments, si: NDArray, r: int) -> NDArray:
-    """Level 1 for shipments ``si`` on the one run ``r``: two matrix products."""
+    """Level 1 for shipments ``si`` on the one run ``r``: one matrix product."""
     nodes = int(fleet.n[r]) + 2
     u, el = fleet.u[:, r, :nodes], fleet.el[r, : nodes - 1]
     scale = EARTH_RADIUS_KM * fleet.circuity
-    dp = _chords(ships.pu[:, si].T @ u, scale)
-    dd = _chords(ships.du[:, si].T @ u, scale)
-    lb = _detours(dp, dd, el, None, ships.pd_km[si, None])
-    return np.where(_carry_ok(fleet, ships, si, np.full(len(si), r)), lb, INF)
+    dot = ships.both[:, :, si].reshape(3, -1).T @ u
+    lb = _detours(_chords(dot, scale).reshape(2, len(si), nodes), el, None, ships.pd_km[si, None])
+    return _keep_column(fleet, ships, si, r, lb)
+
+
+def coarse_column(fleet: Fleet, ships: Shipments, si: NDArray, r: int) -> NDArray:
+    """Level 0 for shipments ``si`` on the one run ``r``: one matrix product."""
+    dot = (fleet.centre[:, r] @ ships.both[:, :, si].reshape(3, -1)).reshape(2, -1)
+    far = _chords(dot, EARTH_RADIUS_KM * fleet.circuity).max(axis=0)
+    far *= 2.0
+    far -= fleet.spread[r]
+    return _keep_column(fleet, ships, si, r, np.maximum(far, 0.0))
+
+
+def _keep_column(fleet: Fleet, ships: Shipments, si: NDArray, r: int, lb: NDArray) -> NDArray:
+    """:func:`_keep` for items all on the run ``r``."""
+    if not fleet.usable[r]:
+        return np.full(len(si), INF)
+    ok = fleet.carry_ok(ships)[si, r]
+    ok &= lb <= fleet.reach[r]
+    return np.where(ok, lb, INF)
 
 
 def near_grid(
@@ -132,7 +163,8 @@ def near_grid(
     A shipment's cheapest runs are near it, so the km-only bound is spent on the pairs
     the run's circle leaves close; the planner raises the others if it ever needs them.
     """
-    val = coarse_bounds(fleet, ships, si[:, None], ri[None, :])
+    dot = np.tensordot(ships.both[:, :, si], fleet.centre[:, ri], axes=(0, 0))
+    val = _coarse(fleet, ships, si[:, None], ri[None, :], dot)
     level = np.zeros(val.shape, np.int8)
     near = val < near_km
     for c in np.nonzero(near.any(axis=0))[0].tolist():
@@ -164,11 +196,9 @@ def distance_grid(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> N
         for lo in range(0, len(rows), chunk):
             at = rows[lo : lo + chunk]
             s = si[at]
-            dp = _chords(np.tensordot(ships.pu[:, s].T, u, axes=1), scale)
-            dd = _chords(np.tensordot(ships.du[:, s].T, u, axes=1), scale)
-            lb = _detours(dp, dd, el, valid, ships.pd_km[s, None, None])
-            ok = _carry_ok(fleet, ships, s[:, None], rc[None, :])
-            out[at[:, None], cols[None, :]] = np.where(ok, lb, INF)
+            dist = _chords(np.tensordot(ships.both[:, :, s], u, axes=(0, 0)), scale)
+            lb = _detours(dist, el, valid, ships.pd_km[s, None, None])
+            out[at[:, None], cols[None, :]] = _keep(fleet, ships, s[:, None], rc[None, :], lb)
     return out
 
 
@@ -180,92 +210,141 @@ def edge_terms(
     ``alone`` adds the masks of stops admissible alone (``d_ok``, ``alone_ok``).
     """
     g = fleet.gather(ri)
-    mpk = g["mpk"]
-    dp, dd = chord_km(g["u"][:, None], ships.both[:, :, si, None], fleet.circuity)
-    kg, ewp, lwp, ewd, lwd, pd_km = ships.table[si].T[:, :, None]
+    mpk, el = g["mpk"], g["el"]
+    # Pickup and drop-off side by side on a first axis of 2, as in ``ships.both``.
+    dist = chord_km(g["u"][:, None], ships.both[:, :, si, None], fleet.circuity)
+    dp, dd = dist
+    kg, _, _, ewd, lwd_e, pd_km = ships.table[si].T[:, :, None]
+    early, late_e = ships.windows[:, :, si, None]
     svc = ships.svc
-    dep, arr1, as1 = g["dep"], g["A"][:, 1:], g["AS"][:, 1:]
-    ok_run = fleet.base_ok[ri] & fleet.can_carry(ships, si, ri)
+    dep, arr1, as1_e = g["dep"], g["A"][:, 1:], g["ASe"][:, 1:]
+    ok_run = fleet.base_ok[ri] & fleet.carry_ok(ships)[si, ri]
     valid = g["valid"] & ok_run[:, None]
-    room = g["load"][:, :-1] + kg <= fleet.cap[ri, None] + EPS
-    sp = np.maximum(dep + dp[:, :-1] * mpk, ewp)
-    p_ok = valid & room & (sp <= lwp + EPS)
-    delay1 = sp + svc + dp[:, 1:] * mpk - arr1
-    sd_same = np.maximum(sp + svc + pd_km * mpk, ewd)
-    same_ok = p_ok & (sd_same <= lwd + EPS)
-    same_ok &= sd_same + svc + dd[:, 1:] * mpk - arr1 <= as1 + EPS
+    room = valid & (g["load"][:, :-1] + kg <= fleet.cap_e[ri, None])
+    dist_m = dist * mpk
+    begin = np.maximum(dep + dist_m[:, :, :-1], early)  # service start of each stop alone
+    fine = room & (begin <= late_e)
+    begin_svc = begin + svc
+    late = begin_svc + dist_m[:, :, 1:]
+    late -= arr1  # delay each stop alone brings to the next node
+    sp, p_ok, delay1 = begin[0], fine[0], late[0]
+    sd_same = np.maximum(begin_svc[0] + pd_km * mpk, ewd)
+    same_ok = p_ok & (sd_same <= lwd_e)
+    same_ok &= sd_same + svc + dist_m[1, :, 1:] - arr1 <= as1_e
+    det = dist[:, :, :-1] + dist[:, :, 1:]
+    det -= el
     t = {
         "g": g,
         "kg": kg,
         "ewd": ewd,
-        "lwd": lwd,
+        "lwd_e": lwd_e,
         "dd": dd,
+        "ddm": dist_m[1],
         "sp": sp,
         "sd_same": sd_same,
         "delay1": delay1,
         "valid": valid,
         "p_ok": p_ok,
         "same_ok": same_ok,
-        "p_det": dp[:, :-1] + dp[:, 1:] - g["el"],
-        "d_det": dd[:, :-1] + dd[:, 1:] - g["el"],
-        "same_cost": dp[:, :-1] + pd_km + dd[:, 1:] - g["el"],
+        "p_det": det[0],
+        "d_det": det[1],
+        "same_cost": dp[:, :-1] + pd_km + dd[:, 1:] - el,
     }
     if alone:
-        sd0 = np.maximum(dep + dd[:, :-1] * mpk, ewd)
-        d_ok = valid & room & (sd0 <= lwd + EPS)
-        t["d_ok"] = d_ok & (sd0 + svc + dd[:, 1:] * mpk - arr1 <= as1 + EPS)
-        t["alone_ok"] = p_ok & (delay1 <= as1 + EPS)
-        t["sd0"] = sd0
+        t["d_ok"] = fine[1] & (late[1] <= as1_e)
+        # The pickup alone; a feasible pair passes this check too, up to float noise on
+        # the way, which the doubled tolerance absorbs.
+        t["alone_ok"] = p_ok & (delay1 <= as1_e + EPS)
+        t["sd0"] = begin[1]
     return t
 
 
-def _slack(t: dict[str, Any]) -> NDArray:
-    pickups = _exclusive_prefix_min(np.where(t["alone_ok"], t["p_det"], INF))
-    pair = (pickups + np.where(t["d_ok"], t["d_det"], INF)).min(axis=1)
-    return np.minimum(pair, np.where(t["same_ok"], t["same_cost"], INF).min(axis=1))
+def _fits(t: dict[str, Any]) -> NDArray:
+    """Level 2 as a filter: some pickup edge and some drop-off edge admit their stop
+    alone, or both fit on one edge (else the item fits nowhere on its run)."""
+    return (t["alone_ok"].any(axis=1) & t["d_ok"].any(axis=1)) | t["same_ok"].any(axis=1)
 
 
 def exact_costs(
     fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray
 ) -> tuple[NDArray, NDArray, NDArray]:
-    """Level 3 for aligned items, the level-2 bound first as a filter from the same edge
-    terms (an item whose level 2 is ``inf`` fits nowhere on the run): (added km, pickup
-    edge, drop-off edge)."""
+    """Level 3 for aligned items, the level-2 filter first from the same edge terms:
+    (added km, pickup edge, drop-off edge). Equal to :func:`scan`'s, ties included."""
     fleet.ensure(ri)
-    cost = np.empty(len(si))
+    cost = np.full(len(si), INF)
     a, b = np.zeros(len(si), np.int64), np.zeros(len(si), np.int64)
     for lo in range(0, len(si), 256):
-        part = slice(lo, lo + 256)
-        r = ri[part]
-        t = edge_terms(fleet, ships, si[part], r)
-        bound = _slack(t)
-        fits = np.isfinite(bound)
-        if fits.all():
-            bound, a[part], b[part] = _scan_terms(fleet, ships, r, t)[:3]
-        elif fits.any():
-            km, a_fits, b_fits = _scan_terms(fleet, ships, r[fits], _subset(t, fits))[:3]
-            bound[fits] = km
-            a[part][fits], b[part][fits] = a_fits, b_fits
-        cost[part] = bound
+        r = ri[lo : lo + 256]
+        t = edge_terms(fleet, ships, si[lo : lo + 256], r)
+        fits = np.nonzero(_fits(t))[0]
+        if fits.size:
+            at = lo + fits
+            cost[at], a[at], b[at] = _scan_pairs(fleet, ships, r[fits], t, fits)
     return cost, a, b
 
 
-#: The edge terms and run rows that :func:`_scan_terms` reads.
-_SCAN_TERMS = (
-    "kg", "ewd", "lwd", "dd", "sp", "sd_same", "delay1", "valid", "p_ok", "same_ok",
-    "p_det", "d_det", "same_cost",
-)  # fmt: skip
-_SCAN_ROWS = ("CW", "dep", "A", "AS", "Q", "load", "mpk")
-
-
-def _subset(t: dict[str, Any], keep: NDArray) -> dict[str, Any]:
-    """The edge terms of the items ``keep`` (run rows shared by every item stay shared)."""
-    g = t["g"]
-    shared = g["mpk"].shape[0] != len(keep)
-    out = {k: t[k][keep] for k in _SCAN_TERMS}
-    out["g"] = {k: g[k] if shared else g[k][keep] for k in _SCAN_ROWS}
-    out["g"]["E"] = g["E"]
-    return out
+def _scan_pairs(
+    fleet: Fleet, ships: Shipments, ri: NDArray, t: dict[str, Any], f: NDArray
+) -> tuple[NDArray, NDArray, NDArray]:
+    """:func:`_scan_terms` for the items ``f`` of the edge terms ``t`` (on runs ``ri``),
+    over the pairs of edges that can hold a feasible insertion: a pickup edge where the
+    pickup fits alone before a drop-off edge where the drop-off does (a feasible pair
+    passes both checks), and the same-edge pairs. Every check is the scan's, on the
+    same floats, and ties go to the same pair (the first in edge order)."""
+    g, e_count, m = t["g"], t["g"]["E"], len(f)
+    at = np.arange(m)
+    rows = f[:, None]
+    same = np.where(t["same_ok"][f], t["same_cost"][f], INF)
+    j = same.argmin(axis=1)
+    cost_d = same[at, j]
+    pick, drop = t["alone_ok"][f], t["d_ok"][f]
+    n_p, n_d = pick.sum(axis=1), drop.sum(axis=1)
+    mp, md = int(n_p.max()), int(n_d.max())
+    if not (mp and md):
+        return cost_d, j, j
+    # Candidate edges first, in edge order; then padding, past each item's own count.
+    pa = np.argsort(~pick, axis=1, kind="stable")[:, :mp]
+    pb = np.argsort(~drop, axis=1, kind="stable")[:, :md]
+    ok = (_edges(mp) < n_p[:, None])[:, :, None] & (_edges(md) < n_d[:, None])[:, None, :]
+    ok &= pa[:, :, None] < pb[:, None, :]
+    gr = (f if g["mpk"].shape[0] > 1 else np.zeros_like(f))[:, None]  # the item's run row
+    cw = g["CW"]
+    delay1 = t["delay1"][rows, pa][:, :, None]
+    lag = np.maximum(delay1 - (cw[gr, pb][:, None, :] - cw[gr, pa][:, :, None]), 0.0)
+    ddm = t["ddm"]
+    sd = g["dep"][gr, pb][:, None, :] + lag
+    sd += ddm[rows, pb][:, None, :]
+    np.maximum(sd, t["ewd"][f][:, :, None], out=sd)
+    ok &= sd <= t["lwd_e"][f][:, :, None]
+    nxt = pb + 1
+    sd += ships.svc
+    sd += ddm[rows, nxt][:, None, :]
+    sd -= g["A"][gr, nxt][:, None, :]
+    ok &= sd <= g["ASe"][gr, nxt][:, None, :]
+    # The checks between the two edges, skipped where they cannot fail: a pickup whose
+    # delay fits the slack of every node after it (not only up to the drop-off's edge),
+    # and a shipment that fits on top of the run's heaviest load.
+    kg = t["kg"][f]
+    cap_e = fleet.cap_e[ri, None]
+    gaps = not (g["ASe"][gr, pa + 1] >= delay1[:, :, 0])[ok.any(axis=2)].all()
+    loads = not (fleet.top_load[ri, None] + kg <= cap_e).all()
+    if gaps or loads:
+        fleet.pair_checks(ri)
+        w = fleet.gap.shape[1]
+        pair = (ri[:, None, None] * w + pa[:, :, None]) * w + pb[:, None, :]  # (run, a, b)
+        if gaps:
+            ok &= delay1 <= fleet.gap.reshape(-1).take(pair)
+        if loads:
+            ok &= fleet.on_board.reshape(-1).take(pair) + kg[:, :, None] <= cap_e[:, :, None]
+    cost = np.where(ok, t["p_det"][rows, pa][:, :, None] + t["d_det"][rows, pb][:, None, :], INF)
+    flat = cost.reshape(m, -1).argmin(axis=1)
+    cost_o = cost.reshape(m, -1)[at, flat]
+    i, k = np.divmod(flat, md)
+    a, b = pa[at, i], pb[at, k]
+    # The scan's order: the least cost, then the first pair (pickup edge, drop-off edge);
+    # with no feasible pair at all, (0, 0) as the scan's argmin gives.
+    first = (cost_d < cost_o) | ((cost_d == cost_o) & (j * (e_count + 1) < a * e_count + b))
+    return np.where(first, cost_d, cost_o), np.where(first, j, a), np.where(first, j, b)
 
 
 def scan(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> tuple[NDArray, ...]:
@@ -300,13 +379,13 @@ def _scan_terms(
     lag = np.maximum(delay1 - (cw[:, None, :] - cw[:, :, None]), 0.0)
     sd = np.maximum(g["dep"][:, None, :] + lag + dd[:, None, :-1] * mpk, t["ewd"][:, :, None])
     ok = later & t["p_ok"][:, :, None] & t["valid"][:, None, :]
-    ok &= sd <= t["lwd"][:, :, None] + EPS
+    ok &= sd <= t["lwd_e"][:, :, None]
     after = sd + ships.svc + dd[:, None, 1:] * mpk - g["A"][:, None, 1:]
-    ok &= after <= g["AS"][:, None, 1:] + EPS
+    ok &= after <= g["ASe"][:, None, 1:]
     between = np.minimum.accumulate(np.where(later, g["Q"][:, None, :-1], INF), axis=2)
     ok &= delay1 <= between - cw[:, :, None] + EPS
     on_board = np.maximum.accumulate(np.where(not_after, g["load"][:, None, :-1], -INF), axis=2)
-    ok &= on_board + t["kg"][:, :, None] <= fleet.cap[ri, None, None] + EPS
+    ok &= on_board + t["kg"][:, :, None] <= fleet.cap_e[ri, None, None]
     cost = np.where(ok, t["p_det"][:, :, None] + t["d_det"][:, None, :], INF)
     cost[:, idx, idx] = np.where(t["same_ok"], t["same_cost"], INF)
     sd[:, idx, idx] = t["sd_same"]

@@ -13,12 +13,13 @@ A row's ``k`` cheapest runs are known once its ``k`` smallest entries are exact,
 every other entry bounds its true cost from below. :meth:`Planner.settle` gets there
 best first, for many rows at once: each round makes exact the smallest inexact entries
 that could still enter a row's top ``k`` (coarse ones, when many, get their distance
-bound first), a few per row, four times more each round for rows that take long (a
-shipment that fits nowhere must rule out every run).
+bound first), sixteen per row, eight times more each round for rows that take long (a
+shipment that fits nowhere must rule out every run; most entries tried turn out
+``inf``, so a wide first round saves rounds).
 
 Work is kept per changed run: after a booking, regret bounds only that run's column
-again (its circle's bound for every row, the distance bound, one matrix product, where
-that could enter a row's top two) and settles only the rows whose two cheapest runs may
+again (its circle's bound for every row and the distance bound where that could enter
+a row's top two, one matrix product each) and settles only the rows whose two cheapest runs may
 have changed; the sequential planner and the improvement bound a row's changed runs
 when they next look at the row.
 """
@@ -32,7 +33,13 @@ from numpy.typing import NDArray
 
 from .arrays import Shipments, chord_km
 from .fleet import Fleet
-from .kernels import coarse_bounds, distance_bounds, distance_column, exact_costs
+from .kernels import (
+    coarse_bounds,
+    coarse_column,
+    distance_bounds,
+    distance_column,
+    exact_costs,
+)
 
 EXACT = 3
 TIE = 1e-9  # km: costs this close are equal (float noise), and the first run wins
@@ -112,13 +119,17 @@ class Planner:
             if not unresolved.any():
                 return
             pending, rows, open_ = pending[unresolved], rows[unresolved], open_[unresolved]
-            # Raise the few smallest open entries of each row (more as rounds go by).
-            width = min((k + 3) << (2 * rounds), r_count)
-            ranked = np.where(open_, rows, np.inf)
-            part = np.argpartition(ranked, width - 1, axis=1)[:, :width]
-            at = np.arange(len(pending))[:, None]
-            i, j = np.nonzero(open_[at, part])
-            self._raise(pending[i], part[i, j])
+            # Raise the smallest open entries of each row (more as rounds go by).
+            width = min((k + 14) << (3 * rounds), r_count)
+            if int(open_.sum(axis=1).max()) <= width:
+                i, j = np.nonzero(open_)
+            else:
+                ranked = np.where(open_, rows, np.inf)
+                part = np.argpartition(ranked, width - 1, axis=1)[:, :width]
+                at = np.arange(len(pending))[:, None]
+                i, j = np.nonzero(open_[at, part])
+                j = part[i, j]
+            self._raise(pending[i], j)
             rounds += 1
 
     def _raise(self, si: NDArray, ri: NDArray) -> None:
@@ -136,9 +147,7 @@ class Planner:
         self.exact(si, ri)
 
     def exact(self, si: NDArray, ri: NDArray) -> None:
-        """Make the entries ``(si, ri)`` exact."""
-        live = (self.level[si, ri] < EXACT) & np.isfinite(self.val[si, ri])
-        si, ri = si[live], ri[live]
+        """Make the entries ``(si, ri)`` exact (finite bounds, each once)."""
         if si.size:
             cost, a, b = exact_costs(self.fleet, self.ships, si, ri)
             self.val[si, ri], self.level[si, ri] = cost, EXACT
@@ -153,15 +162,12 @@ class Planner:
         """
         live = np.isfinite(self.val[ss, r])
         ss, below = ss[live], below[live]
-        rr = np.full(len(ss), r)
-        self.val[ss, r] = coarse_bounds(self.fleet, self.ships, ss, rr)
-        self.level[ss, r] = 0
+        bound = coarse_column(self.fleet, self.ships, ss, r)
         self.seen[ss, r] = self.version[r]
-        at = self.val[ss, r] < below
-        ss, below = ss[at], below[at]
-        finer = distance_column(self.fleet, self.ships, ss, r)
-        self.val[ss, r] = np.maximum(self.val[ss, r], finer)
-        self.level[ss, r] = 1
+        at = bound < below
+        bound[at] = np.maximum(bound[at], distance_column(self.fleet, self.ships, ss[at], r))
+        self.val[ss, r] = bound
+        self.level[ss, r] = at  # 1 where the distance bound was taken, else 0
 
     def top2(self, ss: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         """Best and second-best (cost, run) of each row; meaningful after ``settle(k=2)``."""
@@ -214,25 +220,34 @@ class Planner:
     def shares(self) -> dict[int, float]:
         """Each booked shipment's km: replaying every run's bookings in the order they
         were first placed, the km its two stops add. A run's shares add up to its new
-        km minus its old km."""
-        out: dict[int, float] = {}
+        km minus its old km. Every leg of every path replayed is measured in one call."""
         order = {s: i for i, s in enumerate(self.placed)}
+        width = self.fleet.u.shape[2]
+        starts: list[int] = []  # flat node indices into fleet.u of each leg's ends
+        stops: list[int] = []
+        paths: list[tuple[int | None, int]] = []  # (shipment just added, end of its legs)
         for r, tags in self.tags.items():
             on = sorted({t[1] for t in tags if t is not None}, key=order.__getitem__)
-            n = len(tags)
-            u = self.fleet.u[:, r, :n]
-            mask = np.array([t is None for t in tags])
-            before = _path_km(u, mask, self.fleet.circuity)
-            for s in on:
-                mask |= np.array([t is not None and t[1] == s for t in tags])
-                after = _path_km(u, mask, self.fleet.circuity)
-                out[s], before = max(after - before, 0.0), after
+            mask = [t is None for t in tags]
+            for s in [None, *on]:
+                if s is not None:
+                    mask = [
+                        m or (t is not None and t[1] == s) for m, t in zip(mask, tags, strict=True)
+                    ]
+                nodes = [r * width + k for k, m in enumerate(mask) if m]
+                starts += nodes[:-1]
+                stops += nodes[1:]
+                paths.append((s, len(starts)))
+        flat = self.fleet.u.reshape(3, -1)
+        km = chord_km(flat[:, starts], flat[:, stops], self.fleet.circuity)
+        out: dict[int, float] = {}
+        lo, before = 0, 0.0
+        for s, hi in paths:
+            after = float(km[lo:hi].sum())
+            if s is not None:
+                out[s] = max(after - before, 0.0)
+            before, lo = after, hi
         return out
-
-
-def _path_km(u: NDArray, mask: NDArray, circuity: float) -> float:
-    nodes = u[:, mask]
-    return float(chord_km(nodes[:, :-1], nodes[:, 1:], circuity).sum())
 
 
 def sequential(planner: Planner, rival: Planner | None = None, block: int = 32) -> Planner:

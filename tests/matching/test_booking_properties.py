@@ -173,19 +173,22 @@ def test_book_respects_every_rule_and_is_never_worse_than_sequential(fleet, ship
 @given(fleets, many, parameters)
 def test_every_bound_of_the_planner_stays_below_the_exact_cost(fleet, ships, params):
     """The planner skips a run on a bound alone, so each must be a true lower bound (the
-    distance bounds read straight lines through the Earth, off one dot product), and the
-    exact kernel behind ``book`` (slack filter, then scan) must agree with the scan."""
+    distance bounds read straight lines through the Earth, off one dot product; a bound
+    is ``inf`` beyond the run's reach, so only where no insertion exists), and the exact
+    kernel behind ``book`` (filter, then the scan of the candidate pairs) must give the
+    scan's cost and edges, ties included."""
     if not ships:
         return
-    fleet_arrays = Fleet(fleet, params.circuity)
+    fleet_arrays = Fleet(fleet, params.circuity, service_min=params.service_min)
     fleet_arrays.ensure(np.arange(len(fleet)))
     arrays = Shipments.build(ships, params.circuity, params.service_min)
     si, ri = np.meshgrid(np.arange(len(ships)), np.arange(len(fleet)), indexing="ij")
     si, ri = si.ravel(), ri.ravel()
-    exact = scan(fleet_arrays, arrays, si, ri)[0]
-    cost = exact_costs(fleet_arrays, arrays, si, ri)[0]
-    assert np.array_equal(np.isfinite(cost), np.isfinite(exact))
-    assert np.allclose(cost[np.isfinite(exact)], exact[np.isfinite(exact)], rtol=0, atol=1e-9)
+    exact, edge_a, edge_b = scan(fleet_arrays, arrays, si, ri)[:3]
+    cost, a, b = exact_costs(fleet_arrays, arrays, si, ri)
+    assert np.array_equal(cost, exact)
+    found = np.isfinite(exact)
+    assert np.array_equal(a[found], edge_a[found]) and np.array_equal(b[found], edge_b[found])
     grid, level = near_grid(fleet_arrays, arrays, np.arange(len(ships)), np.arange(len(fleet)), 5.0)
     column = np.concatenate(
         [distance_column(fleet_arrays, arrays, np.arange(len(ships)), r) for r in range(len(fleet))]
@@ -204,3 +207,18 @@ def test_every_bound_of_the_planner_stays_below_the_exact_cost(fleet, ships, par
     feasible = np.isfinite(exact)
     for name, bound in bounds.items():
         assert (bound[feasible] <= exact[feasible] + 1e-9).all(), name
+
+
+@SETTINGS
+@given(fleets, parameters)
+def test_one_run_pass_equals_the_pass_over_many_runs(fleet, params):
+    """``book`` updates a run it changed with a pass on Python floats; it must give the
+    vectorised pass's times, slack, loads, reach and verdict to the last bit."""
+    arrays = Fleet(fleet, params.circuity, spare=3, service_min=params.service_min)
+    arrays.ensure(np.arange(len(fleet)))
+    state, ok, reach = arrays.state.copy(), arrays.base_ok.copy(), arrays.reach.copy()
+    for r in range(len(fleet)):
+        arrays._derive_row(r)
+    assert np.array_equal(arrays.state, state)
+    assert np.array_equal(arrays.base_ok, ok)
+    assert np.array_equal(arrays.reach, reach)
