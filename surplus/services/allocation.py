@@ -44,7 +44,7 @@ from ..models import (
 )
 from ..templating import number
 from . import claim_facts, claims, events, matching_adapter, notifications, reachability
-from .eligibility import channels, offerable_clause, offered_clause, receiving_channels
+from .eligibility import channels_by_org, offerable_clause, offered_clause, receiving_channels
 from .lot_dates import local_today
 
 MATCHER_MESSAGE = _l("Only a platform coordinator runs the matcher.")
@@ -81,13 +81,11 @@ def _network(session: Session, platform: Organisation, now: datetime):
         .unique()
         .all()
     )
+    # Every organisation's channels with one query (not one per organisation).
+    by_org = channels_by_org(session, list(rows), local_today(now))
     network = {}
     for org in rows:
-        mine = [
-            ch
-            for ch in channels(session, org, local_today(now))
-            if ch.convention.platform_id == platform.id
-        ]
+        mine = [ch for ch in by_org.get(org.id, []) if ch.convention.platform_id == platform.id]
         if mine:
             network[org.id] = (org, mine)
     return network

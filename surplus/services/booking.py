@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from matching.booking import (
     Insertion,
+    RunPlan,
     Shipment,
     apply_insertion,
     explain_no_insertion,
@@ -109,11 +110,22 @@ def shipment(claim: Claim, day: date) -> Shipment | None:
 def candidate_runs(session: Session, claim: Claim, now: datetime, run_id: int | None) -> list[Run]:
     """Planned runs before the lot's date of the beneficiary's platforms, and of the
     platforms carrying for the claim's platform on the run's day."""
+    return _candidates(session, claim, now, run_id)[0]
+
+
+def _candidates(
+    session: Session, claim: Claim, now: datetime, run_id: int | None
+) -> tuple[list[Run], list[Run] | None]:
+    """``candidate_runs``, and the planned runs of the claim's platform alone up to the
+    lot's date (a relay's second legs, ``relay.find``) when they were that very query,
+    else None."""
     own = {ch.convention.platform_id for ch in channels(session, claim.beneficiary)}
     own.add(claim.platform_id)
     until = claim.lot.expires_at or (claim.lot.pickup_until + timedelta(days=14))
     carriers = agreements.carriers_for(session, [claim.platform_id], now.date(), until.date())
-    found = runs.planned_runs(session, sorted(own | set(carriers)), now, until)
+    platforms = sorted(own | set(carriers))
+    found = runs.planned_runs(session, platforms, now, until)
+    alone = found if platforms == [claim.platform_id] and claim.lot.expires_at is not None else None
     return [
         r
         for r in found
@@ -124,7 +136,7 @@ def candidate_runs(session: Session, claim: Claim, now: datetime, run_id: int | 
                 a.in_force(r.start_at.astimezone(BRUSSELS).date()) for a in carriers[r.platform_id]
             )
         )
-    ]
+    ], alone
 
 
 def propose(
@@ -134,18 +146,21 @@ def propose(
     now = now or clock.now()
     params = matching_adapter.params(now)
     by_day: dict[date, list[Run]] = defaultdict(list)
-    for run in candidate_runs(session, claim, now, run_id):
+    found_runs, own_runs = _candidates(session, claim, now, run_id)
+    for run in found_runs:
         by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
     best: tuple[Insertion, Run] | None = None
-    reasons: list[str] = []
+    # The days no run fits, explained only when no day fits and no relay does either.
+    missed: list[tuple[list[RunPlan], Shipment]] = []
+    day_plans: dict[date, list[RunPlan]] = {}
     for day, day_runs in sorted(by_day.items()):
         ship = shipment(claim, day)
         if ship is None:
             continue
-        plans = [runs.to_plan(r) for r in day_runs]
+        plans = day_plans[day] = [runs.to_plan(r) for r in day_runs]
         found = insert(plans, ship, params)
         if found is None:
-            reasons += [r.message for r in explain_no_insertion(plans, ship, params)][:3]
+            missed.append((plans, ship))
             continue
         if best is None or found.added_km < best[0].added_km:
             best = (found, next(r for r in day_runs if r.id == found.run_id))
@@ -158,9 +173,16 @@ def propose(
                 now,
                 params,
                 lambda c, day: drop_window(c.convention, day),
+                own_runs=own_runs,
+                plans=day_plans,
             )
             if found_relay is not None:
                 return Proposal(None, None, [], found_relay)
+        reasons = [
+            r.message
+            for plans, ship in missed
+            for r in explain_no_insertion(plans, ship, params)[:3]
+        ]
         if not by_day:
             reasons.insert(0, str(_l("No planned run of your platforms before the lot's date.")))
         return Proposal(None, None, reasons or [str(_l("No run fits in time."))])

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from matching import Params
-from matching.booking import Insertion, Shipment, insert
+from matching.booking import Insertion, RunPlan, Shipment, insert
 
 from ..models import Claim, Depot, Run, StorageClass
 from . import runs
@@ -95,22 +95,41 @@ def find(
     now: datetime,
     params: Params,
     drop_window,
+    *,
+    own_runs: list[Run] | None = None,
+    plans: dict[date, list[RunPlan]] | None = None,
 ) -> Relay | None:
     """The cheapest two-leg relay, or None. ``drop_window(claim, day)`` gives the
-    beneficiary's opening hours on a day (booking's rule)."""
+    beneficiary's opening hours on a day (booking's rule). ``own_runs``: the planned
+    runs of the claim's platform up to the lot's date (or ``HORIZON``) when the caller
+    has read them; ``plans``: the candidates of some days as ``runs.to_plan`` gives
+    them, when the caller has them."""
+    if not candidates:  # no run for the first leg
+        return None
+    depots = hubs(session, claim)
+    if not depots:  # no depot of the claim's platform could hold the lot
+        return None
     last = claim.lot.expires_at or (now + HORIZON)
+    if own_runs is None:
+        own_runs = runs.planned_runs(session, [claim.platform_id], now, last)
+    leaving = {hub.id: [r for r in own_runs if r.depot_id == hub.id] for hub in depots}
+    if not any(leaving.values()):  # no run leaves a hub for the second leg
+        return None
     by_day: dict[date, list[Run]] = defaultdict(list)
     for run in candidates:
         by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
-    own_runs = runs.planned_runs(session, [claim.platform_id], now, last)
-    plans = {day: [runs.to_plan(r) for r in day_runs] for day, day_runs in by_day.items()}
+    given = plans or {}
+    day_plans = {
+        day: given[day] if day in given else [runs.to_plan(r) for r in day_runs]
+        for day, day_runs in by_day.items()
+    }
     best: Relay | None = None
-    for hub in hubs(session, claim):
-        from_hub = [r for r in own_runs if r.depot_id == hub.id]
+    for hub in depots:
+        from_hub = leaving[hub.id]
         if not from_hub:
             continue
         for day, day_runs in sorted(by_day.items()):
-            leg1 = insert(plans[day], first_leg(claim, hub, last), params)
+            leg1 = insert(day_plans[day], first_leg(claim, hub, last), params)
             if leg1 is None:
                 continue
             run1 = next(r for r in day_runs if r.id == leg1.run_id)
