@@ -54,7 +54,7 @@ from ..models import (
     Notification,
     Organisation,
 )
-from . import allocation, booking, claims, matching_adapter
+from . import allocation, booking, claims, matching_adapter, notifications
 from .allocation import Allocator
 from .placement_state import (
     STATE,
@@ -284,7 +284,8 @@ def _give_back(session: Session, claim_id: int, why: str, *, fresh: bool) -> boo
     planner's reasons), as ``claims.cancel_claim`` does for a person: conditionally,
     its kilograms back on the lot, events on the claim and the lot. ``fresh``: made in
     this very placement, whose notices (to the beneficiary, ``claim_allocated``; to the
-    donor, ``lot_claimed``) have not left the transaction, and are withdrawn with it.
+    donor, ``lot_claimed``) have not left the transaction, and are withdrawn with it;
+    otherwise both are told it went back (``notifications.given_back``).
     A claim a person made is theirs to fetch or cancel: False, nothing done."""
     claim = session.get(Claim, claim_id)
     if claim is None or claim.created_by_id is not None or claim.depot_id is not None:
@@ -298,4 +299,6 @@ def _give_back(session: Session, claim_id: int, why: str, *, fresh: bool) -> boo
                 Notification.subject_id == claim.id,
             )
         )
+    else:  # its beneficiary and donor were told of it: tell them it went back
+        notifications.given_back(session, claim)
     return True

@@ -501,6 +501,39 @@ def test_a_claim_of_the_schedulers_no_run_fits_goes_back_and_is_never_proposed_a
     assert not {(c.lot_id, c.beneficiary_id) for c in again} & refused
 
 
+def test_a_claim_told_of_then_left_without_a_run_goes_back_and_both_sides_are_told(
+    daily_rounds,
+):
+    """A claim the scheduler made and booked in an earlier tick, whose booking went (a
+    coordinator took its stops off) and that no run can carry any more: it goes back to
+    the lot, and the beneficiary and the donor, who were told of it, are told so, with
+    the lot and the kilograms."""
+    w = daily_rounds
+    lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Yaourts")
+    db.session.commit()
+    _place()
+    [claim, *_rest] = [c for c in _claims(lot) if _stops(c)]
+    assert _notices(NotificationKind.CLAIM_ALLOCATED, claim)
+    booking.unbook(db.session, None, claim)
+    w.van.capacity_kg = 1  # no run can carry it any more
+    db.session.commit()
+
+    counts = _place()
+
+    db.session.refresh(claim)
+    assert claim.status == ClaimStatus.CANCELLED and counts["given_back"] >= 1
+    told = {
+        n.user_id: n
+        for n in _notices(NotificationKind.BOOKING, claim)
+        if n.params.get("given_back")
+    }
+    member = w.cpas_user if claim.beneficiary_id == w.cpas.id else w.asbl_user
+    assert set(told) == {member.id, w.donor_user.id}
+    with force_locale("fr"):
+        line, title = text.text(told[member.id]), text.subject(told[member.id])
+    assert "Yaourts" in line and "Aucune tournée" in line and "Yaourts" in title
+
+
 def test_placement_weighs_the_need_over_four_weeks(daily_rounds):
     w = daily_rounds
     old = factories.lot(w.donor, kg=20, days=5, hours_open=60, title="Fromage")

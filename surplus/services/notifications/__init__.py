@@ -182,6 +182,24 @@ def booked(
     return notify(session, users, NotificationKind.BOOKING, claim, params)
 
 
+def given_back(session: Session, claim: Claim) -> list[Notification]:
+    """Tell the beneficiary and the donor that no run could carry a claim the platform's
+    placement had made, and that its kilograms are on the lot again (a booking notice
+    with ``given_back``)."""
+    lot = claim.lot
+    params = {
+        **_lot_params(lot),
+        "kg": claim.kg,
+        "run_id": None,
+        "run": None,
+        "platform": claim.platform.name,
+        "beneficiary": claim.beneficiary.name,
+        "given_back": True,
+    }
+    users = _users_of(session, claim.beneficiary_id) + _users_of(session, lot.donor_id)
+    return notify(session, users, NotificationKind.BOOKING, claim, params)
+
+
 def handover_refused(
     session: Session, claim: Claim, stop: Stop, verdict: Any
 ) -> list[Notification]:

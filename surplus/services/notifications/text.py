@@ -126,6 +126,15 @@ def _text(n: Notification) -> str:
             platform=p["platform"],
         )
     if kind == NotificationKind.BOOKING:
+        if p.get("given_back"):
+            return _(
+                "No run of %(platform)s can carry %(title)s (%(kg)s for %(org)s) before its "
+                "date: the claim is cancelled and the kilograms are offered again.",
+                platform=p["platform"],
+                title=p["title"],
+                kg=kg(p["kg"]),
+                org=p["beneficiary"],
+            )
         if not p.get("run"):
             return _(
                 "%(title)s (%(kg)s for %(org)s) will be collected by the beneficiary.",
@@ -349,6 +358,8 @@ def _subject(n: Notification) -> str:
         )
     if kind == NotificationKind.LOT_CHANGED:
         return _("Lot changed: %(title)s", title=p["title"])
+    if kind == NotificationKind.BOOKING and p.get("given_back"):
+        return _("No run for %(title)s", title=p["title"])
     if kind == NotificationKind.BOOKING:
         return _("Pickup booked: %(title)s", title=p["title"])
     if kind == NotificationKind.CONVENTION_DECISION:
