@@ -189,6 +189,8 @@ def _place(
             elif why:
                 unbooked[str(claim_id)] = why
                 counts["unbooked"] += 1
+                if str(claim_id) not in seen.unbooked:  # told once, not at every retry
+                    notifications.no_run(session, session.get(Claim, claim_id))
         to_book = []
         rounds += 1
         if not (gave_back and rounds <= REPROPOSE):

@@ -177,11 +177,17 @@ def test_a_claim_no_run_fits_stays_unbooked_until_a_run_appears(daily_rounds):
     batch = db.session.scalars(select(AllocationBatch)).one()
     reasons = batch.summary["placement"]["unbooked"][str(claim.id)]
     assert reasons, "the proposal's reasons say why"
+    [told] = [n for n in _notices(NotificationKind.BOOKING, claim) if n.params.get("no_run")]
+    assert told.user_id == w.cpas_user.id
+    with force_locale("fr"):
+        line = text.text(told)
+    assert "Aucune tournée" in line and w.donor.name in line and "30" in line
     before = _batches()
     assert _place() == dict.fromkeys(
         ("platforms", "claimed", "skipped", "booked", "unbooked", "given_back"), 0
     )
     assert _batches() == before, "not tried again while nothing changed"
+    assert len(_notices(NotificationKind.BOOKING, claim)) == 1, "told once"
 
     # A refrigerated van and a new run of it tomorrow: tried again, and booked.
     fridge = type(w.van)(

@@ -200,6 +200,24 @@ def given_back(session: Session, claim: Claim) -> list[Notification]:
     return notify(session, users, NotificationKind.BOOKING, claim, params)
 
 
+def no_run(session: Session, claim: Claim) -> list[Notification]:
+    """Tell the beneficiary that no planned run can carry its claim before the lot's
+    date: it may collect it at the donor, or cancel it (a booking notice with
+    ``no_run``)."""
+    lot = claim.lot
+    params = {
+        **_lot_params(lot),
+        "kg": claim.kg,
+        "run_id": None,
+        "run": None,
+        "platform": claim.platform.name,
+        "beneficiary": claim.beneficiary.name,
+        "donor": lot.donor.name,
+        "no_run": True,
+    }
+    return notify_org(session, claim.beneficiary_id, NotificationKind.BOOKING, claim, params)
+
+
 def handover_refused(
     session: Session, claim: Claim, stop: Stop, verdict: Any
 ) -> list[Notification]:

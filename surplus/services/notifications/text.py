@@ -135,6 +135,15 @@ def _text(n: Notification) -> str:
                 kg=kg(p["kg"]),
                 org=p["beneficiary"],
             )
+        if p.get("no_run"):
+            return _(
+                "No run of %(platform)s can carry %(title)s (%(kg)s) before its date: "
+                "collect it at %(donor)s yourself, or cancel the claim.",
+                platform=p["platform"],
+                title=p["title"],
+                kg=kg(p["kg"]),
+                donor=p["donor"],
+            )
         if not p.get("run"):
             return _(
                 "%(title)s (%(kg)s for %(org)s) will be collected by the beneficiary.",
@@ -358,7 +367,7 @@ def _subject(n: Notification) -> str:
         )
     if kind == NotificationKind.LOT_CHANGED:
         return _("Lot changed: %(title)s", title=p["title"])
-    if kind == NotificationKind.BOOKING and p.get("given_back"):
+    if kind == NotificationKind.BOOKING and (p.get("given_back") or p.get("no_run")):
         return _("No run for %(title)s", title=p["title"])
     if kind == NotificationKind.BOOKING:
         return _("Pickup booked: %(title)s", title=p["title"])
