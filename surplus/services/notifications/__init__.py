@@ -182,30 +182,10 @@ def booked(
     return notify(session, users, NotificationKind.BOOKING, claim, params)
 
 
-def given_back(session: Session, claim: Claim) -> list[Notification]:
-    """Tell the beneficiary and the donor that no run could carry a claim the platform's
-    placement had made, and that its kilograms are on the lot again (a booking notice
-    with ``given_back``)."""
+def _without_run(claim: Claim, **flag: bool) -> dict[str, Any]:
+    """A booking notice's figures for a claim no run carries (``flag``: which case)."""
     lot = claim.lot
-    params = {
-        **_lot_params(lot),
-        "kg": claim.kg,
-        "run_id": None,
-        "run": None,
-        "platform": claim.platform.name,
-        "beneficiary": claim.beneficiary.name,
-        "given_back": True,
-    }
-    users = _users_of(session, claim.beneficiary_id) + _users_of(session, lot.donor_id)
-    return notify(session, users, NotificationKind.BOOKING, claim, params)
-
-
-def no_run(session: Session, claim: Claim) -> list[Notification]:
-    """Tell the beneficiary that no planned run can carry its claim before the lot's
-    date: it may collect it at the donor, or cancel it (a booking notice with
-    ``no_run``)."""
-    lot = claim.lot
-    params = {
+    return {
         **_lot_params(lot),
         "kg": claim.kg,
         "run_id": None,
@@ -213,8 +193,24 @@ def no_run(session: Session, claim: Claim) -> list[Notification]:
         "platform": claim.platform.name,
         "beneficiary": claim.beneficiary.name,
         "donor": lot.donor.name,
-        "no_run": True,
+        **flag,
     }
+
+
+def given_back(session: Session, claim: Claim) -> list[Notification]:
+    """Tell the beneficiary and the donor that no run could carry a claim the platform's
+    placement had made, and that its kilograms are on the lot again (a booking notice
+    with ``given_back``)."""
+    users = _users_of(session, claim.beneficiary_id) + _users_of(session, claim.lot.donor_id)
+    params = _without_run(claim, given_back=True)
+    return notify(session, users, NotificationKind.BOOKING, claim, params)
+
+
+def no_run(session: Session, claim: Claim) -> list[Notification]:
+    """Tell the beneficiary that no planned run can carry its claim before the lot's
+    date: it may collect it at the donor, or cancel it (a booking notice with
+    ``no_run``)."""
+    params = _without_run(claim, no_run=True)
     return notify_org(session, claim.beneficiary_id, NotificationKind.BOOKING, claim, params)
 
 
