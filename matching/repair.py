@@ -53,23 +53,25 @@ REGIONS_FROM = 6_000
 LOTS_PER_REGION = 1_500
 
 
-def _place_whole(state: State, lot: int, fixed: NDArray, resolve: bool) -> bool:
+def _place_whole(state: State, lot: int, fixed: list[list[float]], resolve: bool) -> bool:
     """Give indivisible ``lot`` whole to its best candidate (steps 2 and 3).
 
     With ``resolve`` (step 2) a candidate qualifies when its capacity not taken by whole
-    lots fits the lot, and divisible kilograms are evicted to make room; since step 4
-    re-solves the divisible lots, the gain counts only ``DIVISIBLE_WEIGHT`` of the
-    divisible kilograms the candidate holds now. Without it (step 3) only free room
-    counts, so that no placed kilogram is displaced.
+    lots (``fixed``, kilograms per beneficiary and class) fits the lot, and divisible
+    kilograms are evicted to make room; since step 4 re-solves the divisible lots, the
+    gain counts only ``DIVISIBLE_WEIGHT`` of the divisible kilograms the candidate holds
+    now. Without it (step 3) only free room counts, so that no placed kilogram is
+    displaced.
     """
     kg = float(state.problem.lot_kg[lot])
     best, best_gain = -1, -np.inf
     for e in state.edges(lot):
         b, c = state.ben_class(e)
         if resolve:
-            if state.cap[b][c] - fixed[b, c] < kg:
+            mine = fixed[b]
+            if state.cap[b][c] - mine[c] < kg:
                 continue
-            whole = float(fixed[b].sum())
+            whole = mine[0] + mine[1] + mine[2]
             gain = state.gain(e, kg, got=whole + DIVISIBLE_WEIGHT * (state.got[b] - whole))
         elif state.room(e) >= kg:
             gain = state.gain(e, kg)
@@ -82,7 +84,8 @@ def _place_whole(state: State, lot: int, fixed: NDArray, resolve: bool) -> bool:
     if state.room(best) < kg:
         _evict(state, best, kg - state.room(best))
     state.add(best, kg)
-    fixed[state.ben_class(best)] += kg
+    b, c = state.ben_class(best)
+    fixed[b][c] += kg
     return True
 
 
@@ -107,7 +110,7 @@ def round_indivisible(state: State) -> NDArray:
     Returns the kilograms of indivisible lots per beneficiary and storage class.
     """
     p, g, x = state.problem, state.graph, state.x
-    fixed = np.zeros((len(p.beneficiaries), 3))
+    fixed = [[0.0, 0.0, 0.0] for _ in range(len(p.beneficiaries))]
     lots = np.flatnonzero(~p.lot_divisible & p.lot_live & (np.diff(g.ptr) > 0))
     placed = np.bincount(g.lot, x, minlength=len(p.lots))
     split: list[int] = []
@@ -116,7 +119,7 @@ def round_indivisible(state: State) -> NDArray:
         if placed[lot] > EPS and x[sl].max() >= p.lot_kg[lot] - EPS:
             e = int(g.ptr[lot] + np.argmax(x[sl]))
             state.add(e, float(p.lot_kg[lot] - x[e]))  # exact kilograms
-            fixed[int(g.ben[e]), int(p.lot_class[lot])] += p.lot_kg[lot]
+            fixed[int(g.ben[e])][int(p.lot_class[lot])] += float(p.lot_kg[lot])
         elif placed[lot] > EPS:
             split.append(lot)
     for lot in split:
@@ -126,7 +129,7 @@ def round_indivisible(state: State) -> NDArray:
     unplaced = [i for i in lots.tolist() if placed[i] <= EPS]
     for lot in sorted(unplaced, key=lambda i: -p.lot_kg[i]):
         _place_whole(state, lot, fixed, resolve=False)
-    return fixed
+    return np.array(fixed).reshape(-1, 3)
 
 
 def resolve_divisible(state: State, before: NDArray, also: NDArray | None = None) -> None:
@@ -239,8 +242,8 @@ def widen_and_fill(state: State) -> State:
     if widened is None:
         return state
     graph, old = widened
-    x = np.where(old >= 0, state.x[np.maximum(old, 0)], 0.0)
-    state = State(p, graph, x)
+    added = np.flatnonzero(old < 0)
+    state = state.widened(graph, added - np.arange(len(added)))
     fill(state, fill_order(state))
     return state
 

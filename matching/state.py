@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bisect import bisect_right
+from functools import cached_property
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,6 +12,20 @@ from .candidates import CandidateGraph, Problem
 from .utility import breakpoints
 
 EPS = 1e-9
+
+
+def _splice(old: list, at: NDArray, values: list) -> list:
+    """``old`` with ``values[j]`` inserted before ``old[at[j]]`` (``at`` sorted)."""
+    out: list = []
+    start = 0
+    bounds = np.flatnonzero(np.diff(at)) + 1
+    for lo, hi in zip([0, *bounds.tolist()], [*bounds.tolist(), len(at)], strict=True):
+        pos = int(at[lo])
+        out += old[start:pos]
+        out += values[lo:hi]
+        start = pos
+    out += old[start:]
+    return out
 
 
 class State:
@@ -23,15 +38,8 @@ class State:
     def __init__(self, problem: Problem, graph: CandidateGraph, x: NDArray | None = None):
         self.problem, self.graph = problem, graph
         self.x = np.zeros(graph.size) if x is None else np.array(x, dtype=float)
-        n_bens = len(problem.beneficiaries)
         self.edge_class = problem.lot_class[graph.lot]
-        recv = np.zeros((n_bens, 3))
-        np.add.at(recv, (graph.ben, self.edge_class), self.x)
-        left = problem.lot_kg - np.bincount(graph.lot, self.x, minlength=len(problem.lots))
-        left[~problem.lot_live] = 0.0
-        self.recv: list[list[float]] = recv.tolist()
-        self.got: list[float] = recv.sum(axis=1).tolist()
-        self.left: list[float] = left.tolist()
+        self._totals()
         self._ben: list[int] = graph.ben.tolist()
         self._class: list[int] = self.edge_class.tolist()
         self._lot: list[int] = graph.lot.tolist()
@@ -42,9 +50,47 @@ class State:
         self._shares, self._phi = shares.tolist(), phi.tolist()
         self._km_cost = problem.params.km_cost
         self._need: list[float] = problem.ben_need.tolist()
-        order = np.argsort(graph.ben, kind="stable")
-        self.ben_ptr = np.searchsorted(graph.ben[order], np.arange(n_bens + 1))
-        self.ben_edges = order
+
+    def _totals(self) -> None:
+        p, g = self.problem, self.graph
+        recv = np.zeros((len(p.beneficiaries), 3))
+        np.add.at(recv, (g.ben, self.edge_class), self.x)
+        left = p.lot_kg - np.bincount(g.lot, self.x, minlength=len(p.lots))
+        left[~p.lot_live] = 0.0
+        self.recv: list[list[float]] = recv.tolist()
+        self.got: list[float] = recv.sum(axis=1).tolist()
+        self.left: list[float] = left.tolist()
+
+    @cached_property
+    def ben_edges(self) -> NDArray:
+        """Pairs sorted by beneficiary (stable); ``ben_ptr`` delimits each one's."""
+        return np.argsort(self.graph.ben, kind="stable")
+
+    @cached_property
+    def ben_ptr(self) -> NDArray:
+        n_bens = len(self.problem.beneficiaries)
+        return np.searchsorted(self.graph.ben[self.ben_edges], np.arange(n_bens + 1))
+
+    def widened(self, graph: CandidateGraph, at: NDArray) -> State:
+        """This state on ``graph``: this state's graph with new pairs (no kilograms)
+        inserted before this graph's pairs ``at`` (as ``np.insert``).
+
+        Same as ``State(problem, graph, x)`` with ``x`` carried over, but the per-pair
+        lists are spliced instead of rebuilt from the arrays.
+        """
+        new = State.__new__(State)
+        new.__dict__.update({k: v for k, v in self.__dict__.items()
+                             if k not in ("ben_edges", "ben_ptr")})  # fmt: skip
+        new.graph = graph
+        new.x = np.insert(self.x, at, 0.0)
+        new.edge_class = self.problem.lot_class[graph.lot]
+        new._totals()
+        added = np.arange(len(at)) + at  # positions of the new pairs in ``graph``
+        for name, column in (("_ben", graph.ben), ("_class", new.edge_class),
+                             ("_lot", graph.lot), ("_km", graph.km)):  # fmt: skip
+            setattr(new, name, _splice(getattr(self, name), at, column[added].tolist()))
+        new._ptr = graph.ptr.tolist()
+        return new
 
     def recv_array(self) -> NDArray:
         return np.array(self.recv, dtype=float).reshape(-1, 3)

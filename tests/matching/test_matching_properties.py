@@ -21,8 +21,10 @@ from matching import (
     need_met_shares,
     repair,
 )
-from matching.candidates import Problem, candidate_graph
-from matching.flow import solve_flow
+from matching.candidates import Problem, candidate_graph, widen
+from matching.flow import COST_SCALE, solve_flow
+from matching.state import State
+from matching.utility import utility
 from tests.matching.strategies import instances, realistic_instance
 
 PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -113,3 +115,60 @@ def test_on_a_realistic_instance_maillon_is_fair_and_places_as_much_as_greedy():
     assert jain_index(shares) > jain_index(need_met_shares(bens, params, greedy)) + 0.1
     assert fair.kg_placed >= 0.999 * greedy.kg_placed  # placement is a heuristic too
     assert fair.objective > greedy.objective
+
+
+def _relaxation_value(problem: Problem, graph, x: np.ndarray) -> float:
+    """``F`` of the module docstring of a flow's kilograms (every lot divisible)."""
+    params = problem.params
+    got = np.bincount(graph.ben, x, minlength=len(problem.beneficiaries))
+    urgent = problem.lot_urgent[graph.lot]
+    return float(
+        utility(got, problem.ben_need, params).sum()
+        + params.urgency_value * x[urgent].sum()
+        - params.km_cost * (graph.km * x).sum()
+    )
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(instances())
+def test_numbering_the_flows_nodes_changes_neither_the_kilograms_nor_the_optimum(instance):
+    lots, bens, params = instance
+    problem = Problem.build(lots, bens, params)
+    graph = candidate_graph(problem)
+    ordered = solve_flow(problem, graph)
+    plain = solve_flow(problem, graph, order_nodes=False)
+    assert ordered.sum() == pytest.approx(plain.sum(), abs=1e-6)
+    # Both are optimal for the same integer costs: their values differ by cost rounding
+    # only (at most 1.5 / COST_SCALE per kilogram each).
+    tol = 3.0 * plain.sum() / COST_SCALE + 1e-6
+    assert _relaxation_value(problem, graph, ordered) == pytest.approx(
+        _relaxation_value(problem, graph, plain), abs=tol
+    )
+    # The kilograms sit on the right pairs: lots and capacities hold.
+    assert (np.bincount(graph.lot, ordered, minlength=len(lots)) <= problem.lot_kg + 1e-6).all()
+    recv = np.zeros((len(bens), 3))
+    np.add.at(recv, (graph.ben, problem.lot_class[graph.lot]), ordered)
+    assert (recv <= np.nan_to_num(problem.ben_cap) + 1e-6).all()
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_widened_state_is_the_state_built_afresh_on_the_wider_graph(seed):
+    lots, bens, params = realistic_instance(120, 60, seed)
+    problem = Problem.build(lots, bens, params)
+    graph = candidate_graph(problem, k=3, reserve=0)
+    rng = np.random.default_rng(seed)
+    short = np.flatnonzero((np.diff(graph.ptr) > 0) & (rng.random(len(lots)) < 0.3))
+    room = rng.random((len(bens), 3)) < 0.5
+    widened = widen(problem, graph, short, 2, room)
+    assert widened is not None
+    wide, old = widened
+    state = State(problem, graph, rng.uniform(0, 5, graph.size))
+    state.add(0, 1.0)  # running totals moved by the repair
+    added = np.flatnonzero(old < 0)
+    carried = state.widened(wide, added - np.arange(len(added)))
+    fresh = State(problem, wide, np.where(old >= 0, state.x[np.maximum(old, 0)], 0.0))
+    assert carried.x.tolist() == fresh.x.tolist()
+    for name in ("recv", "got", "left", "_ben", "_class", "_lot", "_km", "_ptr"):
+        assert getattr(carried, name) == getattr(fresh, name), name
+    assert carried.ben_edges.tolist() == fresh.ben_edges.tolist()
+    assert carried.ben_ptr.tolist() == fresh.ben_ptr.tolist()
