@@ -53,9 +53,15 @@ def unit(lat: NDArray, lon: NDArray) -> NDArray:
 
 def chord_km(u: NDArray, v: NDArray, circuity: float) -> NDArray:
     """Road km between unit vectors ``u`` and ``v`` (first axis: x, y, z; broadcasting)."""
-    dx, dy, dz = u[0] - v[0], u[1] - v[1], u[2] - v[2]
-    half = np.sqrt(dx * dx + dy * dy + dz * dz) * 0.5
-    return np.arcsin(np.minimum(half, 1.0)) * (2.0 * EARTH_RADIUS_KM * circuity)
+    d = np.subtract(u, v)
+    d *= d
+    half = np.add.reduce(d, axis=0)  # dx² + dy², then + dz², as written out
+    np.sqrt(half, out=half)
+    half *= 0.5
+    np.minimum(half, 1.0, out=half)
+    np.arcsin(half, out=half)
+    half *= 2.0 * EARTH_RADIUS_KM * circuity
+    return half
 
 
 @dataclass
@@ -85,6 +91,14 @@ class Shipments:
         )
         # [earliest, latest + EPS] of [pickup, drop-off], shipments last (as ``both``).
         self.windows = self.table[:, 1:5].T.reshape(2, 2, -1).transpose(1, 0, 2).copy()
+        # The raw columns (see ``fleet.RAW``) of each shipment's pickup and drop-off.
+        svc = np.full(len(self.kg), self.svc)
+        self.stops = np.array(
+            (
+                (self.plat, self.plon, self.kg, self.ewp, self.lwp, svc),
+                (self.dlat, self.dlon, -self.kg, self.ewd, self.lwd, svc),
+            )
+        )
 
     @classmethod
     def build(cls, shipments: Sequence[Shipment], circuity: float, svc: float) -> Shipments:

@@ -117,7 +117,7 @@ class Fleet:
         self.u[:, rows] = u
         el = chord_km(u[:, :, :-1], u[:, :, 1:], self.circuity)
         self.el[rows] = el
-        centre = u.mean(axis=2)
+        centre = np.add.reduce(u, axis=2) / u.shape[2]  # the mean, as ``u.mean``
         centre /= np.sqrt((centre * centre).sum(axis=0))
         self.centre[:, rows] = centre
         self.radius[rows] = chord_km(u, centre[:, :, None], self.circuity).max(axis=1) + 1e-6
@@ -185,51 +185,80 @@ class Fleet:
     def _derive_row(self, row: int) -> None:
         """:meth:`_derive` for one row, on Python floats: the same operations in the same
         order, so the same results, without the fixed cost of many small NumPy calls
-        (``book`` changes one run at a time)."""
+        (``book`` changes one run at a time).
+
+        When the padding nodes are copies of the return (as :meth:`insert_stops` and
+        :meth:`remove_stops` write them: no load, no service, 0 km legs), the pass stops
+        at the return and copies its results: every padding node would repeat them.
+        """
+        n = int(self.n[row])
         delta, ws, we, svc = self.raw[2:, row].tolist()
         el, mpk = self.el[row].tolist(), float(self.mpk[row])
+        count = len(ws)
+        end = n + 2
+        pad = count - end
+        if pad and not (
+            delta[end - 1] == 0.0
+            and svc[end - 1] == 0.0
+            and delta[end:] == delta[end - 1 : -1]
+            and ws[end:] == ws[end - 1 : -1]
+            and we[end:] == we[end - 1 : -1]
+            and svc[end:] == svc[end - 1 : -1]
+            and not any(el[end - 1 :])
+        ):
+            end, pad = count, 0
         base = float(self.start[row])
         most = ws[0] - base
-        serve, arrive, steps = [base + most], [], []
-        for k in range(1, len(ws)):
+        load0 = float(self.load0[row])
+        serve = [base + most]
+        arrive = [serve[0]]
+        cw = [serve[0] - arrive[0]]
+        total = cw[0]
+        q = [total + we[0] - serve[0]]
+        c = delta[0]
+        load = [load0 + c]
+        for k in range(1, end):
             step = svc[k - 1] + el[k - 1] * mpk
-            steps.append(step)
             base += step
             gap = ws[k] - base
             if gap > most:
                 most = gap
-            serve.append(base + most)
-        arrive = [serve[0]] + [t + step for t, step in zip(serve[:-1], steps, strict=True)]
-        cw, total = [], 0.0
-        q, load, c, load0 = [], [], 0.0, float(self.load0[row])
-        for k in range(len(ws)):
-            total = serve[k] - arrive[k] if k == 0 else total + (serve[k] - arrive[k])
+            t = base + most
+            serve.append(t)
+            a = serve[k - 1] + step
+            arrive.append(a)
+            total = total + (t - a)
             cw.append(total)
-            q.append(total + we[k] - serve[k])
-            c = delta[k] if k == 0 else c + delta[k]
+            q.append(total + we[k] - t)
+            c = c + delta[k]
             load.append(load0 + c)
-        slack = q[:]
-        for k in range(len(ws) - 2, -1, -1):
-            if slack[k + 1] < slack[k]:
-                slack[k] = slack[k + 1]
-        for k in range(len(ws) - 1, 0, -1):
-            slack[k] -= cw[k - 1]
-        late = max(t - w for t, w in zip(serve[1:], we[1:], strict=True))
+        # Least Q from each node on (the padding repeats the return's), less CW before it.
+        low = q[-1]
+        slack = [0.0] * end
+        for k in range(end - 1, 0, -1):
+            if q[k] < low:
+                low = q[k]
+            slack[k] = low - cw[k - 1]
+        slack[0] = q[0] if q[0] < low else low
+        late = max(t - w for t, w in zip(serve[1:], we[1:end], strict=True))
         self.top_load[row] = top = max(load)
         fits = top <= float(self.cap[row]) + EPS and min(load) >= -EPS
         self.base_ok[row] = self.usable[row] = late <= EPS and fits
-        self.state[row] = (
-            serve,
-            arrive,
-            cw,
-            q,
-            slack,
-            [x + EPS for x in slack],
-            load,
-            [t + x for t, x in zip(serve, svc, strict=True)],
-        )
+        dep = [t + x for t, x in zip(serve, svc, strict=False)]
+        slack_e = [x + EPS for x in slack]
+        if pad:
+            last = q[-1] - cw[-1]
+            serve += [serve[-1]] * pad
+            arrive += [serve[-1]] * pad
+            cw += [cw[-1]] * pad
+            q += [q[-1]] * pad
+            slack += [last] * pad
+            slack_e += [last + EPS] * pad
+            load += [load[-1]] * pad
+            dep += [dep[-1]] * pad
+        self.state[row] = (serve, arrive, cw, q, slack, slack_e, load, dep)
         self.paired[row] = False
-        most = max(slack[1 : int(self.n[row]) + 2])
+        most = max(slack[1 : n + 2])
         self.reach[row] = 2.0 * (most + (EPS - self.svc)) / mpk + REACH_MARGIN_KM
 
     def pair_checks(self, ri: NDArray) -> None:
@@ -292,30 +321,35 @@ class Fleet:
         n = int(self.n[row])
         if n + 4 > self.raw.shape[2]:
             self._widen(n + 12)
-        p = (ships.plat[s], ships.plon[s], ships.kg[s], ships.ewp[s], ships.lwp[s], ships.svc)
-        d = (ships.dlat[s], ships.dlon[s], -ships.kg[s], ships.ewd[s], ships.lwd[s], ships.svc)
+        pad = self.raw.shape[2] - n - 4  # depot copies after the return
         old = self.raw[:, row, : n + 2]
-        pieces = (
-            old[:, : a + 1],
-            np.array(p)[:, None],
-            old[:, a + 1 : b + 1],
-            np.array(d)[:, None],
-            old[:, b + 1 :],
+        stops = ships.stops[:, :, s, None]
+        self.raw[:, row] = np.concatenate(
+            (
+                old[:, : a + 1],
+                stops[0],
+                old[:, a + 1 : b + 1],
+                stops[1],
+                old[:, b + 1 :],
+                np.broadcast_to(old[:, -1:], (len(old), pad)),
+            ),
+            axis=1,
         )
-        self.raw[:, row, : n + 4] = np.concatenate(pieces, axis=1)
-        self.raw[:, row, n + 4 :] = self.raw[:, row, n + 3, None]  # depot copies
         old = self.u[:, row, : n + 2]
-        pieces = (
-            old[:, : a + 1],
-            ships.pu[:, s, None],
-            old[:, a + 1 : b + 1],
-            ships.du[:, s, None],
-            old[:, b + 1 :],
+        ends = ships.both[:, :, s, None]
+        u = np.concatenate(
+            (
+                old[:, : a + 1],
+                ends[:, 0],
+                old[:, a + 1 : b + 1],
+                ends[:, 1],
+                old[:, b + 1 :],
+                np.broadcast_to(old[:, -1:], (3, pad)),
+            ),
+            axis=1,
         )
-        u = np.concatenate(pieces, axis=1)
-        u = np.concatenate([u, np.repeat(u[:, -1:], self.u.shape[2] - n - 4, axis=1)], axis=1)
         self.n[row] = n + 2
-        self._geometry(np.array([row]), u[:, None])
+        self._geometry_row(row, u)
         self._derive_row(row)
 
     def remove_stops(self, row: int, k_p: int, k_d: int) -> None:
@@ -328,8 +362,23 @@ class Fleet:
         u = self.u[:, row, : n + 2][:, keep]
         u = np.concatenate([u, np.repeat(u[:, -1:], self.u.shape[2] - n, axis=1)], axis=1)
         self.n[row] = n - 2
-        self._geometry(np.array([row]), u[:, None])
+        self._geometry_row(row, u)
         self._derive_row(row)
+
+    def _geometry_row(self, row: int, u: NDArray) -> None:
+        """:meth:`_geometry` for one row and its new unit vectors ``u`` (3, width): the
+        same operations on arrays of the same shapes, the few scalars in Python."""
+        self.u[:, row] = u
+        u = u[:, None]
+        el = chord_km(u[:, :, :-1], u[:, :, 1:], self.circuity)
+        self.el[row] = el[0]
+        centre = np.add.reduce(u, axis=2) / u.shape[2]
+        centre /= np.sqrt((centre * centre).sum(axis=0))
+        self.centre[:, row] = centre[:, 0]
+        radius = float(chord_km(u, centre[:, :, None], self.circuity).max()) + 1e-6
+        longest = float(el.max(initial=0.0))
+        self.radius[row], self.longest[row] = radius, longest
+        self.spread[row] = radius * 2.0 + longest + SPREAD_MARGIN_KM
 
     def _widen(self, width: int) -> None:
         extra = np.repeat(self.raw[:, :, -1:], width - self.raw.shape[2], axis=2)

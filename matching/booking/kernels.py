@@ -52,11 +52,8 @@ from .fleet import Fleet, _edges
 #: 1 m at 100 km; they give up 50 m more so that float noise keeps them below the exact
 #: cost.
 MARGIN_KM = 0.05
-
-
-def _exclusive_prefix_min(x: NDArray) -> NDArray:
-    before = np.minimum.accumulate(x, axis=-1)
-    return np.concatenate([np.full(x.shape[:-1] + (1,), INF), before[..., :-1]], axis=-1)
+#: From this many shipments on one run, the level-1 bound scans the edges one by one.
+_BY_EDGE = 192
 
 
 def _keep(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray, lb: NDArray) -> NDArray:
@@ -99,7 +96,7 @@ def _chords(dot: NDArray, scale: float) -> NDArray:
     return dot
 
 
-def _detours(dist: NDArray, el: NDArray, valid: NDArray | None, pd_km: NDArray) -> NDArray:
+def _detours(dist: NDArray, el: NDArray, pd_km: NDArray, valid: NDArray | None = None) -> NDArray:
     """The level-1 bound from each stop's km to the nodes (``dist``: pickup and drop-off
     on a first axis of 2, nodes on the last) and the edges' km."""
     det = dist[..., :-1] + dist[..., 1:]
@@ -108,8 +105,31 @@ def _detours(dist: NDArray, el: NDArray, valid: NDArray | None, pd_km: NDArray) 
     if valid is not None:
         det = np.where(valid, det, INF)
         same = np.where(valid, same, INF)
-    pair = (_exclusive_prefix_min(det[0]) + det[1]).min(axis=-1)
+    # The cheapest pickup edge before each drop-off edge (none before edge 0).
+    pair = np.minimum.accumulate(det[0, ..., :-1], axis=-1)
+    pair += det[1, ..., 1:]
+    pair = pair.min(axis=-1, initial=INF)
     return np.minimum(pair, same.min(axis=-1)) - MARGIN_KM
+
+
+def _detours_by_edge(dist: NDArray, el: NDArray, pd_km: NDArray) -> NDArray:
+    """:func:`_detours` for many items on one run (no ``valid``), with the edges first in
+    memory: NumPy's scans and reductions along a short last axis cost much per item, so
+    the prefix minimum runs edge by edge over contiguous rows of items instead. The
+    same operations on the same floats, so the same bounds."""
+    d = np.ascontiguousarray(dist.transpose(0, 2, 1))  # (2, nodes, items)
+    el = el[:, None]
+    det = d[:, :-1] + d[:, 1:]
+    det -= el
+    same = d[0, :-1] + pd_km.T
+    same += d[1, 1:]
+    same -= el
+    pair = det[0, :-1]
+    for e in range(1, len(pair)):
+        np.minimum(pair[e], pair[e - 1], out=pair[e])
+    pair += det[1, 1:]
+    pair = pair.min(axis=0, initial=INF)
+    return np.minimum(pair, same.min(axis=0)) - MARGIN_KM
 
 
 def distance_bounds(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> NDArray:
@@ -122,7 +142,7 @@ def distance_bounds(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) ->
     scale = EARTH_RADIUS_KM * fleet.circuity
     ends = ships.both[:, :, si, None]
     dist = _chords(ends[0] * u[0] + ends[1] * u[1] + ends[2] * u[2], scale)
-    lb = _detours(dist, el, valid, ships.pd_km[si, None])
+    lb = _detours(dist, el, ships.pd_km[si, None], valid)
     return _keep(fleet, ships, si, ri, lb)
 
 
@@ -132,7 +152,9 @@ def distance_column(fleet: Fleet, ships: Shipments, si: NDArray, r: int) -> NDAr
     u, el = fleet.u[:, r, :nodes], fleet.el[r, : nodes - 1]
     scale = EARTH_RADIUS_KM * fleet.circuity
     dot = ships.both[:, :, si].reshape(3, -1).T @ u
-    lb = _detours(_chords(dot, scale).reshape(2, len(si), nodes), el, None, ships.pd_km[si, None])
+    dist = _chords(dot, scale).reshape(2, len(si), nodes)
+    detours = _detours_by_edge if len(si) >= _BY_EDGE else _detours
+    lb = detours(dist, el, ships.pd_km[si, None])
     return _keep_column(fleet, ships, si, r, lb)
 
 
@@ -197,7 +219,7 @@ def distance_grid(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> N
             at = rows[lo : lo + chunk]
             s = si[at]
             dist = _chords(np.tensordot(ships.both[:, :, s], u, axes=(0, 0)), scale)
-            lb = _detours(dist, el, valid, ships.pd_km[s, None, None])
+            lb = _detours(dist, el, ships.pd_km[s, None, None], valid)
             out[at[:, None], cols[None, :]] = _keep(fleet, ships, s[:, None], rc[None, :], lb)
     return out
 
@@ -290,10 +312,12 @@ def _scan_pairs(
     over the pairs of edges that can hold a feasible insertion: a pickup edge where the
     pickup fits alone before a drop-off edge where the drop-off does (a feasible pair
     passes both checks), and the same-edge pairs. Every check is the scan's, on the
-    same floats, and ties go to the same pair (the first in edge order)."""
+    same floats, and ties go to the same pair (the first in edge order).
+
+    The pairs are checked flat, one entry per (item, pickup edge, drop-off edge), so
+    that an item with many candidate edges does not widen the arrays of the others."""
     g, e_count, m = t["g"], t["g"]["E"], len(f)
     at = np.arange(m)
-    rows = f[:, None]
     same = np.where(t["same_ok"][f], t["same_cost"][f], INF)
     j = same.argmin(axis=1)
     cost_d = same[at, j]
@@ -305,46 +329,57 @@ def _scan_pairs(
     # Candidate edges first, in edge order; then padding, past each item's own count.
     pa = np.argsort(~pick, axis=1, kind="stable")[:, :mp]
     pb = np.argsort(~drop, axis=1, kind="stable")[:, :md]
-    ok = (_edges(mp) < n_p[:, None])[:, :, None] & (_edges(md) < n_d[:, None])[:, None, :]
-    ok &= pa[:, :, None] < pb[:, None, :]
-    gr = (f if g["mpk"].shape[0] > 1 else np.zeros_like(f))[:, None]  # the item's run row
+    some = (_edges(mp) < n_p[:, None])[:, :, None] & (_edges(md) < n_d[:, None])[:, None, :]
+    some &= pa[:, :, None] < pb[:, None, :]
+    # Flat, item by item, each item's pairs in edge order (pickup edge, drop-off edge).
+    k, ip, ib = np.nonzero(some)
+    if not k.size:
+        return cost_d, j, j
+    a, b = pa[k, ip], pb[k, ib]
+    item = f[k]  # the pair's row of the edge terms
+    gr = item if g["mpk"].shape[0] > 1 else np.zeros_like(item)  # its run's row
     cw = g["CW"]
-    delay1 = t["delay1"][rows, pa][:, :, None]
-    lag = np.maximum(delay1 - (cw[gr, pb][:, None, :] - cw[gr, pa][:, :, None]), 0.0)
+    delay1 = t["delay1"][item, a]
+    lag = np.maximum(delay1 - (cw[gr, b] - cw[gr, a]), 0.0)
     ddm = t["ddm"]
-    sd = g["dep"][gr, pb][:, None, :] + lag
-    sd += ddm[rows, pb][:, None, :]
-    np.maximum(sd, t["ewd"][f][:, :, None], out=sd)
-    ok &= sd <= t["lwd_e"][f][:, :, None]
-    nxt = pb + 1
+    sd = g["dep"][gr, b] + lag
+    sd += ddm[item, b]
+    np.maximum(sd, t["ewd"][item, 0], out=sd)
+    ok = sd <= t["lwd_e"][item, 0]
+    nxt = b + 1
     sd += ships.svc
-    sd += ddm[rows, nxt][:, None, :]
-    sd -= g["A"][gr, nxt][:, None, :]
-    ok &= sd <= g["ASe"][gr, nxt][:, None, :]
-    # The checks between the two edges, skipped where they cannot fail: a pickup whose
-    # delay fits the slack of every node after it (not only up to the drop-off's edge),
-    # and a shipment that fits on top of the run's heaviest load.
-    kg = t["kg"][f]
-    cap_e = fleet.cap_e[ri, None]
-    gaps = not (g["ASe"][gr, pa + 1] >= delay1[:, :, 0])[ok.any(axis=2)].all()
-    loads = not (fleet.top_load[ri, None] + kg <= cap_e).all()
+    sd += ddm[item, nxt]
+    sd -= g["A"][gr, nxt]
+    ok &= sd <= g["ASe"][gr, nxt]
+    # The checks between the two edges, skipped where they cannot fail: every candidate
+    # pickup's delay fits the slack of every node after it (not only up to the drop-off's
+    # edge), and a shipment fits on top of the run's heaviest load.
+    kg = t["kg"][f, 0]
+    gaps = bool((delay1 > g["ASe"][gr, a + 1]).any())
+    loads = not (fleet.top_load[ri] + kg <= fleet.cap_e[ri]).all()
     if gaps or loads:
         fleet.pair_checks(ri)
         w = fleet.gap.shape[1]
-        pair = (ri[:, None, None] * w + pa[:, :, None]) * w + pb[:, None, :]  # (run, a, b)
+        run = ri[k]
+        pair = (run * w + a) * w + b  # (run, a, b)
         if gaps:
             ok &= delay1 <= fleet.gap.reshape(-1).take(pair)
         if loads:
-            ok &= fleet.on_board.reshape(-1).take(pair) + kg[:, :, None] <= cap_e[:, :, None]
-    cost = np.where(ok, t["p_det"][rows, pa][:, :, None] + t["d_det"][rows, pb][:, None, :], INF)
-    flat = cost.reshape(m, -1).argmin(axis=1)
-    cost_o = cost.reshape(m, -1)[at, flat]
-    i, k = np.divmod(flat, md)
-    a, b = pa[at, i], pb[at, k]
-    # The scan's order: the least cost, then the first pair (pickup edge, drop-off edge);
-    # with no feasible pair at all, (0, 0) as the scan's argmin gives.
-    first = (cost_d < cost_o) | ((cost_d == cost_o) & (j * (e_count + 1) < a * e_count + b))
-    return np.where(first, cost_d, cost_o), np.where(first, j, a), np.where(first, j, b)
+            ok &= fleet.on_board.reshape(-1).take(pair) + kg[k] <= fleet.cap_e[run]
+    cost = np.where(ok, t["p_det"][item, a] + t["d_det"][item, b], INF)
+    # Each item's least cost, at its first pair that has it.
+    counts = np.bincount(k, minlength=m)
+    has = counts > 0
+    starts = (np.cumsum(counts) - counts)[has]
+    cost_o = np.full(m, INF)
+    cost_o[has] = np.minimum.reduceat(cost, starts)
+    hit = np.flatnonzero(cost == cost_o[k])
+    hit = hit[np.searchsorted(hit, starts)]
+    a_o, b_o = np.zeros(m, np.int64), np.zeros(m, np.int64)
+    a_o[has], b_o[has] = a[hit], b[hit]
+    # The scan's order: the least cost, then the first pair (pickup edge, drop-off edge).
+    first = (cost_d < cost_o) | ((cost_d == cost_o) & (j * (e_count + 1) < a_o * e_count + b_o))
+    return np.where(first, cost_d, cost_o), np.where(first, j, a_o), np.where(first, j, b_o)
 
 
 def scan(fleet: Fleet, ships: Shipments, si: NDArray, ri: NDArray) -> tuple[NDArray, ...]:

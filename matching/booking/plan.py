@@ -46,6 +46,7 @@ TIE = 1e-9  # km: costs this close are equal (float noise), and the first run wi
 _UNIQUE = 1e12  # stands for the second-best cost of a shipment left with a single run
 _MANY = 64  # beyond this many coarse entries, a distance bound first pays off
 _MANY_FINE = 4096  # up to this many entries to bound again, the distance bound pays off
+_FINITE = float(np.finfo(float).max)
 
 
 class Planner:
@@ -111,17 +112,28 @@ class Planner:
         k = min(k, r_count)
         pending, rounds = np.asarray(ss), 0
         while pending.size and k:
-            rows, levels = self.val[pending], self.level[pending]
-            inexact = (levels < EXACT) & np.isfinite(rows)
-            kth = np.partition(np.where(inexact, np.inf, rows), k - 1, axis=1)[:, k - 1 : k]
-            open_ = inexact & (rows <= kth + TIE)
-            unresolved = open_.any(axis=1)
-            if not unresolved.any():
+            rows = self.val.take(pending, axis=0)
+            inexact = self.level.take(pending, axis=0) < EXACT
+            known = np.where(inexact, np.inf, rows)
+            if k == 1:
+                kth = known.min(axis=1, keepdims=True)
+            else:
+                kth = np.partition(known, k - 1, axis=1)[:, k - 1 : k]
+            # Open: inexact, finite, within TIE of the k-th (capped so that ``inf`` never
+            # counts, even in a row with fewer than k exact finite entries).
+            open_ = rows <= np.minimum(kth + TIE, _FINITE)
+            open_ &= inexact
+            counts = np.count_nonzero(open_, axis=1)
+            unresolved = counts > 0
+            left = int(np.count_nonzero(unresolved))
+            if not left:
                 return
-            pending, rows, open_ = pending[unresolved], rows[unresolved], open_[unresolved]
+            if left < len(pending):
+                pending, rows, open_ = pending[unresolved], rows[unresolved], open_[unresolved]
+                counts = counts[unresolved]
             # Raise the smallest open entries of each row (more as rounds go by).
             width = min((k + 14) << (3 * rounds), r_count)
-            if int(open_.sum(axis=1).max()) <= width:
+            if int(counts.max()) <= width:
                 i, j = np.nonzero(open_)
             else:
                 ranked = np.where(open_, rows, np.inf)
@@ -129,22 +141,28 @@ class Planner:
                 at = np.arange(len(pending))[:, None]
                 i, j = np.nonzero(open_[at, part])
                 j = part[i, j]
-            self._raise(pending[i], j)
+            if self._raise(pending[i], j):
+                # Every open entry of a row raised made exact: the row is settled (the
+                # entries left inexact lie above its old k-th, so above its new one).
+                pending = pending[counts > width]
             rounds += 1
 
-    def _raise(self, si: NDArray, ri: NDArray) -> None:
+    def _raise(self, si: NDArray, ri: NDArray) -> bool:
         """Raise each entry ``(si, ri)``: level 0 to the distance bound when they are
         many (kernel calls cost more than the items they carry when the items are few),
-        the others to their exact cost."""
+        the others to their exact cost. True when every entry was made exact."""
         lev = self.level[si, ri]
         coarse = lev == 0
+        every = True
         if np.count_nonzero(coarse) > _MANY:
             s, r = si[coarse], ri[coarse]
             finer = distance_bounds(self.fleet, self.ships, s, r)
             self.val[s, r] = np.maximum(self.val[s, r], finer)
             self.level[s, r] = 1
             si, ri = si[~coarse], ri[~coarse]
+            every = False
         self.exact(si, ri)
+        return every
 
     def exact(self, si: NDArray, ri: NDArray) -> None:
         """Make the entries ``(si, ri)`` exact (finite bounds, each once)."""
@@ -153,35 +171,40 @@ class Planner:
             self.val[si, ri], self.level[si, ri] = cost, EXACT
             self.edge_a[si, ri], self.edge_b[si, ri] = a, b
 
-    def column(self, ss: NDArray, r: int, below: NDArray) -> None:
-        """Bound run ``r``'s entries of rows ``ss`` anew, finer where under ``below``.
+    def column(self, ss: NDArray, r: int, below: NDArray) -> NDArray:
+        """Bound run ``r``'s entries of rows ``ss`` anew, finer where under ``below``;
+        returns them (``inf`` where the row could not ride the run).
 
         The run just changed: its circle's bound for every row that could ride it, then
         the distance bound where that is under the row's ``below`` (one matrix product,
         every item being on the one run).
         """
-        live = np.isfinite(self.val[ss, r])
+        out = self.val[ss, r]
+        live = np.isfinite(out)
         ss, below = ss[live], below[live]
         bound = coarse_column(self.fleet, self.ships, ss, r)
         self.seen[ss, r] = self.version[r]
         at = bound < below
         bound[at] = np.maximum(bound[at], distance_column(self.fleet, self.ships, ss[at], r))
-        self.val[ss, r] = bound
+        self.val[ss, r] = out[live] = bound
         self.level[ss, r] = at  # 1 where the distance bound was taken, else 0
+        return out
 
     def top2(self, ss: NDArray) -> tuple[NDArray, NDArray, NDArray, NDArray]:
         """Best and second-best (cost, run) of each row; meaningful after ``settle(k=2)``."""
-        rows = self.val[ss]
+        rows = self.val.take(ss, axis=0)
         if rows.shape[1] < 2:
             none = np.zeros(len(ss), np.int64)
             first = rows[:, 0] if rows.shape[1] else np.full(len(ss), math.inf)
             return first, none, np.full(len(ss), math.inf), none
-        part = np.argpartition(rows, 1, axis=1)[:, :2]
-        vals = np.take_along_axis(rows, part, axis=1)
-        swap = vals[:, 1] < vals[:, 0]
-        part[swap] = part[swap][:, ::-1]
-        vals[swap] = vals[swap][:, ::-1]
-        return vals[:, 0], part[:, 0], vals[:, 1], part[:, 1]
+        # The least entry, then the least of the others (two passes cost less than a
+        # partition of every row); among equal costs, the run listed first.
+        at = np.arange(len(ss))
+        run1 = rows.argmin(axis=1)
+        best1 = rows[at, run1]
+        rows[at, run1] = math.inf
+        run2 = rows.argmin(axis=1)
+        return best1, run1, rows[at, run2], run2
 
     def best_run(self, s: int) -> int | None:
         """The first run of the least exact cost of row ``s`` (its cheapest once settled)."""
@@ -286,25 +309,40 @@ def regret(planner: Planner) -> Planner:
     """Regret-2 insertion: book first the shipment that would lose most by waiting."""
     pool = np.arange(planner.val.shape[0])
     planner.settle(pool, 2)
-    best1, run1, best2, run2 = (np.empty(len(pool)) for _ in range(4))
-    best1[:], run1[:], best2[:], run2[:] = planner.top2(pool)
+    best1, run1, best2, run2 = planner.top2(pool)
     planner.hopeless = ~np.isfinite(best1)
-    while True:
-        pool = pool[np.isfinite(best1[pool])]
-        if not pool.size:
-            return planner
-        gain = np.where(np.isfinite(best2[pool]), best2[pool], _UNIQUE) - best1[pool]
-        s = int(pool[np.argmax(gain)])
+    # Each row's regret, -inf once booked or fitting nowhere: the pool (kept in row
+    # order) holds the others, and the first row of the largest regret goes first.
+    gain = _regret(best1, best2)
+    pool = pool[~planner.hopeless]
+    while pool.size:
+        s = int(np.argmax(gain))
         r = planner.best_run(s)
         assert r is not None  # best1[s] is finite and exact
         planner.place(s, r)
+        gain[s] = -math.inf
         pool = pool[pool != s]
         # Rows whose two best runs may change: r was one of them, or may now be.
-        was = (run1[pool] == r) | (run2[pool] == r)
-        planner.column(pool, r, np.where(was, np.inf, best2[pool]))
-        moved = pool[was | (planner.val[pool, r] < best2[pool])]
+        near = best2[pool]
+        was = run1[pool] == r
+        was |= run2[pool] == r
+        column = planner.column(pool, r, np.where(was, np.inf, near))
+        was |= column < near
+        moved = pool[was]
         planner.settle(moved, 2)
-        best1[moved], run1[moved], best2[moved], run2[moved] = planner.top2(moved)
+        b1, best1_run, b2, best2_run = planner.top2(moved)
+        best1[moved], run1[moved], best2[moved], run2[moved] = b1, best1_run, b2, best2_run
+        gain[moved] = _regret(b1, b2)
+        if not np.isfinite(b1).all():
+            pool = pool[np.isfinite(best1[pool])]
+    return planner
+
+
+def _regret(best1: NDArray, best2: NDArray) -> NDArray:
+    """What each row loses by waiting (``-inf`` where it fits nowhere)."""
+    gain = np.where(np.isfinite(best2), best2, _UNIQUE) - best1
+    gain[~np.isfinite(best1)] = -math.inf
+    return gain
 
 
 def improve(planner: Planner, limit: int, sweeps: int = 2) -> Planner:

@@ -21,6 +21,7 @@ from matching.booking import (
     book,
     book_sequential,
     insert,
+    kernels,
     validate_booking,
 )
 from matching.booking.arrays import Shipments
@@ -222,3 +223,51 @@ def test_one_run_pass_equals_the_pass_over_many_runs(fleet, params):
     assert np.array_equal(arrays.state, state)
     assert np.array_equal(arrays.base_ok, ok)
     assert np.array_equal(arrays.reach, reach)
+
+
+@SETTINGS
+@given(fleets, shipments("s"), parameters, st.data())
+def test_a_run_changed_in_place_equals_the_run_read_again(fleet, ship, params, data):
+    """``book`` updates the one run it changes (stops put in or taken out) with the
+    one-row passes, which stop at the return and copy it over the padding; the run's
+    geometry, times, slack, loads, reach and verdict must be those of the passes over
+    many runs to the last bit."""
+    arrays = Fleet(fleet, params.circuity, spare=3, service_min=params.service_min)
+    arrays.ensure(np.arange(len(fleet)))
+    ships = Shipments.build([ship], params.circuity, params.service_min)
+    r = data.draw(st.integers(0, len(fleet) - 1))
+    n = int(arrays.n[r])
+    a = data.draw(st.integers(0, n))
+    b = data.draw(st.integers(a, n))
+    names = ("u", "el", "centre", "radius", "longest", "spread", "state", "base_ok", "reach")
+    for change in ("insert", "remove"):
+        if change == "insert":
+            arrays.insert_stops(r, ships, 0, a, b)
+        else:
+            arrays.remove_stops(r, a + 1, b + 2)
+        got = {name: getattr(arrays, name).copy() for name in names}
+        rows = np.array([r])
+        arrays._geometry(rows, arrays.u[:, rows].copy())
+        arrays._derive(rows)
+        for name in names:
+            assert np.array_equal(getattr(arrays, name), got[name]), (change, name)
+
+
+@SETTINGS
+@given(fleets, many, parameters)
+def test_the_distance_bound_edge_by_edge_equals_the_plain_one(fleet, ships, params):
+    """Many shipments on one run take the level-1 bound edge by edge (edges first in
+    memory); it must give the plain bound's floats exactly."""
+    if not ships:
+        return
+    fleet_arrays = Fleet(fleet, params.circuity, service_min=params.service_min)
+    arrays = Shipments.build(ships, params.circuity, params.service_min)
+    every = np.arange(len(ships))
+    for r in range(len(fleet)):
+        plain = distance_column(fleet_arrays, arrays, every, r)
+        saved, kernels._BY_EDGE = kernels._BY_EDGE, 1
+        try:
+            by_edge = distance_column(fleet_arrays, arrays, every, r)
+        finally:
+            kernels._BY_EDGE = saved
+        assert np.array_equal(by_edge, plain)
