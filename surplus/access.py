@@ -153,7 +153,14 @@ def lot_visible_reason(user: User, lot: Lot) -> str | None:
     return lot_refusal(db.session, user.organisation, lot)
 
 
+# A self-collected claim: record its hand-over at the donor's (services/collection.py).
+# The beneficiary's members, who collect it, and the coordinators of its platform.
+COLLECT = "claim.collect"
+
+
 def _claim(user: User, action: str, claim: Claim) -> bool:
+    if action == COLLECT:
+        return _same_org(user, claim.beneficiary_id) or coordinates(user, claim.platform_id)
     if action == VIEW:
         return (
             _same_org(user, claim.beneficiary_id)

@@ -1,5 +1,5 @@
-"""Runs, bookings and stop confirmations through the JSON API; the same schemas and
-services as the pages."""
+"""Runs, bookings, stop confirmations and self-collections through the JSON API; the
+same schemas and services as the pages."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..extensions import db
 from ..models import Claim, Run, Stop
 from ..schemas.answers import (
     BookingSchema,
+    ClaimSchema,
     ErrorSchema,
     RefusalSchema,
     RunDetailSchema,
@@ -20,8 +21,9 @@ from ..schemas.answers import (
     StopSchema,
     ThrottledSchema,
 )
+from ..schemas.collection import CollectionInSchema
 from ..schemas.run import BookingInSchema, RunDriverInSchema, StopConfirmInSchema
-from ..services import booking
+from ..services import booking, collection
 from ..services import runs as run_service
 from ..services import stops as stop_service
 from ..services.booking import Proposal
@@ -185,3 +187,44 @@ def stop_confirm(values: dict, stop_id: int):
             reason=outcome.reason,
         )
     return stop
+
+
+@blp.post("/claims/<int:claim_id>/collection")
+@blp.arguments(CollectionInSchema)
+@blp.response(200, ClaimSchema)
+@blp.alt_response(400, schema=ErrorSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=RefusalSchema)
+@token_required
+def claim_collection(values: dict, claim_id: int):
+    """The beneficiary's people collected the self-collected claim at the donor's:
+    ``receiver`` (who took it), ``temperature_c`` (°C, chilled and frozen lots), ``note``.
+    Its beneficiary's members and its platform's coordinators only (403; another
+    organisation's claim is a 404). The answer is the claim, ``delivered``. A missing
+    receiver, or a missing or implausible reading for chilled or frozen food, is a 400
+    naming the field, and records nothing; a claim not active or not self-collected is a
+    409. A hand-over that fails the check (too warm, past the use-by, recalled) is
+    recorded as refused, the claim ends refused, and the answer is a 409 with
+    ``refused``, ``limit_c`` and ``reason``, as at a stop."""
+    claim = access.get_for(g.api_user, Claim, claim_id, access.COLLECT, str(collection.NOT_YOURS))
+    outcome = collection.confirm_collection(
+        db.session,
+        g.api_user,
+        claim,
+        temperature=values["temperature_c"],
+        receiver=values["receiver"],
+        note=values["note"],
+    )
+    db.session.commit()
+    if not outcome.ok:  # recorded as refused (committed above), and reported
+        fields = {"temperature_c": outcome.message} if outcome.reason == TOO_WARM else {}
+        raise Conflict(
+            outcome.message,
+            fields,
+            refused=True,
+            limit_c=outcome.limit_c,
+            reason=outcome.reason,
+        )
+    return claim

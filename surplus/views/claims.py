@@ -1,4 +1,5 @@
-"""The organisation's claims and their cancellation."""
+"""The organisation's claims: their cancellation, their transport, and the hand-over
+when the beneficiary collects one itself."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import Claim, Lot
 from ..schemas.base import form_values, load
+from ..schemas.collection import CollectionInSchema
 from ..schemas.lot import ReasonSchema
 from ..schemas.run import BookingInSchema
-from ..services import booking, claim_facts
+from ..services import booking, claim_facts, collection
 from ..services import claims as claim_service
 from ..templating import kg
 from .helpers import refusal_page
@@ -64,7 +66,9 @@ def claim_show(claim_id: int):
     return _claim_page(access.get_for(current_user, Claim, claim_id))
 
 
-def _claim_page(claim: Claim, errors: dict | None = None, status: int = 200):
+def _claim_page(
+    claim: Claim, errors: dict | None = None, status: int = 200, values: dict | None = None
+):
     stops = booking.booked_stops(db.session, claim)
     proposal, candidates = None, []
     may_book = access.coordinates(current_user, claim.platform_id)
@@ -78,7 +82,11 @@ def _claim_page(claim: Claim, errors: dict | None = None, status: int = 200):
         proposal=proposal,
         candidates=candidates,
         may_book=may_book,
+        may_collect=claim.self_collect
+        and claim.status.value == "active"
+        and access.can(current_user, access.COLLECT, claim),
         errors=errors,
+        values=values or {},
         planned=claim_facts.planned_at(stops),
         allocator=claim_facts.allocated_by(db.session, [claim.id]).get(claim.id),
     ), status
@@ -110,4 +118,38 @@ def claim_book(claim_id: int):
     else:
         db.session.commit()
         flash(_("Saved."), "success")
+    return redirect(url_for("claims.claim_show", claim_id=claim.id))
+
+
+@bp.post("/<int:claim_id>/collection")
+@login_required
+def claim_collect(claim_id: int):
+    """The beneficiary's people collected the claim at the donor's: the hand-over check
+    (services.collection), then back to the claim's page. Bad input records nothing:
+    the page again (422) with the user's entries and a message per field; a refused
+    hand-over is recorded and said on the page; 403 for someone who may see the claim
+    but not record this, 404 for anyone else."""
+    claim = access.get_for(current_user, Claim, claim_id, access.COLLECT, str(collection.NOT_YOURS))
+    schema = CollectionInSchema()
+    try:
+        values = load(schema, form_values(schema, request.form))
+        outcome = collection.confirm_collection(
+            db.session,
+            current_user,
+            claim,
+            temperature=values["temperature_c"],
+            receiver=values["receiver"],
+            note=values["note"],
+        )
+    except DomainError as error:
+        db.session.rollback()
+        if error.status == 403:
+            raise
+        if error.fields:
+            flash(error.message, "error")
+            return _claim_page(claim, error.fields, 422, request.form.to_dict())
+        flash(error.message, "error")
+        return redirect(url_for("claims.claim_show", claim_id=claim.id))
+    db.session.commit()  # a refusal is recorded too
+    flash(outcome.message, "success" if outcome.ok else "error")
     return redirect(url_for("claims.claim_show", claim_id=claim.id))

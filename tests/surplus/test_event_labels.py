@@ -66,6 +66,7 @@ EMITTED |= {
         "edited",
         "photo_added",
         "photo_deleted",
+        "self_collected",
     )
 }
 EMITTED |= {
@@ -79,6 +80,7 @@ EMITTED |= {
         "cancelled",
         "booked",
         "self_collect",
+        "self_collected",
         "unbooked",
     )
 }

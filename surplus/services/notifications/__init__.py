@@ -45,6 +45,7 @@ __all__ = [
     "claim_allocated",
     "booked",
     "handover_refused",
+    "collection_refused",
     "stock_expiring",
     "convention_decided",
     "lot_withdrawn",
@@ -214,6 +215,34 @@ def no_run(session: Session, claim: Claim) -> list[Notification]:
     return notify_org(session, claim.beneficiary_id, NotificationKind.BOOKING, claim, params)
 
 
+def _refusal_params(
+    claim: Claim, at: Any, stage: str, temperature: float | None, verdict: Any
+) -> dict[str, Any]:
+    lot = claim.lot
+    return {
+        **_lot_params(lot),
+        "kg": claim.kg,
+        "at": at,
+        "stage": stage,
+        "temperature": temperature,
+        "limit": verdict.limit_c,
+        "reason": verdict.reason,
+        "beneficiary": claim.beneficiary.name,
+        "donor": lot.donor.name,
+        "batch": lot.lot_number,
+    }
+
+
+def _refusal_people(session: Session, claim: Claim) -> list[User]:
+    """Who hears of a refused hand-over of the claim: its beneficiary, the coordinators
+    of its platform and the donor."""
+    return (
+        _users_of(session, claim.beneficiary_id)
+        + _users_of(session, claim.platform_id, [Role.COORDINATOR])
+        + _users_of(session, claim.lot.donor_id)
+    )
+
+
 def handover_refused(
     session: Session, claim: Claim, stop: Stop, verdict: Any
 ) -> list[Notification]:
@@ -221,23 +250,9 @@ def handover_refused(
     of the carrying platform, on its run) that a hand-over of the claim was refused:
     what, how many kg, when, at what temperature against which limit, and why."""
     lot = claim.lot
-    params = {
-        **_lot_params(lot),
-        "kg": claim.kg,
-        "at": stop.confirmed_at,
-        "stage": stop.kind.value if stop.leg == 0 else f"{stop.kind.value}_leg{stop.leg}",
-        "temperature": stop.temperature_c,
-        "limit": verdict.limit_c,
-        "reason": verdict.reason,
-        "beneficiary": claim.beneficiary.name,
-        "donor": lot.donor.name,
-        "batch": lot.lot_number,
-    }
-    users = (
-        _users_of(session, claim.beneficiary_id)
-        + _users_of(session, claim.platform_id, [Role.COORDINATOR])
-        + _users_of(session, lot.donor_id)
-    )
+    stage = stop.kind.value if stop.leg == 0 else f"{stop.kind.value}_leg{stop.leg}"
+    params = _refusal_params(claim, stop.confirmed_at, stage, stop.temperature_c, verdict)
+    users = _refusal_people(session, claim)
     rows = notify(session, users, NotificationKind.HANDOVER_REFUSED, claim, params)
     carrier = stop.run.platform_id
     if carrier not in (claim.platform_id, claim.beneficiary_id, lot.donor_id):
@@ -250,6 +265,16 @@ def handover_refused(
             roles=[Role.COORDINATOR],
         )
     return rows
+
+
+def collection_refused(
+    session: Session, claim: Claim, at: datetime, temperature: float | None, verdict: Any
+) -> list[Notification]:
+    """The same notice, to the same people, when the hand-over refused was the
+    beneficiary's own collection at the donor's (stage ``self_collection``; no run)."""
+    params = _refusal_params(claim, at, "self_collection", temperature, verdict)
+    users = _refusal_people(session, claim)
+    return notify(session, users, NotificationKind.HANDOVER_REFUSED, claim, params)
 
 
 def receipt_refused(session: Session, receipt: Any) -> list[Notification]:

@@ -15,8 +15,10 @@
   a run) that receipt is also when the food **left the donor**. A receipt refused at the
   door moves nothing.
 
-Self-collected claims have no confirmed hand-over in Maillon yet, so they count as
-claimed but neither donated nor delivered (see README, "Reports").
+- A claim its beneficiary collected at the donor's itself (self-collection) **left the
+  donor and reached the beneficiary** at one moment: when that hand-over was recorded
+  and passed the check (event ``self_collected`` on the claim, services/collection.py;
+  the claim is then ``delivered``). A refused collection moves nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from sqlalchemy import func, select, union_all
 from sqlalchemy.orm import Session
 
 from ...models import Event, Run, StockReceipt, Stop, StopKind, StopStatus
+from ..collection import SELF_COLLECTED
 
 CHUNK = 900  # ids per IN (...): under SQLite's bound-parameter limit
 
@@ -40,16 +43,24 @@ def _received():
     ).where(StockReceipt.claim_id.is_not(None), StockReceipt.accepted.is_(True))
 
 
+def _self_collected():
+    """``(claim_id, at)`` of each claim its beneficiary collected at the donor's."""
+    return select(Event.subject_id.label("claim_id"), Event.at.label("at")).where(
+        Event.subject_type == "claim", Event.action == SELF_COLLECTED
+    )
+
+
 def picked_up_at():
     """Subquery ``(claim_id, at)``: when each claim's food left its donor (its first
-    confirmed pickup, else its receipt at a depot: a pickup always comes before)."""
+    confirmed pickup, else its receipt at a depot: a pickup always comes before; or its
+    collection by its beneficiary)."""
     stops = select(Stop.claim_id.label("claim_id"), Stop.confirmed_at.label("at")).where(
         Stop.claim_id.is_not(None),
         Stop.kind == StopKind.PICKUP,
         Stop.leg.in_((0, 1)),
         Stop.status == StopStatus.DONE,
     )
-    moved = union_all(stops, _received()).subquery("pickups")
+    moved = union_all(stops, _received(), _self_collected()).subquery("pickups")
     return (
         select(moved.c.claim_id.label("claim_id"), func.min(moved.c.at).label("at"))
         .group_by(moved.c.claim_id)
@@ -59,14 +70,15 @@ def picked_up_at():
 
 def delivered_at():
     """Subquery ``(claim_id, at)``: when each claim's food reached its beneficiary (its
-    last leg's drop-off confirmed, or, for a platform's claim, its receipt at the depot)."""
+    last leg's drop-off confirmed, or, for a platform's claim, its receipt at the depot;
+    or its collection by its beneficiary)."""
     stops = select(Stop.claim_id.label("claim_id"), Stop.confirmed_at.label("at")).where(
         Stop.claim_id.is_not(None),
         Stop.kind == StopKind.DROPOFF,
         Stop.leg.in_((0, 2)),
         Stop.status == StopStatus.DONE,
     )
-    ends = union_all(stops, _received()).subquery("dropoffs")
+    ends = union_all(stops, _received(), _self_collected()).subquery("dropoffs")
     return (
         select(ends.c.claim_id.label("claim_id"), func.max(ends.c.at).label("at"))
         .group_by(ends.c.claim_id)
@@ -81,7 +93,7 @@ class Moments:
     picked_up_at: datetime | None = None
     delivered_at: datetime | None = None
     booked_at: datetime | None = None
-    added_km: float = 0.0  # by its latest booking
+    added_km: float = 0.0  # by its latest booking (0 when its beneficiary collected it)
     carriers: set[int] = field(default_factory=set)  # platforms whose runs carried it
 
 
@@ -92,7 +104,8 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
 
 def moments(session: Session, claim_ids: Iterable[int]) -> dict[int, Moments]:
     """``Moments`` of each claim, in a few queries whatever their number (the depot
-    receipts count as in :func:`picked_up_at` and :func:`delivered_at`)."""
+    receipts and the collections by the beneficiary count as in :func:`picked_up_at`
+    and :func:`delivered_at`)."""
     ids = sorted(set(claim_ids))
     out = {cid: Moments() for cid in ids}
     for part in _chunks(ids):
@@ -113,7 +126,8 @@ def moments(session: Session, claim_ids: Iterable[int]) -> dict[int, Moments]:
             elif kind == StopKind.DROPOFF and leg in (0, 2):
                 m.delivered_at = at if m.delivered_at is None else max(m.delivered_at, at)
         received = session.execute(_received().where(StockReceipt.claim_id.in_(part))).all()
-        for claim_id, at in received:
+        fetched = session.execute(_self_collected().where(Event.subject_id.in_(part))).all()
+        for claim_id, at in received + fetched:
             m = out[claim_id]
             m.picked_up_at = at if m.picked_up_at is None else min(m.picked_up_at, at)
             m.delivered_at = at if m.delivered_at is None else max(m.delivered_at, at)
@@ -131,6 +145,8 @@ def moments(session: Session, claim_ids: Iterable[int]) -> dict[int, Moments]:
             if m.booked_at is None:
                 m.booked_at = at
             m.added_km = float((after or {}).get("added_km") or 0.0)
+        for claim_id, _at in fetched:  # its booking, if any, was undone: no run carried it
+            out[claim_id].added_km = 0.0
     return out
 
 
