@@ -246,6 +246,9 @@ def report(spec, run: dict[str, Any], out: Path) -> None:
             f"{name}: simulated in {r['wall_s']:.0f} s (+{r['metrics_s']:.1f} s figures); "
             f"events {json.dumps(r['events'], sort_keys=True)}"
         )
+        why = r["figures"].get("unclaimed_why_kg")
+        if why:
+            print(f"  expired unclaimed, placement's last reason (kg): {json.dumps(why)}")
         if r["refusals"]:
             print(f"  services refused (top): {json.dumps(r['refusals'], ensure_ascii=False)}")
         if r["posting_refusals"]:

@@ -182,6 +182,10 @@ class ConventionForm(Form):
     frozen_capacity_kg = StringField(
         _l("Freezer storage (kg), 0 if none"), render_kw={"inputmode": "decimal"}
     )
+    self_collect_km = StringField(
+        _l("We collect at donors ourselves within (km), 0 if not"),
+        render_kw={"inputmode": "decimal"},
+    )
     accepted_categories = SelectMultipleField(
         _l("Categories you accept (none ticked: all)"),
         validate_choice=False,
@@ -215,6 +219,7 @@ class ConventionForm(Form):
             "persons_per_week",
             "chilled_capacity_kg",
             "frozen_capacity_kg",
+            "self_collect_km",
             "fse_plus_approval_number",
             "contact_name",
             "contact_phone",

@@ -25,13 +25,17 @@ Events:
   their organisation) and claims what fits the week's need left (``claims.claim_lot``).
   A look is skipped when the organisation's last look found the list empty and no lot
   has been posted, reached a new wave or been given back since: time only takes lots
-  off the list, so it would find it empty again.
+  off the list, so it would find it empty again. First, at every look, the social
+  worker reads the notices that no run can carry a claim of theirs
+  (``notifications.no_run``) and cancels those claims (their people would have chosen
+  to fetch it if they could): the food is offered again.
 - ``cancel``: a beneficiary cancels a claim still to be collected (``claims.cancel_claim``).
 - ``fetch``: a beneficiary whose people fetch food themselves within ``self_collect_km``
   chose self-collection (``booking.self_collect``) for a claim of its own or the
-  matcher's that close (``behaviour.fetch_at``); they collect it at the donor's now.
-  Maillon has no service for that hand-over yet: :meth:`Simulation.on_fetch` does it
-  (the hand-over check, the claim delivered or refused, an event with the km driven).
+  matcher's that close (``behaviour.fetch_at``); they collect it at the donor's now and
+  record the hand-over (``collection.confirm_collection``, reading a temperature within
+  the cold chain's limit: the claim delivered, or refused as at a stop), with the km
+  they drove.
 - ``book``: the coordinator books the claims of the platform's network onto runs
   (``booking.book``), in the first-come-first-served policy only.
 - ``run``: a run leaves its depot; its booked stops are then due at their planned
@@ -62,6 +66,8 @@ from surplus.models import (
     ClaimStatus,
     Lot,
     LotStatus,
+    Notification,
+    NotificationKind,
     Organisation,
     Run,
     RunStatus,
@@ -70,14 +76,13 @@ from surplus.models import (
     StopStatus,
     User,
 )
-from surplus.services import booking, browse, claims, events, food_safety, lots, runs, stops
+from surplus.services import booking, browse, claims, collection, lots, runs, stops
 from surplus.services.eligibility import LAST_WAVE
 from surplus.services.food_safety import Verdict
 from surplus.services.lot_dates import BRUSSELS
 from surplus.services.waves import Settings
 
 from . import behaviour
-from .metrics import SELF_COLLECTED
 from .policies import Policy
 
 EVERY_MIN = {"expire_lots": 10, "escalate_waves": 5, "place_lots": 15}
@@ -172,6 +177,7 @@ class Simulation:
         self.next_due: dict[str, datetime | None] = {}
         self.offer_version = 0  # moves when a lot appears on some list, or more of it
         self.empty_seen: dict[int, int] = {}  # org id -> offer_version its list was empty at
+        self.notices_read: dict[int, int] = {}  # user id -> the last notice id they read
         self.every = dict(EVERY_MIN, place_lots=app.config["PLACEMENT_EVERY_MINUTES"])
         self.jobs = self._jobs()
 
@@ -345,12 +351,13 @@ class Simulation:
         self.dirty = True
 
     def on_look(self, session, at: datetime, org_id: int) -> None:
+        ben = self.bens[org_id]
+        user = session.get(User, ben.user_id)
+        self._read_no_run(session, user, at)
         if self.empty_seen.get(org_id) == self.offer_version:
             self.events["looks_at_an_empty_list_skipped"] += 1
             return
-        ben = self.bens[org_id]
         org = session.get(Organisation, org_id)
-        user = session.get(User, ben.user_id)
         page = browse.browse(session, org, browse.Filters(), now=at)
         self.events["looks"] += 1
         if not page.cards:
@@ -368,6 +375,35 @@ class Simulation:
                 session.rollback()
                 self.refusals[("claim", _short(error))] += 1
         self._new_claims(session, at)
+
+    def _read_no_run(self, session, user: User, at: datetime) -> None:
+        """The social worker reads the notices that no run can carry a claim of theirs
+        before the lot's date (``notifications.no_run``: "collect it yourself, or cancel
+        the claim"). Their people would already have chosen to fetch it when they could
+        (``_maybe_fetch``, at the claim), so they cancel it: the food is offered again."""
+        rows = session.scalars(
+            select(Notification).where(
+                Notification.user_id == user.id,
+                Notification.kind == NotificationKind.BOOKING,
+                Notification.id > self.notices_read.get(user.id, 0),
+            )
+        ).all()
+        for notice in rows:
+            self.notices_read[user.id] = max(self.notices_read.get(user.id, 0), notice.id)
+            if not notice.params.get("no_run") or notice.subject_type != "claim":
+                continue
+            claim = session.get(Claim, notice.subject_id)
+            if claim is None or claim.status != ClaimStatus.ACTIVE or claim.self_collect:
+                continue
+            try:
+                claims.cancel_claim(session, user, claim, "No run can bring it in time.")
+                session.commit()
+            except DomainError as error:
+                session.rollback()
+                self.refusals[("cancel_no_run", _short(error))] += 1
+                continue
+            self.events["cancelled_no_run"] += 1
+            self._lots_changed(at)
 
     def _new_claims(self, session, at: datetime) -> None:
         """Every claim made since the last call, by people or by the matcher: whether
@@ -393,12 +429,18 @@ class Simulation:
         """A beneficiary whose people fetch food themselves within ``self_collect_km``
         does so for a lot that close, when it can get there in time (behaviour.fetch_at):
         it chooses self-collection (``booking.self_collect``, which takes the claim off
-        any run), and a ``fetch`` event is due at that moment."""
+        any run), or placement already chose it (no run fits, and the convention's
+        ``self_collect_km`` says it fetches that far), and a ``fetch`` event is due at
+        that moment."""
         ben = self.bens.get(claim.beneficiary_id)
-        if ben is None or claim.status != ClaimStatus.ACTIVE or claim.self_collect:
+        if ben is None or claim.status != ClaimStatus.ACTIVE:
             return
         when = behaviour.fetch_at(self.seed, ben, claim.lot, at)
         if when is None:
+            return
+        if claim.self_collect:  # placement chose it: no run, but within its radius
+            self.events["self_collect_by_placement"] += 1
+            self.push(when, "fetch", claim.id)
             return
         try:
             booking.self_collect(session, session.get(User, ben.user_id), claim)
@@ -412,44 +454,27 @@ class Simulation:
         self.push(when, "fetch", claim.id)
 
     def on_fetch(self, session, at: datetime, claim_id: int) -> None:
-        """The beneficiary's people collect a self-collected claim at the donor's.
-
-        Maillon has no service for this hand-over yet (services/reports/ledger.py:
-        "Self-collected claims have no confirmed hand-over"), so the engine records it
-        as such a service would: the hand-over check of every hand-over
-        (``food_safety.check_handover``, with the reading of a thermometer within the
-        limit), then the claim delivered (or refused, as at a stop) and an event
-        ``self_collected`` (``refused``) on the claim with the km its people drove (a
-        round trip), which the figures count apart from the runs' km."""
+        """The beneficiary's people collect a self-collected claim at the donor's and
+        record it as its members do (``collection.confirm_collection``): the hand-over
+        check with the reading of a thermometer within the limit, then the claim
+        delivered (or refused, as at a stop). Its event ``self_collected`` carries the km
+        its people drove (a round trip), which the figures count apart from the runs'
+        km."""
         claim = session.get(Claim, claim_id)
         if claim is None or claim.status != ClaimStatus.ACTIVE or not claim.self_collect:
             return  # cancelled meanwhile, or past its date (expire_lots)
         ben = self.bens[claim.beneficiary_id]
         user = session.get(User, ben.user_id)
         lot = claim.lot
-        reading = behaviour.reading(lot)
-        verdict = food_safety.check_handover(lot, reading, at)
-        km = round(2 * behaviour.fetch_km(ben, lot), 2)
-        after = {"temperature_c": reading, "limit_c": verdict.limit_c, "km": km}
-        if verdict.ok:
-            claim.status = ClaimStatus.DELIVERED
-            action = SELF_COLLECTED
-        else:
-            claim.status = ClaimStatus.REFUSED
-            claim.status_reason = verdict.message
-            action = "refused"
-        session.flush()
-        events.record(
+        outcome = collection.confirm_collection(
             session,
             user,
             claim,
-            action,
-            before={"status": "active"},
-            after={"status": claim.status.value, **after},
-            reason="" if verdict.ok else verdict.message,
-            organisation_id=claim.beneficiary_id,
+            temperature=behaviour.reading(lot),
+            receiver=user.name,
+            km=round(2 * behaviour.fetch_km(ben, lot), 2),
         )
-        self.events[f"fetch_{'ok' if verdict.ok else 'refused'}"] += 1
+        self.events[f"fetch_{'ok' if outcome.ok else 'refused'}"] += 1
         self.dirty = True
 
     def on_cancel(self, session, at: datetime, claim_id: int) -> None:

@@ -18,6 +18,12 @@ Every kilogram posted ends in exactly one bucket (``accounting``):
 A claim its beneficiary cancelled gave its kilograms back to the lot, so it counts in
 none of them; ``conservation_error_kg`` is posted minus the sum of the buckets (0).
 
+Of the placeable kilograms that expired, ``lost_beyond_transport_kg`` are those of lots
+that no policy could have moved: their pickup window met no weekday round of the donor's
+platforms with a suitable van, and no beneficiary that fetches food itself was near the
+donor (``stream.meets_round``, ``stream.near_fetcher``; room, hours and detours are not
+looked at, so this is a lower bound of what transport alone loses).
+
 *Placeable* kilograms are those of lots that at least one beneficiary's convention lets
 it receive (storage it can keep, categories, FSE+ rules: ``eligibility.channel_accepts``,
 whichever wave); the others are reported apart. The share placed is the placeable
@@ -37,6 +43,7 @@ from sqlalchemy.orm import Session
 
 import matching
 from surplus.models import (
+    AllocationBatch,
     Claim,
     ClaimStatus,
     Event,
@@ -49,6 +56,8 @@ from surplus.models import (
 )
 from surplus.services.eligibility import channel_accepts, channels_by_org
 from surplus.services.lot_dates import BRUSSELS
+
+from .stream import meets_round, near_fetcher
 
 NEVER_CLAIMED = "never claimed"
 NOT_BOOKED = "claimed, never booked"
@@ -137,13 +146,36 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
         lot_id: any(channel_accepts(ch, lot) for ch in chans) for lot_id, lot in lots.items()
     }
 
+    # Before any policy acts: a lot whose pickup window met no weekday round of its
+    # donor's platforms with a suitable van, and no beneficiary that fetches food
+    # itself near its donor, could only be lost (stream.meets_round, near_fetcher).
+    donors = {d.org_id: d for d in world.donors}
+    near: dict[tuple[int, str], bool] = {}
+
+    def beyond_transport(lot: Lot) -> bool:
+        donor = donors.get(lot.donor_id)
+        if donor is None:  # a platform's own stock: it leaves from the depot
+            return False
+        storage = lot.storage.value
+        if meets_round(world, donor, storage, lot.pickup_from, lot.pickup_until):
+            return False
+        key = (donor.org_id, storage)
+        if key not in near:
+            near[key] = near_fetcher(world, donor, storage)
+        return not near[key]
+
+    beyond = {lot_id: beyond_transport(lot) for lot_id, lot in lots.items()}
+    lost_beyond = 0.0
     buckets: dict[str, float] = defaultdict(float)
     placeable_buckets: dict[str, float] = defaultdict(float)
     daily: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
     def put(lot_id: int, bucket: str, grams: int, day: date | None) -> None:
+        nonlocal lost_beyond
         kg = grams / 1000
         buckets[bucket] += kg
+        if bucket.startswith("expired:") and beyond[lot_id] and placeable[lot_id]:
+            lost_beyond += kg
         if placeable[lot_id]:
             placeable_buckets[bucket] += kg
         if day is not None:
@@ -215,6 +247,20 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
     )
     own_km = sum(fetch_km.values())
 
+    # Why the placement left what then expired unclaimed: the last reason its batches
+    # gave for each such lot (allocation's ``unallocated``), in kg.
+    last_reason: dict[int, str] = {}
+    for (unallocated,) in session.execute(
+        select(AllocationBatch.unallocated).order_by(AllocationBatch.id)
+    ):
+        for lot_id, (_kg, reason) in (unallocated or {}).items():
+            last_reason[int(lot_id)] = reason
+    unclaimed_why: dict[str, float] = defaultdict(float)
+    for lot in lots.values():
+        if lot.status == LotStatus.EXPIRED and placeable[lot.id] and lot.remaining_g > 0:
+            why = last_reason.get(lot.id, "never proposed")
+            unclaimed_why[why] += lot.remaining_g / 1000
+
     fairness = _fairness(world, claims, delivered_at, start, days)
     return {
         "lots": len(lots),
@@ -227,6 +273,8 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
         "placed_share": placeable_buckets["delivered"] / settled if settled > 0 else None,
         "expired_kg": expired,
         "expired_total_kg": round(sum(buckets[f"expired:{r}"] for r in EXPIRY_REASONS), 1),
+        "lost_beyond_transport_kg": round(lost_beyond, 1),
+        "unclaimed_why_kg": {k: round(v, 1) for k, v in sorted(unclaimed_why.items())},
         "withdrawn_kg": round(buckets["withdrawn"], 1),
         "open_kg": round(buckets["open"], 1),
         "in_transit_kg": round(buckets["in transit"], 1),

@@ -66,6 +66,12 @@ ROWS: tuple[tuple[str, str, Callable[[dict], Any], str], ...] = (
     ("kg delivered (all)", "", lambda m: m["delivered_kg"], "kg"),
     ("  of which fetched by the beneficiary", "", lambda m: m["self_collected_kg"], "kg"),
     *((f"kg expired: {reason}", "", _expired(reason), "kg") for reason in EXPIRY_REASONS),
+    (
+        "  placeable, expired, no round or fetcher near",
+        "",
+        lambda m: m.get("lost_beyond_transport_kg"),
+        "kg",
+    ),
     ("kg withdrawn by donors", "", lambda m: m["withdrawn_kg"], "kg"),
     (
         "kg open / in transit at the end",

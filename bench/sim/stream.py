@@ -20,7 +20,7 @@ from surplus.models import Category, DateKind, ProductKind, StorageClass
 from surplus.services.lot_dates import expires_at
 
 from . import calibration as cal
-from .world import Donor, Spec, World
+from .world import Donor, Spec, World, road_km
 
 BRUSSELS = clock.BRUSSELS
 # services/lot_input.window_errors: the window must start this long before the food
@@ -244,6 +244,41 @@ def summary(stream: list[Posting], spec: Spec) -> dict[str, float]:
 ROAD_HOURS = ((7, 30), (17, 30))
 
 
+def meets_round(world: World, donor, storage: str, start: datetime, end: datetime) -> list:
+    """The rounds of the donor's platforms with a suitable van (refrigerated for chilled
+    and frozen food) whose road hours on some weekday overlap the pickup window
+    ``start``..``end`` (aware datetimes): those that could pass by before any policy
+    acts (no room, hours or detour looked at)."""
+    start, end = start.astimezone(BRUSSELS), end.astimezone(BRUSSELS)
+    found = []
+    day = start.date()
+    while day <= end.date():
+        on_road = (_local(day, *ROAD_HOURS[0]), _local(day, *ROAD_HOURS[1]))
+        if start < on_road[1] and end > on_road[0]:
+            for r in world.rounds:
+                if r.weekday != day.weekday() or r.platform_id not in donor.platform_ids:
+                    continue
+                if storage != "ambient" and not r.refrigerated:
+                    continue
+                found.append(r)
+        day += timedelta(days=1)
+    return found
+
+
+def near_fetcher(world: World, donor, storage: str) -> bool:
+    """Whether a beneficiary that fetches food itself (``self_collect_km``) and can store
+    this kind of food is within its radius of the donor."""
+    return any(
+        b.self_collect_km > 0
+        and road_km(b.lat, b.lon, donor.lat, donor.lon) <= b.self_collect_km
+        and (
+            storage == "ambient"
+            or (b.chilled_capacity_kg if storage == "chilled" else b.frozen_capacity_kg) > 0
+        )
+        for b in world.beneficiaries
+    )
+
+
 def reach(world: World, lots: list[Posting]) -> dict[str, float]:
     """How well the rounds pass where the food is, before any policy acts, lot by lot:
 
@@ -256,13 +291,8 @@ def reach(world: World, lots: list[Posting]) -> dict[str, float]:
     - ``... or self-collected``: the same, a lot counting 0 km when a beneficiary that
       fetches food itself (``self_collect_km``) and can store it is that close.
     """
-    from .world import road_km
-
     places = {o.org_id: (o.lat, o.lon) for o in (*world.beneficiaries, *world.donors)}
     depots = {p.org_id: (p.lat, p.lon) for p in world.platforms}
-    by_day: dict[tuple[int, int], list] = {}
-    for r in world.rounds:
-        by_day.setdefault((r.platform_id, r.weekday), []).append(r)
     detours: dict[tuple[int, int], float] = {}
 
     def detour(r, donor: Donor) -> float:
@@ -281,45 +311,23 @@ def reach(world: World, lots: list[Posting]) -> dict[str, float]:
                 )
         return detours[key]
 
-    fetchers = [b for b in world.beneficiaries if b.self_collect_km > 0]
     near: dict[tuple[int, str], bool] = {}
-
-    def fetched(donor: Donor, storage: str) -> bool:
-        key = (donor.org_id, storage)
-        if key not in near:
-            near[key] = any(
-                road_km(b.lat, b.lon, donor.lat, donor.lon) <= b.self_collect_km
-                and (
-                    storage == "ambient"
-                    or (b.chilled_capacity_kg if storage == "chilled" else b.frozen_capacity_kg) > 0
-                )
-                for b in fetchers
-            )
-        return near[key]
-
     total = met = km = km_self = 0.0
     for lot in lots:
         kg = lot.draft["weight_kg"]
         storage = lot.draft["storage"].value
-        start = lot.draft["pickup_from"].astimezone(BRUSSELS)
-        end = lot.draft["pickup_until"].astimezone(BRUSSELS)
-        best: float | None = None
-        day = start.date()
-        while day <= end.date():
-            on_road = (_local(day, *ROAD_HOURS[0]), _local(day, *ROAD_HOURS[1]))
-            if start < on_road[1] and end > on_road[0]:
-                for platform_id in lot.donor.platform_ids:
-                    for r in by_day.get((platform_id, day.weekday()), []):
-                        if storage != "ambient" and not r.refrigerated:
-                            continue
-                        d = detour(r, lot.donor)
-                        best = d if best is None else min(best, d)
-            day += timedelta(days=1)
+        rounds = meets_round(
+            world, lot.donor, storage, lot.draft["pickup_from"], lot.draft["pickup_until"]
+        )
+        best = min((detour(r, lot.donor) for r in rounds), default=None)
         total += kg
         if best is not None:
             met += kg
             km += best
-            km_self += 0.0 if fetched(lot.donor, storage) else best
+            key = (lot.donor.org_id, storage)
+            if key not in near:
+                near[key] = near_fetcher(world, lot.donor, storage)
+            km_self += 0.0 if near[key] else best
     placed = max(met, 1e-9)
     return {
         "window meets a round": round(met / total, 3) if total else 0.0,

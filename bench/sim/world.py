@@ -891,6 +891,7 @@ class _Writer:
                         chilled_capacity_kg=b.chilled,
                         frozen_capacity_kg=b.frozen,
                         opening_hours=hours,
+                        self_collect_km=b.self_collect_km,
                         contact_name="Service social",
                         contact_phone="+32 81 00 00 00",
                         decided_at=self.now,

@@ -18,6 +18,7 @@ class Convention(db.Model):
         CheckConstraint("persons_per_week >= 0", name="persons_nonneg"),
         CheckConstraint("chilled_capacity_kg >= 0", name="chilled_nonneg"),
         CheckConstraint("frozen_capacity_kg >= 0", name="frozen_nonneg"),
+        CheckConstraint("self_collect_km >= 0", name="self_collect_nonneg"),
         CheckConstraint("platform_id <> beneficiary_id", name="distinct_parties"),
         CheckConstraint(
             "valid_until IS NULL OR valid_from IS NULL OR valid_until >= valid_from",
@@ -50,6 +51,9 @@ class Convention(db.Model):
     accepted_categories: Mapped[list[str]] = mapped_column(JSON, default=list)
     # {"mon": [["08:00", "12:00"]], ...}: delivery opening hours per weekday.
     opening_hours: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Road km within which the beneficiary's own people collect at the donor's, in
+    # those opening hours (0: they do not); placement gives it lots it can fetch in time.
+    self_collect_km: Mapped[float] = mapped_column(default=0.0, server_default="0")
     contact_name: Mapped[str] = mapped_column(String(200), default="")
     contact_phone: Mapped[str] = mapped_column(String(40), default="")
     decision_reason: Mapped[str] = mapped_column(Text, default="")

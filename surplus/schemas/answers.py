@@ -169,6 +169,7 @@ class ConventionSchema(ma.Schema):
     )
     persons_per_week = ma.fields.Integer()
     chilled_capacity_kg = ma.fields.Float()
+    self_collect_km = ma.fields.Float()
     frozen_capacity_kg = ma.fields.Float()
     accepted_categories = ma.fields.List(ma.fields.String())
     opening_hours = ma.fields.Dict()

@@ -24,6 +24,8 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_SPANS = 6  # opening spans a day; more is a paste gone wrong
 MAX_PERSONS = 100_000
 MAX_CAPACITY_KG = 100_000
+# The farthest a beneficiary may say its people go to collect food themselves.
+MAX_SELF_COLLECT_KM = 100
 _SPAN = re.compile(r"^\s*(\d{1,2})[:h.](\d{2})\s*[-–]\s*(\d{1,2})[:h.](\d{2})\s*$")
 # How the OpenAPI document describes a clock time and a span (the loader is more lenient).
 _CLOCK = "([01][0-9]|2[0-3]):[0-5][0-9]"
@@ -157,6 +159,17 @@ class _Figures(InputSchema):
     )
     chilled_capacity_kg = Number(0, MAX_CAPACITY_KG, places=3, load_default=0.0)
     frozen_capacity_kg = Number(0, MAX_CAPACITY_KG, places=3, load_default=0.0)
+    self_collect_km = Number(
+        0,
+        MAX_SELF_COLLECT_KM,
+        places=1,
+        load_default=0.0,
+        metadata={
+            "description": "Road km within which your own people collect food at the "
+            "donor's, in your opening hours (0: they do not). Placement then gives you "
+            "lots no run carries but that you can fetch in time."
+        },
+    )
     accepted_categories = Choices(
         Category,
         load_default=list,

@@ -43,7 +43,15 @@ from ..models import (
     utcnow,
 )
 from ..templating import number
-from . import claim_facts, claims, events, matching_adapter, notifications, reachability
+from . import (
+    claim_facts,
+    claims,
+    events,
+    matching_adapter,
+    notifications,
+    reachability,
+    self_collection,
+)
 from .eligibility import channels_by_org, offerable_clause, offered_clause, receiving_channels
 from .lot_dates import local_today
 
@@ -125,7 +133,8 @@ def propose(
     """Run the matcher (or ``allocate``) over the platform's offered lots (all of them,
     or those of :func:`offered_lots`' filters); store the proposal. ``actor`` None is
     the scheduler. ``within_reach``: each lot only to the organisations a planned run
-    carries it to at a small detour (services/reachability.py), as placement does."""
+    carries it to at a small detour (services/reachability.py), or whose own people can
+    collect it in time (services/self_collection.py), as placement does."""
     now = now or clock.now()
     platform = _platform_of(actor, platform)
     query = offered_lots(platform.id, now, within_hours=within_hours, posted_before=posted_before)
@@ -135,6 +144,11 @@ def propose(
     allocator = allocate or matching.allocate
     if within_reach:
         reach = reachability.reach(session, platform, lots, network, now)
+        # and to those whose own people can collect it in time (services/self_collection.py)
+        if any(chans[0].convention.self_collect_km > 0 for _org, chans in network.values()):
+            refused = reachability.given_back(session, [lot.id for lot in lots])
+            fetch = self_collection.fetchers(lots, network, now, refused)
+            reach = {lot_id: orgs | fetch[lot_id] for lot_id, orgs in reach.items()}
         allocator = partial(allocate_within_reach, allocator, reach=reach)
     result = allocator(
         [matching_adapter.to_lot(lot) for lot in lots], inputs, matching_adapter.params(now)

@@ -379,12 +379,14 @@ def _place(
     )
 
 
-def self_collect(session: Session, actor: User, claim: Claim) -> None:
+def self_collect(session: Session, actor: User | None, claim: Claim) -> None:
     """The beneficiary collects at the donor itself: no run carries the claim. The
-    beneficiary decides this, or a coordinator of the claim's platform, and only while
-    the hand-over check passes (no reading yet: nobody is there to measure); past the
-    lot's use-by it is refused (409)."""
-    if not access.can(actor, access.CHANGE, claim):
+    beneficiary decides this, or a coordinator of the claim's platform, or the scheduler
+    (``actor`` None: placement, when no run fits and the convention says its people
+    collect that far, services/self_collection.py), and only while the hand-over check
+    passes (no reading yet: nobody is there to measure); past the lot's use-by it is
+    refused (409)."""
+    if actor is not None and not access.can(actor, access.CHANGE, claim):
         access.deny(
             str(
                 _l(

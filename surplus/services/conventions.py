@@ -51,6 +51,7 @@ TRACKED = (
     "chilled_capacity_kg",
     "frozen_capacity_kg",
     "accepted_categories",
+    "self_collect_km",
 )
 # The figures a beneficiary declares (schemas.convention loads them typed).
 FIGURES = (
@@ -59,6 +60,7 @@ FIGURES = (
     "chilled_capacity_kg",
     "frozen_capacity_kg",
     "accepted_categories",
+    "self_collect_km",
     "opening_hours",
     "fse_plus_approval_number",
     "fse_plus_approval_expires",

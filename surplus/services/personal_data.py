@@ -331,6 +331,7 @@ def _convention(conv: Convention, org: Organisation) -> dict[str, Any]:
         "distribution_mode": _plain(conv.distribution_mode),
         "persons_per_week": conv.persons_per_week,
         "chilled_capacity_kg": conv.chilled_capacity_kg,
+        "self_collect_km": conv.self_collect_km,
         "frozen_capacity_kg": conv.frozen_capacity_kg,
         "accepted_categories": conv.accepted_categories,
         "opening_hours": conv.opening_hours,

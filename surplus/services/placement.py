@@ -20,9 +20,13 @@ planned runs ahead (its own, or those of a platform carrying for it):
    weeks are told apart, and fairness holds over a month, not only within a week.
 3. Book each active, unbooked, not self-collected claim of the platform onto the best
    existing run (:func:`booking.book`, the scheduler as actor: the donor and the
-   beneficiary are told when). A claim a person made that no run fits stays unbooked
-   with the reasons (its beneficiary may fetch it, or cancel it), and is tried again
-   only when a run appears or room came back. A claim the scheduler made itself that no
+   beneficiary are told when). When the convention says the beneficiary's people
+   collect at donors that close and they can in time (services/self_collection.py),
+   the claim goes on a run only within the detour budget of reachability; otherwise,
+   or when no run fits, it is booked as self-collected (both told from when). A claim
+   a person made that no run fits stays unbooked with the reasons (its beneficiary may
+   fetch it, or cancel it), and is tried again only when a run appears or room came
+   back. A claim the scheduler made itself that no
    run fits goes back to its lot at once (:func:`_give_back`: cancelled with the
    reason, its kilograms on the lot again); the matcher never proposes that lot to that
    organisation again (``reachability.given_back``) and, when something went back, runs once
@@ -54,7 +58,7 @@ from ..models import (
     Notification,
     Organisation,
 )
-from . import allocation, booking, claims, matching_adapter, notifications
+from . import allocation, booking, claims, matching_adapter, notifications, self_collection
 from .allocation import Allocator
 from .placement_state import (
     STATE,
@@ -265,20 +269,51 @@ def _over_weeks(session: Session, now: datetime, allocate: Allocator | None) -> 
     return allocate_over_weeks
 
 
+class _Fetched(Exception):
+    """The run found costs more than its beneficiary's own people collecting it."""
+
+
 def _book(session: Session, claim_id: int, now: datetime) -> str | None:
     """Book one claim as the scheduler: None when booked, the reasons when no run fits,
-    "" when it no longer needs booking (booked, collected or cancelled meanwhile)."""
+    "" when it no longer needs booking (booked, collected or cancelled meanwhile).
+    A claim its beneficiary's people can collect in time (services/self_collection.py)
+    goes on a run only within placement's detour budget; otherwise, or when no run fits,
+    it is booked as self-collected and both sides are told from when."""
     claim = session.get(Claim, claim_id)
     if claim is None or claim.status != ClaimStatus.ACTIVE or claim.self_collect:
         return ""
+    fetch = self_collection.for_claim(claim, now)
+    why = ""
     try:
         with session.begin_nested():  # a booking that fails leaves no stop behind
-            booking.book(session, None, claim, now=now)
+            proposal = booking.book(session, None, claim, now=now)
+            if fetch is not None and _added_km(proposal) > self_collection.detour_budget_km(
+                claim.kg
+            ):
+                raise _Fetched
+        return None
     except Conflict:
         return ""
     except DomainError as error:
-        return error.message
+        why = error.message
+    except _Fetched:
+        pass
+    if fetch is None:
+        return why
+    try:
+        with session.begin_nested():
+            booking.self_collect(session, None, claim)
+    except DomainError as error:
+        return why or error.message
+    notifications.booked(session, claim, None, fetch)
     return None
+
+
+def _added_km(proposal: booking.Proposal) -> float:
+    if proposal.relay is not None:
+        return proposal.relay.added_km
+    assert proposal.insertion is not None
+    return proposal.insertion.added_km
 
 
 def _give_back(session: Session, claim_id: int, why: str, *, fresh: bool) -> bool:

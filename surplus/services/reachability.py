@@ -1,32 +1,57 @@
 """Which beneficiaries a lot's transport can reach: the runs that already pass by.
 
 Continuous placement (services/placement.py) lets the matcher give a lot only to the
-organisations a planned run can carry it to before its date, at a small detour: a run
-of the platform (or of a platform carrying for it on that day) that
+organisations a planned run can carry it to before its date, at a small detour. The
+budget of a lot is ``max(PLACEMENT_DETOUR_MIN_KM, PLACEMENT_DETOUR_KM_PER_KG × kg)``
+road km (its remaining kilograms). An organisation is reached by a lot in either way
+booking (:func:`services.booking.propose`) carries a claim:
+
+**Directly**: a run of the platform (or of a platform carrying for it on that day) that
 
 - leaves after now and before the lot's date (use-by, or the end of its pickup window),
   on a day its pickup window is open;
 - has the vehicle its storage needs (refrigerated for chilled, freezer for frozen);
 - passes near enough the donor and the organisation that inserting the pickup and the
-  drop-off adds at most ``max(PLACEMENT_DETOUR_MIN_KM, PLACEMENT_DETOUR_KM_PER_KG × kg)``
-  road km. The detour of a point is the cheapest way to splice it between two
-  consecutive places of the run (depot, stops, depot), the same road estimate the
-  booking planner uses;
+  drop-off adds at most the budget. The detour of a point is the cheapest way to
+  splice it between two consecutive places of the run (depot, stops, depot), the same
+  road estimate the booking planner uses;
 - and on which the booking planner itself finds room for the lot's smallest part
   (``matching.reach.fits_alone``: ``matching.booking.insert`` for many pairs at once),
   from the donor in its pickup window to the organisation in
   its opening hours of that day, within the van's capacity and the run's duration.
 
-The geometric test comes first and is cheap; the planner is asked only about the pairs
-it lets through. :func:`services.booking.book` still books the claim on the best run.
+**Through a hub relay** (services/relay.py, the rule booking applies when no single run
+fits), for the pairs not reached directly:
+
+- leg 1: on a day with such runs (the first three conditions above, the donor's detour
+  within the budget), the booking planner's cheapest insertion of the lot's smallest
+  part from the donor to a depot of the platform that may hold it (a cold room for a
+  chilled or frozen lot: ``relay.depots``, ``relay.holds``, as ``relay.hubs``), by the
+  lot's date (``relay.last_moment``; ``relay.lot_first_leg``), adding at most the budget
+  (the planner's km: the geometric leg-2 detour below is a lower bound, as in the direct
+  test);
+- leg 2: a run of the platform leaving that depot once the lot is there
+  (``relay.may_follow``), by the lot's date, with the vehicle its storage needs, passing
+  near enough the organisation that its drop-off's detour fits in what leg 1 left of
+  the budget, and on which the planner finds room for the part from the depot to the
+  organisation in its opening hours of that day (``relay.lot_second_leg``,
+  ``fits_alone``). The organisation's drop-off on its own round adds about nothing:
+  the pickup's detour is what a relay costs.
+
+Leg 1 depends on the lot and the depot alone: it is asked once per (lot, depot, day),
+and leg 2 once per run leaving a depot, for all the pairs at once. The geometric tests
+come first and are cheap; the planner is asked only about what they let through.
+:func:`services.booking.book` still books the claim on the best run, or relay.
 A lot is never proposed again to an organisation whose claim on it the scheduler gave
 back because no run could carry it (:func:`given_back`).
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -35,17 +60,21 @@ from numpy.typing import NDArray
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matching import Params
+from matching.booking import Insertion, RunPlan, insert
 from matching.distance import great_circle_km
 from matching.eligibility import smallest_part_kg
 from matching.reach import fits_alone
 
-from ..models import Claim, ClaimStatus, Event, Lot, Organisation, Run
+from ..models import Claim, ClaimStatus, Convention, Event, Lot, Organisation, Run
 from ..models.enums import StorageClass
-from . import agreements, booking, matching_adapter, runs
+from . import agreements, booking, matching_adapter, relay, runs
 from .lot_dates import BRUSSELS
 
 # A lot without a use-by date is carried within this horizon after its pickup window.
 HORIZON = timedelta(days=14)
+# Float slack when comparing a geometric detour with the planner's km.
+EPS_KM = 1e-6
 
 
 def _route(run: Run) -> tuple[NDArray, NDArray]:
@@ -76,6 +105,10 @@ def _deadline(lot: Lot) -> datetime:
     return lot.expires_at or lot.pickup_until + HORIZON
 
 
+def _day(run: Run) -> date:
+    return run.start_at.astimezone(BRUSSELS).date()
+
+
 def given_back(session: Session, lot_ids: list[int]) -> set[tuple[int, int]]:
     """``(lot id, organisation id)`` of the claims on these lots that the scheduler made
     and gave back, no run fitting (services/placement.py: cancelled by no one)."""
@@ -95,6 +128,48 @@ def given_back(session: Session, lot_ids: list[int]) -> set[tuple[int, int]]:
     return {(lot_id, org_id) for lot_id, org_id in rows}
 
 
+@dataclass
+class _Scene:
+    """What one call of :func:`reach` reads once: the lots, the organisations, the runs."""
+
+    lots: list[Lot]
+    bens: list[Organisation]
+    conventions: dict[int, Convention]
+    budget: NDArray
+    parts: list[float]
+    refused: set[tuple[int, int]]
+    params: Params
+    circuity: float
+    reached: list[set[int]]
+    plans: dict[int, RunPlan] = field(default_factory=dict)
+    windows: dict[tuple[int, date], Any] = field(default_factory=dict)
+
+    def plan(self, run: Run) -> RunPlan:
+        if run.id not in self.plans:
+            self.plans[run.id] = runs.to_plan(run)
+        return self.plans[run.id]
+
+    def window(self, org: Organisation, day: date):
+        key = (org.id, day)
+        if key not in self.windows:
+            self.windows[key] = booking.drop_window(self.conventions[org.id], day)
+        return self.windows[key]
+
+    def open_pair(self, row: int, org: Organisation) -> bool:
+        """Not reached yet, and not given back."""
+        return org.id not in self.reached[row] and (self.lots[row].id, org.id) not in self.refused
+
+    def confirm(self, run: Run, pairs: list[tuple[int, int]], ships: list[Any]) -> None:
+        """The booking planner, for every pair the geometry let through on ``run``, at once."""
+        if not ships:
+            return
+        for (row, org_id), ok in zip(
+            pairs, fits_alone(self.plan(run), ships, self.params), strict=True
+        ):
+            if ok:
+                self.reached[row].add(org_id)
+
+
 def reach(
     session: Session,
     platform: Organisation,
@@ -103,15 +178,13 @@ def reach(
     now: datetime,
 ) -> dict[int, frozenset[int]]:
     """For each lot id, the ids of the ``network``'s organisations (``{id: (organisation,
-    its channels with this platform)}``, as allocation builds it) a planned run can
-    carry it to (never one whose claim on it was given back: :func:`given_back`)."""
+    its channels with this platform)}``, as allocation builds it) a planned run, or a hub
+    relay, can carry it to (never one whose claim on it was given back: :func:`given_back`)."""
     lots = list(lots)
     bens = [org for org, _chans in network.values()]
-    conventions = {org.id: chans[0].convention for org, chans in network.values()}
     if not lots or not bens:
         return {lot.id: frozenset() for lot in lots}
     config = current_app.config
-    circuity = config["ROAD_CIRCUITY"]
     per_kg, floor = config["PLACEMENT_DETOUR_KM_PER_KG"], config["PLACEMENT_DETOUR_MIN_KM"]
     until = max(_deadline(lot) for lot in lots)
     carriers = agreements.carriers_for(
@@ -124,24 +197,39 @@ def reach(
     usable = [
         r
         for r in found
-        if r.platform_id == platform.id
-        or any(a.in_force(r.start_at.astimezone(BRUSSELS).date()) for a in carriers[r.platform_id])
+        if r.platform_id == platform.id or any(a.in_force(_day(r)) for a in carriers[r.platform_id])
     ]
+    scene = _Scene(
+        lots=lots,
+        bens=bens,
+        conventions={org.id: chans[0].convention for org, chans in network.values()},
+        budget=np.array([max(floor, per_kg * lot.remaining_kg) for lot in lots]),
+        # the smallest part a beneficiary may take (1 kg when the donor set none)
+        parts=[
+            min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot))))
+            for lot in lots
+        ],
+        refused=given_back(session, [lot.id for lot in lots]),
+        params=matching_adapter.params(now),
+        circuity=config["ROAD_CIRCUITY"],
+        reached=[set() for _ in lots],
+    )
+    pickups = _direct(scene, usable)
+    _relayed(session, scene, platform, usable, pickups, now)
+    return {lot.id: frozenset(r) for lot, r in zip(lots, scene.reached, strict=True)}
+
+
+def _direct(scene: _Scene, usable: list[Run]) -> dict[int, dict[int, float]]:
+    """The pairs a single run reaches; returns, per run, the lots (rows) it may pick up
+    and the donor's detour of each (what the relays' first legs start from)."""
+    lots, bens = scene.lots, scene.bens
     ben_lat = np.array([b.lat for b in bens], dtype=float)
     ben_lon = np.array([b.lon for b in bens], dtype=float)
     lot_lat = np.array([lot.pickup_lat for lot in lots], dtype=float)
     lot_lon = np.array([lot.pickup_lon for lot in lots], dtype=float)
-    budget = np.array([max(floor, per_kg * lot.remaining_kg) for lot in lots])
-    reached: list[set[int]] = [set() for _ in lots]
-    refused = given_back(session, [lot.id for lot in lots])
-    params = matching_adapter.params(now)
-    # the smallest part a beneficiary may take (1 kg when the donor set none)
-    parts = [
-        min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot))))
-        for lot in lots
-    ]
+    pickups: dict[int, dict[int, float]] = {}
     for run in usable:
-        day = run.start_at.astimezone(BRUSSELS).date()
+        day = _day(run)
         rows = [
             i
             for i, lot in enumerate(lots)
@@ -153,30 +241,116 @@ def reach(
         if not rows:
             continue
         route = _route(run)
-        drop = _detours(route, ben_lat, ben_lon, circuity)
-        pick = _detours(route, lot_lat[rows], lot_lon[rows], circuity)
-        fits = (pick[:, None] + drop[None, :]) <= budget[rows][:, None]
+        drop = _detours(route, ben_lat, ben_lon, scene.circuity)
+        pick = _detours(route, lot_lat[rows], lot_lon[rows], scene.circuity)
+        pickups[run.id] = dict(zip(rows, pick.tolist(), strict=True))
+        fits = (pick[:, None] + drop[None, :]) <= scene.budget[rows][:, None]
         pairs, ships = [], []
-        windows: dict[int, Any] = {}
         for row, mask in zip(rows, fits, strict=True):
             for b in np.flatnonzero(mask):
                 org = bens[b]
-                if org.id in reached[row] or (lots[row].id, org.id) in refused:
+                if not scene.open_pair(row, org):
                     continue
-                if org.id not in windows:
-                    windows[org.id] = booking.drop_window(conventions[org.id], day)
-                window = windows[org.id]
+                window = scene.window(org, day)
                 if window is None:
                     continue
                 lot = lots[row]
                 pairs.append((row, org.id))
-                ships.append(booking.lot_shipment((lot.id, org.id), lot, parts[row], org, window))
-        if not ships:
+                ships.append(
+                    booking.lot_shipment((lot.id, org.id), lot, scene.parts[row], org, window)
+                )
+        scene.confirm(run, pairs, ships)
+    return pickups
+
+
+def _relayed(
+    session: Session,
+    scene: _Scene,
+    platform: Organisation,
+    usable: list[Run],
+    pickups: dict[int, dict[int, float]],
+    now: datetime,
+) -> None:
+    """Add the pairs a hub relay reaches (module docstring), for those not reached yet."""
+    lots, bens = scene.lots, scene.bens
+    waiting = [row for row in range(len(lots)) if any(scene.open_pair(row, b) for b in bens)]
+    if not waiting:
+        return
+    leaving: dict[int, list[Run]] = defaultdict(list)
+    for run in usable:
+        if run.platform_id == platform.id:
+            leaving[run.depot_id].append(run)
+    hubs = [hub for hub in relay.depots(session, platform.id) if leaving[hub.id]]
+    if not hubs:
+        return
+    # Leg 1, once per (lot, hub, day): the planner's cheapest insertion donor → hub on the
+    # runs of the day whose detour to the donor fits the budget (a dearer run could not
+    # give an insertion within it: the pickup's detour is part of the added km).
+    firsts: dict[int, dict[int, list[tuple[Insertion, Run]]]] = defaultdict(dict)
+    for row in waiting:
+        lot, budget = lots[row], float(scene.budget[row])
+        last = relay.last_moment(lot, now)
+        by_day: dict[date, list[Run]] = defaultdict(list)
+        for run in usable:
+            detour = pickups.get(run.id, {}).get(row)
+            if detour is not None and detour <= budget + EPS_KM:
+                by_day[_day(run)].append(run)
+        if not by_day:
             continue
-        # the booking planner, for every pair the geometry let through, at once
-        for (row, org_id), ok in zip(
-            pairs, fits_alone(runs.to_plan(run), ships, params), strict=True
-        ):
-            if ok:
-                reached[row].add(org_id)
-    return {lot.id: frozenset(r) for lot, r in zip(lots, reached, strict=True)}
+        for hub in hubs:
+            if not relay.holds(hub, lot.storage):
+                continue
+            ship = relay.lot_first_leg((lot.id, hub.id), lot, scene.parts[row], hub, last)
+            legs = []
+            for key in sorted(by_day):
+                day_runs = by_day[key]
+                leg1 = insert([scene.plan(r) for r in day_runs], ship, scene.params)
+                if leg1 is None or leg1.added_km > budget or leg1.drop_eta >= last:
+                    continue
+                legs.append((leg1, next(r for r in day_runs if r.id == leg1.run_id)))
+            if legs:
+                firsts[hub.id][row] = legs
+    # Leg 2, once per run leaving a hub, for every pair at once.
+    ben_lat = np.array([b.lat for b in bens], dtype=float)
+    ben_lon = np.array([b.lon for b in bens], dtype=float)
+    for hub in hubs:
+        rows = firsts.get(hub.id)
+        if not rows:
+            continue
+        for run2 in leaving[hub.id]:
+            day = _day(run2)
+            drop: NDArray | None = None
+            pairs, ships = [], []
+            for row, legs in rows.items():
+                lot = lots[row]
+                last = relay.last_moment(lot, now)
+                if run2.start_at > last or not _carries(run2, lot.storage):
+                    continue
+                before = [(leg, run1) for leg, run1 in legs if relay.may_follow(run2, leg, run1)]
+                if not before:
+                    continue
+                leg1, _run1 = min(before, key=lambda pair: pair[0].added_km)
+                room = float(scene.budget[row]) - leg1.added_km
+                if drop is None:
+                    drop = _detours(_route(run2), ben_lat, ben_lon, scene.circuity)
+                for b in np.flatnonzero(drop <= room + EPS_KM):
+                    org = bens[b]
+                    if not scene.open_pair(row, org):
+                        continue
+                    window = scene.window(org, day)
+                    if window is None:
+                        continue
+                    pairs.append((row, org.id))
+                    ships.append(
+                        relay.lot_second_leg(
+                            (lot.id, org.id),
+                            lot,
+                            scene.parts[row],
+                            hub,
+                            org,
+                            leg1.drop_eta,
+                            last,
+                            window,
+                        )
+                    )
+            scene.confirm(run2, pairs, ships)

@@ -3,18 +3,24 @@
 the claim's platform, and one of that platform's runs leaving from this depot later
 delivers it. Both legs are found here and booked together by ``booking.book``.
 
-1. Hubs: the depots of the claim's platform; a chilled or frozen lot needs a cold room.
+1. Hubs: the depots of the claim's platform; a chilled or frozen lot needs a cold room
+   (:func:`holds`).
 2. Leg 1, for each day with candidate runs: the cheapest insertion of donor → hub
-   (no window at the hub; the lot's date is the deadline).
+   (no window at the hub; the lot's date, :func:`last_moment`, is the deadline).
 3. Leg 2: the cheapest insertion of hub → beneficiary on a run of the claim's platform
-   leaving from that hub, picking up no earlier than leg 1's drop-off, dropping off in
-   the beneficiary's opening hours of the run's day.
+   leaving from that hub (:func:`after_first`: another run, leaving no earlier than
+   leg 1's drop-off), dropping off in the beneficiary's opening hours of the run's day.
 4. The relay with the fewest added km over both legs wins.
+
+The legs' shipments (:func:`lot_first_leg`, :func:`lot_second_leg`), the hubs and the
+runs a second leg may take are also what continuous placement's reach asks about
+(services/reachability.py), so that it promises only what booking can carry.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -24,7 +30,7 @@ from sqlalchemy.orm import Session
 from matching import Params
 from matching.booking import Insertion, RunPlan, Shipment, insert
 
-from ..models import Claim, Depot, Run, StorageClass
+from ..models import Claim, Depot, Lot, Organisation, Run, StorageClass
 from . import runs
 from .lot_dates import BRUSSELS
 
@@ -44,18 +50,32 @@ class Relay:
         return self.first.added_km + self.second.added_km
 
 
+def depots(session: Session, platform_id: int) -> list[Depot]:
+    """Every depot of a platform, the possible hubs of its claims (:func:`holds`)."""
+    return list(
+        session.scalars(select(Depot).where(Depot.platform_id == platform_id).order_by(Depot.id))
+    )
+
+
+def holds(hub: Depot, storage: StorageClass) -> bool:
+    """Whether a lot of this storage may wait at the hub: chilled and frozen need a cold room."""
+    return storage == StorageClass.AMBIENT or bool(hub.cold_room)
+
+
 def hubs(session: Session, claim: Claim) -> list[Depot]:
-    query = select(Depot).where(Depot.platform_id == claim.platform_id).order_by(Depot.id)
-    if claim.lot.storage != StorageClass.AMBIENT:
-        query = query.where(Depot.cold_room.is_(True))
-    return list(session.scalars(query))
+    return [hub for hub in depots(session, claim.platform_id) if holds(hub, claim.lot.storage)]
 
 
-def first_leg(claim: Claim, hub: Depot, last: datetime) -> Shipment:
-    lot = claim.lot
+def last_moment(lot: Lot, now: datetime) -> datetime:
+    """When a relay must be done: the lot's use-by, else ``HORIZON`` from now."""
+    return lot.expires_at or (now + HORIZON)
+
+
+def lot_first_leg(ident: Hashable, lot: Lot, kg: float, hub: Depot, last: datetime) -> Shipment:
+    """Leg 1: ``kg`` of ``lot`` from its donor in its pickup window to the hub by ``last``."""
     return Shipment(
-        id=claim.id,
-        kg=claim.kg,
+        id=ident,
+        kg=kg,
         storage=lot.storage.value,
         pickup_lat=lot.pickup_lat,
         pickup_lon=lot.pickup_lon,
@@ -66,6 +86,36 @@ def first_leg(claim: Claim, hub: Depot, last: datetime) -> Shipment:
     )
 
 
+def lot_second_leg(
+    ident: Hashable,
+    lot: Lot,
+    kg: float,
+    hub: Depot,
+    org: Organisation,
+    ready: datetime,
+    last: datetime,
+    drop_window: tuple[datetime, datetime],
+) -> Shipment:
+    """Leg 2: ``kg`` of ``lot`` from the hub, once there (``ready``), to ``org`` in
+    ``drop_window``, by the lot's use-by."""
+    return Shipment(
+        id=ident,
+        kg=kg,
+        storage=lot.storage.value,
+        pickup_lat=hub.lat,
+        pickup_lon=hub.lon,
+        drop_lat=org.lat,
+        drop_lon=org.lon,
+        pickup_window=(ready, last),
+        drop_window=drop_window,
+        deadline=lot.expires_at,
+    )
+
+
+def first_leg(claim: Claim, hub: Depot, last: datetime) -> Shipment:
+    return lot_first_leg(claim.id, claim.lot, claim.kg, hub, last)
+
+
 def second_leg(
     claim: Claim,
     hub: Depot,
@@ -73,19 +123,20 @@ def second_leg(
     last: datetime,
     drop_window: tuple[datetime, datetime],
 ) -> Shipment:
-    org = claim.beneficiary
-    return Shipment(
-        id=claim.id,
-        kg=claim.kg,
-        storage=claim.lot.storage.value,
-        pickup_lat=hub.lat,
-        pickup_lon=hub.lon,
-        drop_lat=org.lat,
-        drop_lon=org.lon,
-        pickup_window=(ready, last),
-        drop_window=drop_window,
-        deadline=claim.lot.expires_at,
+    return lot_second_leg(
+        claim.id, claim.lot, claim.kg, hub, claim.beneficiary, ready, last, drop_window
     )
+
+
+def may_follow(run: Run, leg1: Insertion, run1: Run) -> bool:
+    """Whether ``run``, leaving the hub, may take the second leg after ``leg1`` on ``run1``:
+    another run, leaving once the lot is at the hub."""
+    return run.id != run1.id and run.start_at >= leg1.drop_eta
+
+
+def after_first(from_hub: list[Run], leg1: Insertion, run1: Run) -> list[Run]:
+    """The runs leaving the hub that may take the second leg after ``leg1`` on ``run1``."""
+    return [r for r in from_hub if may_follow(r, leg1, run1)]
 
 
 def find(
@@ -106,13 +157,13 @@ def find(
     them, when the caller has them."""
     if not candidates:  # no run for the first leg
         return None
-    depots = hubs(session, claim)
-    if not depots:  # no depot of the claim's platform could hold the lot
+    places = hubs(session, claim)
+    if not places:  # no depot of the claim's platform could hold the lot
         return None
-    last = claim.lot.expires_at or (now + HORIZON)
+    last = last_moment(claim.lot, now)
     if own_runs is None:
         own_runs = runs.planned_runs(session, [claim.platform_id], now, last)
-    leaving = {hub.id: [r for r in own_runs if r.depot_id == hub.id] for hub in depots}
+    leaving = {hub.id: [r for r in own_runs if r.depot_id == hub.id] for hub in places}
     if not any(leaving.values()):  # no run leaves a hub for the second leg
         return None
     by_day: dict[date, list[Run]] = defaultdict(list)
@@ -124,7 +175,7 @@ def find(
         for day, day_runs in by_day.items()
     }
     best: Relay | None = None
-    for hub in depots:
+    for hub in places:
         from_hub = leaving[hub.id]
         if not from_hub:
             continue
@@ -155,9 +206,8 @@ def _second(
     if leg1.drop_eta >= last:
         return None
     by_day: dict[date, list[Run]] = defaultdict(list)
-    for run in from_hub:
-        if run.id != run1.id and run.start_at >= leg1.drop_eta:
-            by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
+    for run in after_first(from_hub, leg1, run1):
+        by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
     for day, day_runs in sorted(by_day.items()):
         window = drop_window(claim, day)
         if window is None:

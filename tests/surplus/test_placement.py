@@ -562,3 +562,42 @@ def test_placement_weighs_the_need_over_four_weeks(daily_rounds):
     assert asbl.received_kg == 0.0
     assert cpas.persons_per_week == placement.NEED_WEEKS * w.cpas_convention.persons_per_week
     assert asbl.persons_per_week == placement.NEED_WEEKS * w.asbl_convention.persons_per_week
+
+
+def test_a_lot_only_a_hub_relay_reaches_is_placed_and_booked_through_the_hub(
+    shared_world, agree, add_run
+):
+    """No single run passes by the donor while it is open and by an organisation on a day
+    it receives: reach counts the relay booking would use (Namur's van to the hub's depot,
+    the hub's van on to the organisation), placement gives the lot, and the booking
+    carries every claim it made through the hub: none goes back."""
+    from surplus.services.lot_dates import BRUSSELS
+
+    w = shared_world
+    agree(w)
+    for conv in (w.cpas_convention, w.asbl_convention):
+        conv.opening_hours = {WEEKDAYS[w.day2.weekday()]: [["08:00", "17:00"]]}
+    hub_run = add_run(w.platform, w.hub_depot, w.hub_van, w.day2)
+    lot = factories.lot(w.donor, kg=40, days=6, title="Yaourts")
+    lot.pickup_until = datetime.combine(w.day1, datetime.min.time().replace(hour=12)).replace(
+        tzinfo=BRUSSELS
+    )
+    db.session.commit()
+
+    counts = _place()
+
+    made = list(
+        db.session.scalars(
+            select(Claim).where(Claim.lot_id == lot.id, Claim.created_by_id.is_(None))
+        )
+    )
+    assert made and counts["given_back"] == 0
+    for claim in made:
+        assert claim.status == ClaimStatus.ACTIVE
+        legs = {(s.run_id, s.leg, s.kind) for s in _stops(claim)}
+        assert legs == {
+            (w.namur_run.id, 1, StopKind.PICKUP),
+            (w.namur_run.id, 1, StopKind.DROPOFF),
+            (hub_run.id, 2, StopKind.PICKUP),
+            (hub_run.id, 2, StopKind.DROPOFF),
+        }

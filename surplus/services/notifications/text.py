@@ -38,6 +38,7 @@ _STAGES = {
     "dropoff_leg1": _l("at the drop at the hub"),
     "pickup_leg2": _l("at the pickup at the hub"),
     "dropoff_leg2": _l("at the delivery"),
+    "self_collection": _l("at the collection by the beneficiary at the donor's"),
 }
 MODE_LABELS = {
     MailMode.OFF: _l("No e-mail"),
@@ -145,12 +146,17 @@ def _text(n: Notification) -> str:
                 donor=p["donor"],
             )
         if not p.get("run"):
-            return _(
+            line = _(
                 "%(title)s (%(kg)s for %(org)s) will be collected by the beneficiary.",
                 title=p["title"],
                 kg=kg(p["kg"]),
                 org=p["beneficiary"],
             )
+            if p.get("pickup"):  # placement chose it and says from when
+                return (
+                    line + " " + _("It can be collected from %(time)s.", time=_moment(p["pickup"]))
+                )
+            return line
         line = _(
             "%(title)s (%(kg)s for %(org)s) is booked on the run %(run)s of %(platform)s.",
             title=p["title"],

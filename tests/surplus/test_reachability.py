@@ -1,0 +1,112 @@
+"""Reach (services/reachability.py): the organisations a lot's transport can reach,
+directly or through a hub relay, by the rule booking applies (services/relay.py)."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from matching import reach as matching_reach
+from surplus.extensions import db
+from surplus.services import allocation, booking, reachability, relay
+from surplus.services.booking import WEEKDAYS
+
+
+@pytest.fixture
+def w(shared_world, agree, add_run, app):
+    """``shared_world`` where Namur's platform carries for the hub's (its day-1 run, the
+    only one to pass by the donor in its pickup window) and the CPAS and the association
+    receive on day 2 only: no single run reaches them. The hub's van leaves its depot on
+    day 2 (``w.hub_run``). Any detour is accepted unless a test says otherwise."""
+    w = shared_world
+    agree(w)
+    for conv in (w.cpas_convention, w.asbl_convention):
+        conv.opening_hours = {WEEKDAYS[w.day2.weekday()]: [["08:00", "17:00"]]}
+    w.hub_run = add_run(w.platform, w.hub_depot, w.hub_van, w.day2)
+    db.session.commit()
+    app.config["PLACEMENT_DETOUR_MIN_KM"] = 10_000.0
+    app.config["PLACEMENT_DETOUR_KM_PER_KG"] = 0.0
+    return w
+
+
+def _reach(w) -> frozenset[int]:
+    now = datetime.now(UTC)
+    network = allocation._network(db.session, w.platform, now)
+    return reachability.reach(db.session, w.platform, [w.lot], network, now)[w.lot.id]
+
+
+def test_a_relay_reaches_the_organisations_no_single_run_does(w):
+    assert booking.propose(db.session, w.claim).insertion is None, "no single run fits"
+    assert booking.propose(db.session, w.claim).relay is not None, "booking relays it"
+
+    assert _reach(w) == {w.cpas.id, w.asbl.id}
+
+
+@pytest.mark.parametrize("missing", ["second_run", "cold_room"])
+def test_no_relay_reaches_when_booking_could_not_carry_one(w, missing):
+    if missing == "second_run":
+        db.session.delete(w.hub_run)
+    else:
+        w.hub_depot.cold_room = False  # a chilled lot cannot wait at a dry hub
+    db.session.commit()
+    assert booking.propose(db.session, w.claim).relay is None
+
+    assert _reach(w) == frozenset()
+
+
+def test_an_ambient_lot_may_wait_at_a_hub_without_a_cold_room(w):
+    w.hub_depot.cold_room = False
+    w.lot.storage = w.lot.storage.AMBIENT
+    db.session.commit()
+    assert booking.propose(db.session, w.claim).relay is not None
+
+    assert w.cpas.id in _reach(w)
+
+
+def test_both_legs_count_in_the_detour_budget(w, app):
+    """The relay is within the budget when the km booking's relay adds (both legs) are."""
+    km = booking.propose(db.session, w.claim).relay.added_km
+    assert km > 2, "the donor is off the Namur van's empty round"
+    app.config["PLACEMENT_DETOUR_MIN_KM"] = km - 1
+    assert w.cpas.id not in _reach(w)
+    app.config["PLACEMENT_DETOUR_MIN_KM"] = km + 1
+    assert w.cpas.id in _reach(w)
+
+
+def test_leg_one_is_asked_once_per_lot_and_hub_and_leg_two_once_per_run(w, monkeypatch):
+    """Two organisations wait for the relay: the donor → hub leg is asked of the planner
+    once (it does not depend on them), the hub → organisation legs once, together."""
+    firsts, seconds = [], []
+    real_insert, real_fits = reachability.insert, matching_reach.fits_alone
+    monkeypatch.setattr(
+        reachability,
+        "insert",
+        lambda plans, ship, p: firsts.append(ship) or real_insert(plans, ship, p),
+    )
+    monkeypatch.setattr(
+        reachability,
+        "fits_alone",
+        lambda plan, ships, p: seconds.append((plan.id, len(ships))) or real_fits(plan, ships, p),
+    )
+
+    assert _reach(w) == {w.cpas.id, w.asbl.id}
+
+    assert [(s.drop_lat, s.drop_lon) for s in firsts] == [(w.hub_depot.lat, w.hub_depot.lon)]
+    assert seconds == [(w.hub_run.id, 2)]
+
+
+def test_pairs_a_single_run_reaches_ask_nothing_of_relays(w, monkeypatch):
+    asked = []
+    monkeypatch.setattr(relay, "lot_first_leg", lambda *a: asked.append(a))
+    for conv in (w.cpas_convention, w.asbl_convention):
+        conv.opening_hours = {WEEKDAYS[w.day1.weekday()]: [["08:00", "17:00"]]}
+    db.session.commit()
+    assert booking.propose(db.session, w.claim).insertion is not None, "the day-1 run fits"
+
+    assert _reach(w) == {w.cpas.id, w.asbl.id}
+    assert asked == []
+
+
+def test_a_pair_given_back_is_not_reached_through_a_relay_either(w, monkeypatch):
+    monkeypatch.setattr(reachability, "given_back", lambda session, ids: {(w.lot.id, w.cpas.id)})
+
+    assert _reach(w) == {w.asbl.id}
