@@ -58,7 +58,15 @@ from ..models import (
     Notification,
     Organisation,
 )
-from . import allocation, booking, claims, matching_adapter, notifications, self_collection
+from . import (
+    allocation,
+    booking,
+    claims,
+    matching_adapter,
+    notifications,
+    reachability,
+    self_collection,
+)
 from .allocation import Allocator
 from .placement_state import (
     STATE,
@@ -287,9 +295,7 @@ def _book(session: Session, claim_id: int, now: datetime) -> str | None:
     try:
         with session.begin_nested():  # a booking that fails leaves no stop behind
             proposal = booking.book(session, None, claim, now=now)
-            if fetch is not None and _added_km(proposal) > self_collection.detour_budget_km(
-                claim.kg
-            ):
+            if fetch is not None and _added_km(proposal) > reachability.budget_km(claim.kg):
                 raise _Fetched
         return None
     except Conflict:

@@ -109,6 +109,13 @@ def _day(run: Run) -> date:
     return run.start_at.astimezone(BRUSSELS).date()
 
 
+def budget_km(kg: float) -> float:
+    """The most road km a van may add to carry ``kg`` for placement:
+    ``max(PLACEMENT_DETOUR_MIN_KM, PLACEMENT_DETOUR_KM_PER_KG × kg)``."""
+    config = current_app.config
+    return max(config["PLACEMENT_DETOUR_MIN_KM"], config["PLACEMENT_DETOUR_KM_PER_KG"] * kg)
+
+
 def given_back(session: Session, lot_ids: list[int]) -> set[tuple[int, int]]:
     """``(lot id, organisation id)`` of the claims on these lots that the scheduler made
     and gave back, no run fitting (services/placement.py: cancelled by no one)."""
@@ -185,7 +192,6 @@ def reach(
     if not lots or not bens:
         return {lot.id: frozenset() for lot in lots}
     config = current_app.config
-    per_kg, floor = config["PLACEMENT_DETOUR_KM_PER_KG"], config["PLACEMENT_DETOUR_MIN_KM"]
     until = max(_deadline(lot) for lot in lots)
     carriers = agreements.carriers_for(
         session,
@@ -203,7 +209,7 @@ def reach(
         lots=lots,
         bens=bens,
         conventions={org.id: chans[0].convention for org, chans in network.values()},
-        budget=np.array([max(floor, per_kg * lot.remaining_kg) for lot in lots]),
+        budget=np.array([budget_km(lot.remaining_kg) for lot in lots]),
         # the smallest part a beneficiary may take (1 kg when the donor set none)
         parts=[
             min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot))))

@@ -37,13 +37,6 @@ MARGIN = timedelta(minutes=30)
 HORIZON_DAYS = 14
 
 
-def detour_budget_km(kg: float) -> float:
-    """The most road km placement lets a van add to carry ``kg``:
-    ``max(PLACEMENT_DETOUR_MIN_KM, PLACEMENT_DETOUR_KM_PER_KG × kg)``."""
-    config = current_app.config
-    return max(config["PLACEMENT_DETOUR_MIN_KM"], config["PLACEMENT_DETOUR_KM_PER_KG"] * kg)
-
-
 def road_km(conv: Convention, lot: Lot) -> float:
     """Road km from the beneficiary to the lot's pickup place (one way)."""
     org = conv.beneficiary
