@@ -28,6 +28,7 @@ from ..services import runs as run_service
 from ..services import stops as stop_service
 from ..services.booking import Proposal
 from ..services.food_safety import TOO_WARM
+from ..services.lot_dates import local_today
 from .auth import token_required
 from .blueprint import Blueprint
 
@@ -39,11 +40,12 @@ blp = Blueprint("api_runs", __name__, url_prefix="/api/v1", description="Runs an
 @blp.alt_response(401, schema=ErrorSchema)
 @token_required
 def run_list():
-    """Your platform's runs from today, two weeks ahead."""
-    now = clock.now() - timedelta(hours=12)
+    """Your platform's runs from today (local midnight: a run that left this morning is
+    still listed in the evening), two weeks ahead."""
+    today = run_service.local_time(local_today(clock.now()), "00:00")
     return db.session.scalars(
         access.visible_runs(g.api_user)
-        .where(Run.start_at >= now, Run.start_at < now + timedelta(days=15))
+        .where(Run.start_at >= today, Run.start_at < today + timedelta(days=15))
         .order_by(Run.start_at)
     ).all()
 
