@@ -76,7 +76,7 @@ from surplus.models import (
     StopStatus,
     User,
 )
-from surplus.services import booking, browse, claims, collection, lots, runs, stops
+from surplus.services import booking, browse, carriage, claims, collection, lots, runs, stops
 from surplus.services.eligibility import LAST_WAVE
 from surplus.services.food_safety import Verdict
 from surplus.services.lot_dates import BRUSSELS
@@ -362,19 +362,58 @@ class Simulation:
         self.events["looks"] += 1
         if not page.cards:
             self.empty_seen[org_id] = self.offer_version
-        for pick in behaviour.choose(page.cards, page.need_kg):
-            try:
-                claim, _created = claims.claim_lot(
-                    session, user, pick.lot_id, pick.kg, now=at, seen_g=pick.seen_g
-                )
-                session.commit()
-                self.events["claims_by_people"] += 1
-                self.dirty = True
-                self._maybe_fetch(session, claim, at)
-            except DomainError as error:
-                session.rollback()
-                self.refusals[("claim", _short(error))] += 1
+        # Each card says how its lot can reach them (``carriage.for_lots``, the line the
+        # page loads into it): they leave alone what nothing can bring in time. Then the
+        # cards in their order, one claim at a time: a claim whose answer says that
+        # nothing can bring its kilograms in time is cancelled at once, and its
+        # kilograms of need go to the next cards.
+        lines = carriage.for_lots(session, org, [card.lot for card in page.cards], at)
+        cards = [
+            card
+            for card in page.cards
+            if card.lot_id not in lines or lines[card.lot_id].reachable  # not in: nothing said
+        ]
+        self.events["cards_left_no_carriage"] += len(page.cards) - len(cards)
+        left = page.need_kg
+        while cards:
+            picks = behaviour.choose(cards, left)
+            if not picks:
+                break
+            pick = picks[0]
+            cards = cards[[card.lot_id for card in cards].index(pick.lot_id) + 1 :]
+            left -= self._claim(session, user, pick, at)
         self._new_claims(session, at)
+
+    def _claim(self, session, user: User, pick: behaviour.Pick, at: datetime) -> float:
+        """A social worker claims a card's lot and reads the answer: when it says that no
+        planned run can bring the food in time and their own people cannot collect it
+        (``carriage.for_claim``, what the claim box shows), they cancel at once, as it
+        asks. Returns the kilograms kept."""
+        try:
+            claim, _created = claims.claim_lot(
+                session, user, pick.lot_id, pick.kg, now=at, seen_g=pick.seen_g
+            )
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            self.refusals[("claim", _short(error))] += 1
+            return 0.0
+        self.events["claims_by_people"] += 1
+        self.dirty = True
+        self._maybe_fetch(session, claim, at)
+        how = carriage.for_claim(session, claim, at)
+        if how is None or how.reachable:
+            return pick.kg
+        try:
+            claims.cancel_claim(session, user, claim, "No run can bring it to us in time.")
+            session.commit()
+        except DomainError as error:
+            session.rollback()
+            self.refusals[("cancel_no_carriage", _short(error))] += 1
+            return pick.kg
+        self.events["cancelled_at_claim_no_carriage"] += 1
+        self._lots_changed(at)
+        return 0.0
 
     def _read_no_run(self, session, user: User, at: datetime) -> None:
         """The social worker reads the notices that no run can carry a claim of theirs

@@ -15,6 +15,7 @@ from ..extensions import db
 from ..models import Claim, Lot, LotPhoto
 from ..schemas.answers import (
     ClaimConflictSchema,
+    ClaimCreatedSchema,
     ClaimSchema,
     ErrorSchema,
     LotPageSchema,
@@ -24,8 +25,8 @@ from ..schemas.answers import (
 from ..schemas.lot import ClaimInSchema, LotFilterSchema, LotInSchema, ReasonSchema
 from ..schemas.lot_edit import LotEditSchema, PhotoInSchema, PhotoSchema
 from ..schemas.lot_list import lot_items
+from ..services import carriage, list_cache
 from ..services import claims as claim_service
-from ..services import list_cache
 from ..services import lot_edit as lot_edit_service
 from ..services import lots as lot_service
 from ..services import photo_storage as photo_store
@@ -142,9 +143,11 @@ def lot_withdraw(values: dict, lot_id: int):
 
 @blp.post("/lots/<int:lot_id>/claims")
 @blp.arguments(ClaimInSchema)
-@blp.response(201, ClaimSchema)
+@blp.response(201, ClaimCreatedSchema)
 @blp.alt_response(
-    200, schema=ClaimSchema, description="The claim made earlier with the same idempotency key."
+    200,
+    schema=ClaimCreatedSchema,
+    description="The claim made earlier with the same idempotency key.",
 )
 @blp.alt_response(400, schema=ErrorSchema)
 @blp.alt_response(401, schema=ErrorSchema)
@@ -169,6 +172,8 @@ def claim_create(values: dict, lot_id: int):
         seen_g=values.get("remaining_g"),
     )
     db.session.commit()
+    # what the answer says about its transport, read after the commit (services/carriage.py)
+    claim.carriage = carriage.for_claim(db.session, claim)
     return claim, 201 if created else 200
 
 

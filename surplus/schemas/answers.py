@@ -143,6 +143,32 @@ class ClaimSchema(ma.Schema):
     created_at = ma.fields.Function(lambda c: _iso(c.created_at))
 
 
+class CarriageSchema(ma.Schema):
+    by_run = ma.fields.Boolean(
+        metadata={"description": "A planned run (or hub relay) can bring it before its date."}
+    )
+    collect_from = ma.fields.Function(
+        lambda c: _iso(c.collect_from),
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "format": "date-time",
+            "description": "From when your own people can collect it in time (null: they cannot).",
+        },
+    )
+
+
+class ClaimCreatedSchema(ClaimSchema):
+    carriage = ma.fields.Nested(
+        CarriageSchema,
+        allow_none=True,
+        metadata={
+            "description": "How the food can reach you, as things stand (null: not asked, as "
+            "for a depot's claim). Neither way: cancel unless you can fetch it."
+        },
+    )
+
+
 class LotPageSchema(ma.Schema):
     items = ma.fields.List(ma.fields.Nested(LotSchema))
     total = ma.fields.Integer()

@@ -27,6 +27,8 @@ from .fields import (
 )
 
 MAX_LOT_KG = MAX_LOT_GRAMS / 1000
+# The most lots one request may ask the transport of (a page is LOTS_PER_PAGE, 20).
+MAX_PAGE_LOTS = 100
 # Belgium's extent, for coordinates given instead of a postcode.
 LAT_RANGE, LON_RANGE = (49.4, 51.6), (2.5, 6.5)
 
@@ -197,3 +199,14 @@ class LotFilterSchema(InputSchema):
     expiring_days = Count(365, minimum=1, allow_none=True)
     q = Text(100, load_default="")
     page = Count(100_000, minimum=1, load_default=1)
+
+
+class CarriageQuerySchema(InputSchema):
+    """The cards of a list page whose transport the list asks for (query string)."""
+
+    lot = ma.fields.List(
+        Id(),
+        required=True,
+        validate=ma.validate.Length(min=1, max=MAX_PAGE_LOTS),
+        metadata={"description": "The lots of the page, at most a page's worth."},
+    )

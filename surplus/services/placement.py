@@ -24,13 +24,14 @@ planned runs ahead (its own, or those of a platform carrying for it):
    collect at donors that close and they can in time (services/self_collection.py),
    the claim goes on a run only within the detour budget of reachability; otherwise,
    or when no run fits, it is booked as self-collected (both told from when). A claim
-   a person made that no run fits stays unbooked with the reasons (its beneficiary may
-   fetch it, or cancel it), and is tried again only when a run appears or room came
-   back. A claim the scheduler made itself that no
-   run fits goes back to its lot at once (:func:`_give_back`: cancelled with the
-   reason, its kilograms on the lot again); the matcher never proposes that lot to that
-   organisation again (``reachability.given_back``) and, when something went back, runs once
-   more over what is offered (at most ``REPROPOSE`` times a tick).
+   a person made that no run fits within that budget stays unbooked with the reasons
+   (its beneficiary may fetch it, or cancel it; a coordinator may book it by hand),
+   and is tried again only when a run appears or room came back. A claim the
+   scheduler made itself that no run fits goes back to its lot at once
+   (:func:`_give_back`: cancelled with the reason, its kilograms on the lot again);
+   the matcher never proposes that lot to that organisation again
+   (``reachability.given_back``) and, when something went back, runs once more over
+   what is offered (at most ``REPROPOSE`` times a tick).
 4. Record the batch (the proposal when the matcher ran, else an empty one) with the
    new state; the caller commits.
 """
@@ -41,6 +42,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flask import current_app
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -277,16 +279,29 @@ def _over_weeks(session: Session, now: datetime, allocate: Allocator | None) -> 
     return allocate_over_weeks
 
 
-class _Fetched(Exception):
-    """The run found costs more than its beneficiary's own people collecting it."""
+class _TooFar(Exception):
+    """The best run found would go further out of its way than the detour budget."""
+
+    def __init__(self, added_km: float, budget_km: float) -> None:
+        super().__init__()
+        self.added_km, self.budget_km = added_km, budget_km
+
+
+TOO_FAR_MESSAGE = _l(
+    "The nearest planned run would drive %(km)s km more to carry it; the scheduler adds at "
+    "most %(budget)s km for these kilograms (your coordinator may still book it)."
+)
 
 
 def _book(session: Session, claim_id: int, now: datetime) -> str | None:
     """Book one claim as the scheduler: None when booked, the reasons when no run fits,
     "" when it no longer needs booking (booked, collected or cancelled meanwhile).
-    A claim its beneficiary's people can collect in time (services/self_collection.py)
-    goes on a run only within placement's detour budget; otherwise, or when no run fits,
-    it is booked as self-collected and both sides are told from when."""
+    The scheduler puts a claim on a run only within the detour budget of its kilograms
+    (``reachability.budget_km``, the rule by which the matcher offers lots and a claim's
+    answer tells whether a run can bring it: services/carriage.py); a coordinator may
+    book it further by hand. A claim its beneficiary's people can collect in time
+    (services/self_collection.py) and no run fits within that budget is booked as
+    self-collected, and both sides are told from when."""
     claim = session.get(Claim, claim_id)
     if claim is None or claim.status != ClaimStatus.ACTIVE or claim.self_collect:
         return ""
@@ -295,15 +310,16 @@ def _book(session: Session, claim_id: int, now: datetime) -> str | None:
     try:
         with session.begin_nested():  # a booking that fails leaves no stop behind
             proposal = booking.book(session, None, claim, now=now)
-            if fetch is not None and _added_km(proposal) > reachability.budget_km(claim.kg):
-                raise _Fetched
+            added, budget = _added_km(proposal), reachability.budget_km(claim.kg)
+            if added > budget + reachability.EPS_KM:
+                raise _TooFar(added, budget)
         return None
     except Conflict:
         return ""
     except DomainError as error:
         why = error.message
-    except _Fetched:
-        pass
+    except _TooFar as far:
+        why = str(TOO_FAR_MESSAGE % {"km": _km(far.added_km), "budget": _km(far.budget_km)})
     if fetch is None:
         return why
     try:
@@ -313,6 +329,10 @@ def _book(session: Session, claim_id: int, now: datetime) -> str | None:
         return why or error.message
     notifications.booked(session, claim, None, fetch)
     return None
+
+
+def _km(value: float) -> str:
+    return format_decimal(round(value, 1))
 
 
 def _added_km(proposal: booking.Proposal) -> float:

@@ -183,10 +183,14 @@ def reach(
     lots: Iterable[Lot],
     network: Mapping[int, tuple[Organisation, list[Any]]],
     now: datetime,
+    carry: Mapping[int, float] | None = None,
 ) -> dict[int, frozenset[int]]:
     """For each lot id, the ids of the ``network``'s organisations (``{id: (organisation,
     its channels with this platform)}``, as allocation builds it) a planned run, or a hub
-    relay, can carry it to (never one whose claim on it was given back: :func:`given_back`)."""
+    relay, can carry it to (never one whose claim on it was given back: :func:`given_back`).
+    ``carry``: the kilograms of each lot to carry whole (a claim's: services/carriage.py),
+    their budget that of those kilograms; by default what remains of the lot, its
+    smallest part what must fit."""
     lots = list(lots)
     bens = [org for org, _chans in network.values()]
     if not lots or not bens:
@@ -209,10 +213,12 @@ def reach(
         lots=lots,
         bens=bens,
         conventions={org.id: chans[0].convention for org, chans in network.values()},
-        budget=np.array([budget_km(lot.remaining_kg) for lot in lots]),
+        budget=np.array([budget_km(carry[lot.id] if carry else lot.remaining_kg) for lot in lots]),
         # the smallest part a beneficiary may take (1 kg when the donor set none)
         parts=[
-            min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot))))
+            carry[lot.id]
+            if carry
+            else min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot))))
             for lot in lots
         ],
         refused=given_back(session, [lot.id for lot in lots]),

@@ -11,12 +11,12 @@ from ..errors import DomainError, Invalid
 from ..extensions import db, htmx
 from ..models import Lot
 from ..schemas.base import form_values, load
-from ..schemas.lot import ClaimInSchema, LotFilterSchema
-from ..services import claim_facts
+from ..schemas.lot import CarriageQuerySchema, ClaimInSchema, LotFilterSchema
+from ..services import carriage, claim_facts
 from ..services import claims as claim_service
-from ..services.browse import Filters, Page, browse
+from ..services.browse import Filters, Page, browse, load_lots
 from ..services.eligibility import conventions_for
-from ..templating import kg
+from ..templating import kg, when
 from . import lot_cards
 from .helpers import lot_filter_query
 from .lots import lot_page
@@ -66,6 +66,27 @@ def lot_list():
     )
 
 
+@bp.get("/lots/carriage")
+@login_required
+def lot_carriage():
+    """How each lot of a list page can reach the organisation (services/carriage.py):
+    one line per card, swapped in out of band once the page has loaded (the cards
+    themselves are the same for every organisation and kept: views/lot_cards.py). Lots
+    it may not see are left out; a bad query answers 400 with the message."""
+    access.require_beneficiary(current_user)
+    try:
+        ids = load(CarriageQuerySchema(), form_values(CarriageQuerySchema(), request.args))["lot"]
+    except Invalid as error:
+        return render_template("lots/_carriage.html", lines={}, error=error.message), 400
+    lots = [
+        lot
+        for lot in load_lots(db.session, sorted(set(ids))).values()
+        if access.can(current_user, access.VIEW, lot)
+    ]
+    lines = carriage.for_lots(db.session, current_user.organisation, lots)
+    return render_template("lots/_carriage.html", lines=lines, error=None)
+
+
 @bp.post("/lots/<int:lot_id>/claim")
 @login_required
 def lot_claim(lot_id: int):
@@ -111,13 +132,36 @@ def lot_claim(lot_id: int):
         )
         return page, error.status if error.status in (400, 403, 404, 409) else 422
     db.session.commit()
+    # after the commit: the claim holds its kilograms while the runs are read
+    how = carriage.for_claim(db.session, claim)
     if htmx:
-        return _claim_box(claim.lot, claim=claim), 201
+        return _claim_box(claim.lot, claim=claim, carriage=how), 201
     flash(
         _("You claimed %(kg)s of “%(title)s”.", kg=kg(claim.kg), title=claim.lot.title),
         "success",
     )
+    if how is not None:
+        flash(carriage_message(how), "success" if how.reachable else "warning")
     return redirect(url_for("claims.claim_list"))
+
+
+def carriage_message(how: carriage.Carriage) -> str:
+    """What the answer to a claim says about its transport (services/carriage.py)."""
+    if how.by_run:
+        return _(
+            "A planned run can bring it to you before its date: you will be told when it is booked."
+        )
+    if how.collect_from is not None:
+        return _(
+            "No planned run can bring it to you before its date; your team can collect it "
+            "at the donor's from %(time)s.",
+            time=when(how.collect_from),
+        )
+    return _(
+        "No planned run can bring it to you before its date, and the donor is beyond your "
+        "collection radius. If you cannot fetch it, cancel the claim so that others can "
+        "have it."
+    )
 
 
 def _claim_box(lot: Lot | None, **context):
@@ -140,3 +184,6 @@ def _claim_box(lot: Lot | None, **context):
         oob=True,
         **context,
     )
+
+
+bp.add_app_template_global(carriage_message, "carriage_message")

@@ -23,6 +23,14 @@ from tests.factories import World as FactoryWorld
 NEED_KG = 10.0
 
 
+@pytest.fixture(autouse=True)
+def _any_detour(app):
+    """The test world's rounds have no stops: every pickup and drop-off is a detour from
+    the depot, beyond placement's default budget. These tests are about the engine, so
+    any detour is accepted (tests/surplus/test_placement.py tests the budget)."""
+    app.config["PLACEMENT_DETOUR_MIN_KM"] = 10_000.0
+
+
 def sim_world(w: FactoryWorld, spec: Spec) -> World:
     """The simulation's view of the ``daily_rounds`` world: one platform driving every
     day, a CPAS and an association open 08:00-17:00 daily, one donor."""

@@ -601,3 +601,31 @@ def test_a_lot_only_a_hub_relay_reaches_is_placed_and_booked_through_the_hub(
             (hub_run.id, 2, StopKind.PICKUP),
             (hub_run.id, 2, StopKind.DROPOFF),
         }
+
+
+def test_a_social_workers_claim_beyond_the_detour_budget_waits_for_the_coordinator(
+    daily_rounds, app
+):
+    """The scheduler books a person's claim too only within the detour budget of its
+    kilograms; beyond, it says by how much and the beneficiary is told; a coordinator
+    may still book it by hand."""
+    w = daily_rounds
+    app.config["PLACEMENT_DETOUR_MIN_KM"] = 0.5
+    app.config["PLACEMENT_DETOUR_KM_PER_KG"] = 0.0
+    lot = factories.lot(w.donor, kg=30, days=5, hours_open=60)
+    claim, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 30)
+    db.session.commit()
+
+    counts = _place()
+
+    assert counts["booked"] == 0 and counts["unbooked"] == 1 and _stops(claim) == []
+    batch = db.session.scalars(select(AllocationBatch)).one()
+    why = batch.summary["placement"]["unbooked"][str(claim.id)]
+    assert "0,5 km" in why and "km de plus" in why, why
+    [told] = [n for n in _notices(NotificationKind.BOOKING, claim) if n.params.get("no_run")]
+    assert told.user_id == w.cpas_user.id
+
+    proposal = booking.book(db.session, w.coordinator, claim)
+    db.session.commit()
+    assert proposal.insertion is not None and proposal.insertion.added_km > 0.5
+    assert len(_stops(claim)) == 2

@@ -1,0 +1,104 @@
+"""Whether what a beneficiary has just claimed can get to it: what the claim's answer says.
+
+A social worker claims from the list; whether a van brings the food is settled later,
+when placement books the claim on a run (services/placement.py). Told before (on each
+card of the list, :func:`for_lots`) and in the claim's answer (:func:`for_claim`), the
+worker leaves alone, or cancels at once, what nothing can carry before the food's date
+instead of holding it from organisations that can get it. The rules are placement's
+own, not a second copy:
+
+- **by a run**: a planned run, or a hub relay, of the claim's platform (or of one
+  carrying for it) can take the claim's kilograms (on a card: the lot's smallest part)
+  to the beneficiary before the date within the detour budget of those kilograms
+  (:func:`services.reachability.reach`), the budget within which the scheduler books;
+- **collected**: the beneficiary's own people can fetch it in time, within the radius
+  its convention gives (:func:`services.self_collection.fetch_from`).
+
+Neither is a promise (runs fill up; placement books and tells); both false means that,
+as things stand, the food will not reach the beneficiary unless it fetches it anyway.
+Where the scheduler does not book (``PLACEMENT_ENABLED`` off: coordinators book every
+claim by hand, at the detour they choose), nothing is said.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from .. import clock
+from ..models import Claim, ClaimStatus, Lot, Organisation
+from . import reachability, self_collection
+from .eligibility import channels
+from .lot_dates import local_today
+
+
+@dataclass(frozen=True)
+class Carriage:
+    """How a claim's food can reach its beneficiary, as things stand."""
+
+    by_run: bool
+    collect_from: datetime | None  # the first moment its own people can fetch it
+
+    @property
+    def reachable(self) -> bool:
+        return self.by_run or self.collect_from is not None
+
+
+def for_claim(session: Session, claim: Claim, now: datetime | None = None) -> Carriage | None:
+    """The carriage of an active claim (the answer to claiming: not yet booked); None
+    when the question does not arise (a platform's claim for its own depot, a claim
+    cancelled, collected or delivered, one its beneficiary already chose to fetch, or
+    a convention no longer in force)."""
+    now = now or clock.now()
+    conv = claim.convention
+    if (
+        not current_app.config["PLACEMENT_ENABLED"]
+        or conv is None
+        or claim.depot_id is not None
+        or claim.status != ClaimStatus.ACTIVE
+        or claim.self_collect
+    ):
+        return None
+    org = claim.beneficiary
+    mine = [ch for ch in channels(session, org, local_today(now)) if ch.convention.id == conv.id]
+    if not mine:
+        return None
+    lot = claim.lot
+    reached = reachability.reach(
+        session, conv.platform, [lot], {org.id: (org, mine)}, now, carry={lot.id: claim.kg}
+    )
+    fetch = self_collection.fetch_from(conv, lot, now) if conv.self_collect_km > 0 else None
+    return Carriage(by_run=org.id in reached.get(lot.id, frozenset()), collect_from=fetch)
+
+
+def for_lots(
+    session: Session, org: Organisation, lots: Sequence[Lot], now: datetime | None = None
+) -> dict[int, Carriage]:
+    """The carriage of each of ``lots`` (a page of the list) to ``org``, through any of
+    its conventions in force: a run of any of its platforms, or its own people (the
+    earliest moment any convention allows). Lots past their pickup are left out; nothing
+    is said without the scheduler (module docstring)."""
+    now = now or clock.now()
+    lots = [lot for lot in lots if lot.remaining_g > 0 and lot.pickup_until > now]
+    if not lots or not current_app.config["PLACEMENT_ENABLED"]:
+        return {}
+    by_run: set[int] = set()
+    fetch: dict[int, datetime] = {}
+    by_platform: dict[int, list] = {}
+    for ch in channels(session, org, local_today(now)):
+        by_platform.setdefault(ch.convention.platform_id, []).append(ch)
+    for chans in by_platform.values():
+        conv = chans[0].convention
+        reached = reachability.reach(session, conv.platform, lots, {org.id: (org, chans)}, now)
+        by_run |= {lot_id for lot_id, orgs in reached.items() if org.id in orgs}
+        if conv.self_collect_km <= 0:
+            continue
+        for lot in lots:
+            moment = self_collection.fetch_from(conv, lot, now)
+            if moment is not None and (lot.id not in fetch or moment < fetch[lot.id]):
+                fetch[lot.id] = moment
+    return {lot.id: Carriage(lot.id in by_run, fetch.get(lot.id)) for lot in lots}
