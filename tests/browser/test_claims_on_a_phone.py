@@ -30,6 +30,10 @@ def test_a_large_claim_asks_first_and_the_card_updates_in_place(
     mark_document(page)
     lot_id = who["lot"]
     box = page.locator(f"#claim-{lot_id}")
+    # Once the page has loaded, the card says how the lot can reach them: no fleet here.
+    expect(page.locator(f"#carriage-{lot_id}")).to_have_text(
+        "Aucun trajet prévu ne peut vous l’apporter avant sa date."
+    )
     field = box.get_by_label("Quantité à réserver (kg)")
     expect(field).to_have_value("")
 
@@ -49,13 +53,16 @@ def test_a_large_claim_asks_first_and_the_card_updates_in_place(
     expect(page.locator(f"#remaining-{lot_id} strong")).to_have_text(kg_text("40"))
     expect(box.locator(".claim-held")).to_contain_text("Vous avez déjà réservé 60 kg de ce lot")
     expect(box.get_by_label("Quantité à réserver (kg)")).to_have_value("")
+    # The answer says so again, for these kilograms, with a way to let them go.
+    expect(box.locator(".claim-carriage")).to_contain_text("Aucun trajet prévu")
+    expect(box.locator("form.claim-cancel button")).to_be_visible()
     assert not_reloaded(page)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
 
     # A small claim goes without a question.
     box.get_by_label("Quantité à réserver (kg)").fill("10")
     with page.expect_response(re.compile(rf"/lots/{lot_id}/claim$")) as small:
-        box.locator("button[type=submit]").click()
+        box.locator(".claim-form button[type=submit]").click()
     assert small.value.status == 201
     expect(page.locator(f"#remaining-{lot_id} strong")).to_have_text(kg_text("30"))
     expect(box.locator(".claim-held")).to_contain_text("70 kg")
