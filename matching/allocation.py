@@ -50,7 +50,8 @@ Algorithm
 
 Step 3 is exact for the relaxation on the candidate graph below 6,000 lots; above, it
 places as many kilograms and its objective trails one flow's by 0.4-0.5 %, which the
-second flow of step 4 recovers to within 0.03 % on the benchmark's 10,000 lots. Step 4
+second flow of step 4 (itself by regions whose borders lie elsewhere) recovers to within
+0.15 % on the benchmark's 10,000 lots. Step 4
 is a heuristic for constraints (4)-(5), which make the problem a MIP that HiGHS cannot
 solve at Maillon's sizes. ``bench/matching.py`` measures the gap to the exact optimum
 where it can.

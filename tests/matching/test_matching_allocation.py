@@ -309,3 +309,21 @@ def test_widening_searches_only_beneficiaries_with_room_left():
     assert old.tolist() == [0, -1] and wide.rank[1] >= wide.k  # not a flow pair
     room[2:, :] = False
     assert widen(problem, graph, np.array([0]), 1, room) is None
+
+
+@pytest.mark.parametrize("parts", range(2, 14))
+def test_the_second_flow_cuts_its_regions_elsewhere(parts):
+    """Step 4's regions are an odd number other than the first flow's, so that
+    _bisect's first cut (at 1/2 for an even count) is not the first flow's."""
+    second = repair.second_parts(parts)
+    assert second % 2 == 1 and second >= 3 and second != parts and second <= max(5, parts)
+    rng = np.random.default_rng(parts)
+    lat, lon = rng.uniform(49.5, 50.8, 600), rng.uniform(3.0, 6.3, 600)
+    first, again = repair._bisect(lat, lon, parts), repair._bisect(lat, lon, second)
+    # a first-flow border pair (two points either side of it) ends inside one region
+    crossing = first[:, None] != first[None, :]
+    assert (crossing & (again[:, None] == again[None, :])).any()
+
+
+def test_one_flow_needs_no_second_by_regions():
+    assert repair.second_parts(1) == 1
