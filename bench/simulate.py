@@ -195,6 +195,9 @@ def run_policy(task: Task) -> dict[str, Any]:
     }
 
 
+LONGEST_FIRST = {"maillon": 0, "greedy": 1, "fcfs": 2}
+
+
 def simulate(spec, policies: list[str], server: str | None, workers: int) -> dict[str, Any]:
     """Build the world once, run each policy on a copy; returns the results by policy."""
     databases = Databases(server)
@@ -207,8 +210,11 @@ def simulate(spec, policies: list[str], server: str | None, workers: int) -> dic
             f"{len(postings)} postings over {spec.days} days (built in {build_s:.1f} s)",
             flush=True,
         )
+        # The longest first (Maillon's placement, then greedy's), so that fcfs follows
+        # whichever ends first on two workers.
         tasks = [
-            Task(databases.copy(name), photos, name, spec, world, postings) for name in policies
+            Task(databases.copy(name), photos, name, spec, world, postings)
+            for name in sorted(policies, key=lambda n: LONGEST_FIRST.get(n, len(LONGEST_FIRST)))
         ]
         if workers <= 1 or len(tasks) == 1:
             done = [run_policy(t) for t in tasks]

@@ -76,6 +76,15 @@ def _run(run_id: int) -> Run:
     )
 
 
+def _refused(outcome: stop_service.Outcome, temperature_field: str) -> Conflict:
+    """The 409 of a hand-over recorded as refused (at a stop, or a self-collection):
+    ``refused``, ``limit_c`` and ``reason``, the reading's field named when too warm."""
+    fields = {temperature_field: outcome.message} if outcome.reason == TOO_WARM else {}
+    return Conflict(
+        outcome.message, fields, refused=True, limit_c=outcome.limit_c, reason=outcome.reason
+    )
+
+
 @blp.get("/runs/<int:run_id>")
 @blp.response(200, RunDetailSchema)
 @blp.alt_response(401, schema=ErrorSchema)
@@ -180,14 +189,7 @@ def stop_confirm(values: dict, stop_id: int):
     outcome = stop_service.confirm(db.session, g.api_user, stop, **values)
     db.session.commit()
     if not outcome.ok:  # recorded as refused (committed above), and reported
-        fields = {"temperature": outcome.message} if outcome.reason == TOO_WARM else {}
-        raise Conflict(
-            outcome.message,
-            fields,
-            refused=True,
-            limit_c=outcome.limit_c,
-            reason=outcome.reason,
-        )
+        raise _refused(outcome, "temperature")
     return stop
 
 
@@ -221,12 +223,5 @@ def claim_collection(values: dict, claim_id: int):
     )
     db.session.commit()
     if not outcome.ok:  # recorded as refused (committed above), and reported
-        fields = {"temperature_c": outcome.message} if outcome.reason == TOO_WARM else {}
-        raise Conflict(
-            outcome.message,
-            fields,
-            refused=True,
-            limit_c=outcome.limit_c,
-            reason=outcome.reason,
-        )
+        raise _refused(outcome, "temperature_c")
     return claim

@@ -144,6 +144,10 @@ class Claim(db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(64))
     # The beneficiary fetches the lot at the donor's itself (no run takes it).
     self_collect: Mapped[bool] = mapped_column(default=False)
+    # Who took it at the donor's, and the note, when its people collected it
+    # (services/collection.py); blanked by the retention job, as a stop's.
+    collected_by: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    collection_note: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 

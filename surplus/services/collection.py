@@ -3,11 +3,11 @@ recorded as a driver's stop is (services/stops.py), through the same check
 (``food_safety.check_handover``) and, when it fails, the same end: the claim refused,
 its people told.
 
-What is kept: the claim's status, and events for traceability (who recorded it, when,
-the reading and the limit). The receiver's name and the note are asked for, as at a
-drop-off, but not stored: the event log is append-only and never holds a person's name
-or free text the retention job must blank (README, "Hand-over events"); a claim has no
-column for them yet.
+What is kept: the claim's status, who received the food and the note (on the claim,
+``collected_by`` and ``collection_note``, as a stop keeps its own: the retention job
+blanks them with the stops' ones), and events for traceability (who recorded it, when,
+the reading and the limit; never the name or the note, since the event log is
+append-only: README, "Hand-over events").
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ..errors import Conflict, Invalid
 from ..models import Claim, ClaimStatus, User, utcnow
 from . import events, food_safety, notifications
 from .food_safety import Verdict
-from .stops import Outcome
+from .stops import Outcome, record_refusal
 
 SELF_COLLECTED = "self_collected"  # the claim's and the lot's event
 NOT_YOURS = _l(
@@ -57,8 +57,7 @@ def confirm_collection(
        the caller knows it). Failed (past the use-by, recalled, too warm): the claim ends
        refused as at a stop, and its people are told (:func:`refuse`).
 
-    ``note`` is read for the form's and the API's sake and kept nowhere (module
-    docstring)."""
+    ``receiver`` and ``note`` are kept on the claim (module docstring)."""
     if not access.can(actor, access.COLLECT, claim):
         access.deny(str(NOT_YOURS))
     _check_state(claim)
@@ -77,6 +76,7 @@ def confirm_collection(
         fields["receiver"] = str(_l("Enter a name."))
     if fields:
         raise Invalid(message if len(fields) == 1 else str(_l("Some fields are invalid.")), fields)
+    claim.collected_by, claim.collection_note = receiver.strip(), note.strip()
     figures = {"temperature_c": temperature, "limit_c": verdict.limit_c}
     if km is not None:
         figures["km"] = km
@@ -157,38 +157,20 @@ def refuse(
     at: datetime,
     figures: dict[str, Any],
 ) -> None:
-    """The collection failed the check: the claim ends refused as at a stop
-    (``stops.refuse``: its kilograms neither go back to the lot nor count as
-    delivered; events ``refused`` on the claim and ``handover_refused`` on the lot), and
+    """The collection failed the check: the claim ends refused as at a stop (its
+    kilograms neither go back to the lot nor count as delivered; the same record,
+    ``stops.record_refusal``), and
     the beneficiary, the platform's coordinators and the donor are told, with the
     reading and the limit. A self-collected claim is on no run (``booking.self_collect``
     took it off), so no stop leaves a run."""
-    lot = claim.lot
     claim_before = events.snapshot(claim, "status", "grams")
     _end(session, claim, ClaimStatus.REFUSED, verdict.message)
-    events.record(
-        session,
-        actor,
-        claim,
-        "refused",
-        before=claim_before,
-        after={**events.snapshot(claim, "status", "grams"), **figures},
-        reason=verdict.message,
-        organisation_id=claim.beneficiary_id,
-    )
-    events.record(
-        session,
-        actor,
-        lot,
-        "handover_refused",
-        after={
-            "claim_id": claim.id,
-            "kg": claim.kg,
-            "stage": STAGE,
-            "reason": verdict.reason,
-            **figures,
-        },
-        reason=verdict.message,
-        organisation_id=lot.donor_id,
-    )
+    details = {
+        "claim_id": claim.id,
+        "kg": claim.kg,
+        "stage": STAGE,
+        "reason": verdict.reason,
+        **figures,
+    }
+    record_refusal(session, actor, claim, verdict, claim_before, details, figures)
     notifications.collection_refused(session, claim, at, figures["temperature_c"], verdict)

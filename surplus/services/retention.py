@@ -6,7 +6,8 @@ quantities and times. It does not need the name of the person who signed for a c
 a driver's free-text note, or a social worker's phone number once the convention is
 long over. So, ``RETENTION_DAYS`` (default 730: two years) after a lot's date:
 
-1. its hand-overs (stops) lose the receiver's name and the driver's note;
+1. its hand-overs (stops, and self-collections: the claim's ``collected_by`` and
+   ``collection_note``) lose the receiver's name and the note;
 2. the free-text notes tied to it are blanked: allocation lines, depot receipts;
 3. conventions ended or declined (or past their end date) that long ago lose their
    contact person's name and phone; transport agreements ended or refused that long
@@ -80,7 +81,7 @@ def old_lots(before_day: date, before: datetime) -> Select:
 def _blank_handovers(session: Session, lots: Select, before: datetime) -> int:
     claims = select(Claim.id).where(Claim.lot_id.in_(lots))
     old_runs = select(Run.id).where(Run.start_at < before)
-    return _changed(
+    stops = _changed(
         session,
         update(Stop)
         .where(
@@ -92,6 +93,16 @@ def _blank_handovers(session: Session, lots: Select, before: datetime) -> int:
         )
         .values(receiver_name="", note=""),
     )
+    collections = _changed(  # a self-collection's hand-over (services/collection.py)
+        session,
+        update(Claim)
+        .where(
+            Claim.lot_id.in_(lots),
+            or_(Claim.collected_by != "", Claim.collection_note != ""),
+        )
+        .values(collected_by="", collection_note=""),
+    )
+    return stops + collections
 
 
 def _blank_notes(session: Session, lots: Select, before_day: date, before: datetime) -> int:

@@ -203,16 +203,36 @@ def refuse(
         reason=verdict.message,
         organisation_id=stop.run.platform_id,
     )
+    record_refusal(session, actor, claim, verdict, claim_before, details)
+    unbook(session, actor, claim)
+    notifications.handover_refused(session, claim, stop, verdict)
+
+
+def record_refusal(
+    session: Session,
+    actor: User,
+    claim: Claim,
+    verdict: Verdict,
+    before: dict,
+    details: dict,
+    figures: dict | None = None,
+) -> None:
+    """The record of a refused hand-over, at a stop or at a self-collection
+    (services/collection.py), once the caller has ended the claim: the event ``refused``
+    on the claim (its status and grams ``before`` and now, with ``figures``) and
+    ``handover_refused`` on the lot with ``details`` (what its donor reads), both with
+    the verdict's message."""
     events.record(
         session,
         actor,
         claim,
         "refused",
-        before=claim_before,
-        after=events.snapshot(claim, "status", "grams"),
+        before=before,
+        after={**events.snapshot(claim, "status", "grams"), **(figures or {})},
         reason=verdict.message,
         organisation_id=claim.beneficiary_id,
     )
+    lot = claim.lot
     events.record(
         session,
         actor,
@@ -222,8 +242,6 @@ def refuse(
         reason=verdict.message,
         organisation_id=lot.donor_id,
     )
-    unbook(session, actor, claim)
-    notifications.handover_refused(session, claim, stop, verdict)
 
 
 def _at_hub(session: Session, stop: Stop) -> bool:

@@ -80,10 +80,23 @@ def test_a_collection_within_the_limit_delivers_the_claim(w):
     (on_lot,) = _events("lot", w.lot.id, "self_collected")
     assert on_lot.organisation_id == w.donor.id
     assert on_lot.after["claim_id"] == w.claim.id and on_lot.after["kg"] == 30
-    # The event log never holds the receiver's name (README, "Hand-over events").
+    # The event log never holds the receiver's name (README, "Hand-over events"): the
+    # claim does, as a stop does, for the retention job to blank.
     assert "Marie" not in str(event.after) + str(on_lot.after)
+    assert w.claim.collected_by == "Marie" and w.claim.collection_note == ""
     assert db.session.get(Lot, w.lot.id).remaining_g == remaining
     assert _told(w.claim.id) == set()
+
+
+def test_the_receiver_and_the_note_are_kept_on_the_claim_even_when_refused(w):
+    outcome = collection.confirm_collection(
+        db.session, w.cpas_user, w.claim, 9.0, "  Marie ", "Caisse abîmée"
+    )
+    db.session.commit()
+    assert not outcome.ok
+    db.session.expire_all()
+    claim = db.session.get(Claim, w.claim.id)
+    assert (claim.collected_by, claim.collection_note) == ("Marie", "Caisse abîmée")
 
 
 def test_the_round_trip_km_are_kept_when_the_caller_knows_them(w):

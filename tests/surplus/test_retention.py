@@ -209,6 +209,9 @@ def kept(app, make_fleet, add_run):
         "live": token("e", 5),
     }
     db.session.add_all([w.old_log, w.new_log, *w.tokens.values()])
+    # as if their people had collected them (services/collection.py keeps who took them)
+    w.old_claim.collected_by, w.old_claim.collection_note = "Paul", "Sonner à l'arrière"
+    w.new_claim.collected_by, w.new_claim.collection_note = "Lina", ""
     for lot, claim in ((w.old_lot, w.old_claim), (w.new_lot, w.new_claim)):
         events.record(
             db.session,
@@ -272,7 +275,9 @@ def test_old_lots_lose_names_and_notes_and_recent_ones_keep_them(kept):
     after = _snapshot(w)
 
     assert counts == {
-        "handovers": 4,  # the old lot's pickup and drop-off, and the old round's two stops
+        # the old lot's pickup and drop-off, the old round's two stops, the old claim's
+        # collection
+        "handovers": 5,
         # The old lot's allocation line and depot receipt, the outside receipt of that
         # age, the agreement refused three years ago.
         "notes": 4,
@@ -286,6 +291,13 @@ def test_old_lots_lose_names_and_notes_and_recent_ones_keep_them(kept):
     assert [s[2:] for s in after["stops"]] == [s[2:] for s in before["stops"]]
     assert after["stops"][2:4] == before["stops"][2:4], "last month's lot untouched"
     assert after["stops"][6:] == before["stops"][6:], "a round 700 days ago is kept"
+    # A self-collection's receiver and note go the same way.
+    collected = dict(
+        db.session.execute(select(Claim.id, Claim.collected_by + "|" + Claim.collection_note))
+        .tuples()
+        .all()
+    )
+    assert collected[w.old_claim.id] == "|" and collected[w.new_claim.id] == "Lina|"
     # Notes tied to the old lot, and to the outside receipt of that age.
     assert [line.note for line in after["lines"]] == ["", "Appeler Mme Dubois avant"]
     receipts = {r.id: r.note for r in after["receipts"]}
@@ -323,7 +335,7 @@ def test_the_period_is_configurable(kept, app):
     counts = retention.run(db.session)
     db.session.commit()
     assert counts["security_events"] == 0
-    assert counts["handovers"] == 8, "every stop is past 20 days"
+    assert counts["handovers"] == 10, "every stop and both collections are past 20 days"
     assert db.session.get(Stop, kept.new_stops[1].id).receiver_name == ""
     assert db.session.scalar(select(func.count()).select_from(SecurityEvent)) == 2
 
@@ -331,4 +343,4 @@ def test_the_period_is_configurable(kept, app):
 def test_the_job_is_registered_daily(app, kept):
     job = jobs.find(app.config, "retention")
     assert job is not None and job.schedule.at == "03:30" and job.func is retention.run
-    assert job.func(db.session, datetime.now(UTC))["handovers"] == 4
+    assert job.func(db.session, datetime.now(UTC))["handovers"] == 5

@@ -109,6 +109,7 @@ def test_sent_the_claim_is_delivered_and_the_form_gone(w, login_as):
     assert _status(w.claim.id) == ClaimStatus.DELIVERED
     html = client.get(f"/claims/{w.claim.id}").get_data(as_text=True)
     assert 'id="collection"' not in html
+    assert "Reçu par Marie." in html, "who took it is on the claim's page"
 
 
 def test_too_warm_is_refused_and_said_on_the_page(w, login_as):

@@ -2,9 +2,10 @@
 n° 59 of 18 May 2020 as amended; circular 2026/C/22; DESIGN.md §3 rule 10).
 
 A **donation** is a claim whose food left its donor: the first confirmed pickup of the
-claim, or, for a platform's claim for its own depot, its receipt at the depot's door when
-no pickup was confirmed (:func:`ledger.picked_up_at`). Its date is that hand-over's
-Brussels day. Only food given for **free distribution** (the claim's convention:
+claim, its collection at the donor's by the beneficiary's own people
+(services/collection.py), or, for a platform's claim for its own depot, its receipt at
+the depot's door when no pickup was confirmed (:func:`ledger.picked_up_at`). Its date
+is that hand-over's Brussels day. Only food given for **free distribution** (the claim's convention:
 ``distribution_mode.is_free``) is relieved of VAT; a donation through a social grocery or
 another channel gets no document, and the donor's page lists it apart with the reason. A
 platform's claim for its depot has no convention: the recipient is the platform itself, a

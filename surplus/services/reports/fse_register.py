@@ -6,8 +6,9 @@ One row per delivered claim of an FSE+ lot: the product (the lot's title), its l
 number, the claim's kilograms and its share of the lot's units, the day the organisation
 received it, and the FSE+ approval number of the convention it came through. "Received"
 is the delivery hand-over (``ledger.delivered_at``: the drop-off of the claim's last leg
-confirmed), so only delivered claims appear; a claim self-collected or still on its way
-does not, and one refused at a hand-over never does.
+confirmed, or its collection at the donor's by the organisation's own people,
+services/collection.py), so only delivered claims appear; a claim still on its way does
+not, and one refused at a hand-over never does.
 
 Which claims a reader may list is ``access.fse_register_claims`` (a select of claims);
 this module only reads them.
