@@ -14,7 +14,7 @@ from ..schemas.base import form_values, load
 from ..schemas.lot import CarriageQuerySchema, ClaimInSchema, LotFilterSchema
 from ..services import carriage, claim_facts
 from ..services import claims as claim_service
-from ..services.browse import Filters, Page, browse, load_lots
+from ..services.browse import Filters, Page, browse
 from ..services.eligibility import conventions_for
 from ..templating import kg, when
 from . import lot_cards
@@ -72,17 +72,14 @@ def lot_carriage():
     """How each lot of a list page can reach the organisation (services/carriage.py):
     one line per card, swapped in out of band once the page has loaded (the cards
     themselves are the same for every organisation and kept: views/lot_cards.py). Lots
-    it may not see are left out; a bad query answers 400 with the message."""
+    the list would not show it are left out; a bad query answers 400 with the message."""
     access.require_beneficiary(current_user)
     try:
         ids = load(CarriageQuerySchema(), form_values(CarriageQuerySchema(), request.args))["lot"]
     except Invalid as error:
         return render_template("lots/_carriage.html", lines={}, error=error.message), 400
-    lots = [
-        lot
-        for lot in load_lots(db.session, sorted(set(ids))).values()
-        if access.can(current_user, access.VIEW, lot)
-    ]
+    # those among them the list may show it (its scope), in one query
+    lots = db.session.scalars(access.visible_lots(current_user).where(Lot.id.in_(set(ids)))).all()
     lines = carriage.for_lots(db.session, current_user.organisation, lots)
     return render_template("lots/_carriage.html", lines=lines, error=None)
 
