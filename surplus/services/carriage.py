@@ -1,4 +1,5 @@
-"""Whether what a beneficiary has just claimed can get to it: what the claim's answer says.
+"""Whether food a beneficiary claims, or may claim, can get to it: what the list's cards
+and the claim's answer say.
 
 A social worker claims from the list; whether a van brings the food is settled later,
 when placement books the claim on a run (services/placement.py). Told before (on each
@@ -8,9 +9,10 @@ instead of holding it from organisations that can get it. The rules are placemen
 own, not a second copy:
 
 - **by a run**: a planned run, or a hub relay, of the claim's platform (or of one
-  carrying for it) can take the claim's kilograms (on a card: the lot's smallest part)
-  to the beneficiary before the date within the detour budget of those kilograms
-  (:func:`services.reachability.reach`), the budget within which the scheduler books;
+  carrying for it) can take the claim's kilograms to the beneficiary before the date
+  within the detour budget of those kilograms, the budget within which the scheduler
+  books (:func:`services.reachability.reach`); on a card, as the matcher offers the lot:
+  its smallest part, within the budget of what remains of it;
 - **collected**: the beneficiary's own people can fetch it in time, within the radius
   its convention gives (:func:`services.self_collection.fetch_from`).
 

@@ -310,7 +310,7 @@ def _book(session: Session, claim_id: int, now: datetime) -> str | None:
     try:
         with session.begin_nested():  # a booking that fails leaves no stop behind
             proposal = booking.book(session, None, claim, now=now)
-            added, budget = _added_km(proposal), reachability.budget_km(claim.kg)
+            added, budget = _added_km(proposal), reachability.budget_km(_budget_kg(claim))
             if added > budget + reachability.EPS_KM:
                 raise _TooFar(added, budget)
         return None
@@ -329,6 +329,13 @@ def _book(session: Session, claim_id: int, now: datetime) -> str | None:
         return why or error.message
     notifications.booked(session, claim, None, fetch)
     return None
+
+
+def _budget_kg(claim: Claim) -> float:
+    """The kilograms a claim's detour budget is of: a person's claim, its own; one the
+    matcher made, the lot's, since the matcher offered the lot to that organisation by
+    the budget of the lot (reachability.reach) and may give it a part only."""
+    return claim.lot.weight_kg if claim.created_by_id is None else claim.kg
 
 
 def _km(value: float) -> str:

@@ -629,3 +629,25 @@ def test_a_social_workers_claim_beyond_the_detour_budget_waits_for_the_coordinat
     db.session.commit()
     assert proposal.insertion is not None and proposal.insertion.added_km > 0.5
     assert len(_stops(claim)) == 2
+
+
+def test_a_part_the_matcher_gave_goes_on_a_run_within_the_budget_of_its_lot(daily_rounds, app):
+    """The matcher offers a lot to the organisations a run reaches within the budget of the
+    lot's kilograms; a part it gives one of them is booked within that same budget, not
+    the smaller one of the part. A person's claim: the budget of its own kilograms."""
+    w = daily_rounds
+    lot = factories.lot(w.donor, kg=300, days=5, hours_open=60)
+    mine, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 20)  # a person's part
+    given, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 20)
+    db.session.flush()
+    added = booking.propose(db.session, mine).insertion.added_km
+    assert added > 0
+    app.config["PLACEMENT_DETOUR_MIN_KM"] = 0.0
+    app.config["PLACEMENT_DETOUR_KM_PER_KG"] = added / 100  # 20 kg: 0.2 x; 300 kg: 3 x added
+    given.created_by_id = None  # as the matcher's (allocation.confirm)
+    db.session.commit()
+
+    assert placement._book(db.session, mine.id, clock.now()), "beyond its own budget: waits"
+    assert _stops(mine) == []
+    assert placement._book(db.session, given.id, clock.now()) is None
+    assert len(_stops(given)) == 2
