@@ -29,10 +29,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import clock
-from ..models import Claim, ClaimStatus, Lot, Organisation
+from ..models import Claim, ClaimStatus, Lot, Organisation, Stop
 from . import reachability, self_collection
 from .eligibility import channels
 from .lot_dates import local_today
@@ -51,10 +52,10 @@ class Carriage:
 
 
 def for_claim(session: Session, claim: Claim, now: datetime | None = None) -> Carriage | None:
-    """The carriage of an active claim (the answer to claiming: not yet booked); None
+    """The carriage of an active claim not yet booked (the answer to claiming); None
     when the question does not arise (a platform's claim for its own depot, a claim
-    cancelled, collected or delivered, one its beneficiary already chose to fetch, or
-    a convention no longer in force)."""
+    cancelled, collected or delivered, one already on a run or its beneficiary chose to
+    fetch, or a convention no longer in force)."""
     now = now or clock.now()
     conv = claim.convention
     if (
@@ -63,6 +64,7 @@ def for_claim(session: Session, claim: Claim, now: datetime | None = None) -> Ca
         or claim.depot_id is not None
         or claim.status != ClaimStatus.ACTIVE
         or claim.self_collect
+        or session.scalar(select(Stop.id).where(Stop.claim_id == claim.id).limit(1))
     ):
         return None
     org = claim.beneficiary

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from surplus import clock
 from surplus.extensions import db
 from surplus.models import Claim, ClaimStatus, LotStatus
-from surplus.services import carriage, claims, self_collection
+from surplus.services import booking, carriage, claims, self_collection
 from tests import factories
 
 HX = {"HX-Request": "true"}
@@ -245,3 +245,14 @@ def test_without_the_scheduler_nothing_is_said(app, daily_rounds, login_as):
 
     assert "carriage" not in lines
     assert box.status_code == 201 and "claim-carriage" not in box.get_data(as_text=True)
+
+
+def test_the_question_does_not_arise_once_the_claim_is_on_a_run(app, daily_rounds):
+    w = daily_rounds
+    _any_detour(app)
+    lot = factories.lot(w.donor, kg=30, days=5, hours_open=60)
+    claim = _claim(w, lot)
+    assert carriage.for_claim(db.session, claim) is not None
+    booking.book(db.session, w.coordinator, claim)
+    db.session.commit()
+    assert carriage.for_claim(db.session, claim) is None, "the booking says it now"
