@@ -404,16 +404,23 @@ class Simulation:
         how = carriage.for_claim(session, claim, at)
         if how is None or how.reachable:
             return pick.kg
+        if not self._cancel(session, user, claim, at, "cancelled_at_claim_no_carriage"):
+            return pick.kg
+        return 0.0
+
+    def _cancel(self, session, user: User, claim: Claim, at: datetime, event: str) -> bool:
+        """The social worker cancels a claim no run can bring in time (``event`` counts
+        it); False when the service refused."""
         try:
             claims.cancel_claim(session, user, claim, "No run can bring it to us in time.")
             session.commit()
         except DomainError as error:
             session.rollback()
-            self.refusals[("cancel_no_carriage", _short(error))] += 1
-            return pick.kg
-        self.events["cancelled_at_claim_no_carriage"] += 1
+            self.refusals[(event, _short(error))] += 1
+            return False
+        self.events[event] += 1
         self._lots_changed(at)
-        return 0.0
+        return True
 
     def _read_no_run(self, session, user: User, at: datetime) -> None:
         """The social worker reads the notices that no run can carry a claim of theirs
@@ -434,15 +441,7 @@ class Simulation:
             claim = session.get(Claim, notice.subject_id)
             if claim is None or claim.status != ClaimStatus.ACTIVE or claim.self_collect:
                 continue
-            try:
-                claims.cancel_claim(session, user, claim, "No run can bring it in time.")
-                session.commit()
-            except DomainError as error:
-                session.rollback()
-                self.refusals[("cancel_no_run", _short(error))] += 1
-                continue
-            self.events["cancelled_no_run"] += 1
-            self._lots_changed(at)
+            self._cancel(session, user, claim, at, "cancelled_no_run")
 
     def _new_claims(self, session, at: datetime) -> None:
         """Every claim made since the last call, by people or by the matcher: whether

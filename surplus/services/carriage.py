@@ -75,7 +75,7 @@ def for_claim(session: Session, claim: Claim, now: datetime | None = None) -> Ca
     reached = reachability.reach(
         session, conv.platform, [lot], {org.id: (org, mine)}, now, carry={lot.id: claim.kg}
     )
-    fetch = self_collection.fetch_from(conv, lot, now) if conv.self_collect_km > 0 else None
+    fetch = self_collection.fetch_from(conv, lot, now)  # None unless it collects that far
     return Carriage(by_run=org.id in reached.get(lot.id, frozenset()), collect_from=fetch)
 
 

@@ -42,7 +42,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from flask import current_app
-from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -60,6 +59,7 @@ from ..models import (
     Notification,
     Organisation,
 )
+from ..templating import number
 from . import (
     allocation,
     booking,
@@ -319,7 +319,7 @@ def _book(session: Session, claim_id: int, now: datetime) -> str | None:
     except DomainError as error:
         why = error.message
     except _TooFar as far:
-        why = str(TOO_FAR_MESSAGE % {"km": _km(far.added_km), "budget": _km(far.budget_km)})
+        why = str(TOO_FAR_MESSAGE % {"km": number(far.added_km), "budget": number(far.budget_km)})
     if fetch is None:
         return why
     try:
@@ -336,10 +336,6 @@ def _budget_kg(claim: Claim) -> float:
     matcher made, the lot's, since the matcher offered the lot to that organisation by
     the budget of the lot (reachability.reach) and may give it a part only."""
     return claim.lot.weight_kg if claim.created_by_id is None else claim.kg
-
-
-def _km(value: float) -> str:
-    return format_decimal(round(value, 1))
 
 
 def _added_km(proposal: booking.Proposal) -> float:
