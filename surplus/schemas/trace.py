@@ -67,21 +67,26 @@ class CarrierSchema(ma.Schema):
 
 
 class HandoverSchema(ma.Schema):
-    """A hand-over a driver confirmed: accepted, or refused (``accepted`` false)."""
+    """A hand-over a driver confirmed, or the beneficiary's own people at the donor's
+    (``collection``): accepted, or refused (``accepted`` false). A collection has no run,
+    leg nor vehicle; its carrier is the beneficiary."""
 
     kind = ma.fields.String(
-        metadata={"description": "pickup or dropoff", "enum": ["pickup", "dropoff"]}
+        metadata={
+            "description": "pickup or dropoff (a run's stop), collection (self-collection)",
+            "enum": ["pickup", "dropoff", "collection"],
+        }
     )
     at = ma.fields.Function(lambda h: _iso(h.at))
     temperature_c = ma.fields.Float(allow_none=True)
     receiver = ma.fields.String()
     accepted = ma.fields.Boolean()
     at_hub = ma.fields.Boolean(metadata={"description": "A relay's hand-over at a hub depot."})
-    leg = ma.fields.Function(lambda h: h.stop.leg)
+    leg = ma.fields.Integer(allow_none=True)
     place = ma.fields.String()
     carrier = ma.fields.Nested(CarrierSchema)
     vehicle = ma.fields.String()
-    run_id = ma.fields.Function(lambda h: h.stop.run_id)
+    run_id = ma.fields.Integer(allow_none=True)
 
 
 class DepotReceiptSchema(ma.Schema):

@@ -22,8 +22,8 @@ from typing import Any
 from flask import current_app
 from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import generate_password_hash
 
@@ -49,6 +49,8 @@ from ..models import (
     utcnow,
 )
 from . import api_tokens, events, security_log
+from .collection import SELF_COLLECTED
+from .stops import REFUSED
 
 FORMAT_VERSION = 1
 
@@ -186,6 +188,8 @@ def _claim(claim: Claim) -> dict[str, Any]:
         "status": _plain(claim.status),
         "status_reason": claim.status_reason,
         "self_collect": claim.self_collect,
+        "collected_by": claim.collected_by,
+        "collection_note": claim.collection_note,
         "beneficiary": _name(claim.beneficiary),
         "platform": _name(claim.platform),
         "created_at": _iso(claim.created_at),
@@ -261,6 +265,34 @@ def _handovers(session: Session, user: User) -> list[dict[str, Any]]:
             "confirmed_at": _iso(s.confirmed_at),
         }
         for s in stops
+    ] + _collections(session, user)
+
+
+def _collections(session: Session, user: User) -> list[dict[str, Any]]:
+    """The self-collections ``user`` recorded at a donor's (services/collection.py):
+    accepted or refused, with the claim's receiver and note."""
+    rows = session.execute(
+        select(Event, Claim)
+        .join(Claim, and_(Event.subject_type == "claim", Event.subject_id == Claim.id))
+        .where(
+            Event.actor_id == user.id,
+            Event.action.in_([SELF_COLLECTED, REFUSED]),
+            Claim.self_collect.is_(True),
+        )
+        .order_by(Event.at, Event.id)
+    ).all()
+    return [
+        {
+            "claim_id": claim.id,
+            "organisation": _name(claim.lot.donor),
+            "kind": "collection",
+            "status": "done" if ev.action == SELF_COLLECTED else "rejected",
+            "temperature_c": (ev.after or {}).get("temperature_c"),
+            "receiver": claim.collected_by,
+            "note": claim.collection_note,
+            "confirmed_at": _iso(ev.at),
+        }
+        for ev, claim in rows
     ]
 
 

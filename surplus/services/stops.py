@@ -17,6 +17,8 @@ from . import events, food_safety, notifications
 from .booking import unbook
 from .food_safety import Verdict
 
+REFUSED = "refused"  # the claim's event of a refused hand-over (trace.py reads it)
+
 
 @dataclass
 class Outcome:
@@ -226,7 +228,7 @@ def record_refusal(
         session,
         actor,
         claim,
-        "refused",
+        REFUSED,
         before=before,
         after={**events.snapshot(claim, "status", "grams"), **(figures or {})},
         reason=verdict.message,

@@ -6,7 +6,8 @@ One step back: the donor (enterprise and AFSCA numbers), the product, its lot nu
 dates, storage, allergens, when it was posted. One step forward: each claim's receiving
 organisation, with kilograms claimed, picked up and delivered, and every hand-over a
 driver confirmed (time, measured temperature, receiver, carrier platform and vehicle,
-hub hand-overs of a relay); then the lot's events in order.
+hub hand-overs of a relay) or the beneficiary's own people recorded at the donor's (a
+self-collection: time, reading, receiver); then the lot's events in order.
 
 Through a platform's depot (issue 16): a lot offered from stock (``Lot.stock_item_id``)
 has ``sources``, one step back through the depot to each receipt its food came in by (the
@@ -45,7 +46,9 @@ from ..models import (
     StopStatus,
     User,
 )
+from .collection import SELF_COLLECTED
 from .lot_dates import BRUSSELS
+from .stops import REFUSED
 
 # A driver's confirmation closes a stop either way; "done" hands the food over.
 DONE, REJECTED = "done", "rejected"
@@ -97,6 +100,54 @@ class Handover:
     def place(self) -> str:
         org = self.stop.organisation
         return org.name if org is not None else self.stop.address
+
+    @property
+    def leg(self) -> int | None:
+        return self.stop.leg
+
+    @property
+    def run_id(self) -> int | None:
+        return self.stop.run_id
+
+
+@dataclass
+class Collection:
+    """A hand-over at the donor's to the beneficiary's own people (a self-collection,
+    services/collection.py): when and the reading from the claim's event, who received
+    it from the claim; carried by the beneficiary itself, on no run."""
+
+    claim: Claim
+    event: Event
+
+    kind = "collection"
+    at_hub = False
+    leg = None
+    run_id = None
+    vehicle = ""
+
+    @property
+    def at(self) -> datetime:
+        return self.event.at
+
+    @property
+    def temperature_c(self) -> float | None:
+        return (self.event.after or {}).get("temperature_c")
+
+    @property
+    def receiver(self) -> str:
+        return self.claim.collected_by
+
+    @property
+    def accepted(self) -> bool:
+        return self.event.action == SELF_COLLECTED
+
+    @property
+    def carrier(self) -> Organisation:
+        return self.claim.beneficiary
+
+    @property
+    def place(self) -> str:
+        return self.claim.lot.donor.name
 
 
 @dataclass
@@ -156,7 +207,7 @@ class Onward:
 @dataclass
 class Recipient:
     claim: Claim
-    handovers: list[Handover] = field(default_factory=list)
+    handovers: list[Handover | Collection] = field(default_factory=list)
     receipt: StockReceipt | None = None  # a platform's claim received at its depot
     onward: list[Onward] = field(default_factory=list)  # where that stock went
 
@@ -181,7 +232,7 @@ class Recipient:
         """Left the donor: a pickup at the donor was accepted, or the claim says so (a
         self-collection leaves no stop)."""
         at_donor = any(
-            h.accepted and h.kind == "pickup" and h.stop.leg != 2 for h in self.handovers
+            h.accepted and h.kind in ("pickup", "collection") and h.leg != 2 for h in self.handovers
         )
         return self.claim.kg if at_donor or self.status in ("collected", "delivered") else 0.0
 
@@ -191,7 +242,11 @@ class Recipient:
 
     @property
     def delivered_at(self) -> datetime | None:
-        ends = [h.at for h in self.handovers if h.accepted and h.kind == "dropoff" and not h.at_hub]
+        ends = [
+            h.at
+            for h in self.handovers
+            if h.accepted and h.kind in ("dropoff", "collection") and not h.at_hub
+        ]
         if self.receipt is not None and self.receipt.accepted:
             ends.append(self.receipt.checked_at)
         return max(ends) if ends else None
@@ -245,13 +300,35 @@ def lot_trace(session: Session, lot: Lot, only_org: int | None = None) -> Trace:
         if stop.claim_id is not None and stop.confirmed_at is not None:
             if stop.status.value in (DONE, REJECTED):
                 recipients[stop.claim_id].handovers.append(Handover(stop))
+    _collections(session, recipients)
     for r in recipients.values():
-        r.handovers.sort(key=lambda h: (h.at, h.stop.leg, h.kind != "pickup"))
+        r.handovers.sort(key=lambda h: (h.at, h.leg or 0, h.kind != "pickup"))
     _receipts(session, recipients, onward=only_org is None)
     events = _events(session, lot, claims, [s.id for s in stops], only_org)
     trace = Trace(lot, list(recipients.values()), events, whole=only_org is None)
     trace.sources = sources(session, lot, platform_claims=only_org is None)
     return trace
+
+
+def _collections(session: Session, recipients: dict[int, Recipient]) -> None:
+    """Attach each self-collected claim its hand-over at the donor's, from the claim's
+    event: collected, or refused there (a self-collected claim is on no run, so its
+    refusal was that hand-over's)."""
+    mine = [cid for cid, r in recipients.items() if r.claim.self_collect]
+    if not mine:
+        return
+    found = session.scalars(
+        select(Event)
+        .where(
+            Event.subject_type == "claim",
+            Event.subject_id.in_(mine),
+            Event.action.in_([SELF_COLLECTED, REFUSED]),
+        )
+        .order_by(Event.at, Event.id)
+    )
+    for ev in found:
+        recipient = recipients[ev.subject_id]
+        recipient.handovers.append(Collection(recipient.claim, ev))
 
 
 def sources(session: Session, lot: Lot, platform_claims: bool = True) -> list[Source]:
@@ -390,15 +467,26 @@ def day_bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 
 def moved_at():
-    """The claim's last accepted hand-over, else when it was made: the date an inspection
-    asks about ("what did you receive from X between ... and ...")."""
+    """The claim's last accepted hand-over (at a stop, or its people's collection at the
+    donor's), else when it was made: the date an inspection asks about ("what did you
+    receive from X between ... and ...")."""
     last = (
         select(func.max(Stop.confirmed_at))
         .where(Stop.claim_id == Claim.id, Stop.status == StopStatus.DONE)
         .correlate(Claim)
         .scalar_subquery()
     )
-    return func.coalesce(last, Claim.created_at)
+    collected = (
+        select(func.max(Event.at))
+        .where(
+            Event.subject_type == "claim",
+            Event.subject_id == Claim.id,
+            Event.action == SELF_COLLECTED,
+        )
+        .correlate(Claim)
+        .scalar_subquery()
+    )
+    return func.coalesce(last, collected, Claim.created_at)
 
 
 def search(

@@ -24,6 +24,8 @@ from surplus.models import (
     Role,
 )
 from surplus.services import booking, claims, collection
+from surplus.services import trace as trace_service
+from surplus.services.lot_dates import BRUSSELS
 from surplus.services.notifications.text import text
 from surplus.services.reports import ledger
 from surplus.services.reports.period import Period
@@ -245,3 +247,38 @@ def test_a_refused_collection_is_neither_donated_nor_delivered(w):
     db.session.commit()
     moments = ledger.moments(db.session, [w.claim.id])[w.claim.id]
     assert moments.picked_up_at is None and moments.delivered_at is None
+
+
+def test_the_trace_shows_the_collection_as_a_hand_over_at_the_donors(w):
+    collection.confirm_collection(db.session, w.cpas_user, w.claim, 3.5, "Marie")
+    db.session.commit()
+    trace = trace_service.lot_trace(db.session, w.lot)
+    (recipient,) = trace.recipients
+    (handover,) = recipient.handovers
+    (event,) = _events("claim", w.claim.id, "self_collected")
+    assert (handover.kind, handover.accepted, handover.temperature_c) == ("collection", True, 3.5)
+    assert (handover.receiver, handover.at, handover.carrier.id) == ("Marie", event.at, w.cpas.id)
+    assert (handover.place, handover.run_id, handover.leg) == (w.donor.name, None, None)
+    assert (recipient.kg_picked_up, recipient.kg_delivered) == (30, 30)
+    assert recipient.delivered_at == event.at
+    # The inspection search dates the claim by its collection, not by when it was made.
+    day = event.at.astimezone(BRUSSELS).date()
+    found = trace_service.search(db.session, access.traceable_claims(w.donor_user), day, day)
+    assert found == [(w.claim, event.at)]
+
+
+def test_the_trace_shows_a_refused_collection_and_no_delivery(w):
+    collection.confirm_collection(db.session, w.cpas_user, w.claim, 9.0, "Marie")
+    db.session.commit()
+    (recipient,) = trace_service.lot_trace(db.session, w.lot).recipients
+    (handover,) = recipient.handovers
+    assert (handover.kind, handover.accepted, handover.temperature_c) == ("collection", False, 9.0)
+    assert (recipient.kg_picked_up, recipient.kg_delivered, recipient.delivered_at) == (0, 0, None)
+
+
+def test_a_claim_not_collected_by_its_people_has_no_collection_on_the_trace(w):
+    other = factories.lot(w.donor, kg=10, days=5, hours_open=60)
+    claim, _ = claims.claim_lot(db.session, w.asbl_user, other.id, 10)
+    db.session.commit()
+    (recipient,) = trace_service.lot_trace(db.session, other).recipients
+    assert recipient.claim.id == claim.id and recipient.handovers == []

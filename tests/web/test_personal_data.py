@@ -21,7 +21,7 @@ from surplus.models import (
     SecurityEventKind,
     User,
 )
-from surplus.services import accounts, claims, personal_data
+from surplus.services import accounts, booking, claims, collection, personal_data
 from tests import factories
 from tests.factories import PASSWORD, translated
 from tests.mailbox import parts, subject
@@ -285,3 +285,18 @@ def test_the_last_site_admin_stays(app, login_as):
     factories.user(factories.org("platform"), Role.SITE_ADMIN)
     db.session.commit()
     assert browser.post("/account/close/deactivate").status_code == 302
+
+
+def test_a_self_collection_is_in_the_data_of_who_recorded_it(world, login_as):
+    w = world
+    booking.self_collect(db.session, w.cpas_user, w.claim)
+    collection.confirm_collection(db.session, w.cpas_user, w.claim, 3.0, "Marie Lambert", "OK")
+    db.session.commit()
+    data, _body = _download(login_as(w.cpas_user))
+    (claim,) = data["claims"]
+    assert (claim["collected_by"], claim["collection_note"]) == ("Marie Lambert", "OK")
+    (handover,) = [h for h in data["handovers"] if h["kind"] == "collection"]
+    assert handover["claim_id"] == w.claim.id and handover["status"] == "done"
+    assert (handover["receiver"], handover["note"]) == ("Marie Lambert", "OK")
+    other, _ = _download(login_as(w.asbl_user))
+    assert "Marie Lambert" not in json.dumps(other)

@@ -9,7 +9,10 @@ from datetime import timedelta
 import pytest
 
 from surplus.extensions import db
+from surplus.services import booking, claims, collection
 from surplus.services.lot_dates import local_today
+from tests import factories
+from tests.factories import translated
 from tests.surplus.test_trace import traced_world
 
 RECIPIENT_KEYS = {
@@ -160,3 +163,35 @@ def test_ids_beyond_the_database_range_name_nothing(t, login_as, client, api_tok
     assert login_as(t.donor_user).get("/lots/99999999999/trace").status_code == 404
     answer = client.get("/api/v1/lots/99999999999/trace", headers=api_token(t.donor_user))
     assert answer.status_code == 404
+
+
+def test_a_self_collection_is_on_the_sheet_the_csv_and_the_api(app, login_as, client, api_token):
+    w = factories.world()
+    lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, category="meat_fish")
+    claim, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 30)
+    booking.self_collect(db.session, w.cpas_user, claim)
+    collection.confirm_collection(db.session, w.cpas_user, claim, 3.5, "Marie Lambert")
+    db.session.commit()
+    body = client.get(f"/api/v1/lots/{lot.id}/trace", headers=api_token(w.donor_user)).get_json()
+    (recipient,) = body["recipients"]
+    (handover,) = recipient["handovers"]
+    assert handover | {"at": None} == {
+        "kind": "collection",
+        "at": None,
+        "temperature_c": 3.5,
+        "receiver": "Marie Lambert",
+        "accepted": True,
+        "at_hub": False,
+        "leg": None,
+        "place": w.donor.name,
+        "carrier": {"id": w.cpas.id, "name": w.cpas.name},
+        "vehicle": "",
+        "run_id": None,
+    }
+    assert handover["at"] and recipient["kg_delivered"] == 30
+    donor = login_as(w.donor_user)
+    html = donor.get(f"/lots/{lot.id}/trace").get_data(as_text=True)
+    assert translated("fr", "Collected at the donor’s") in html and "Marie Lambert" in html
+    assert translated("fr", "its own people") in html
+    rows = donor.get(f"/lots/{lot.id}/trace.csv").get_data(as_text=True).strip().splitlines()
+    assert len(rows) == 2 and ";collection;" in rows[1] and "Marie Lambert" in rows[1]
