@@ -63,6 +63,27 @@ def test_mail_state_follows_each_users_preference_and_skips_inactive_users(w):
     assert {(n.subject_type, n.subject_id) for n in claimed} == {("lot", lot.id)}
 
 
+def test_notify_many_writes_the_rows_notify_would(w):
+    digest, gone = (factories.user(w.cpas, Role.MEMBER) for _ in range(2))
+    gone.active = False
+    set_mode(db.session, digest.id, NotificationKind.NEW_LOT, MailMode.IMMEDIATE)
+    lot = factories.lot(w.donor)
+    users = [w.cpas_user, digest, gone]
+    params = {"kg": 12.5, "date": lot.best_date}
+    one_by_one = notifications.notify(db.session, users, NotificationKind.NEW_LOT, lot, params)
+    assert notifications.notify_many(db.session, users, NotificationKind.NEW_LOT, lot, params) == 2
+    db.session.expire_all()
+    rows = _rows(NotificationKind.NEW_LOT)
+    assert len(rows) == 4 and all(n.created_at is not None and n.read_at is None for n in rows)
+
+    def shape(n):
+        return (n.user_id, n.subject_type, n.subject_id, n.params, n.mail_state)
+
+    kept = [shape(n) for n in rows[:2]]
+    assert kept == [shape(n) for n in one_by_one] == [shape(n) for n in rows[2:]]
+    assert {n.mail_state for n in rows if n.user_id == digest.id} == {MailState.PENDING}
+
+
 def test_a_claim_notifies_the_donors_users_only(w):
     colleague = factories.user(w.donor, Role.MEMBER)
     lot = factories.lot(w.donor, kg=50)

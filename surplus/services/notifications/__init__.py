@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -71,25 +71,50 @@ def notify(
     params: dict[str, Any],
 ) -> list[Notification]:
     """One notification per active user about ``subject`` (a model instance)."""
+    rows = [Notification(**row) for row in _rows(session, users, kind, subject, params)]
+    session.add_all(rows)
+    session.flush()
+    return rows
+
+
+def notify_many(
+    session: Session,
+    users: Iterable[User],
+    kind: NotificationKind,
+    subject: Any,
+    params: dict[str, Any],
+) -> int:
+    """:func:`notify` for a crowd (a lot offered to whole networks): the same rows in one
+    bulk INSERT, without an object per row; returns how many."""
+    rows = _rows(session, users, kind, subject, params)
+    if rows:
+        session.execute(insert(Notification), rows)
+    return len(rows)
+
+
+def _rows(
+    session: Session,
+    users: Iterable[User],
+    kind: NotificationKind,
+    subject: Any,
+    params: dict[str, Any],
+) -> list[dict[str, Any]]:
     people = {u.id: u for u in users if u.active}
     if not people:
         return []
     modes = modes_for(session, people, kind)
     plain = to_plain(params)
-    rows = [
-        Notification(
-            user_id=uid,
-            kind=kind,
-            subject_type=type(subject).__name__.lower(),
-            subject_id=subject.id,
-            params=dict(plain),
-            mail_state=STATE_FOR_MODE[modes[uid]],
-        )
+    return [
+        {
+            "user_id": uid,
+            "kind": kind,
+            "subject_type": type(subject).__name__.lower(),
+            "subject_id": subject.id,
+            "params": dict(plain),
+            "mail_state": STATE_FOR_MODE[modes[uid]],
+        }
         for uid in people
     ]
-    session.add_all(rows)
-    session.flush()
-    return rows
 
 
 def _users_of(session: Session, org_id: int, roles: Iterable[Role] | None = None) -> list[User]:
@@ -499,7 +524,7 @@ def new_lot_offered(session: Session, lot: Lot, platform_ids: list[int]) -> int:
     ):
         members.setdefault(user.organisation_id, []).append(user)
     users = [user for org_id in told for user in members.get(org_id, [])]
-    return len(notify(session, users, NotificationKind.NEW_LOT, lot, params))
+    return notify_many(session, users, NotificationKind.NEW_LOT, lot, params)
 
 
 def transport_agreement(
