@@ -66,10 +66,11 @@ from matching.distance import great_circle_km
 from matching.eligibility import smallest_part_kg
 from matching.reach import fits_alone
 
-from ..models import Claim, ClaimStatus, Convention, Event, Lot, Organisation, Run
+from ..models import Claim, ClaimStatus, Convention, Event, Lot, Organisation
 from ..models.enums import StorageClass
 from . import agreements, booking, matching_adapter, relay, runs
 from .lot_dates import BRUSSELS
+from .runs import RunView
 
 # A lot without a use-by date is carried within this horizon after its pickup window.
 HORIZON = timedelta(days=14)
@@ -77,7 +78,7 @@ HORIZON = timedelta(days=14)
 EPS_KM = 1e-6
 
 
-def _route(run: Run) -> tuple[NDArray, NDArray]:
+def _route(run: RunView) -> tuple[NDArray, NDArray]:
     """The run's places in order: depot, every stop, depot (latitudes, longitudes)."""
     lats = [run.depot.lat, *(s.lat for s in run.stops), run.depot.lat]
     lons = [run.depot.lon, *(s.lon for s in run.stops), run.depot.lon]
@@ -93,7 +94,7 @@ def _detours(route: tuple[NDArray, NDArray], lat: NDArray, lon: NDArray, circuit
     return circuity * np.maximum(0.0, (to_start + to_end - legs[None, :]).min(axis=1))
 
 
-def _carries(run: Run, storage: StorageClass) -> bool:
+def _carries(run: RunView, storage: StorageClass) -> bool:
     if storage == StorageClass.FROZEN:
         return run.vehicle.freezer
     if storage == StorageClass.CHILLED:
@@ -105,7 +106,7 @@ def _deadline(lot: Lot) -> datetime:
     return lot.expires_at or lot.pickup_until + HORIZON
 
 
-def _day(run: Run) -> date:
+def _day(run: RunView) -> date:
     return run.start_at.astimezone(BRUSSELS).date()
 
 
@@ -151,7 +152,7 @@ class _Scene:
     plans: dict[int, RunPlan] = field(default_factory=dict)
     windows: dict[tuple[int, date], Any] = field(default_factory=dict)
 
-    def plan(self, run: Run) -> RunPlan:
+    def plan(self, run: RunView) -> RunPlan:
         if run.id not in self.plans:
             self.plans[run.id] = runs.to_plan(run)
         return self.plans[run.id]
@@ -166,7 +167,7 @@ class _Scene:
         """Not reached yet, and not given back."""
         return org.id not in self.reached[row] and (self.lots[row].id, org.id) not in self.refused
 
-    def confirm(self, run: Run, pairs: list[tuple[int, int]], ships: list[Any]) -> None:
+    def confirm(self, run: RunView, pairs: list[tuple[int, int]], ships: list[Any]) -> None:
         """The booking planner, for every pair the geometry let through on ``run``, at once."""
         if not ships:
             return
@@ -203,7 +204,7 @@ def reach(
         now.astimezone(BRUSSELS).date(),
         until.astimezone(BRUSSELS).date(),
     )
-    found = runs.planned_runs(session, [platform.id, *carriers], now, until)
+    found = runs.planned_views(session, [platform.id, *carriers], now, until)
     usable = [
         r
         for r in found
@@ -231,7 +232,7 @@ def reach(
     return {lot.id: frozenset(r) for lot, r in zip(lots, scene.reached, strict=True)}
 
 
-def _direct(scene: _Scene, usable: list[Run]) -> dict[int, dict[int, float]]:
+def _direct(scene: _Scene, usable: list[RunView]) -> dict[int, dict[int, float]]:
     """The pairs a single run reaches; returns, per run, the lots (rows) it may pick up
     and the donor's detour of each (what the relays' first legs start from)."""
     lots, bens = scene.lots, scene.bens
@@ -279,7 +280,7 @@ def _relayed(
     session: Session,
     scene: _Scene,
     platform: Organisation,
-    usable: list[Run],
+    usable: list[RunView],
     pickups: dict[int, dict[int, float]],
     now: datetime,
 ) -> None:
@@ -288,7 +289,7 @@ def _relayed(
     waiting = [row for row in range(len(lots)) if any(scene.open_pair(row, b) for b in bens)]
     if not waiting:
         return
-    leaving: dict[int, list[Run]] = defaultdict(list)
+    leaving: dict[int, list[RunView]] = defaultdict(list)
     for run in usable:
         if run.platform_id == platform.id:
             leaving[run.depot_id].append(run)
@@ -298,11 +299,11 @@ def _relayed(
     # Leg 1, once per (lot, hub, day): the planner's cheapest insertion donor → hub on the
     # runs of the day whose detour to the donor fits the budget (a dearer run could not
     # give an insertion within it: the pickup's detour is part of the added km).
-    firsts: dict[int, dict[int, list[tuple[Insertion, Run]]]] = defaultdict(dict)
+    firsts: dict[int, dict[int, list[tuple[Insertion, RunView]]]] = defaultdict(dict)
     for row in waiting:
         lot, budget = lots[row], float(scene.budget[row])
         last = relay.last_moment(lot, now)
-        by_day: dict[date, list[Run]] = defaultdict(list)
+        by_day: dict[date, list[RunView]] = defaultdict(list)
         for run in usable:
             detour = pickups.get(run.id, {}).get(row)
             if detour is not None and detour <= budget + EPS_KM:

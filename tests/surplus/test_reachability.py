@@ -1,14 +1,17 @@
 """Reach (services/reachability.py): the organisations a lot's transport can reach,
 directly or through a hub relay, by the rule booking applies (services/relay.py)."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from matching import reach as matching_reach
 from surplus.extensions import db
-from surplus.services import allocation, booking, reachability, relay
+from surplus.models import RunStatus
+from surplus.services import allocation, booking, claims, reachability, relay, runs
 from surplus.services.booking import WEEKDAYS
+from surplus.services.lot_dates import local_today
+from tests import factories
 
 
 @pytest.fixture
@@ -110,3 +113,27 @@ def test_a_pair_given_back_is_not_reached_through_a_relay_either(w, monkeypatch)
     monkeypatch.setattr(reachability, "given_back", lambda session, ids: {(w.lot.id, w.cpas.id)})
 
     assert _reach(w) == {w.asbl.id}
+
+
+def test_a_run_view_plans_as_the_run_itself(daily_rounds, add_run):
+    """Reach reads the planned runs as plain values (runs.planned_views): the same runs,
+    in the same order, each planned exactly as booking plans the run object."""
+    w = daily_rounds
+    lot = factories.lot(w.donor, kg=40, days=6)
+    claim, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 12)
+    db.session.commit()
+    assert booking.book(db.session, None, claim) is not None  # a run with booked stops
+    cancelled = add_run(w.platform, w.depot, w.van, local_today() + timedelta(days=1))
+    cancelled.status = RunStatus.CANCELLED
+    db.session.commit()
+    since, until = datetime.now(UTC), datetime.now(UTC) + timedelta(days=8)
+    found = runs.planned_runs(db.session, [w.platform.id], since, until)
+    views = runs.planned_views(db.session, [w.platform.id], since, until)
+    assert len(found) >= 6 and any(len(r.stops) > 1 for r in found)
+    assert [v.id for v in views] == [r.id for r in found]
+    assert cancelled.id not in [v.id for v in views]
+    assert [runs.to_plan(v) for v in views] == [runs.to_plan(r) for r in found]
+    assert [(v.platform_id, v.depot_id, v.start_at) for v in views] == [
+        (r.platform_id, r.depot_id, r.start_at) for r in found
+    ]
+    assert runs.planned_views(db.session, [w.other_platform.id], since, until) == []
