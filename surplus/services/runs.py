@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select
@@ -262,8 +263,9 @@ class PlaceView:
     lon: float
 
 
-@dataclass(frozen=True)
-class StopView:
+class StopView(NamedTuple):
+    """A stop's values as :func:`to_plan` reads them (a row of :func:`planned_views`)."""
+
     kind: StopKind
     lat: float
     lon: float
@@ -293,9 +295,12 @@ class RunView:
 def planned_views(
     session: Session, platform_ids: list[int], since: datetime, until: datetime
 ) -> list[RunView]:
-    """:func:`planned_runs` as :class:`RunView`, in two plain queries: loading the runs
-    with their stops as objects was half of what placement's reach cost."""
-    heads = session.execute(
+    """:func:`planned_runs` as :class:`RunView`, in two plain queries on the session's
+    connection (its writes flushed first): loading the runs with their stops as objects
+    was half of what placement's reach cost."""
+    session.flush()
+    connection = session.connection()
+    heads = connection.execute(
         select(
             Run.id,
             Run.platform_id,
@@ -317,7 +322,7 @@ def planned_views(
     if not heads:
         return []
     stops: dict[int, list[StopView]] = {row[0]: [] for row in heads}
-    for run_id, *values in session.execute(
+    for run_id, *values in connection.execute(
         select(
             Stop.run_id,
             Stop.kind,
@@ -331,7 +336,7 @@ def planned_views(
         .where(Stop.run_id.in_(list(stops)))
         .order_by(Stop.run_id, Stop.position)
     ):
-        stops[run_id].append(StopView(*values))
+        stops[run_id].append(StopView._make(values))
     return [
         RunView(
             run_id,
