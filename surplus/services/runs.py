@@ -321,7 +321,7 @@ def planned_views(
     ).all()
     if not heads:
         return []
-    stops: dict[int, list[StopView]] = {row[0]: [] for row in heads}
+    stops: dict[int, list[StopView]] = {h.id: [] for h in heads}
     for run_id, *values in connection.execute(
         select(
             Stop.run_id,
@@ -339,29 +339,17 @@ def planned_views(
         stops[run_id].append(StopView._make(values))
     return [
         RunView(
-            run_id,
-            platform_id,
-            depot_id,
-            start_at,
-            speed,
-            longest,
-            VanView(capacity, cold, frozen),
-            PlaceView(lat, lon),
-            tuple(stops[run_id]),
+            h.id,
+            h.platform_id,
+            h.depot_id,
+            h.start_at,
+            h.speed_kmh,
+            h.max_duration_min,
+            VanView(h.capacity_kg, h.refrigerated, h.freezer),
+            PlaceView(h.lat, h.lon),
+            tuple(stops[h.id]),
         )
-        for (
-            run_id,
-            platform_id,
-            depot_id,
-            start_at,
-            speed,
-            longest,
-            capacity,
-            cold,
-            frozen,
-            lat,
-            lon,
-        ) in heads
+        for h in heads
     ]
 
 
