@@ -98,7 +98,8 @@ def candidates(
     session: Session, org: Organisation, now: datetime, at: int | None
 ) -> list_cache.Candidates:
     """The lots offered to ``org`` now, with what the filters and the ranking read:
-    kept (version ``at``) until one of them leaves the list by time alone."""
+    kept (version ``at``) for the day; those time has taken out since are masked
+    (``Candidates.live``)."""
     today = local_today(now)
     kept = list_cache.cache().get("candidates", at, org.id)
     if kept is not None and kept.holds_at(now, today):
@@ -137,11 +138,11 @@ def candidates(
     params = matching_adapter.params(now)
     made = list_cache.Candidates(
         since=now,
-        valid_until=float(min(expires.min(initial=math.inf), until.min(initial=math.inf))),
         day=today,
         ids=np.array([row.id for row in rows], dtype=np.int64),
         km=np.asarray(km, dtype=float).reshape(len(rows)),
         expires=expires,
+        until=until,
         category=np.array([row.category for row in rows], dtype=object),
         storage=np.array([row.storage for row in rows], dtype=object),
         fse_plus=np.array([bool(row.fse_plus) for row in rows], dtype=bool),
@@ -160,8 +161,9 @@ def _matching(
     filters: Filters,
     now: datetime,
 ) -> np.ndarray:
-    """Which candidates pass the list's filters (a boolean per candidate)."""
-    keep = np.ones(len(table.ids), dtype=bool)
+    """Which candidates are still on the list at ``now`` and pass its filters (a
+    boolean per candidate)."""
+    keep = table.live(now)
     if filters.category:
         keep &= table.category == filters.category
     if filters.storage:

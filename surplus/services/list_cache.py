@@ -5,8 +5,9 @@ change. Three things are kept per process, for one *version* of the data:
 
 - per organisation and day, its **candidates**: the open lots offered to it (the
   eligibility SQL of :func:`surplus.access.offered_lots`, unchanged), with what the
-  filters and the ranking read (:class:`Candidates`); kept until the first of them
-  leaves the list by time alone (its date or the end of its pickup window);
+  filters and the ranking read (:class:`Candidates`); those time alone takes out
+  (their date, the end of their pickup window) are masked when it is read, so the
+  table is not made again each time one lot's window closes;
 - per lot, its **API item** (``LotSchema``'s dictionary, without the distance);
 - per lot and way of showing it, its **card** as rendered HTML.
 
@@ -45,16 +46,17 @@ __all__ = ["IGNORED", "Candidates", "ListCache", "cache", "version"]
 @dataclass(frozen=True)
 class Candidates:
     """The open lots offered to one organisation at ``since``, as aligned arrays (the
-    lot's id order), with what the list's filters and ranking read. ``valid_until``: the
-    first moment one of them leaves the list by time alone; ``target_kg``: the week's
-    food-aid target of the organisation's conventions in force."""
+    lot's id order), with what the list's filters and ranking read; ``target_kg``: the
+    week's food-aid target of the organisation's conventions in force. Time alone only
+    takes lots out (their date, the end of their pickup window: the lot rules that read
+    the clock), so the table holds the whole day: :meth:`live` says which are still in."""
 
     since: datetime
-    valid_until: float  # epoch seconds; inf when none of them has an end
     day: date
     ids: np.ndarray  # int64
     km: np.ndarray  # road km from the organisation
     expires: np.ndarray  # epoch seconds; inf for a lot without a date
+    until: np.ndarray  # epoch seconds: the end of the pickup window
     category: np.ndarray  # object: the Category member
     storage: np.ndarray  # object: the StorageClass member
     fse_plus: np.ndarray  # bool
@@ -62,7 +64,13 @@ class Candidates:
     platform_ids: tuple[int, ...]  # the platforms of the conventions in force
 
     def holds_at(self, now: datetime, day: date) -> bool:
-        return self.day == day and self.since <= now and now.timestamp() < self.valid_until
+        return self.day == day and self.since <= now
+
+    def live(self, now: datetime) -> np.ndarray:
+        """Which candidates are still on the list at ``now`` (a boolean per candidate):
+        before their date and the end of their pickup window, as the lot rules say."""
+        stamp = now.timestamp()
+        return (self.expires > stamp) & (self.until > stamp)
 
 
 class _Lru:

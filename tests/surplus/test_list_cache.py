@@ -106,11 +106,19 @@ def test_time_alone_takes_a_lot_out_and_makes_one_urgent(app, w):
     first = browse(db.session, w.cpas, Filters(), now=now)
     assert {c.lot_id for c in first.cards} == {leaving.id, staying.id}
     assert not any(c.urgent for c in first.cards if c.lot_id == staying.id)
+    kept = list_cache.cache().get("candidates", first.version, w.cpas.id)
     later = leaving.pickup_until + timedelta(minutes=1)
     page = browse(db.session, w.cpas, Filters(), now=later)
-    assert [c.lot_id for c in page.cards] == [staying.id]
+    assert [c.lot_id for c in page.cards] == [staying.id] and page.total == 1
+    # The day's table was read again, the lot masked: not made again for one lot.
+    assert list_cache.cache().get("candidates", page.version, w.cpas.id) is kept
+    assert kept is not None and len(kept.ids) == 2
     near = staying.expires_at - timedelta(days=1)
     assert [c.urgent for c in browse(db.session, w.cpas, Filters(), now=near).cards] == [True]
+    # Past its date (its pickup window still open): out of the list too.
+    assert staying.pickup_until > staying.expires_at
+    gone = browse(db.session, w.cpas, Filters(), now=staying.expires_at + timedelta(minutes=1))
+    assert gone.cards == [] and gone.total == 0
 
 
 def test_the_list_queries_read_no_ignored_table(app, w, client, api_token, login_as, monkeypatch):
