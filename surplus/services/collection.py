@@ -25,9 +25,13 @@ from ..errors import Conflict, Invalid
 from ..models import Claim, ClaimStatus, User, utcnow
 from . import events, food_safety, notifications
 from .food_safety import Verdict
-from .stops import Outcome, record_refusal
+from .stops import REFUSED, Outcome, record_refusal
 
 SELF_COLLECTED = "self_collected"  # the claim's and the lot's event
+# The claim's events of its hand-over at the donor's: collected, or refused there (a
+# self-collected claim is on no run, so its refusal is that hand-over's). Read by the
+# trace and the personal-data export.
+HANDOVER_EVENTS = (SELF_COLLECTED, REFUSED)
 NOT_YOURS = _l(
     "Only the beneficiary or a coordinator of the claim's platform records its collection."
 )

@@ -24,7 +24,7 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy import delete as sql_delete
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import generate_password_hash
 
 from .. import access
@@ -49,8 +49,7 @@ from ..models import (
     utcnow,
 )
 from . import api_tokens, events, security_log
-from .collection import SELF_COLLECTED
-from .stops import REFUSED
+from .collection import HANDOVER_EVENTS, SELF_COLLECTED
 
 FORMAT_VERSION = 1
 
@@ -276,9 +275,10 @@ def _collections(session: Session, user: User) -> list[dict[str, Any]]:
         .join(Claim, and_(Event.subject_type == "claim", Event.subject_id == Claim.id))
         .where(
             Event.actor_id == user.id,
-            Event.action.in_([SELF_COLLECTED, REFUSED]),
+            Event.action.in_(HANDOVER_EVENTS),
             Claim.self_collect.is_(True),
         )
+        .options(joinedload(Claim.lot).joinedload(Lot.donor))
         .order_by(Event.at, Event.id)
     ).all()
     return [

@@ -46,9 +46,8 @@ from ..models import (
     StopStatus,
     User,
 )
-from .collection import SELF_COLLECTED
+from .collection import HANDOVER_EVENTS, SELF_COLLECTED
 from .lot_dates import BRUSSELS
-from .stops import REFUSED
 
 # A driver's confirmation closes a stop either way; "done" hands the food over.
 DONE, REJECTED = "done", "rejected"
@@ -322,7 +321,7 @@ def _collections(session: Session, recipients: dict[int, Recipient]) -> None:
         .where(
             Event.subject_type == "claim",
             Event.subject_id.in_(mine),
-            Event.action.in_([SELF_COLLECTED, REFUSED]),
+            Event.action.in_(HANDOVER_EVENTS),
         )
         .order_by(Event.at, Event.id)
     )
