@@ -1,10 +1,13 @@
-"""A counter of the writes that can change what the lot list shows.
+"""Counters of the writes that can change what a process keeps in memory.
 
-Every transaction that wrote a table the list may read adds one to ``n`` (row
-``lots``) as the last statement before its COMMIT: the session events below see ORM
-flushes and ORM bulk statements, in every process that uses the models (web, jobs,
-command line). :mod:`surplus.services.list_cache` keeps what the list computed while
-``n`` has not moved. Tables the list never reads (``IGNORED``) leave it alone.
+Every transaction that wrote a table a counter watches adds one to that counter's ``n``
+as the last statement before its COMMIT: the session events below see ORM flushes and
+ORM bulk statements, in every process that uses the models (web, jobs, command line).
+
+- ``lots``: every table the lot list may read (all but ``IGNORED``);
+  :mod:`surplus.services.list_cache` keeps what the list computed while it has not moved;
+- ``runs``: the planned runs as reach reads them (``RUN_TABLES``);
+  :func:`surplus.services.runs.planned_views` keeps them while it has not moved.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ class CacheVersion(db.Model):
     n: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
-NAME = "lots"
-_CHANGED = "maillon.list_changed"  # session.info: this transaction wrote a listed table
+LOTS = "lots"
+RUNS = "runs"
+_CHANGED = "maillon.changed"  # session.info: the counters this transaction must move
 
 # Tables no query of the lot list reads (the cached parts: candidates, API items,
 # cards). Writing them leaves the cache alone; any other table moves the version.
@@ -60,6 +64,17 @@ IGNORED = frozenset(
         "vehicle",
     }
 )
+# The tables planned runs are read from (runs.planned_views): runs, their stops, vans, depots.
+RUN_TABLES = frozenset({"run", "stop", "vehicle", "depot"})
+
+
+def _counters(table: str | None) -> frozenset[str]:
+    """The counters a write to ``table`` moves."""
+    lots = frozenset() if table in IGNORED else frozenset({LOTS})
+    return lots | {RUNS} if table in RUN_TABLES else lots
+
+
+_ALL = frozenset({LOTS, RUNS})
 
 
 # -- the version ---------------------------------------------------------------------------
@@ -70,14 +85,17 @@ def _table_of(obj: Any) -> str | None:
     return table.name if table is not None else None
 
 
+def _note(session: Session, counters: frozenset[str]) -> None:
+    if counters:
+        session.info[_CHANGED] = session.info.get(_CHANGED, frozenset()) | counters
+
+
 @event.listens_for(Session, "before_flush")
 def _note_flush(session: Session, _context: Any, _instances: Any) -> None:
-    if session.info.get(_CHANGED):
-        return
     for obj in chain(session.new, session.dirty, session.deleted):
-        if _table_of(obj) not in IGNORED:
-            session.info[_CHANGED] = True
+        if session.info.get(_CHANGED) == _ALL:
             return
+        _note(session, _counters(_table_of(obj)))
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -85,38 +103,39 @@ def _note_statement(state: ORMExecuteState) -> None:
     if not (state.is_insert or state.is_update or state.is_delete):
         return
     table = getattr(state.statement, "table", None)
-    if getattr(table, "name", None) not in IGNORED:
-        state.session.info[_CHANGED] = True
+    _note(state.session, _counters(getattr(table, "name", None)))
 
 
 @event.listens_for(Session, "before_commit")
 def _bump(session: Session) -> None:
-    """One more on the counter, last: the transaction's own writes are flushed first,
-    so that the counter's row lock is the last lock it takes (PostgreSQL), and two
-    writers can never wait for each other's rows in opposite orders."""
+    """One more on each counter the transaction moves, last: the transaction's own
+    writes are flushed first, so that the counters' row locks are the last locks it
+    takes (PostgreSQL), always in the same order (by name), and two writers can never
+    wait for each other's rows in opposite orders."""
     if session.in_nested_transaction():  # a savepoint: the transaction goes on
         return
     session.flush()
-    if session.info.pop(_CHANGED, False):
-        session.execute(_bump_statement(session.get_bind().dialect.name))
+    dialect = session.get_bind().dialect.name
+    for name in sorted(session.info.pop(_CHANGED, ())):
+        session.execute(_bump_statement(dialect, name))
 
 
-def _bump_statement(dialect: str) -> Any:
+def _bump_statement(dialect: str, name: str) -> Any:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    statement = insert(CacheVersion).values(name=NAME, n=1)
+    statement = insert(CacheVersion).values(name=name, n=1)
     return statement.on_conflict_do_update(
         index_elements=[CacheVersion.name], set_={"n": CacheVersion.n + 1}
     )
 
 
-def version(session: Session) -> int | None:
-    """The data's version now (0 before the first write), read before the data; None
-    while the session's transaction holds writes of its own to a listed table, which
-    no one else sees yet (nothing may be kept from it, nor reused for it)."""
-    found = session.scalar(select(CacheVersion.n).where(CacheVersion.name == NAME))
-    if session.info.get(_CHANGED):  # read after the query: its autoflush counts
+def version(session: Session, name: str = LOTS) -> int | None:
+    """Counter ``name`` now (0 before the first write), read before the data; None while
+    the session's transaction holds writes of its own to a table it watches, which no
+    one else sees yet (nothing may be kept from it, nor reused for it)."""
+    found = session.scalar(select(CacheVersion.n).where(CacheVersion.name == name))
+    if name in session.info.get(_CHANGED, ()):  # read after the query: its autoflush counts
         return None
     return int(found or 0)

@@ -25,17 +25,14 @@ version: the list may then show the former state until the next write or the nex
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
 
 import numpy as np
 from flask import current_app
 
 from ..models.cache import IGNORED, version
+from .kept import Kept, per_app
 
 __all__ = ["IGNORED", "Candidates", "ListCache", "cache", "version"]
 
@@ -73,77 +70,15 @@ class Candidates:
         return (self.expires > stamp) & (self.until > stamp)
 
 
-class _Lru:
-    """A bounded mapping, the least recently used entry dropped first."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.entries: OrderedDict[Hashable, Any] = OrderedDict()
-
-    def get(self, key: Hashable) -> Any:
-        found = self.entries.get(key)
-        if found is not None:
-            self.entries.move_to_end(key)
-        return found
-
-    def put(self, key: Hashable, value: Any) -> None:
-        self.entries[key] = value
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.size:
-            self.entries.popitem(last=False)
-
-
-class ListCache:
+class ListCache(Kept):
     """One process's kept parts of the list, all of one version; thread-safe."""
 
     def __init__(self, orgs: int = 512, lots: int = 20_000) -> None:
-        self._lock = threading.Lock()
-        self._version: int | None = None
-        self._parts = {"candidates": _Lru(orgs), "items": _Lru(lots), "cards": _Lru(lots)}
-
-    def get(self, part: str, at: int | None, key: Hashable) -> Any:
-        if at is None:
-            return None
-        with self._lock:
-            if self._version != at:
-                return None
-            return self._parts[part].get(key)
-
-    def put(self, part: str, at: int | None, key: Hashable, value: Any) -> None:
-        """File ``value`` under version ``at``; a newer version than the cache's drops
-        everything before; an older one (a request that read the version before a write
-        committed) is not filed, nor what a transaction saw of its own writes (None)."""
-        if at is None:
-            return
-        with self._lock:
-            if self._version is None or at > self._version:
-                self._version = at
-                for kept in self._parts.values():
-                    kept.entries.clear()
-            if at == self._version:
-                self._parts[part].put(key, value)
-
-    def many(
-        self, part: str, at: int | None, keys: list[Hashable], make: Callable[[list], dict]
-    ) -> list[Any]:
-        """The values of ``keys``, in order; those not kept are made together by
-        ``make(missing keys) -> {key: value}`` and filed."""
-        found = [self.get(part, at, key) for key in keys]
-        missing = list(dict.fromkeys(k for k, v in zip(keys, found, strict=True) if v is None))
-        if not missing:
-            return found
-        made = make(missing)
-        for key in missing:
-            self.put(part, at, key, made[key])
-        return [made[k] if v is None else v for k, v in zip(keys, found, strict=True)]
+        super().__init__(candidates=orgs, items=lots, cards=lots)
 
 
 def cache() -> ListCache:
     """This application's cache (one per process and application)."""
-    kept = current_app.extensions.get("maillon_list_cache")
-    if kept is None:
-        kept = current_app.extensions.setdefault(
-            "maillon_list_cache",
-            ListCache(lots=current_app.config["LOT_LIST_CACHE_LOTS"]),
-        )
-    return kept
+    return per_app(
+        "maillon_list_cache", lambda: ListCache(lots=current_app.config["LOT_LIST_CACHE_LOTS"])
+    )

@@ -29,8 +29,10 @@ from ..models import (
     StopStatus,
     User,
     Vehicle,
+    cache,
 )
 from . import events, matching_adapter
+from .kept import Kept, per_app
 from .lot_dates import BRUSSELS, local_today
 
 HORIZON_DAYS = 14
@@ -295,10 +297,30 @@ class RunView:
 def planned_views(
     session: Session, platform_ids: list[int], since: datetime, until: datetime
 ) -> list[RunView]:
-    """:func:`planned_runs` as :class:`RunView`, in two plain queries on the session's
-    connection (its writes flushed first), without an object per run and stop: reach
-    reads them at every call (each page's card lines, each placement)."""
+    """:func:`planned_runs` as :class:`RunView`, without an object per run and stop:
+    reach reads them at every call (each page's card lines, each placement). Each
+    process keeps the platforms' planned runs from a moment on while no transaction
+    wrote a run, stop, van or depot (counter ``runs``, read after the session's own
+    writes are flushed: a transaction that wrote them reads the database) and answers
+    later moments from them: time alone only takes runs out of this window."""
     session.flush()
+    at = cache.version(session, cache.RUNS)
+    key = tuple(sorted(set(platform_ids)))
+    kept = _kept_views()
+    found = kept.get("runs", at, key)
+    if found is None or found[0] > since:
+        found = (since, _read_views(session, key, since))
+        kept.put("runs", at, key, found)
+    return [run for run in found[1] if since <= run.start_at <= until]
+
+
+def _kept_views() -> Kept:
+    return per_app("maillon_planned_runs", lambda: Kept(runs=64))
+
+
+def _read_views(session: Session, platform_ids: tuple[int, ...], since: datetime) -> list[RunView]:
+    """The platforms' planned runs leaving from ``since`` on, in start order, in two
+    plain queries on the session's connection."""
     connection = session.connection()
     heads = connection.execute(
         select(
@@ -316,7 +338,7 @@ def planned_views(
         )
         .join(Vehicle, Vehicle.id == Run.vehicle_id)
         .join(Depot, Depot.id == Run.depot_id)
-        .where(*_planned(platform_ids, since, until))
+        .where(*_planned(list(platform_ids), since, None))
         .order_by(Run.start_at, Run.id)
     ).all()
     if not heads:
@@ -353,13 +375,13 @@ def planned_views(
     ]
 
 
-def _planned(platform_ids: list[int], since: datetime, until: datetime) -> tuple:
-    return (
+def _planned(platform_ids: list[int], since: datetime, until: datetime | None) -> tuple:
+    found = (
         Run.platform_id.in_(platform_ids),
         Run.status == RunStatus.PLANNED,
         Run.start_at >= since,
-        Run.start_at <= until,
     )
+    return found if until is None else (*found, Run.start_at <= until)
 
 
 # -- drivers ------------------------------------------------------------------------------

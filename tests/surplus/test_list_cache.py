@@ -11,11 +11,12 @@ from sqlalchemy import event, update
 from surplus import clock
 from surplus.extensions import db
 from surplus.models import Lot, Verification
-from surplus.models.cache import IGNORED
+from surplus.models.cache import IGNORED, RUNS
 from surplus.services import browse as browse_module
 from surplus.services import claims, list_cache
 from surplus.services import lots as lot_service
 from surplus.services.browse import Filters, browse
+from surplus.services.lot_dates import local_today
 from tests import factories
 
 HX = {"HX-Request": "true"}
@@ -204,3 +205,25 @@ def test_a_savepoint_moves_nothing_until_the_transaction_commits(app, w):
     assert list_cache.version(db.session) is None  # its own writes, not committed yet
     db.session.commit()
     assert list_cache.version(db.session) == before + 1
+
+
+def test_runs_have_their_own_counter(daily_rounds, add_run):
+    """A run or a stop moves counter ``runs`` and not the list's; a lot the list's only."""
+    w = daily_rounds
+    db.session.commit()
+    lots_before = list_cache.version(db.session)
+    runs_before = list_cache.version(db.session, RUNS)
+    run = add_run(w.platform, w.depot, w.van, local_today())
+    db.session.commit()
+    assert list_cache.version(db.session, RUNS) == runs_before + 1
+    assert list_cache.version(db.session) == lots_before
+    factories.lot(w.donor)
+    db.session.commit()
+    assert list_cache.version(db.session, RUNS) == runs_before + 1
+    assert list_cache.version(db.session) == lots_before + 1
+    run.max_duration_min = 300  # a transaction's own write: nothing may be kept of it
+    db.session.flush()
+    assert list_cache.version(db.session, RUNS) is None
+    assert list_cache.version(db.session) == lots_before + 1
+    db.session.commit()
+    assert list_cache.version(db.session, RUNS) == runs_before + 2

@@ -137,3 +137,57 @@ def test_a_run_view_plans_as_the_run_itself(daily_rounds, add_run):
         (r.platform_id, r.depot_id, r.start_at) for r in found
     ]
     assert runs.planned_views(db.session, [w.other_platform.id], since, until) == []
+
+
+def _as_booking_reads(w, since, until):
+    return [
+        (r.id, r.start_at, runs.to_plan(r))
+        for r in runs.planned_runs(db.session, [w.platform.id], since, until)
+    ]
+
+
+def _as_reach_reads(w, since, until):
+    return [
+        (v.id, v.start_at, runs.to_plan(v))
+        for v in runs.planned_views(db.session, [w.platform.id], since, until)
+    ]
+
+
+def test_the_kept_run_views_follow_every_write_and_the_clock(daily_rounds):
+    """Each process keeps the planned runs reach reads while no run, stop, van or depot
+    is written (counter ``runs``): what it answers is what the database says after each
+    kind of write, in the writing transaction too, and for a later moment."""
+    w = daily_rounds
+    db.session.commit()
+    since, until = datetime.now(UTC), datetime.now(UTC) + timedelta(days=8)
+    first = runs.planned_views(db.session, [w.platform.id], since, until)
+    again = runs.planned_views(db.session, [w.platform.id], since, until)
+    assert again and all(a is b for a, b in zip(first, again, strict=True)), "kept"
+
+    lot = factories.lot(w.donor, kg=40, days=6)
+    claim, _ = claims.claim_lot(db.session, w.cpas_user, lot.id, 12)
+    db.session.commit()
+    assert runs.planned_views(db.session, [w.platform.id], since, until)[0] is first[0], (
+        "a lot and a claim are not what runs are read from"
+    )
+    assert booking.book(db.session, None, claim) is not None  # flushed, not committed
+    assert _as_reach_reads(w, since, until) == _as_booking_reads(w, since, until)
+    assert any(len(plan.stops) > 0 for _id, _at, plan in _as_reach_reads(w, since, until))
+    db.session.commit()
+    assert _as_reach_reads(w, since, until) == _as_booking_reads(w, since, until)
+
+    w.van.capacity_kg = 321.0
+    db.session.commit()
+    assert _as_reach_reads(w, since, until) == _as_booking_reads(w, since, until)
+    views = runs.planned_views(db.session, [w.platform.id], since, until)
+    assert {v.vehicle.capacity_kg for v in views} == {321.0}
+
+    gone = runs.planned_runs(db.session, [w.platform.id], since, until)[0]
+    gone.status = RunStatus.CANCELLED
+    db.session.commit()
+    views = runs.planned_views(db.session, [w.platform.id], since, until)
+    assert gone.id not in [v.id for v in views]
+
+    later = since + timedelta(days=2)
+    assert _as_reach_reads(w, later, until) == _as_booking_reads(w, later, until)
+    assert _as_reach_reads(w, since, until) == _as_booking_reads(w, since, until)
