@@ -47,7 +47,7 @@ from . import agreements, events, food_safety, matching_adapter, notifications, 
 from .eligibility import channels
 from .lot_dates import BRUSSELS
 from .relay import Relay
-from .runs import local_time
+from .runs import RunView, local_time
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
@@ -110,21 +110,20 @@ def shipment(claim: Claim, day: date) -> Shipment | None:
 def candidate_runs(session: Session, claim: Claim, now: datetime, run_id: int | None) -> list[Run]:
     """Planned runs before the lot's date of the beneficiary's platforms, and of the
     platforms carrying for the claim's platform on the run's day."""
-    return _candidates(session, claim, now, run_id)[0]
+    return _candidates(session, claim, now, run_id, runs.planned_runs)[0]
 
 
-def _candidates(
-    session: Session, claim: Claim, now: datetime, run_id: int | None
-) -> tuple[list[Run], list[Run] | None]:
-    """``candidate_runs``, and the planned runs of the claim's platform alone up to the
-    lot's date (a relay's second legs, ``relay.find``) when they were that very query,
-    else None."""
+def _candidates(session: Session, claim: Claim, now: datetime, run_id: int | None, read):
+    """``candidate_runs`` as ``read`` (``runs.planned_runs``: objects, or
+    ``runs.planned_views``: values) gives them, and the planned runs of the claim's
+    platform alone up to the lot's date (a relay's second legs, ``relay.find``) when they
+    were that very query, else None."""
     own = {ch.convention.platform_id for ch in channels(session, claim.beneficiary)}
     own.add(claim.platform_id)
     until = claim.lot.expires_at or (claim.lot.pickup_until + timedelta(days=14))
     carriers = agreements.carriers_for(session, [claim.platform_id], now.date(), until.date())
     platforms = sorted(own | set(carriers))
-    found = runs.planned_runs(session, platforms, now, until)
+    found = read(session, platforms, now, until)
     alone = found if platforms == [claim.platform_id] and claim.lot.expires_at is not None else None
     return [
         r
@@ -142,14 +141,16 @@ def _candidates(
 def propose(
     session: Session, claim: Claim, now: datetime | None = None, run_id: int | None = None
 ) -> Proposal:
-    """The best insertion for the claim among the runs of the beneficiary's platforms."""
+    """The best insertion for the claim among the runs of the beneficiary's platforms.
+    The runs are planned from their values (``runs.planned_views``, kept while none is
+    written); the chosen ones are returned as objects, to be written."""
     now = now or clock.now()
     params = matching_adapter.params(now)
-    by_day: dict[date, list[Run]] = defaultdict(list)
-    found_runs, own_runs = _candidates(session, claim, now, run_id)
+    by_day: dict[date, list[RunView]] = defaultdict(list)
+    found_runs, own_runs = _candidates(session, claim, now, run_id, runs.planned_views)
     for run in found_runs:
         by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
-    best: tuple[Insertion, Run] | None = None
+    best: tuple[Insertion, RunView] | None = None
     # The days no run fits, explained only when no day fits and no relay does either.
     missed: list[tuple[list[RunPlan], Shipment]] = []
     day_plans: dict[date, list[RunPlan]] = {}
@@ -186,7 +187,7 @@ def propose(
         if not by_day:
             reasons.insert(0, str(_l("No planned run of your platforms before the lot's date.")))
         return Proposal(None, None, reasons or [str(_l("No run fits in time."))])
-    return Proposal(best[0], best[1], [])
+    return Proposal(best[0], session.get(Run, best[1].id), [])
 
 
 def _may_book(actor: User | None, claim: Claim) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
@@ -33,6 +33,7 @@ from matching.booking import Insertion, RunPlan, Shipment, insert
 from ..models import Claim, Depot, Lot, Organisation, Run, StorageClass
 from . import runs
 from .lot_dates import BRUSSELS
+from .runs import RunView
 
 HORIZON = timedelta(days=14)
 
@@ -41,9 +42,9 @@ HORIZON = timedelta(days=14)
 class Relay:
     hub: Depot
     first: Insertion
-    first_run: Run
+    first_run: Run | RunView  # the objects once found (``find``), values while searching
     second: Insertion
-    second_run: Run
+    second_run: Run | RunView
 
     @property
     def added_km(self) -> float:
@@ -128,13 +129,13 @@ def second_leg(
     )
 
 
-def may_follow(run: Run, leg1: Insertion, run1: Run) -> bool:
+def may_follow(run: RunView, leg1: Insertion, run1: RunView) -> bool:
     """Whether ``run``, leaving the hub, may take the second leg after ``leg1`` on ``run1``:
     another run, leaving once the lot is at the hub."""
     return run.id != run1.id and run.start_at >= leg1.drop_eta
 
 
-def after_first(from_hub: list[Run], leg1: Insertion, run1: Run) -> list[Run]:
+def after_first(from_hub: list[RunView], leg1: Insertion, run1: RunView) -> list[RunView]:
     """The runs leaving the hub that may take the second leg after ``leg1`` on ``run1``."""
     return [r for r in from_hub if may_follow(r, leg1, run1)]
 
@@ -142,19 +143,21 @@ def after_first(from_hub: list[Run], leg1: Insertion, run1: Run) -> list[Run]:
 def find(
     session: Session,
     claim: Claim,
-    candidates: list[Run],
+    candidates: list[RunView],
     now: datetime,
     params: Params,
     drop_window,
     *,
-    own_runs: list[Run] | None = None,
+    own_runs: list[RunView] | None = None,
     plans: dict[date, list[RunPlan]] | None = None,
 ) -> Relay | None:
-    """The cheapest two-leg relay, or None. ``drop_window(claim, day)`` gives the
+    """The cheapest two-leg relay, or None. ``candidates``: the first legs' planned runs
+    as ``runs.planned_views`` gives them; ``drop_window(claim, day)`` gives the
     beneficiary's opening hours on a day (booking's rule). ``own_runs``: the planned
     runs of the claim's platform up to the lot's date (or ``HORIZON``) when the caller
     has read them; ``plans``: the candidates of some days as ``runs.to_plan`` gives
-    them, when the caller has them."""
+    them, when the caller has them. The relay's runs are the run objects, to be
+    written."""
     if not candidates:  # no run for the first leg
         return None
     places = hubs(session, claim)
@@ -162,11 +165,11 @@ def find(
         return None
     last = last_moment(claim.lot, now)
     if own_runs is None:
-        own_runs = runs.planned_runs(session, [claim.platform_id], now, last)
+        own_runs = runs.planned_views(session, [claim.platform_id], now, last)
     leaving = {hub.id: [r for r in own_runs if r.depot_id == hub.id] for hub in places}
     if not any(leaving.values()):  # no run leaves a hub for the second leg
         return None
-    by_day: dict[date, list[Run]] = defaultdict(list)
+    by_day: dict[date, list[RunView]] = defaultdict(list)
     for run in candidates:
         by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
     given = plans or {}
@@ -190,22 +193,28 @@ def find(
             relay = Relay(hub, leg1, run1, *second)
             if best is None or relay.added_km < best.added_km:
                 best = relay
-    return best
+    if best is None:
+        return None
+    return replace(
+        best,
+        first_run=session.get(Run, best.first_run.id),
+        second_run=session.get(Run, best.second_run.id),
+    )
 
 
 def _second(
     claim: Claim,
     hub: Depot,
     leg1: Insertion,
-    run1: Run,
-    from_hub: list[Run],
+    run1: RunView,
+    from_hub: list[RunView],
     last: datetime,
     params: Params,
     drop_window,
-) -> tuple[Insertion, Run] | None:
+) -> tuple[Insertion, RunView] | None:
     if leg1.drop_eta >= last:
         return None
-    by_day: dict[date, list[Run]] = defaultdict(list)
+    by_day: dict[date, list[RunView]] = defaultdict(list)
     for run in after_first(from_hub, leg1, run1):
         by_day[run.start_at.astimezone(BRUSSELS).date()].append(run)
     for day, day_runs in sorted(by_day.items()):
