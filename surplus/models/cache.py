@@ -12,6 +12,7 @@ ORM bulk statements, in every process that uses the models (web, jobs, command l
 
 from __future__ import annotations
 
+import functools
 from itertools import chain
 from typing import Any
 
@@ -68,8 +69,9 @@ IGNORED = frozenset(
 RUN_TABLES = frozenset({"run", "stop", "vehicle", "depot"})
 
 
+@functools.cache
 def _counters(table: str | None) -> frozenset[str]:
-    """The counters a write to ``table`` moves."""
+    """The counters a write to ``table`` moves (asked at every flushed object)."""
     lots = frozenset() if table in IGNORED else frozenset({LOTS})
     return lots | {RUNS} if table in RUN_TABLES else lots
 

@@ -306,6 +306,8 @@ def planned_views(
     session.flush()
     at = cache.version(session, cache.RUNS)
     key = tuple(sorted(set(platform_ids)))
+    if at is None:  # the transaction's own writes: read what is asked, keep nothing
+        return _read_views(session, key, since, until)
     kept = _kept_views()
     found = kept.get("runs", at, key)
     if found is None or found[0] > since:
@@ -318,9 +320,11 @@ def _kept_views() -> Kept:
     return per_app("maillon_planned_runs", lambda: Kept(runs=64))
 
 
-def _read_views(session: Session, platform_ids: tuple[int, ...], since: datetime) -> list[RunView]:
-    """The platforms' planned runs leaving from ``since`` on, in start order, in two
-    plain queries on the session's connection."""
+def _read_views(
+    session: Session, platform_ids: tuple[int, ...], since: datetime, until: datetime | None = None
+) -> list[RunView]:
+    """The platforms' planned runs leaving from ``since`` (up to ``until``, if given), in
+    start order, in two plain queries on the session's connection."""
     connection = session.connection()
     heads = connection.execute(
         select(
@@ -338,7 +342,7 @@ def _read_views(session: Session, platform_ids: tuple[int, ...], since: datetime
         )
         .join(Vehicle, Vehicle.id == Run.vehicle_id)
         .join(Depot, Depot.id == Run.depot_id)
-        .where(*_planned(list(platform_ids), since, None))
+        .where(*_planned(list(platform_ids), since, until))
         .order_by(Run.start_at, Run.id)
     ).all()
     if not heads:
