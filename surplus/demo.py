@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 import re
 import unicodedata
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from flask import Flask
 from sqlalchemy import func, select
@@ -57,6 +57,11 @@ WALLOON = re.compile(r"^(1[34]\d\d|[4-7]\d\d\d)$")
 
 
 DRIVER_EMAIL = "chauffeur@demo.maillon.be"
+
+
+def _weekday(day: date) -> date:
+    """``day``, or the Monday after it when it falls on a weekend."""
+    return day + timedelta(days=7 - day.weekday()) if day.weekday() >= 5 else day
 
 
 def _slug(text: str) -> str:
@@ -263,13 +268,15 @@ class Seeder:
         divisible: bool,
         fse: bool = False,
     ) -> Lot:
-        start_day = self.today + timedelta(days=self.rng.randint(0, 1))
+        # Windows open on weekdays, when the vans drive (Monday to Friday): seeded on a
+        # Friday evening or a weekend, the lots wait for Monday's rounds.
+        start_day = _weekday(self.today + timedelta(days=self.rng.randint(0, 1)))
         pickup_from = datetime.combine(start_day, time(8, 0), tzinfo=BRUSSELS)
+        if pickup_from + timedelta(hours=9) <= clock.now() + timedelta(hours=4):
+            # Seeded late in the day: today's window would close before a van could come.
+            start_day = _weekday(start_day + timedelta(days=1))
+            pickup_from = datetime.combine(start_day, time(8, 0), tzinfo=BRUSSELS)
         pickup_until = pickup_from + timedelta(hours=self.rng.choice([9, 33]))
-        if pickup_until <= clock.now() + timedelta(hours=4):
-            # Seeded in the evening: today's short window would expire at once.
-            pickup_from += timedelta(days=1)
-            pickup_until += timedelta(days=1)
         best = max(days, (pickup_until.date() - self.today).days + 1)
         grams = int(round(kg)) * 1000
         kind, cat, sto = DateKind(date_kind), Category(category), StorageClass(storage)
