@@ -19,13 +19,22 @@ the allocation is lexicographic:
     then   maximise  F(x) = Σ_b need_b · φ̂(min(1, x_b / need_b))
                           + μ · Σ_{l urgent} Σ_b x_lb
                           − λ · Σ_lb km_lb · x_lb
+                          − δ · Σ_lb d_lb · x_lb / u_lb
 
 where ``φ̂`` is the piecewise-linear interpolation of the concave ``φ(s) = s^(1−α)/(1−α)``
 at the shares ``params.need_tiers`` (:mod:`matching.utility`), ``λ = params.km_cost``,
 ``μ = params.urgency_value`` and a lot is urgent when its use-by falls within
-``params.urgent_within``. Because ``φ̂`` is concave, the first kilograms of need are worth
-most: spreading food over many needy organisations beats filling one. Kilograms beyond
-a beneficiary's need are worth 0 in ``F`` but still count in ``P``.
+``params.urgent_within``. The last term is there only when the caller gives ``detour_km``:
+``d_lb`` the road km that carrying the pair adds to the runs (placement gives what
+inserting its pickup and drop-off into a planned run adds), paid once per delivery and
+spread over ``u_lb``, the most the pair can take (``kg_l``, or ``need_b`` when smaller
+and positive), with ``δ = params.detour_cost``: the linear relaxation of a fixed cost,
+which steers food to the organisations a van passes by. ``objective_value`` and
+``Allocation.objective`` report ``F`` without it.
+
+Because ``φ̂`` is concave, the first kilograms of need are worth most: spreading food
+over many needy organisations beats filling one. Kilograms beyond a beneficiary's need
+are worth 0 in ``F`` but still count in ``P``.
 
 Zero need: a beneficiary whose need is 0 (its target already met, or 0 persons) stays
 eligible, but its kilograms add nothing to ``F``. It therefore receives food only when
@@ -60,7 +69,7 @@ where it can.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -156,11 +165,17 @@ def _result(state: State, stats: dict[str, float]) -> Allocation:
     return result
 
 
+Detours = Mapping[Hashable, Mapping[Hashable, float]]
+
+
 def _prepare(
-    lots: Sequence[Lot], beneficiaries: Sequence[Beneficiary], params: Params
+    lots: Sequence[Lot],
+    beneficiaries: Sequence[Beneficiary],
+    params: Params,
+    detour_km: Detours | None = None,
 ) -> tuple[Problem, CandidateGraph, dict[str, float]]:
     t0 = time.perf_counter()
-    problem = Problem.build(lots, beneficiaries, params)
+    problem = Problem.build(lots, beneficiaries, params, detour_km)
     t1 = time.perf_counter()
     graph = candidate_graph(problem)
     t2 = time.perf_counter()
@@ -168,14 +183,21 @@ def _prepare(
 
 
 def allocate(
-    lots: Sequence[Lot], beneficiaries: Sequence[Beneficiary], params: Params
+    lots: Sequence[Lot],
+    beneficiaries: Sequence[Beneficiary],
+    params: Params,
+    *,
+    detour_km: Detours | None = None,
 ) -> Allocation:
     """Allocate ``lots`` to ``beneficiaries`` (steps 1-5 of the module docstring).
+
+    ``detour_km``: for a lot id, for a beneficiary id, the road km carrying that pair
+    adds to the runs (a pair missing adds none); weighed with ``params.detour_cost``.
 
     Raises :class:`matching.errors.InvalidInputError` on invalid input and
     :class:`matching.errors.SolverError` if the flow solver fails.
     """
-    problem, graph, stats = _prepare(lots, beneficiaries, params)
+    problem, graph, stats = _prepare(lots, beneficiaries, params, detour_km)
     t0 = time.perf_counter()
     state, near = first_flow(problem, graph)
     t1 = time.perf_counter()
@@ -185,12 +207,17 @@ def allocate(
 
 
 def greedy_allocate(
-    lots: Sequence[Lot], beneficiaries: Sequence[Beneficiary], params: Params
+    lots: Sequence[Lot],
+    beneficiaries: Sequence[Beneficiary],
+    params: Params,
+    *,
+    detour_km: Detours | None = None,
 ) -> Allocation:
     """Baseline: each lot, soonest use-by first, to its nearest eligible beneficiaries.
 
     Same candidate graph and rules as :func:`allocate`, no optimisation; used by the
-    benchmark as the figure to beat.
+    benchmark as the figure to beat. Nearest means by road distance: ``detour_km`` is
+    accepted, so that both allocators take the same arguments, and not used.
     """
     problem, graph, stats = _prepare(lots, beneficiaries, params)
     t0 = time.perf_counter()

@@ -20,11 +20,16 @@ NumPy and a spatial index instead of one call per pair:
 
 A lot that ends with no candidate records the first rule, in eligibility order, that
 left it without one.
+
+Each pair also gets its cost per kilogram in the objective: ``λ · km``, plus, when the
+caller gave the road km that carrying the pair adds to the runs (``detour_km``), that
+detour's share per kilogram (``Params.detour_cost``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -70,6 +75,13 @@ class Problem:
     lot_lon: NDArray
     ben_lat: NDArray
     ben_lon: NDArray
+    # Pairs with a detour: keys ``lot index × n_bens + beneficiary index`` (sorted), the
+    # detour's road km and its cost per kilogram (``detour_cost × km / most kg the pair
+    # can take``).
+    detour_keys: NDArray
+    detour_km: NDArray
+    detour_per_kg: NDArray
+    detour_given: bool
 
     @cached_property
     def lot_xyz(self) -> NDArray:
@@ -80,13 +92,22 @@ class Problem:
         return unit_vectors(self.ben_lat, self.ben_lon)
 
     @classmethod
-    def build(cls, lots: Sequence[Lot], bens: Sequence[Beneficiary], params: Params) -> Problem:
+    def build(
+        cls,
+        lots: Sequence[Lot],
+        bens: Sequence[Beneficiary],
+        params: Params,
+        detour_km: Mapping[Hashable, Mapping[Hashable, float]] | None = None,
+    ) -> Problem:
         check_params(params)
         for kind, items in (("lot", lots), ("beneficiary", bens)):
             ids = [item.id for item in items]
             if len(set(ids)) != len(ids):
                 raise InvalidInputError(f"duplicate {kind} ids")
         now, soon = params.now, params.now + params.urgent_within
+        need = np.array([b.need_kg(params.kg_per_person) for b in bens], dtype=float)
+        lot_kg = np.array([lot.kg for lot in lots], dtype=float)
+        keys, detour, per_kg = _detours(lots, bens, lot_kg, need, params, detour_km or {})
         cap = np.full((len(bens), len(STORAGE_CLASSES)), np.nan)
         for i, ben in enumerate(bens):
             for c, storage in enumerate(STORAGE_CLASSES):
@@ -96,7 +117,7 @@ class Problem:
             lots=lots,
             beneficiaries=bens,
             params=params,
-            lot_kg=np.array([lot.kg for lot in lots], dtype=float),
+            lot_kg=lot_kg,
             lot_class=np.array([STORAGE_CLASSES.index(lot.storage) for lot in lots], dtype=int),
             lot_min_part=np.array([smallest_part_kg(lot) for lot in lots], dtype=float),
             lot_divisible=np.array([lot.divisible for lot in lots], dtype=bool),
@@ -107,21 +128,79 @@ class Problem:
             lot_urgent=np.array(
                 [lot.use_by is not None and lot.use_by <= soon for lot in lots], dtype=bool
             ),
-            ben_need=np.array([b.need_kg(params.kg_per_person) for b in bens], dtype=float),
+            ben_need=need,
             ben_cap=cap,
             ben_max_km=np.array([b.max_km for b in bens], dtype=float),
             lot_lat=np.array([lot.lat for lot in lots], dtype=float),
             lot_lon=np.array([lot.lon for lot in lots], dtype=float),
             ben_lat=np.array([b.lat for b in bens], dtype=float),
             ben_lon=np.array([b.lon for b in bens], dtype=float),
+            detour_keys=keys,
+            detour_km=detour,
+            detour_per_kg=per_kg,
+            detour_given=detour_km is not None,
         )
+
+    def _detour_of(self, lot: NDArray, ben: NDArray, column: NDArray, missing: float) -> NDArray:
+        if not len(self.detour_keys):
+            return np.full(len(lot), missing)
+        key = lot * len(self.beneficiaries) + ben
+        at = np.minimum(np.searchsorted(self.detour_keys, key), len(self.detour_keys) - 1)
+        return np.where(self.detour_keys[at] == key, column[at], missing)
+
+    def pair_cost(self, lot: NDArray, ben: NDArray, km: NDArray) -> NDArray:
+        """Objective units per kilogram of pairs (``lot``, ``ben``) at ``km``."""
+        cost = self.params.km_cost * km
+        if len(self.detour_keys):
+            cost = cost + self._detour_of(lot, ben, self.detour_per_kg, 0.0)
+        return cost
+
+    def pair_detour(self, lot: NDArray, ben: NDArray) -> NDArray:
+        """Road km carrying pairs (``lot``, ``ben``) adds to the runs, as given (0 for a
+        pair the caller gave none)."""
+        return self._detour_of(lot, ben, self.detour_km, 0.0)
+
+
+def _detours(
+    lots: Sequence[Lot],
+    bens: Sequence[Beneficiary],
+    lot_kg: NDArray,
+    need: NDArray,
+    params: Params,
+    detour_km: Mapping[Hashable, Mapping[Hashable, float]],
+) -> tuple[NDArray, NDArray, NDArray]:
+    """Sorted pair keys, km and cost per kilogram of the given detours: a delivery's detour
+    spread over the most the pair can take (the lot's kilograms, or the beneficiary's
+    need when smaller and positive; at least 1 kg)."""
+    ben_index = {b.id: j for j, b in enumerate(bens)}
+    keys: list[int] = []
+    kms: list[float] = []
+    values: list[float] = []
+    for i, lot in enumerate(lots):
+        for ben_id, km in detour_km.get(lot.id, {}).items():
+            if not (math.isfinite(km) and km >= 0):
+                raise InvalidInputError(f"lot {lot.id!r}: detour to {ben_id!r} must be >= 0")
+            j = ben_index.get(ben_id)
+            if j is None or km == 0:
+                continue
+            most = lot_kg[i] if need[j] <= 0 else min(lot_kg[i], need[j])
+            keys.append(i * len(bens) + j)
+            kms.append(km)
+            values.append(params.detour_cost * km / max(most, 1.0))
+    order = np.argsort(np.array(keys, dtype=np.int64), kind="stable")
+    return (
+        np.array(keys, dtype=np.int64)[order],
+        np.array(kms, dtype=float)[order],
+        np.array(values, dtype=float)[order],
+    )
 
 
 @dataclass
 class CandidateGraph:
     """Candidate pairs in CSR layout: lot ``i`` has pairs ``ptr[i]:ptr[i + 1]``.
 
-    ``lot[e]``, ``ben[e]`` and ``km[e]`` describe pair ``e``; pairs of a lot are sorted by
+    ``lot[e]``, ``ben[e]`` and ``km[e]`` describe pair ``e``, ``cost[e]`` is its cost per
+    kilogram in the objective (:meth:`Problem.pair_cost`); pairs of a lot are sorted by
     distance and ``rank[e]`` is the position of pair ``e`` in its lot's list; ``in_flow``
     marks the pairs the flow uses (the nearest ``k`` of a lot).
     ``refusal`` maps a lot index without candidates to an eligibility key.
@@ -134,6 +213,7 @@ class CandidateGraph:
     refusal: dict[int, str]
     rank: NDArray
     k: int
+    cost: NDArray
 
     @property
     def in_flow(self) -> NDArray:
@@ -231,7 +311,7 @@ def candidate_graph(
     cols = [np.concatenate([p[j] for p in parts]) for j in range(4)] if parts else []
     if not cols:
         cols = [np.zeros(0, dtype=int), np.zeros(0, dtype=int), np.zeros(0), np.zeros(0, dtype=int)]
-    return _assemble(n_lots, cols, refusal, k)
+    return _assemble(problem, cols, refusal, k)
 
 
 class _GroupSearch:
@@ -274,14 +354,18 @@ def _by_lot_then_km(lot: NDArray, km: NDArray) -> NDArray:
     return order
 
 
-def _assemble(n_lots: int, cols: list[NDArray], refusal: dict[int, str], k: int) -> CandidateGraph:
+def _assemble(
+    problem: Problem, cols: list[NDArray], refusal: dict[int, str], k: int
+) -> CandidateGraph:
+    n_lots = len(problem.lots)
     order = _by_lot_then_km(cols[0], cols[2])
     lot_arr, ben_arr, km_arr, rank_arr = (c[order] for c in cols)
     ptr = np.zeros(n_lots + 1, dtype=int)
     np.cumsum(np.bincount(lot_arr, minlength=n_lots), out=ptr[1:])
     return CandidateGraph(
-        ptr=ptr, lot=lot_arr, ben=ben_arr, km=km_arr, refusal=refusal, rank=rank_arr, k=k
-    )
+        ptr=ptr, lot=lot_arr, ben=ben_arr, km=km_arr, refusal=refusal, rank=rank_arr, k=k,
+        cost=problem.pair_cost(lot_arr, ben_arr, km_arr),
+    )  # fmt: skip
 
 
 def widen(
@@ -320,6 +404,7 @@ def widen(
     ]  # fmt: skip
     ptr = np.zeros(len(problem.lots) + 1, dtype=int)
     np.cumsum(np.bincount(cols[0], minlength=len(problem.lots)), out=ptr[1:])
+    cost = np.insert(graph.cost, at, more.cost[new_idx])
     wide = CandidateGraph(ptr=ptr, lot=cols[0], ben=cols[1], km=cols[2], refusal=graph.refusal,
-                          rank=cols[3], k=graph.k)  # fmt: skip
+                          rank=cols[3], k=graph.k, cost=cost)  # fmt: skip
     return wide, cols[4]

@@ -22,6 +22,7 @@ Steps of :func:`eligibility`, all evaluated so that every reason is reported:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from .distance import RoadEstimate
@@ -94,6 +95,8 @@ def check_params(params: Params) -> None:
         raise InvalidInputError("params.fairness_alpha must be in [0, 1)")
     if params.km_cost < 0 or params.urgency_value < 0 or params.circuity <= 0:
         raise InvalidInputError("km_cost and urgency_value must be >= 0, circuity > 0")
+    if not (math.isfinite(params.detour_cost) and params.detour_cost >= 0):
+        raise InvalidInputError("params.detour_cost must be a finite number >= 0")
     if min(params.reserve_candidates, params.extra_candidates) < 0:
         raise InvalidInputError("reserve_candidates and extra_candidates must be >= 0")
     if params.candidates_per_lot < 1 or params.kg_step <= 0:

@@ -2,7 +2,9 @@
 
 The runner-up of a lot is the candidate that received none of it and that would have
 valued its next kilogram most at the end of the allocation (marginal need value minus
-distance cost). The comparison with the winner gives one of the keys of :data:`WHY`.
+the pair's cost: distance, and detour when given). The comparison with the winner gives
+one of the keys of :data:`WHY`; when the caller gave the km each pair adds to the runs,
+a winner whose delivery adds clearly less than the runner-up's is said to be on the way.
 """
 
 from __future__ import annotations
@@ -17,6 +19,10 @@ from numpy.typing import NDArray
 from .state import EPS, State
 from .utility import marginal_value
 
+# A winner is on the way when its delivery adds at least this many road km less than
+# the runner-up's (less reads as noise: the detours are estimates).
+ON_THE_WAY_KM = 1.0
+
 #: Why the winner got the lot, as stable keys with English source templates.
 WHY: dict[str, str] = {
     "only_candidate": "No other organisation within reach may receive this lot.",
@@ -27,6 +33,8 @@ WHY: dict[str, str] = {
     "greater_need": "More of its need unmet than {runner_up} ({unmet:.0%} vs "
     "{runner_up_unmet:.0%}), which outweighs the longer trip ({km:.0f} km vs "
     "{runner_up_km:.0f} km).",
+    "on_the_way": "A van already passes near it: delivering it there adds {detour_km:.0f} km "
+    "to a run, against {runner_up_detour_km:.0f} km for {runner_up}.",
     "closer": "Closer than {runner_up} ({km:.0f} km vs {runner_up_km:.0f} km), which "
     "outweighs {runner_up}'s greater unmet need ({runner_up_unmet:.0%} vs {unmet:.0%}).",
     "better_overall": "{runner_up} is as close or closer and as needy or needier here, "
@@ -47,6 +55,8 @@ class Explanation:
     runner_up_*      -- the best candidate that received none of this lot, if any:
                         its id, road km, need left unmet after the allocation, share of
                         its need unmet, and room left in this storage class.
+    detour_km        -- when the caller gave them: road km carrying this pair adds to the
+                        runs, and ``runner_up_detour_km`` the runner-up's.
     """
 
     km: float
@@ -60,6 +70,8 @@ class Explanation:
     runner_up_need_kg: float | None = None
     runner_up_unmet: float | None = None
     runner_up_room_kg: float | None = None
+    detour_km: float | None = None
+    runner_up_detour_km: float | None = None
 
     @property
     def text(self) -> str:
@@ -90,7 +102,7 @@ def explain(state: State, edges: NDArray) -> list[Explanation]:
     after = np.maximum(0.0, need[ben] - given_after)
     unmet = np.divide(before, need[ben], out=np.zeros(len(edges)), where=need[ben] > 0)
     # Runner-up: the best-scoring candidate of the lot that received none of it.
-    score = marginal_value(got[g.ben], need[g.ben], p.params) - p.params.km_cost * km
+    score = marginal_value(got[g.ben], need[g.ben], p.params) - g.cost
     score = np.where(x > EPS, -np.inf, score)
     first = np.lexsort((-score, g.lot))[g.ptr[lot]]
     has_runner = np.isfinite(score[first])
@@ -101,6 +113,9 @@ def explain(state: State, edges: NDArray) -> list[Explanation]:
     r_room = np.maximum(0.0, cap - recv[r, p.lot_class[lot]])
     closer = km[edges] <= km[first]
     as_needy, needier = unmet >= r_unmet - 1e-9, unmet > r_unmet + 1e-9
+    detour = p.pair_detour(lot, ben)
+    r_detour = p.pair_detour(lot, r)
+    on_the_way = p.detour_given & (detour + ON_THE_WAY_KM <= r_detour)
     shared = np.bincount(lot, minlength=len(p.lots))[lot] > 1
     reason = np.select(
         [
@@ -109,22 +124,26 @@ def explain(state: State, edges: NDArray) -> list[Explanation]:
             r_room < np.maximum(p.lot_min_part[lot], EPS),
             closer & as_needy,
             needier,
+            on_the_way,
             closer,
         ],
         ["shared", "only_candidate", "runner_up_full", "closer_and_needier", "greater_need",
-         "closer"],
+         "on_the_way", "closer"],
         "better_overall",
     )  # fmt: skip
     ids = [b.id for b in p.beneficiaries]
+    given = p.detour_given
     rows = zip(
         km[edges].tolist(), need[ben].tolist(), before.tolist(), after.tolist(),
         unmet.tolist(), reason.tolist(), has_runner.tolist(), r.tolist(),
         km[first].tolist(), r_left.tolist(), r_unmet.tolist(), r_room.tolist(),
+        detour.tolist(), r_detour.tolist(),
         strict=True,
     )  # fmt: skip
     return [
-        Explanation(d, n, bf, af, u, why, ids[rb], rkm, rl, ru, rr)
+        Explanation(d, n, bf, af, u, why, ids[rb], rkm, rl, ru, rr,
+                    dt if given else None, rdt if given else None)
         if runner
-        else Explanation(d, n, bf, af, u, why)
-        for d, n, bf, af, u, why, runner, rb, rkm, rl, ru, rr in rows
-    ]
+        else Explanation(d, n, bf, af, u, why, detour_km=dt if given else None)
+        for d, n, bf, af, u, why, runner, rb, rkm, rl, ru, rr, dt, rdt in rows
+    ]  # fmt: skip

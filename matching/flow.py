@@ -3,7 +3,8 @@
 Network (capacities in units of ``params.kg_step`` kg, costs scaled to integers):
 
     source ─► lot i          capacity kg_i,               cost −μ if urgent
-    lot i ─► (b, class)      capacity min(kg_i, cap_b,c), cost λ · km_ib   (candidates)
+    lot i ─► (b, class)      capacity min(kg_i, cap_b,c), cost λ · km_ib   (candidates;
+                                                           + the detour's share, if given)
     (b, class) ─► b          capacity cap_b,c,            cost 0
     b ─► sink, tier k        capacity need_b·(s_k − s_{k−1}), cost −v_k
     b ─► sink, beyond need   capacity Σ_c cap_b,c,        cost 0
@@ -141,7 +142,7 @@ def solve_flow(
         lot_node[p_lot],
         bc_node[bc_of_pair],
         np.minimum(lot_units[p_lot], bc_units[bc_of_pair]),
-        params.km_cost * graph.km[pairs],
+        graph.cost[pairs],
     )
     urgent = problem.lot_urgent[lots] & fairness
     arcs.add(np.full(len(lots), source), lot_node[lots], lot_units[lots],

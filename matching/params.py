@@ -42,6 +42,19 @@ class Params:
                       more nearest eligible beneficiaries with room left in the lot's
                       storage class are searched and filled.
     kg_step        -- kilogram resolution of the flow solver (integer units of this size).
+    detour_cost    -- objective units lost per road km that carrying a pair adds to the
+                      runs, when the caller gives those km (``allocate(detour_km=...)``:
+                      placement gives what inserting the pickup and the drop-off into a
+                      planned run adds). A detour is driven once per delivery, whatever its
+                      kilograms; the flow, being linear, spreads it over the most the pair
+                      can take (the lot's kilograms, or the beneficiary's need when
+                      smaller): the linear relaxation of a fixed cost. With the default, a
+                      part that adds 0.03 km per kilogram costs about what the last
+                      kilogram of need is worth (the first is worth about 9), so food goes
+                      to the organisations a van passes by unless fairness gains more.
+                      Chosen on simulated provinces (bench/README.md, Simulation): 8 to
+                      32 cut the km added per kg by a fifth to a quarter and raised Jain's
+                      index; 128 placed less.
     resolve        -- after indivisible lots are placed whole, solve again as a flow the
                       divisible lots this disturbed (the default); ``False`` only
                       repairs them locally: faster, for a lower objective (see
@@ -61,4 +74,5 @@ class Params:
     reserve_candidates: int = 0
     extra_candidates: int = 50
     kg_step: float = 0.1
+    detour_cost: float = 32.0
     resolve: bool = True

@@ -35,7 +35,7 @@ from .booking.plan import Planner
 from .model import Beneficiary, Lot
 from .params import Params
 
-Allocator = Callable[[Sequence[Lot], Sequence[Beneficiary], Params], Allocation]
+Allocator = Callable[..., Allocation]  # (lots, beneficiaries, params, *, detour_km=...)
 
 NO_RUN_REACHES = "no_run_reaches"
 
@@ -52,9 +52,11 @@ def allocate_within_reach(
     params: Params,
     *,
     reach: Mapping[Hashable, frozenset[Hashable]],
+    detour_km: Mapping[Hashable, Mapping[Hashable, float]] | None = None,
 ) -> Allocation:
     """``allocate`` over ``lots``, each lot only to the beneficiary ids in ``reach[lot.id]``
-    (a lot missing from ``reach`` reaches nobody)."""
+    (a lot missing from ``reach`` reaches nobody); ``detour_km``, when given, is passed
+    on to ``allocate`` (:func:`matching.allocate`)."""
     groups: dict[frozenset[Hashable], list[Lot]] = defaultdict(list)
     result = Allocation(assignments=[], unallocated={}, objective=0.0, stats={})
     for lot in lots:
@@ -74,7 +76,10 @@ def allocate_within_reach(
             for lot in group:
                 result.unallocated[lot.id] = Unallocated(lot.kg, NO_RUN_REACHES)
             continue
-        part = allocate(group, bens, params)
+        if detour_km is None:
+            part = allocate(group, bens, params)
+        else:
+            part = allocate(group, bens, params, detour_km=detour_km)
         result.assignments += part.assignments
         result.unallocated |= part.unallocated
         result.objective += part.objective

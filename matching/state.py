@@ -43,12 +43,11 @@ class State:
         self._ben: list[int] = graph.ben.tolist()
         self._class: list[int] = self.edge_class.tolist()
         self._lot: list[int] = graph.lot.tolist()
-        self._km: list[float] = graph.km.tolist()
+        self._cost: list[float] = graph.cost.tolist()
         self._ptr: list[int] = graph.ptr.tolist()
         self.cap: list[list[float]] = np.nan_to_num(problem.ben_cap, nan=0.0).tolist()
         shares, phi = breakpoints(problem.params)
         self._shares, self._phi = shares.tolist(), phi.tolist()
-        self._km_cost = problem.params.km_cost
         self._need: list[float] = problem.ben_need.tolist()
 
     def _totals(self) -> None:
@@ -87,7 +86,7 @@ class State:
         new._totals()
         added = np.arange(len(at)) + at  # positions of the new pairs in ``graph``
         for name, column in (("_ben", graph.ben), ("_class", new.edge_class),
-                             ("_lot", graph.lot), ("_km", graph.km)):  # fmt: skip
+                             ("_lot", graph.lot), ("_cost", graph.cost)):  # fmt: skip
             setattr(new, name, _splice(getattr(self, name), at, column[added].tolist()))
         new._ptr = graph.ptr.tolist()
         return new
@@ -141,10 +140,11 @@ class State:
         return need * (p0 + (p1 - p0) * (share - s0) / (s1 - s0))
 
     def gain(self, e: int, kg: float, got: float | None = None) -> float:
-        """Objective change of adding ``kg`` on pair ``e`` (need-utility minus distance)."""
+        """Objective change of adding ``kg`` on pair ``e`` (need-utility minus the pair's
+        cost: distance, and detour when given)."""
         b = self._ben[e]
         base = self.got[b] if got is None else got
-        return self._u(b, base + kg) - self._u(b, base) - self._km_cost * self._km[e] * kg
+        return self._u(b, base + kg) - self._u(b, base) - self._cost[e] * kg
 
     def ben_class(self, e: int) -> tuple[int, int]:
         return self._ben[e], self._class[e]

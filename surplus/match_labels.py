@@ -44,6 +44,10 @@ WHY = {
         "%(runner_up_unmet)s), which outweighs the longer trip (%(km)s vs "
         "%(runner_up_km)s)."
     ),
+    "on_the_way": _l(
+        "A van already passes near it: delivering it there adds %(detour)s to a run, "
+        "against %(runner_up_detour)s for %(runner_up)s."
+    ),
     "closer": _l(
         "Closer than %(runner_up)s (%(km)s vs %(runner_up_km)s), which outweighs "
         "its greater unmet need (%(runner_up_unmet)s vs %(unmet)s)."
@@ -116,6 +120,8 @@ def why(explanation: dict[str, Any], names: dict[int, str]) -> str:
         "runner_up_km": km(explanation.get("runner_up_km") or 0),
         "unmet": percent(explanation.get("unmet_before") or 0),
         "runner_up_unmet": percent(explanation.get("runner_up_unmet") or 0),
+        "detour": km(explanation.get("detour_km") or 0),
+        "runner_up_detour": km(explanation.get("runner_up_detour_km") or 0),
     }
     same_km = values["km"] == values["runner_up_km"]
     same_unmet = values["unmet"] == values["runner_up_unmet"]

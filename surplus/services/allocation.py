@@ -15,7 +15,7 @@ Continuous placement (services/placement.py) does 1 and 3 unattended, as the sch
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -57,11 +57,10 @@ from .lot_dates import local_today
 
 MATCHER_MESSAGE = _l("Only a platform coordinator runs the matcher.")
 
-# ``matching.allocate``'s signature: another allocator (``matching.greedy_allocate``, the
+# ``matching.allocate``'s signature (lots, beneficiaries, params, and the keyword
+# ``detour_km`` within reach): another allocator (``matching.greedy_allocate``, the
 # baseline the simulation compares) goes through the very same proposal and confirmation.
-Allocator = Callable[
-    [Sequence[matching.Lot], Sequence[matching.Beneficiary], matching.Params], matching.Allocation
-]
+Allocator = Callable[..., matching.Allocation]
 
 
 def _platform_of(actor: User | None, platform: Organisation | None) -> Organisation:
@@ -143,13 +142,17 @@ def propose(
     inputs = matching_adapter.beneficiaries(session, network, now)
     allocator = allocate or matching.allocate
     if within_reach:
-        reach = reachability.reach(session, platform, lots, network, now)
-        # and to those whose own people can collect it in time (services/self_collection.py)
+        # the km a run adds to carry each pair: the matcher steers food to the
+        # organisations a van passes by (matching.Params.detour_cost)
+        detours = reachability.detours(session, platform, lots, network, now)
+        reach = {lot_id: frozenset(orgs) for lot_id, orgs in detours.items()}
+        # and to those whose own people can collect it in time (services/self_collection.py):
+        # a pair no run reaches within the budget is collected, and adds no run km
         if any(chans[0].convention.self_collect_km > 0 for _org, chans in network.values()):
             refused = reachability.given_back(session, [lot.id for lot in lots])
             fetch = self_collection.fetchers(lots, network, now, refused)
             reach = {lot_id: orgs | fetch[lot_id] for lot_id, orgs in reach.items()}
-        allocator = partial(allocate_within_reach, allocator, reach=reach)
+        allocator = partial(allocate_within_reach, allocator, reach=reach, detour_km=detours)
     result = allocator(
         [matching_adapter.to_lot(lot) for lot in lots], inputs, matching_adapter.params(now)
     )

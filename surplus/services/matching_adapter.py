@@ -36,7 +36,10 @@ _INSTANT = timedelta(microseconds=1)  # datetime's resolution
 def params(now: datetime) -> matching.Params:
     config = current_app.config
     return matching.Params(
-        now=now, kg_per_person=config["MATCH_KG_PER_PERSON"], circuity=config["ROAD_CIRCUITY"]
+        now=now,
+        kg_per_person=config["MATCH_KG_PER_PERSON"],
+        circuity=config["ROAD_CIRCUITY"],
+        detour_cost=config["PLACEMENT_DETOUR_COST"],
     )
 
 

@@ -257,7 +257,7 @@ def _over_weeks(session: Session, now: datetime, allocate: Allocator | None) -> 
     weeks: dict[int, float] = {}
     known: set[int] = set()
 
-    def allocate_over_weeks(lots, beneficiaries, params):
+    def allocate_over_weeks(lots, beneficiaries, params, **options):
         # matching.reach calls it once per group of lots: read each organisation once
         ids = [b.id for b in beneficiaries if b.id not in known]
         if ids:
@@ -274,7 +274,7 @@ def _over_weeks(session: Session, now: datetime, allocate: Allocator | None) -> 
             )
             for b in beneficiaries
         ]
-        return inner(lots, seen, params)
+        return inner(lots, seen, params, **options)
 
     return allocate_over_weeks
 

@@ -44,6 +44,12 @@ come first and are cheap; the planner is asked only about what they let through.
 :func:`services.booking.book` still books the claim on the best run, or relay.
 A lot is never proposed again to an organisation whose claim on it the scheduler gave
 back because no run could carry it (:func:`given_back`).
+
+:func:`detours` also says, for each pair reached, about how many road km carrying it
+adds: the least, over the runs (or relays) that reach it, of the geometric detours of
+its pickup and drop-off (a relay: its first leg's added km, by the planner, and the
+drop-off's detour on the second run). Placement gives them to the matcher
+(``matching.Params.detour_cost``), which then prefers the organisations a van passes by.
 """
 
 from __future__ import annotations
@@ -157,7 +163,7 @@ class _Scene:
     refused: set[tuple[int, int]]
     params: Params
     circuity: float
-    reached: list[set[int]]
+    reached: list[dict[int, float]]  # per lot row: organisation id → least detour km
     plans: dict[int, RunPlan] = field(default_factory=dict)
     windows: dict[tuple[int, date], Any] = field(default_factory=dict)
 
@@ -172,19 +178,26 @@ class _Scene:
             self.windows[key] = booking.drop_window(self.conventions[org.id], day)
         return self.windows[key]
 
-    def open_pair(self, row: int, org: Organisation) -> bool:
-        """Not reached yet, and not given back."""
-        return org.id not in self.reached[row] and (self.lots[row].id, org.id) not in self.refused
+    def open_pair(self, row: int, org: Organisation, km: float = 0.0) -> bool:
+        """Not given back, and not reached yet, or reached only at a detour longer than
+        ``km``."""
+        if (self.lots[row].id, org.id) in self.refused:
+            return False
+        known = self.reached[row].get(org.id)
+        return known is None or km < known - EPS_KM
 
-    def confirm(self, run: RunView, pairs: list[tuple[int, int]], ships: list[Any]) -> None:
-        """The booking planner, for every pair the geometry let through on ``run``, at once."""
+    def confirm(
+        self, run: RunView, pairs: list[tuple[int, int]], ships: list[Any], km: list[float]
+    ) -> None:
+        """The booking planner, for every pair the geometry let through on ``run`` (at
+        about ``km`` of detour each), at once."""
         if not ships:
             return
-        for (row, org_id), ok in zip(
-            pairs, fits_alone(self.plan(run), ships, self.params), strict=True
-        ):
+        fits = fits_alone(self.plan(run), ships, self.params)
+        for (row, org_id), ok, detour in zip(pairs, fits, km, strict=True):
             if ok:
-                self.reached[row].add(org_id)
+                known = self.reached[row].get(org_id)
+                self.reached[row][org_id] = detour if known is None else min(known, detour)
 
 
 def reach(
@@ -201,10 +214,24 @@ def reach(
     ``carry``: the kilograms of each lot to carry whole (a claim's: services/carriage.py),
     their budget that of those kilograms; by default what remains of the lot, its
     smallest part what must fit."""
+    found = detours(session, platform, lots, network, now, carry)
+    return {lot_id: frozenset(orgs) for lot_id, orgs in found.items()}
+
+
+def detours(
+    session: Session,
+    platform: Organisation,
+    lots: Iterable[Lot],
+    network: Mapping[int, tuple[Organisation, list[Any]]],
+    now: datetime,
+    carry: Mapping[int, float] | None = None,
+) -> dict[int, dict[int, float]]:
+    """:func:`reach`, with for each organisation reached about how many road km carrying
+    the lot there adds (module docstring)."""
     lots = list(lots)
     bens = [org for org, _chans in network.values()]
     if not lots or not bens:
-        return {lot.id: frozenset() for lot in lots}
+        return {lot.id: {} for lot in lots}
     config = current_app.config
     until = max(_deadline(lot) for lot in lots)
     carriers = agreements.carriers_for(
@@ -234,11 +261,11 @@ def reach(
         refused=given_back(session, [lot.id for lot in lots]),
         params=matching_adapter.params(now),
         circuity=config["ROAD_CIRCUITY"],
-        reached=[set() for _ in lots],
+        reached=[{} for _ in lots],
     )
     pickups = _direct(scene, usable)
     _relayed(session, scene, platform, usable, pickups, now)
-    return {lot.id: frozenset(r) for lot, r in zip(lots, scene.reached, strict=True)}
+    return {lot.id: r for lot, r in zip(lots, scene.reached, strict=True)}
 
 
 def _direct(scene: _Scene, usable: list[RunView]) -> dict[int, dict[int, float]]:
@@ -266,22 +293,24 @@ def _direct(scene: _Scene, usable: list[RunView]) -> dict[int, dict[int, float]]
         drop = _detours(route, ben_lat, ben_lon, scene.circuity)
         pick = _detours(route, lot_lat[rows], lot_lon[rows], scene.circuity)
         pickups[run.id] = dict(zip(rows, pick.tolist(), strict=True))
-        fits = (pick[:, None] + drop[None, :]) <= scene.budget[rows][:, None]
-        pairs, ships = [], []
-        for row, mask in zip(rows, fits, strict=True):
+        added = pick[:, None] + drop[None, :]
+        fits = added <= scene.budget[rows][:, None]
+        pairs, ships, km = [], [], []
+        for row, mask, row_km in zip(rows, fits, added.tolist(), strict=True):
             for b in np.flatnonzero(mask):
                 org = bens[b]
-                if not scene.open_pair(row, org):
+                if not scene.open_pair(row, org, row_km[b]):
                     continue
                 window = scene.window(org, day)
                 if window is None:
                     continue
                 lot = lots[row]
                 pairs.append((row, org.id))
+                km.append(row_km[b])
                 ships.append(
                     booking.lot_shipment((lot.id, org.id), lot, scene.parts[row], org, window)
                 )
-        scene.confirm(run, pairs, ships)
+        scene.confirm(run, pairs, ships, km)
     return pickups
 
 
@@ -295,7 +324,7 @@ def _relayed(
 ) -> None:
     """Add the pairs a hub relay reaches (module docstring), for those not reached yet."""
     lots, bens = scene.lots, scene.bens
-    waiting = [row for row in range(len(lots)) if any(scene.open_pair(row, b) for b in bens)]
+    waiting = [row for row in range(len(lots)) if any(_unreached(scene, row, b) for b in bens)]
     if not waiting:
         return
     leaving: dict[int, list[RunView]] = defaultdict(list)
@@ -342,7 +371,7 @@ def _relayed(
         for run2 in leaving[hub.id]:
             day = _day(run2)
             drop: NDArray | None = None
-            pairs, ships = [], []
+            pairs, ships, km = [], [], []
             for row, legs in rows.items():
                 lot = lots[row]
                 last = relay.last_moment(lot, now)
@@ -357,12 +386,13 @@ def _relayed(
                     drop = _detours(_route(run2), ben_lat, ben_lon, scene.circuity)
                 for b in np.flatnonzero(drop <= room + EPS_KM):
                     org = bens[b]
-                    if not scene.open_pair(row, org):
+                    if not _unreached(scene, row, org):
                         continue
                     window = scene.window(org, day)
                     if window is None:
                         continue
                     pairs.append((row, org.id))
+                    km.append(leg1.added_km + float(drop[b]))
                     ships.append(
                         relay.lot_second_leg(
                             (lot.id, org.id),
@@ -375,4 +405,9 @@ def _relayed(
                             window,
                         )
                     )
-            scene.confirm(run2, pairs, ships)
+            scene.confirm(run2, pairs, ships, km)
+
+
+def _unreached(scene: _Scene, row: int, org: Organisation) -> bool:
+    """Neither reached (by a run or a relay) nor given back: what a relay is tried for."""
+    return org.id not in scene.reached[row] and scene.open_pair(row, org)

@@ -168,7 +168,7 @@ def test_a_widened_state_is_the_state_built_afresh_on_the_wider_graph(seed):
     carried = state.widened(wide, added - np.arange(len(added)))
     fresh = State(problem, wide, np.where(old >= 0, state.x[np.maximum(old, 0)], 0.0))
     assert carried.x.tolist() == fresh.x.tolist()
-    for name in ("recv", "got", "left", "_ben", "_class", "_lot", "_km", "_ptr"):
+    for name in ("recv", "got", "left", "_ben", "_class", "_lot", "_cost", "_ptr"):
         assert getattr(carried, name) == getattr(fresh, name), name
     assert carried.ben_edges.tolist() == fresh.ben_edges.tolist()
     assert carried.ben_ptr.tolist() == fresh.ben_ptr.tolist()

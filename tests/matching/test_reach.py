@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 
-from matching import REASONS, Beneficiary, Lot, Params, allocate, greedy_allocate
+from matching import (
+    REASONS,
+    Beneficiary,
+    InvalidInputError,
+    Lot,
+    Params,
+    allocate,
+    greedy_allocate,
+)
 from matching.booking import insert
 from matching.reach import NO_RUN_REACHES, allocate_within_reach, fits_alone
 from tests.matching.strategies import NOW
@@ -78,3 +87,73 @@ def test_room_taken_by_one_group_is_not_given_twice():
 def test_fits_alone_says_what_insert_says_shipment_by_shipment(run, ships, params):
     expected = [insert([run], ship, params) is not None for ship in ships]
     assert fits_alone(run, list(ships), params) == expected
+
+
+def test_a_detour_steers_kilograms_to_the_organisation_a_van_passes_by():
+    # Two organisations as needy and about as near: without detours the lot is shared
+    # evenly; the one whose delivery adds 8 km to a run gets less, whichever it is.
+    bens = [ben("a", 5, persons=20), ben("b", 6, persons=20)]
+    lots = [lot("l1", 50)]
+
+    def given(detour_km):
+        result = allocate(lots, bens, PARAMS, detour_km=detour_km)
+        return {a.beneficiary_id: a.kg for a in result.assignments}
+
+    assert given(None) == {"a": 25.0, "b": 25.0}
+    off_a = given({"l1": {"a": 8.0, "b": 0.5}})
+    off_b = given({"l1": {"a": 0.5, "b": 8.0}})
+    assert off_a["a"] < off_a["b"] and off_b["b"] < off_b["a"]
+    assert sum(off_a.values()) == sum(off_b.values()) == 50  # placing comes first
+    # without a weight on detours, they change nothing
+    flat = Params(now=NOW, detour_cost=0.0)
+    result = allocate(lots, bens, flat, detour_km={"l1": {"a": 8.0, "b": 0.5}})
+    assert {a.beneficiary_id: a.kg for a in result.assignments} == {"a": 25.0, "b": 25.0}
+
+
+def test_a_detour_weighs_more_on_a_smaller_part():
+    # The same 6 km spread over what the pair can take: a beneficiary needing 10 kg
+    # pays it over 10 kg, one needing 50 kg over 50 kg (the lot's 50 kg either way).
+    bens = [ben("small", 5, persons=4), ben("big", 5, persons=20)]
+    result = allocate([lot("l1", 50)], bens, PARAMS,
+                      detour_km={"l1": {"small": 6.0, "big": 6.0}})  # fmt: skip
+    plain = allocate([lot("l1", 50)], bens, PARAMS)
+    got = {a.beneficiary_id: a.kg for a in result.assignments}
+    before = {a.beneficiary_id: a.kg for a in plain.assignments}
+    assert got.get("small", 0.0) < before["small"]
+
+
+def test_detours_are_checked():
+    bens = [ben("a", 5)]
+    with pytest.raises(InvalidInputError):
+        allocate([lot("l1", 50)], bens, PARAMS, detour_km={"l1": {"a": float("nan")}})
+    with pytest.raises(InvalidInputError):
+        allocate([lot("l1", 50)], bens, Params(now=NOW, detour_cost=-1.0))
+
+
+def test_allocation_within_reach_passes_the_detours_on():
+    bens = [ben("a", 5, persons=20), ben("b", 6, persons=20)]
+    reach = {"l1": frozenset({"a", "b"})}
+    detour_km = {"l1": {"a": 8.0, "b": 0.5}}
+    within = allocate_within_reach(
+        allocate, [lot("l1", 50)], bens, PARAMS, reach=reach, detour_km=detour_km
+    )
+    alone = allocate([lot("l1", 50)], bens, PARAMS, detour_km=detour_km)
+    assert [(a.beneficiary_id, a.kg) for a in within.assignments] == [
+        (a.beneficiary_id, a.kg) for a in alone.assignments
+    ]
+
+
+def test_a_lot_sent_farther_because_a_van_passes_by_says_so():
+    bens = [ben("a", 5, persons=20), ben("b", 7, persons=20)]
+    lots = [lot("l1", 20, divisible=False)]
+    plain = allocate(lots, bens, PARAMS).assignments
+    assert [(a.beneficiary_id, a.explanation.reason) for a in plain] == [
+        ("a", "closer_and_needier")
+    ]
+    assert plain[0].explanation.detour_km is None
+
+    steered = allocate(lots, bens, PARAMS, detour_km={"l1": {"a": 10.0, "b": 0.5}}).assignments
+    assert [(a.beneficiary_id, a.explanation.reason) for a in steered] == [("b", "on_the_way")]
+    why = steered[0].explanation
+    assert (why.detour_km, why.runner_up_id, why.runner_up_detour_km) == (0.5, "a", 10.0)
+    assert "10 km for a" in why.text

@@ -357,9 +357,9 @@ def test_another_allocator_goes_through_the_same_service(daily_rounds):
     db.session.commit()
     used = []
 
-    def greedy(lots, beneficiaries, params):
+    def greedy(lots, beneficiaries, params, **options):
         used.append([x.id for x in lots])
-        return matching.greedy_allocate(lots, beneficiaries, params)
+        return matching.greedy_allocate(lots, beneficiaries, params, **options)
 
     counts = _place(allocate=greedy)
     assert used == [[lot.id]]
@@ -372,8 +372,8 @@ def test_a_lot_claimed_while_the_matcher_runs_is_skipped_with_its_reason(daily_r
     db.session.commit()
     taken = []
 
-    def meanwhile(lots, beneficiaries, params):
-        result = matching.allocate(lots, beneficiaries, params)
+    def meanwhile(lots, beneficiaries, params, **options):
+        result = matching.allocate(lots, beneficiaries, params, **options)
         # A social worker claims it all between the matcher's reading and its claims.
         taken.append(claims.claim_lot(db.session, w.asbl_user, lot.id, 30)[0])
         return result
@@ -550,9 +550,9 @@ def test_placement_weighs_the_need_over_four_weeks(daily_rounds):
     db.session.commit()
     seen = {}
 
-    def spy(lots, beneficiaries, params):
+    def spy(lots, beneficiaries, params, **options):
         seen.update({b.id: b for b in beneficiaries})
-        return matching.allocate(lots, beneficiaries, params)
+        return matching.allocate(lots, beneficiaries, params, **options)
 
     _place(allocate=spy)
 
@@ -651,3 +651,28 @@ def test_a_part_the_matcher_gave_goes_on_a_run_within_the_budget_of_its_lot(dail
     assert _stops(mine) == []
     assert placement._book(db.session, given.id, clock.now()) is None
     assert len(_stops(given)) == 2
+
+
+def test_the_matcher_is_told_what_each_pair_adds_to_the_runs(app, daily_rounds, monkeypatch):
+    """Reach's detours go to the matcher: on the empty rounds, about the pickup's
+    detour plus the organisation's drop-off's, each organisation its own."""
+    w = daily_rounds
+    lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Yaourts")
+    db.session.commit()
+    app.config["PLACEMENT_DETOUR_MIN_KM"] = 10_000.0
+    circuity = app.config["ROAD_CIRCUITY"]
+    route = [(w.depot.lat, w.depot.lon)]
+    pickup = reachability_km(route, (lot.pickup_lat, lot.pickup_lon), circuity)
+    seen = {}
+    inner = matching.allocate
+
+    def spy(lots, beneficiaries, params, **options):
+        seen.update(options["detour_km"])
+        return inner(lots, beneficiaries, params, **options)
+
+    _place(allocate=spy)
+    assert set(seen[lot.id]) == {w.cpas.id, w.asbl.id}
+    for org in (w.cpas, w.asbl):
+        expected = pickup + reachability_km(route, (org.lat, org.lon), circuity)
+        assert seen[lot.id][org.id] == pytest.approx(expected, rel=1e-6)
+    assert sum(c.grams for c in _claims(lot)) == 40_000

@@ -64,6 +64,23 @@ def test_french_equal_distance_says_as_close(page):
     assert "50\u00a0% contre 30\u00a0%" in text
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("fr", "ajoute 0,5\u00a0km à une tournée, contre 9,5\u00a0km pour ASBL Test"),
+        ("en", "adds 0.5\u00a0km to a run, against 9.5\u00a0km for ASBL Test"),
+        ("nl", "0,5\u00a0km aan een rit toe, tegenover 9,5\u00a0km voor ASBL Test"),
+    ],
+)
+def test_a_lot_sent_where_a_van_passes_says_what_each_delivery_adds(page, language, expected):
+    explained = _explained("on_the_way", 14.0, 9.0, 0.5, 0.5) | {
+        "detour_km": 0.5,
+        "runner_up_detour_km": 9.5,
+    }
+    with force_locale(language):
+        assert expected in match_labels.why(explained, {3: "ASBL Test"})
+
+
 def test_preview_groups_lines_and_confirmation_is_said_once(login_as):
     w = factories.world()
     factories.lot(w.donor, kg=40, title="Yaourts")
