@@ -191,3 +191,13 @@ def test_the_kept_run_views_follow_every_write_and_the_clock(daily_rounds):
     later = since + timedelta(days=2)
     assert _as_reach_reads(w, later, until) == _as_booking_reads(w, later, until)
     assert _as_reach_reads(w, since, until) == _as_booking_reads(w, since, until)
+
+
+def test_reach_is_the_pairs_detours_reaches(w):
+    """The pairs are the same whether reach looks for each one's least detour or not
+    (here through a relay: both legs' km are counted, none is free)."""
+    now = datetime.now(UTC)
+    network = allocation._network(db.session, w.platform, now)
+    found = reachability.detours(db.session, w.platform, [w.lot], network, now)[w.lot.id]
+    assert set(found) == _reach(w) == {w.cpas.id, w.asbl.id}
+    assert all(km > 0 for km in found.values())
