@@ -14,8 +14,10 @@ planned runs ahead (its own, or those of a platform carrying for it):
 2. When a lot is new, or room came back and lots are offered, run the matcher
    (:func:`allocation.propose`, or ``allocate``) over all the lots offered to its
    network, and confirm the proposal unattended (:func:`allocation.confirm`: the
-   beneficiaries are told). Placement weighs each organisation's need over the last
-   ``NEED_WEEKS`` weeks (:func:`_over_weeks`): what is left of its need over those
+   beneficiaries are told), each lot only to the organisations reach finds, weighing
+   what each delivery adds to the runs (``reachability.detours``,
+   ``matching.Params.detour_cost``). Placement weighs each organisation's need over the
+   last ``NEED_WEEKS`` weeks (:func:`_over_weeks`): what is left of its need over those
    weeks, so that an organisation served well last week and one left out for three
    weeks are told apart, and fairness holds over a month, not only within a week.
 3. Book each active, unbooked, not self-collected claim of the platform onto the best
