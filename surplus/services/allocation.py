@@ -144,7 +144,7 @@ def propose(
     if within_reach:
         # the km a run adds to carry each pair: the matcher steers food to the
         # organisations a van passes by (matching.Params.detour_cost)
-        detours = reachability.detours(session, platform, lots, network, now)
+        detours = reachability.reach(session, platform, lots, network, now, least=True)
         reach = {lot_id: frozenset(orgs) for lot_id, orgs in detours.items()}
         # and to those whose own people can collect it in time (services/self_collection.py):
         # a pair no run reaches within the budget is collected, and adds no run km

@@ -76,7 +76,7 @@ def for_claim(session: Session, claim: Claim, now: datetime | None = None) -> Ca
         session, conv.platform, [lot], {org.id: (org, mine)}, now, carry={lot.id: claim.kg}
     )
     fetch = self_collection.fetch_from(conv, lot, now)  # None unless it collects that far
-    return Carriage(by_run=org.id in reached.get(lot.id, frozenset()), collect_from=fetch)
+    return Carriage(by_run=org.id in reached.get(lot.id, {}), collect_from=fetch)
 
 
 def for_lots(

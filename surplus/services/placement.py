@@ -15,7 +15,7 @@ planned runs ahead (its own, or those of a platform carrying for it):
    (:func:`allocation.propose`, or ``allocate``) over all the lots offered to its
    network, and confirm the proposal unattended (:func:`allocation.confirm`: the
    beneficiaries are told), each lot only to the organisations reach finds, weighing
-   what each delivery adds to the runs (``reachability.detours``,
+   what each delivery adds to the runs (``reachability.reach``,
    ``matching.Params.detour_cost``). Placement weighs each organisation's need over the
    last ``NEED_WEEKS`` weeks (:func:`_over_weeks`): what is left of its need over those
    weeks, so that an organisation served well last week and one left out for three

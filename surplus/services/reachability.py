@@ -45,7 +45,7 @@ come first and are cheap; the planner is asked only about what they let through.
 A lot is never proposed again to an organisation whose claim on it the scheduler gave
 back because no run could carry it (:func:`given_back`).
 
-:func:`detours` also says, for each pair reached, about how many road km carrying it
+:func:`reach` also says, for each pair reached, about how many road km carrying it
 adds: the least, over the runs (or relays) that reach it, of the geometric detours of
 its pickup and drop-off (a relay: its first leg's added km, by the planner, and the
 drop-off's detour on the second run). Placement gives them to the matcher
@@ -208,31 +208,19 @@ def reach(
     network: Mapping[int, tuple[Organisation, list[Any]]],
     now: datetime,
     carry: Mapping[int, float] | None = None,
-) -> dict[int, frozenset[int]]:
+    *,
+    least: bool = False,
+) -> dict[int, dict[int, float]]:
     """For each lot id, the ids of the ``network``'s organisations (``{id: (organisation,
     its channels with this platform)}``, as allocation builds it) a planned run, or a hub
-    relay, can carry it to (never one whose claim on it was given back: :func:`given_back`).
+    relay, can carry it to (never one whose claim on it was given back: :func:`given_back`),
+    each with about how many road km carrying it there adds (module docstring).
     ``carry``: the kilograms of each lot to carry whole (a claim's: services/carriage.py),
     their budget that of those kilograms; by default what remains of the lot, its
-    smallest part what must fit."""
-    found = detours(session, platform, lots, network, now, carry, least=False)
-    return {lot_id: frozenset(orgs) for lot_id, orgs in found.items()}
-
-
-def detours(
-    session: Session,
-    platform: Organisation,
-    lots: Iterable[Lot],
-    network: Mapping[int, tuple[Organisation, list[Any]]],
-    now: datetime,
-    carry: Mapping[int, float] | None = None,
-    *,
-    least: bool = True,
-) -> dict[int, dict[int, float]]:
-    """:func:`reach`, with for each organisation reached about how many road km carrying
-    the lot there adds (module docstring). ``least`` False: the detour of the first run
-    found to reach it, without asking the planner about later runs that pass nearer
-    (what :func:`reach` needs: the same pairs, fewer questions)."""
+    smallest part what must fit. ``least``: each pair's least detour over the runs that
+    reach it (placement's matcher weighs it); by default, that of the first run found,
+    without asking the planner about later runs that pass nearer (the pairs are the
+    same, the questions fewer: enough for the cards' transport lines)."""
     lots = list(lots)
     bens = [org for org, _chans in network.values()]
     if not lots or not bens:
