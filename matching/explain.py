@@ -33,8 +33,8 @@ WHY: dict[str, str] = {
     "greater_need": "More of its need unmet than {runner_up} ({unmet:.0%} vs "
     "{runner_up_unmet:.0%}), which outweighs the longer trip ({km:.0f} km vs "
     "{runner_up_km:.0f} km).",
-    "on_the_way": "A van already passes near it: delivering it there adds {detour_km:.0f} km "
-    "to a run, against {runner_up_detour_km:.0f} km for {runner_up}.",
+    "on_the_way": "A van already passes near it: delivering it there adds {detour_km:.1f} km "
+    "to a run, against {runner_up_detour_km:.1f} km for {runner_up}.",
     "closer": "Closer than {runner_up} ({km:.0f} km vs {runner_up_km:.0f} km), which "
     "outweighs {runner_up}'s greater unmet need ({runner_up_unmet:.0%} vs {unmet:.0%}).",
     "better_overall": "{runner_up} is as close or closer and as needy or needier here, "

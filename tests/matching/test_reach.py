@@ -156,4 +156,4 @@ def test_a_lot_sent_farther_because_a_van_passes_by_says_so():
     assert [(a.beneficiary_id, a.explanation.reason) for a in steered] == [("b", "on_the_way")]
     why = steered[0].explanation
     assert (why.detour_km, why.runner_up_id, why.runner_up_detour_km) == (0.5, "a", 10.0)
-    assert "10 km for a" in why.text
+    assert "adds 0.5 km to a run, against 10.0 km for a" in why.text
