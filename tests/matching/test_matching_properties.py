@@ -10,6 +10,7 @@ from unittest import mock
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from matching import (
     WHY,
@@ -172,3 +173,24 @@ def test_a_widened_state_is_the_state_built_afresh_on_the_wider_graph(seed):
         assert getattr(carried, name) == getattr(fresh, name), name
     assert carried.ben_edges.tolist() == fresh.ben_edges.tolist()
     assert carried.ben_ptr.tolist() == fresh.ben_ptr.tolist()
+
+
+@st.composite
+def _with_detours(draw):
+    lots, bens, params = draw(instances())
+    km = st.sampled_from([0.0, 0.5, 3.0, 12.0, 40.0])
+    detours = {lot.id: {b.id: draw(km) for b in bens if draw(st.booleans())} for lot in lots}
+    return lots, bens, replace(params, detour_cost=draw(st.sampled_from([0.0, 2.0, 32.0]))), detours
+
+
+@PROPERTY
+@given(_with_detours())
+def test_detours_change_where_food_goes_never_how_much_the_flow_places(instance):
+    lots, bens, params, detours = instance
+    result = allocate(lots, bens, params, detour_km=detours)
+    assert check_feasible(lots, bens, params, result) == []
+    for a in result.assignments:
+        assert a.explanation.reason in WHY and a.explanation.text
+    plain, steered = Problem.build(lots, bens, params), Problem.build(lots, bens, params, detours)
+    placed = solve_flow(plain, candidate_graph(plain)).sum()
+    assert solve_flow(steered, candidate_graph(steered)).sum() == pytest.approx(placed, abs=1e-6)
