@@ -69,13 +69,13 @@ where it can.
 from __future__ import annotations
 
 import time
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .baseline import greedy
-from .candidates import CandidateGraph, Problem, candidate_graph
+from .candidates import CandidateGraph, Detours, Problem, candidate_graph
 from .eligibility import REASONS
 from .explain import Explanation, explain
 from .metrics import objective_value
@@ -163,9 +163,6 @@ def _result(state: State, stats: dict[str, float]) -> Allocation:
     stats["explain_s"] = time.perf_counter() - t0
     stats["candidate_pairs"] = float(g.size)
     return result
-
-
-Detours = Mapping[Hashable, Mapping[Hashable, float]]
 
 
 def _prepare(

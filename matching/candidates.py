@@ -43,6 +43,9 @@ from .errors import InvalidInputError
 from .model import STORAGE_CLASSES, Beneficiary, Lot
 from .params import Params
 
+# For a lot id, for a beneficiary id: the road km carrying that pair adds to the runs.
+Detours = Mapping[Hashable, Mapping[Hashable, float]]
+
 # Pairs closer to a beneficiary's max_km than this are left out, so that rounding
 # differences between vectorised and scalar haversine never admit a pair that
 # eligibility() refuses.
@@ -97,7 +100,7 @@ class Problem:
         lots: Sequence[Lot],
         bens: Sequence[Beneficiary],
         params: Params,
-        detour_km: Mapping[Hashable, Mapping[Hashable, float]] | None = None,
+        detour_km: Detours | None = None,
     ) -> Problem:
         check_params(params)
         for kind, items in (("lot", lots), ("beneficiary", bens)):
@@ -167,7 +170,7 @@ def _detours(
     lot_kg: NDArray,
     need: NDArray,
     params: Params,
-    detour_km: Mapping[Hashable, Mapping[Hashable, float]],
+    detour_km: Detours,
 ) -> tuple[NDArray, NDArray, NDArray]:
     """Sorted pair keys, km and cost per kilogram of the given detours: a delivery's detour
     spread over the most the pair can take (the lot's kilograms, or the beneficiary's

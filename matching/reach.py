@@ -32,10 +32,13 @@ from .booking.arrays import Shipments, to_minutes
 from .booking.fleet import Fleet
 from .booking.kernels import distance_grid
 from .booking.plan import Planner
+from .candidates import Detours
 from .model import Beneficiary, Lot
 from .params import Params
 
-Allocator = Callable[..., Allocation]  # (lots, beneficiaries, params, *, detour_km=...)
+# An allocator's signature (matching.allocate, matching.greedy_allocate): lots,
+# beneficiaries, params, and the keyword ``detour_km`` (:func:`allocate_within_reach`).
+Allocator = Callable[..., Allocation]
 
 NO_RUN_REACHES = "no_run_reaches"
 
@@ -52,7 +55,7 @@ def allocate_within_reach(
     params: Params,
     *,
     reach: Mapping[Hashable, frozenset[Hashable]],
-    detour_km: Mapping[Hashable, Mapping[Hashable, float]] | None = None,
+    detour_km: Detours | None = None,
 ) -> Allocation:
     """``allocate`` over ``lots``, each lot only to the beneficiary ids in ``reach[lot.id]``
     (a lot missing from ``reach`` reaches nobody); ``detour_km``, when given, is passed

@@ -17,12 +17,10 @@ platform runs a matcher.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import matching
-
-Allocate = Callable[..., matching.Allocation]
+from matching.reach import Allocator
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,7 @@ class Policy:
     name: str
     label: str
     placement: bool  # runs the placement job (matcher + booking of every claim)
-    allocate: Allocate | None = None  # the allocator the placement job uses; None: its own
+    allocate: Allocator | None = None  # the allocator the placement job uses; None: its own
     coordinator_books_at: tuple[str, ...] = field(default=())  # local HH:MM on weekdays
 
 

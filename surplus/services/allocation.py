@@ -15,7 +15,6 @@ Continuous placement (services/placement.py) does 1 and 3 unattended, as the sch
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
@@ -26,7 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import matching
-from matching.reach import allocate_within_reach
+from matching.reach import Allocator, allocate_within_reach
 
 from .. import access, clock
 from ..errors import Conflict, DomainError, Invalid
@@ -57,10 +56,8 @@ from .lot_dates import local_today
 
 MATCHER_MESSAGE = _l("Only a platform coordinator runs the matcher.")
 
-# ``matching.allocate``'s signature (lots, beneficiaries, params, and the keyword
-# ``detour_km`` within reach): another allocator (``matching.greedy_allocate``, the
-# baseline the simulation compares) goes through the very same proposal and confirmation.
-Allocator = Callable[..., matching.Allocation]
+# Another allocator than ``matching.allocate`` (``matching.greedy_allocate``, the baseline
+# the simulation compares) goes through the very same proposal and confirmation.
 
 
 def _platform_of(actor: User | None, platform: Organisation | None) -> Organisation:

@@ -196,9 +196,8 @@ class _Scene:
             return
         fits = fits_alone(self.plan(run), ships, self.params)
         for (row, org_id), ok, detour in zip(pairs, fits, km, strict=True):
-            if ok:
-                known = self.reached[row].get(org_id)
-                self.reached[row][org_id] = detour if known is None else min(known, detour)
+            if ok:  # open_pair let it through: not reached yet, or now nearer
+                self.reached[row][org_id] = detour
 
 
 def reach(
