@@ -74,7 +74,7 @@ from matching import (  # noqa: E402
 from matching.candidates import Problem, candidate_graph, unit_vectors  # noqa: E402
 from matching.distance import EARTH_RADIUS_KM, great_circle_km  # noqa: E402
 from matching.flow import solve_flow  # noqa: E402
-from matching.utility import tier_values  # noqa: E402
+from matching.utility import tier_bounds, tier_values  # noqa: E402
 
 GAZETTEER = ROOT / "surplus" / "data" / "be_postcodes.csv"
 # The four sizes, after two small ones on which the exact MIP finishes.
@@ -228,8 +228,7 @@ def exact(
     parted = problem.lot_divisible[lot] & (m > 0)
     zi = np.flatnonzero(whole | parted)
     bens, ben_row = np.unique(ben, return_inverse=True)
-    shares = np.concatenate(([0.0], p.need_tiers))
-    widths = np.outer(problem.ben_need[bens], np.diff(shares))
+    widths = np.diff(tier_bounds(problem.ben_need[bens], p, problem.ben_met[bens]), axis=1)
     yb, yk = np.nonzero(widths > 0)
     n_y, n_z = len(yb), len(zi)
     z0, y0 = n_x + n_y, n_x
@@ -400,8 +399,9 @@ def bench_size(n_lots: int, n_bens: int, args: argparse.Namespace) -> list[str]:
     reachable[pairs[1]] = True
     reachable &= problem.ben_need > 0
 
-    def shares_of(got: np.ndarray) -> np.ndarray:
-        return np.minimum(1.0, got[reachable] / problem.ben_need[reachable])
+    def shares_of(got: np.ndarray) -> np.ndarray:  # of the target (matching.utility)
+        met = problem.ben_met[reachable]
+        return np.minimum(1.0, (met + got[reachable]) / (met + problem.ben_need[reachable]))
 
     graph = candidate_graph(problem)
     x = solve_flow(problem, graph, fairness=False)

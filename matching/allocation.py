@@ -3,8 +3,9 @@
 Objective
 ---------
 For candidate pairs (lot ``l``, beneficiary ``b``) let ``x_lb >= 0`` be the kilograms
-of ``l`` given to ``b``, ``x_b = Σ_l x_lb``, ``need_b = max(0, persons_b · kg_per_person −
-received_b)`` and ``km_lb`` the road estimate (great-circle × circuity). Subject to
+of ``l`` given to ``b``, ``x_b = Σ_l x_lb``, ``T_b = persons_b · kg_per_person`` its target,
+``m_b = min(received_b, T_b)`` what it already received of it, ``need_b = T_b − m_b`` and
+``km_lb`` the road estimate (great-circle × circuity). Subject to
 
     (1) x_lb > 0 only if eligibility(l, b).ok       (DESIGN.md §3 rules 1-3, categories,
                                                      max_km, capacity)
@@ -16,7 +17,7 @@ received_b)`` and ``km_lb`` the road estimate (great-circle × circuity). Subjec
 the allocation is lexicographic:
 
     first  maximise  P(x) = Σ_lb x_lb                        (food not placed is wasted)
-    then   maximise  F(x) = Σ_b need_b · φ̂(min(1, x_b / need_b))
+    then   maximise  F(x) = Σ_b T_b · [φ̂(min(1, (m_b + x_b) / T_b)) − φ̂(m_b / T_b)]
                           + μ · Σ_{l urgent} Σ_b x_lb
                           − λ · Σ_lb km_lb · x_lb
                           − δ · Σ_lb d_lb · x_lb / u_lb
@@ -32,9 +33,11 @@ and positive), with ``δ = params.detour_cost``: the linear relaxation of a fixe
 which steers food to the organisations a van passes by. ``objective_value`` and
 ``Allocation.objective`` report ``F`` without it.
 
-Because ``φ̂`` is concave, the first kilograms of need are worth most: spreading food
-over many needy organisations beats filling one. Kilograms beyond a beneficiary's need
-are worth 0 in ``F`` but still count in ``P``.
+Because ``φ̂`` is concave, the first kilograms of a target are worth most: spreading
+food over many needy organisations beats filling one, and an organisation that already
+received much of its target is worth less per kilogram than one that received little,
+whether the food comes in one proposal or in many small ones (:mod:`matching.utility`).
+Kilograms beyond a beneficiary's need are worth 0 in ``F`` but still count in ``P``.
 
 Zero need: a beneficiary whose need is 0 (its target already met, or 0 persons) stays
 eligible, but its kilograms add nothing to ``F``. It therefore receives food only when

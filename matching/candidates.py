@@ -72,6 +72,7 @@ class Problem:
     lot_live: NDArray  # not empty and not past use-by
     lot_urgent: NDArray
     ben_need: NDArray  # kg of need, >= 0
+    ben_met: NDArray  # kg of the target already received (target = need + met)
     ben_cap: NDArray  # (n_ben, 3) capacity per class, NaN when the class is missing
     ben_max_km: NDArray
     lot_lat: NDArray
@@ -109,6 +110,7 @@ class Problem:
                 raise InvalidInputError(f"duplicate {kind} ids")
         now, soon = params.now, params.now + params.urgent_within
         need = np.array([b.need_kg(params.kg_per_person) for b in bens], dtype=float)
+        target = np.array([b.target_kg(params.kg_per_person) for b in bens], dtype=float)
         lot_kg = np.array([lot.kg for lot in lots], dtype=float)
         keys, detour, per_kg = _detours(lots, bens, lot_kg, need, params, detour_km or {})
         cap = np.full((len(bens), len(STORAGE_CLASSES)), np.nan)
@@ -132,6 +134,7 @@ class Problem:
                 [lot.use_by is not None and lot.use_by <= soon for lot in lots], dtype=bool
             ),
             ben_need=need,
+            ben_met=target - need,
             ben_cap=cap,
             ben_max_km=np.array([b.max_km for b in bens], dtype=float),
             lot_lat=np.array([lot.lat for lot in lots], dtype=float),

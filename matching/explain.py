@@ -51,10 +51,11 @@ class Explanation:
     need_before_kg   -- need still unmet before this assignment (assignments of the same
                         beneficiary are chained in the order of ``Allocation.assignments``).
     need_after_kg    -- need still unmet after it (never below 0).
-    unmet_before     -- ``need_before_kg / need_kg`` (0 when the need is 0).
+    unmet_before     -- ``need_before_kg`` over the target (``need_kg`` + what it had
+                        already received: matching.utility), 0 when the need is 0.
     runner_up_*      -- the best candidate that received none of this lot, if any:
                         its id, road km, need left unmet after the allocation, share of
-                        its need unmet, and room left in this storage class.
+                        its target unmet, and room left in this storage class.
     detour_km        -- when the caller gave them: road km carrying this pair adds to the
                         runs, and ``runner_up_detour_km`` the runner-up's.
     """
@@ -100,15 +101,17 @@ def explain(state: State, edges: NDArray) -> list[Explanation]:
     given_after[by_ben] = running - np.concatenate(([0.0], running))[starts]
     before = np.maximum(0.0, need[ben] - (given_after - part))
     after = np.maximum(0.0, need[ben] - given_after)
-    unmet = np.divide(before, need[ben], out=np.zeros(len(edges)), where=need[ben] > 0)
+    # Shares of the target (need + what was already received: matching.utility).
+    target = need + p.ben_met
+    unmet = np.divide(before, target[ben], out=np.zeros(len(edges)), where=need[ben] > 0)
     # Runner-up: the best-scoring candidate of the lot that received none of it.
-    score = marginal_value(got[g.ben], need[g.ben], p.params) - g.cost
+    score = marginal_value(got[g.ben], need[g.ben], p.params, p.ben_met[g.ben]) - g.cost
     score = np.where(x > EPS, -np.inf, score)
     first = np.lexsort((-score, g.lot))[g.ptr[lot]]
     has_runner = np.isfinite(score[first])
     r = g.ben[first]
     r_left = np.maximum(0.0, need[r] - got[r])
-    r_unmet = np.divide(r_left, need[r], out=np.zeros(len(edges)), where=need[r] > 0)
+    r_unmet = np.divide(r_left, target[r], out=np.zeros(len(edges)), where=need[r] > 0)
     cap = np.nan_to_num(p.ben_cap[r, p.lot_class[lot]], nan=0.0)
     r_room = np.maximum(0.0, cap - recv[r, p.lot_class[lot]])
     closer = km[edges] <= km[first]

@@ -6,7 +6,7 @@ Network (capacities in units of ``params.kg_step`` kg, costs scaled to integers)
     lot i ─► (b, class)      capacity min(kg_i, cap_b,c), cost λ · km_ib   (candidates;
                                                            + the detour's share, if given)
     (b, class) ─► b          capacity cap_b,c,            cost 0
-    b ─► sink, tier k        capacity need_b·(s_k − s_{k−1}), cost −v_k
+    b ─► sink, tier k        capacity T_b·(s_k − s_{k−1}) less what m_b covers, cost −v_k
     b ─► sink, beyond need   capacity Σ_c cap_b,c,        cost 0
 
 ``SimpleMinCostFlow.solve_max_flow_with_min_cost`` first maximises the kilograms that
@@ -15,8 +15,9 @@ objective of :mod:`matching.allocation` with every lot divisible and no minimum 
 Because tier values decrease, a beneficiary's tiers fill in order, so the flow's value
 is ``F`` exactly, up to the integer rounding of costs and tier widths.
 
+(``T_b`` the target, ``m_b`` what it already received: :mod:`matching.utility`.)
 Kilograms already given (``fixed``, per beneficiary and class) reduce capacities and
-fill the lowest tiers first; the repair uses this to solve again the divisible lots that
+fill the lowest tiers left; the repair uses this to solve again the divisible lots that
 placing indivisible lots whole disturbed, around every other part.
 """
 
@@ -30,7 +31,7 @@ from scipy.sparse.csgraph import reverse_cuthill_mckee
 
 from .candidates import CandidateGraph, Problem
 from .errors import SolverError
-from .utility import tier_values
+from .utility import tier_bounds, tier_values
 
 # Objective units → integer arc costs: one unit is 0.1 km of distance cost with the
 # default km_cost. 10,000 gave the same objective within 0.05 % on the benchmark
@@ -149,11 +150,11 @@ def solve_flow(
              -params.urgency_value * urgent)  # fmt: skip
     arcs.add(bc_node, ben_node[bc_ben], bc_units, 0.0)
     if fairness:
-        shares = np.concatenate(([0.0], np.asarray(params.need_tiers, dtype=float)))
-        need, given = problem.ben_need[bens], fixed[bens].sum(axis=1)
-        for lo, hi, value in zip(shares[:-1], shares[1:], tier_values(params), strict=True):
-            # The part of tier [lo, hi] of the need not yet covered by fixed kilograms.
-            width = np.clip(hi * need, given, None) - np.clip(lo * need, given, None)
+        bounds = tier_bounds(problem.ben_need[bens], params, problem.ben_met[bens])
+        given = fixed[bens].sum(axis=1)
+        for k, value in enumerate(tier_values(params)):
+            # The part of tier k not yet covered by what was received or fixed kilograms.
+            width = np.clip(bounds[:, k + 1], given, None) - np.clip(bounds[:, k], given, None)
             units = np.rint(width / step).astype(np.int64)
             keep = units > 0
             arcs.add(ben_node[bens[keep]], sink, units[keep], -value)

@@ -104,14 +104,17 @@ def need_met_shares(
     allocation: Allocation,
     among: set[Hashable] | None = None,
 ) -> list[float]:
-    """Share of need met, ``min(1, received / need)``, of beneficiaries with need > 0
-    (restricted to the ids in ``among`` when given)."""
+    """Share of the target met once the allocation is delivered, ``min(1, (already
+    received + allocated) / target)``, of beneficiaries with need > 0 (restricted to the
+    ids in ``among`` when given); the fairness the objective weighs (matching.utility)."""
     got = received_by(allocation)
     shares = []
     for ben in beneficiaries:
         need = ben.need_kg(params.kg_per_person)
         if need > 0 and (among is None or ben.id in among):
-            shares.append(min(1.0, got.get(ben.id, 0.0) / need))
+            target = ben.target_kg(params.kg_per_person)
+            met = target - need
+            shares.append(min(1.0, (met + got.get(ben.id, 0.0)) / target))
     return shares
 
 
@@ -124,10 +127,11 @@ def objective_value(
     """``F`` of :mod:`matching.allocation`: need utility + urgency − λ · kg·km."""
     got = received_by(allocation)
     need = np.array([b.need_kg(params.kg_per_person) for b in beneficiaries])
+    met = np.array([b.target_kg(params.kg_per_person) for b in beneficiaries]) - need
     x = np.array([got.get(b.id, 0.0) for b in beneficiaries])
     soon = params.now + params.urgent_within
     urgent = {lot.id for lot in lots if lot.use_by is not None and lot.use_by <= soon}
-    value = float(utility(x, need, params).sum())
+    value = float(utility(x, need, params, met).sum())
     for a in allocation.assignments:
         value -= params.km_cost * a.km * a.kg
         if a.lot_id in urgent:

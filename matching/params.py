@@ -49,12 +49,12 @@ class Params:
                       kilograms; the flow, being linear, spreads it over the most the pair
                       can take (the lot's kilograms, or the beneficiary's need when
                       smaller): the linear relaxation of a fixed cost. With the default, a
-                      part that adds 0.03 km per kilogram costs about what the last
-                      kilogram of need is worth (the first is worth about 9), so food goes
-                      to the organisations a van passes by unless fairness gains more.
-                      Chosen on simulated provinces (bench/README.md, Simulation): 8 to
-                      32 cut the km added per kg by a fifth to a quarter and raised Jain's
-                      index; 128 placed less.
+                      part that adds 0.02 km per kilogram costs about what the last
+                      kilogram of a target is worth (the first is worth about 9), so food
+                      goes to the organisations a van passes by unless fairness gains
+                      more. Chosen on simulated provinces (bench/README.md, Simulation):
+                      with fairness counting what each organisation already received,
+                      32 let Namur's year add 0.103 km per kg, 64 0.094, as fair.
     resolve        -- after indivisible lots are placed whole, solve again as a flow the
                       divisible lots this disturbed (the default); ``False`` only
                       repairs them locally: faster, for a lower objective (see
@@ -74,5 +74,5 @@ class Params:
     reserve_candidates: int = 0
     extra_candidates: int = 50
     kg_step: float = 0.1
-    detour_cost: float = 32.0
+    detour_cost: float = 64.0
     resolve: bool = True

@@ -49,6 +49,7 @@ class State:
         shares, phi = breakpoints(problem.params)
         self._shares, self._phi = shares.tolist(), phi.tolist()
         self._need: list[float] = problem.ben_need.tolist()
+        self._met: list[float] = problem.ben_met.tolist()
 
     def _totals(self) -> None:
         p, g = self.problem, self.graph
@@ -130,14 +131,16 @@ class State:
         return self.cap[b][c] - self.recv[b][c]
 
     def _u(self, b: int, kg: float) -> float:
+        """The need-utility of ``kg`` given, up to a constant (matching.utility)."""
         need = self._need[b]
         if need <= 0:
             return 0.0
-        share = min(kg / need, 1.0)
+        target = need + self._met[b]
+        share = min((self._met[b] + kg) / target, 1.0)
         k = min(bisect_right(self._shares, share), len(self._shares) - 1)
         s0, s1 = self._shares[k - 1], self._shares[k]
         p0, p1 = self._phi[k - 1], self._phi[k]
-        return need * (p0 + (p1 - p0) * (share - s0) / (s1 - s0))
+        return target * (p0 + (p1 - p0) * (share - s0) / (s1 - s0))
 
     def gain(self, e: int, kg: float, got: float | None = None) -> float:
         """Objective change of adding ``kg`` on pair ``e`` (need-utility minus the pair's

@@ -143,7 +143,7 @@ class Config:
         self.PLACEMENT_DETOUR_MIN_KM = float(env.get("PLACEMENT_DETOUR_MIN_KM", "10"))
         # How much placement's matcher weighs the km a run adds to carry a pair
         # (matching.Params.detour_cost); 0 weighs only the donor-organisation distance.
-        self.PLACEMENT_DETOUR_COST = max(0.0, float(env.get("PLACEMENT_DETOUR_COST", "32")))
+        self.PLACEMENT_DETOUR_COST = max(0.0, float(env.get("PLACEMENT_DETOUR_COST", "64")))
         # Offer waves: a new lot goes to the platforms serving the donor (wave 1), after
         # WAVE_DELAY_HOURS to those within WAVE_RADIUS_KM road km (wave 2), then to all
         # (wave 3); a lot within WAVE_URGENT_HOURS of its date goes to all at once.

@@ -70,6 +70,30 @@ def test_shares_of_need_not_kilograms_are_equalised():
     assert given["small"] / 50.0 == pytest.approx(given["big"] / 250.0, abs=0.1)
 
 
+def test_what_an_organisation_already_received_counts_against_it():
+    # Same target; "fed" already had 60 % of it and lies nearer. Fairness is of the share
+    # of the target met, not of what is left: the small lot goes to the one that had none.
+    bens = [ben("fed", 1, need_kg=100.0, received_kg=60.0), ben("hungry", 6, need_kg=100.0)]
+    result, given = run([lot(kg=1.5)], bens)
+    assert given == {"hungry": pytest.approx(1.5)}
+    why = result.assignments[0].explanation
+    assert why.reason == "greater_need"
+    assert (why.unmet_before, why.runner_up_unmet) == (pytest.approx(1.0), pytest.approx(0.4))
+
+
+def test_lots_proposed_one_at_a_time_are_shared_as_one_proposal_would_be():
+    # Continuous placement proposes a few lots at a time: handing on what each proposal
+    # gave as received, the next ones still go to whoever has the least of its target.
+    bens = [ben("near", 1, need_kg=100.0), ben("far", 6, need_kg=100.0)]
+    received = {"near": 0.0, "far": 0.0}
+    for i in range(8):
+        now = [replace(b, received_kg=received[b.id]) for b in bens]
+        _, given = run([lot(f"l{i}", kg=5.0)], now)
+        for ident, kg in given.items():
+            received[ident] += kg
+    assert received == {"near": pytest.approx(20.0, abs=2.5), "far": pytest.approx(20.0, abs=2.5)}
+
+
 def test_without_fairness_distance_decides():
     params = replace(PARAMS, fairness_alpha=0.0)
     _, given = run([lot(kg=100.0)], [ben("near", 2), ben("far", 6)], params)

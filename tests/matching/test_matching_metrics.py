@@ -70,3 +70,12 @@ def test_need_met_shares_and_objective():
     # φ(s) = 2√s at the breakpoint 0.5, times the need, minus λ·km·kg.
     expected = 100 * 2 * 0.5**0.5 - PARAMS.km_cost * KM * 50.0
     assert objective_value([LOT], [ben], PARAMS, alloc) == pytest.approx(expected)
+
+
+def test_what_was_already_received_counts_in_the_shares_and_the_objective():
+    # Target 100 kg, 20 already received: 30 more bring the share of the target to 0.5.
+    ben = Beneficiary("b", 50.48, 4.8675, 40, received_kg=20.0, capacity_kg={"ambient": 60.0})
+    alloc = Allocation([assignment(30.0)], {})
+    assert need_met_shares([ben], PARAMS, alloc) == [pytest.approx(0.5)]
+    expected = 100 * 2 * (0.5**0.5 - 0.2**0.5) - PARAMS.km_cost * KM * 30.0
+    assert objective_value([LOT], [ben], PARAMS, alloc) == pytest.approx(expected)
