@@ -5,9 +5,8 @@ at the first kilogram:
 
     score(l, b) = v(0, need_b) + μ · [use_by_l ≤ now + urgent_within] − λ · km_lb
 
-where ``v(0, need_b)`` is the value of the next kilogram of need met (the tier its
-share of the target already met is in, :mod:`matching.utility`; 0 when ``need_b = 0``),
-``μ = params.urgency_value`` and ``λ = params.km_cost``.
+where ``v(0, need_b)`` is the value of the first kilogram of need met (the top tier
+when ``need_b > 0``, else 0), ``μ = params.urgency_value`` and ``λ = params.km_cost``.
 For one beneficiary, lots rank by urgency and distance; for one lot, beneficiaries rank
 by need and distance. The full allocation (which also shares lots and respects every
 capacity) remains the reference; this is its first-order view, cheap enough for a page.
@@ -22,15 +21,11 @@ from .params import Params
 from .utility import marginal_value
 
 
-def scores(
-    km: ArrayLike, urgent: ArrayLike, need_kg: ArrayLike, params: Params, met_kg: ArrayLike = 0.0
-) -> NDArray:
-    """Element-wise ``score`` for aligned arrays of road km, urgency flags and needs
-    (``met_kg``: what each beneficiary already received of its target)."""
+def scores(km: ArrayLike, urgent: ArrayLike, need_kg: ArrayLike, params: Params) -> NDArray:
+    """Element-wise ``score`` for aligned arrays of road km, urgency flags and needs."""
     km_arr = np.asarray(km, dtype=float)
     need = np.broadcast_to(np.asarray(need_kg, dtype=float), km_arr.shape)
-    met = np.broadcast_to(np.asarray(met_kg, dtype=float), km_arr.shape)
-    base = marginal_value(np.zeros_like(km_arr), need, params, met)
+    base = marginal_value(np.zeros_like(km_arr), need, params)
     return base + params.urgency_value * np.asarray(urgent, dtype=float) - params.km_cost * km_arr
 
 
