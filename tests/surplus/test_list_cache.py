@@ -3,12 +3,11 @@ through the application's sessions shows at once, and so does time (a lot leavin
 pickup window, a date coming near)."""
 
 import re
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import event, update
 
-from surplus import clock
 from surplus.extensions import db
 from surplus.models import Lot, Verification
 from surplus.models.cache import IGNORED, RUNS
@@ -16,7 +15,7 @@ from surplus.services import browse as browse_module
 from surplus.services import claims, list_cache
 from surplus.services import lots as lot_service
 from surplus.services.browse import Filters, browse
-from surplus.services.lot_dates import local_today
+from surplus.services.lot_dates import BRUSSELS, local_today
 from tests import factories
 
 HX = {"HX-Request": "true"}
@@ -102,8 +101,11 @@ def test_a_title_cannot_forge_a_marker(app, w, login_as):
 def test_time_alone_takes_a_lot_out_and_makes_one_urgent(app, w):
     leaving = factories.lot(w.donor, title="Leaving", hours_open=2)
     staying = factories.lot(w.donor, title="Staying", days=6, hours_open=300)
+    # Both moments on one local day, whatever the hour the test runs at (the table is
+    # kept for the day): tomorrow at noon, and just after "Leaving"'s window closes.
+    now = datetime.combine(local_today() + timedelta(days=1), time(12), BRUSSELS)
+    leaving.pickup_until = now + timedelta(hours=1)
     db.session.commit()
-    now = clock.now()
     first = browse(db.session, w.cpas, Filters(), now=now)
     assert {c.lot_id for c in first.cards} == {leaving.id, staying.id}
     assert not any(c.urgent for c in first.cards if c.lot_id == staying.id)
