@@ -110,7 +110,7 @@ class Problem:
                 raise InvalidInputError(f"duplicate {kind} ids")
         now, soon = params.now, params.now + params.urgent_within
         need = np.array([b.need_kg(params.kg_per_person) for b in bens], dtype=float)
-        target = np.array([b.target_kg(params.kg_per_person) for b in bens], dtype=float)
+        met = np.array([b.met_kg(params.kg_per_person) for b in bens], dtype=float)
         lot_kg = np.array([lot.kg for lot in lots], dtype=float)
         keys, detour, per_kg = _detours(lots, bens, lot_kg, need, params, detour_km or {})
         cap = np.full((len(bens), len(STORAGE_CLASSES)), np.nan)
@@ -134,7 +134,7 @@ class Problem:
                 [lot.use_by is not None and lot.use_by <= soon for lot in lots], dtype=bool
             ),
             ben_need=need,
-            ben_met=target - need,
+            ben_met=met,
             ben_cap=cap,
             ben_max_km=np.array([b.max_km for b in bens], dtype=float),
             lot_lat=np.array([lot.lat for lot in lots], dtype=float),

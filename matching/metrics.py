@@ -112,9 +112,8 @@ def need_met_shares(
     for ben in beneficiaries:
         need = ben.need_kg(params.kg_per_person)
         if need > 0 and (among is None or ben.id in among):
-            target = ben.target_kg(params.kg_per_person)
-            met = target - need
-            shares.append(min(1.0, (met + got.get(ben.id, 0.0)) / target))
+            met = ben.met_kg(params.kg_per_person)
+            shares.append(min(1.0, (met + got.get(ben.id, 0.0)) / (need + met)))
     return shares
 
 
@@ -127,7 +126,7 @@ def objective_value(
     """``F`` of :mod:`matching.allocation`: need utility + urgency − λ · kg·km."""
     got = received_by(allocation)
     need = np.array([b.need_kg(params.kg_per_person) for b in beneficiaries])
-    met = np.array([b.target_kg(params.kg_per_person) for b in beneficiaries]) - need
+    met = np.array([b.met_kg(params.kg_per_person) for b in beneficiaries])
     x = np.array([got.get(b.id, 0.0) for b in beneficiaries])
     soon = params.now + params.urgent_within
     urgent = {lot.id for lot in lots if lot.use_by is not None and lot.use_by <= soon}

@@ -109,3 +109,7 @@ class Beneficiary:
     def need_kg(self, kg_per_person: float) -> float:
         """Target minus what it received recently, never below zero."""
         return max(0.0, self.target_kg(kg_per_person) - self.received_kg)
+
+    def met_kg(self, kg_per_person: float) -> float:
+        """What it received recently, up to its target: target = need + met."""
+        return min(self.received_kg, self.target_kg(kg_per_person))

@@ -50,6 +50,7 @@ class State:
         self._shares, self._phi = shares.tolist(), phi.tolist()
         self._need: list[float] = problem.ben_need.tolist()
         self._met: list[float] = problem.ben_met.tolist()
+        self._target: list[float] = (problem.ben_need + problem.ben_met).tolist()
 
     def _totals(self) -> None:
         p, g = self.problem, self.graph
@@ -135,7 +136,7 @@ class State:
         need = self._need[b]
         if need <= 0:
             return 0.0
-        target = need + self._met[b]
+        target = self._target[b]
         share = min((self._met[b] + kg) / target, 1.0)
         k = min(bisect_right(self._shares, share), len(self._shares) - 1)
         s0, s1 = self._shares[k - 1], self._shares[k]

@@ -56,9 +56,6 @@ from .lot_dates import local_today
 
 MATCHER_MESSAGE = _l("Only a platform coordinator runs the matcher.")
 
-# Another allocator than ``matching.allocate`` (``matching.greedy_allocate``, the baseline
-# the simulation compares) goes through the very same proposal and confirmation.
-
 
 def _platform_of(actor: User | None, platform: Organisation | None) -> Organisation:
     """The platform a batch is for: the one given (the scheduler, a site admin), or the
@@ -126,8 +123,10 @@ def propose(
     allocate: Allocator | None = None,
     within_reach: bool = False,
 ) -> AllocationBatch:
-    """Run the matcher (or ``allocate``) over the platform's offered lots (all of them,
-    or those of :func:`offered_lots`' filters); store the proposal. ``actor`` None is
+    """Run the matcher (or ``allocate``: ``matching.greedy_allocate``, the baseline the
+    simulation compares, goes through the very same proposal and confirmation) over the
+    platform's offered lots (all of them, or those of :func:`offered_lots`' filters);
+    store the proposal. ``actor`` None is
     the scheduler. ``within_reach``: each lot only to the organisations a planned run
     carries it to at a small detour (services/reachability.py), or whose own people can
     collect it in time (services/self_collection.py), as placement does."""
