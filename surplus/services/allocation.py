@@ -126,10 +126,10 @@ def propose(
     """Run the matcher (or ``allocate``: ``matching.greedy_allocate``, the baseline the
     simulation compares, goes through the very same proposal and confirmation) over the
     platform's offered lots (all of them, or those of :func:`offered_lots`' filters);
-    store the proposal. ``actor`` None is
-    the scheduler. ``within_reach``: each lot only to the organisations a planned run
-    carries it to at a small detour (services/reachability.py), or whose own people can
-    collect it in time (services/self_collection.py), as placement does."""
+    store the proposal. ``actor`` None is the scheduler. ``within_reach``: each lot only
+    to the organisations a planned run carries it to at a small detour
+    (services/reachability.py), or whose own people can collect it in time
+    (services/self_collection.py), as placement does."""
     now = now or clock.now()
     platform = _platform_of(actor, platform)
     query = offered_lots(platform.id, now, within_hours=within_hours, posted_before=posted_before)
