@@ -1,9 +1,8 @@
-// Maillon's only script besides htmx: progressive touches, no inline handlers (CSP).
+// Maillon's deferred script (with htmx; static/early.js runs first): progressive touches,
+// no inline handlers (CSP).
 // Every page works without it; what it adds, and the markup that asks for it:
 //
-// - Menu: below 1024 px the header's <ul id="site-menu"> starts collapsed (only when this
-//   script runs: static/early.js puts the class "js" on <html>) and the button
-//   <button class="menu-toggle" aria-expanded aria-controls="site-menu"> opens it.
+// - Menu: in static/early.js, so that the button works from the first paint.
 // - Tables as cards: below 600 px every <td>/<th> of a table body gets data-label, the
 //   text of its column's header (colspan counted), and app.css shows each row as a card
 //   with "label: value" lines. A table that must keep its grid: class "keep-table" (then
@@ -39,48 +38,6 @@ document.addEventListener("change", (event) => {
   if (!select) return;
   const target = document.getElementById(select.dataset.shows);
   if (target) target.hidden = !select.dataset.showsFor.split(" ").includes(select.value);
-});
-
-// -- the menu on a phone -----------------------------------------------------------------
-
-const phone = window.matchMedia("(max-width: 1023.98px)");  // as in app.css
-
-function setMenu(button, open) {
-  const menu = document.getElementById(button.getAttribute("aria-controls"));
-  if (!menu) return;
-  button.setAttribute("aria-expanded", open ? "true" : "false");
-  menu.classList.toggle("open", open);
-  // On a phone the groups (Platform…) are shown unfolded in the open menu.
-  if (open && phone.matches) menu.querySelectorAll("details.dropdown").forEach((d) => { d.open = true; });
-}
-
-document.addEventListener("click", (event) => {
-  const button = event.target.closest("button.menu-toggle");
-  if (button) {
-    setMenu(button, button.getAttribute("aria-expanded") !== "true");
-    return;
-  }
-  // On a desktop, a menu group closes when one clicks elsewhere.
-  if (!phone.matches) {
-    document.querySelectorAll(".site-header details.dropdown[open]").forEach((d) => {
-      if (!d.contains(event.target)) d.open = false;
-    });
-  }
-});
-
-document.addEventListener("keydown", (event) => {
-  if (event.key !== "Escape") return;
-  const group = event.target.closest && event.target.closest(".site-header details.dropdown[open]");
-  if (group && !phone.matches) {
-    group.open = false;
-    group.querySelector("summary").focus();
-    return;
-  }
-  const button = document.querySelector("button.menu-toggle[aria-expanded='true']");
-  if (button && phone.matches && event.target.closest && event.target.closest(".site-header")) {
-    setMenu(button, false);
-    button.focus();
-  }
 });
 
 // -- tables as cards on a phone --------------------------------------------------------

@@ -122,7 +122,7 @@ def new_context(browser: Browser, live_server: str) -> Iterator[Callable[..., Br
 
 @pytest.fixture
 def sign_in(live_server: str) -> Callable[..., None]:
-    """Sign ``page`` in through the login form and wait for the dashboard."""
+    """Sign ``page`` in through the login form and wait for the dashboard to have loaded."""
 
     def run(page: Page, email: str, password: str = PASSWORD) -> None:
         page.goto("/login")
@@ -131,6 +131,9 @@ def sign_in(live_server: str) -> Callable[..., None]:
         form.locator("input[name=password]").fill(password)
         form.locator("button[type=submit]").click()
         expect(page).to_have_url(re.compile(re.escape(live_server) + r"/(\?.*)?$"))
+        # The URL changes when the dashboard's response arrives, before its deferred scripts
+        # have run: wait for them, so that a test's first click has its handlers.
+        page.wait_for_load_state("load")
 
     return run
 

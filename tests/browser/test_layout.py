@@ -4,7 +4,7 @@ error summary after a failed post, and the confirmation asked by ``data-confirm`
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Route, expect
 
 from surplus.extensions import db
 from surplus.services import claims
@@ -70,6 +70,32 @@ def test_phone_menu_tables_and_threshold_confirmation(seed, new_context, sign_in
     )
     page.locator("form.languages button[lang=fr]").click()  # under the threshold: no question
     expect(page.locator("html")).to_have_attribute("lang", "fr")
+
+
+def test_the_phone_menu_opens_before_the_deferred_script_has_run(seed, new_context, sign_in):
+    # A tap on "Menu" while app.js is still on its way (a slow phone connection) must not be
+    # lost: the menu's listeners are in early.js. Here app.js never arrives at all.
+    email = seed(_donor_with_a_claimed_lot)
+    page = new_context(**PHONE).new_page()
+    blocked: list[str] = []
+
+    def block(route: Route) -> None:
+        blocked.append(route.request.url)
+        route.abort()
+
+    page.route("**/static/app.js*", block)
+    sign_in(page, email)
+
+    toggle = page.locator("button.menu-toggle")
+    menu = page.locator("#site-menu")
+    expect(menu).to_be_hidden()
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(menu.get_by_role("link", name="Mes lots")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(toggle).to_have_attribute("aria-expanded", "false")
+    expect(menu).to_be_hidden()
+    assert blocked  # the page did ask for app.js, and got nothing
 
 
 def test_error_summary_after_a_failed_htmx_post_and_data_confirm(
