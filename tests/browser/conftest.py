@@ -167,7 +167,9 @@ def mark_document() -> Callable[[Page], None]:
     swaps, not a page load (see ``not_reloaded``)."""
 
     def mark(page: Page) -> None:
-        page.wait_for_function("typeof htmx === 'object'")
+        # The load event: htmx has processed the page (it does so at DOMContentLoaded; its
+        # global exists before) and app.js has run.
+        page.wait_for_load_state("load")
         page.evaluate("window.__noReload = true")
 
     return mark

@@ -127,7 +127,8 @@ def test_preview_adjust_confirm_skips_lot_claimed_meanwhile(
     assert rows.count() >= 2, rows.count()
     expect(coordinator.locator("#confirm-batch")).to_be_visible()
     expect(coordinator.locator("#batch-result")).to_have_count(0)
-    coordinator.wait_for_function("typeof htmx === 'object'")
+    # The proposal came from a redirect, not goto: wait until htmx has processed it.
+    coordinator.wait_for_load_state("load")
 
     # Which row is about which lot and beneficiary: the batch's lines, as stored.
     lines = _lines(live_app, batch_id)

@@ -221,6 +221,7 @@ def _sign_in(page: Page, base: str, email: str) -> None:
     form.locator("input[name=password]").fill(DEMO_PASSWORD)
     form.locator("button[type=submit]").click()
     expect(page).to_have_url(re.compile(re.escape(base) + r"/(\?.*)?$"))
+    page.wait_for_load_state("load")
 
 
 def _links(page: Page, base: str) -> list[str]:
@@ -304,6 +305,7 @@ def send_empty(page: Page, path: str, audit: Audit, axe: Axe) -> None:
         return
     # A page load or an htmx swap: either way the fields' messages appear.
     page.wait_for_function(INVALID_JS)
+    page.wait_for_load_state("load")  # after a page load, app.js has run before the audit
     audit.visited[label] = label
     _check(page, audit, label, axe)
 

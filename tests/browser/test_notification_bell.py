@@ -12,7 +12,9 @@ from tests import factories
 pytestmark = pytest.mark.browser
 
 
-def test_bell_counts_and_marking_read_updates_it(seed, new_context, sign_in):
+def test_bell_counts_and_marking_read_updates_it(
+    seed, new_context, sign_in, mark_document, not_reloaded
+):
     def build() -> str:
         w = factories.world()
         for title in ("Carottes", "Poireaux"):
@@ -28,9 +30,11 @@ def test_bell_counts_and_marking_read_updates_it(seed, new_context, sign_in):
     page.locator("a.bell").click()
     items = page.locator("ul.notifications li.unread")
     expect(items).to_have_count(2)
+    mark_document(page)  # the list came by a link: this waits until htmx has processed it
     items.first.locator("button").click()
     expect(items).to_have_count(1)
     expect(badge).to_have_text("1")  # refreshed at once by the HX-Trigger, not the poll
     page.get_by_role("button", name="Tout marquer comme lu").click()
     expect(items).to_have_count(0)
     expect(badge).to_have_count(0)
+    assert not_reloaded(page)  # both were htmx swaps, not the forms' fallback
