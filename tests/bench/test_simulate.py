@@ -359,7 +359,9 @@ def test_a_beneficiary_fetches_a_lot_within_its_radius_and_its_km_are_counted_ap
         assert done.after["km"] == pytest.approx(2 * fetch, abs=0.01)
         km += done.after["km"]
     assert figures["delivered_kg"] == figures["self_collected_kg"] == sum(c.kg for c in made)
-    assert figures["self_collect_km"] == pytest.approx(km)
+    # The figure is the fetches' km summed and rounded to 0.1 km; which organisations fetch,
+    # and so the km, depend on the week the test runs in.
+    assert figures["self_collect_km"] == pytest.approx(km, abs=0.05 + 1e-9)
     assert figures["added_km"] == 0 and figures["km_per_kg"] == 0
     assert figures["all_km_per_kg"] == pytest.approx(km / figures["delivered_kg"])
     assert figures["conservation_error_kg"] == 0
