@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expec
 from werkzeug.serving import make_server
 
 from surplus.extensions import db
+from tests import browser_signin
 from tests.factories import PASSWORD
 
 CHROMIUM = "/usr/bin/chromium"
@@ -125,15 +126,7 @@ def sign_in(live_server: str) -> Callable[..., None]:
     """Sign ``page`` in through the login form and wait for the dashboard to have loaded."""
 
     def run(page: Page, email: str, password: str = PASSWORD) -> None:
-        page.goto("/login")
-        form = page.locator("main form:has(input[name=password])")
-        form.locator("input[name=email]").fill(email)
-        form.locator("input[name=password]").fill(password)
-        form.locator("button[type=submit]").click()
-        expect(page).to_have_url(re.compile(re.escape(live_server) + r"/(\?.*)?$"))
-        # The URL changes when the dashboard's response arrives, before its deferred scripts
-        # have run: wait for them, so that a test's first click has its handlers.
-        page.wait_for_load_state("load")
+        browser_signin.sign_in(page, live_server, email, password)
 
     return run
 

@@ -31,7 +31,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from flask import Flask
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
@@ -41,6 +41,7 @@ from surplus.extensions import db
 from surplus.models import Claim, Lot, NotificationKind, Role, User
 from surplus.services import accounts, allocation, recalls
 from surplus.services.notifications.prefs import unsubscribe_token
+from tests import browser_signin
 
 # A role crawls up to MAX_PAGES pages, each audited twice: more than the default bound.
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -214,16 +215,6 @@ def axe() -> Axe:
 # -- the crawl -----------------------------------------------------------------------
 
 
-def _sign_in(page: Page, base: str, email: str) -> None:
-    page.goto("/login")
-    form = page.locator("main form:has(input[name=password])")
-    form.locator("input[name=email]").fill(email)
-    form.locator("input[name=password]").fill(DEMO_PASSWORD)
-    form.locator("button[type=submit]").click()
-    expect(page).to_have_url(re.compile(re.escape(base) + r"/(\?.*)?$"))
-    page.wait_for_load_state("load")
-
-
 def _links(page: Page, base: str) -> list[str]:
     origin = urlsplit(base).netloc
     paths = []
@@ -336,7 +327,7 @@ def test_every_page_fits_a_phone_and_passes_axe(role, browser: Browser, demo_sit
             lambda e: audit.fail(here(), "-", "javascript-error", "serious", html=str(e)[:160]),
         )
         if email:
-            _sign_in(page, demo_site.url, email)
+            browser_signin.sign_in(page, demo_site.url, email, DEMO_PASSWORD)
         crawl(page, demo_site.url, starts, audit, axe)
         for path in SENT_EMPTY.get(role, ()):
             send_empty(page, path, audit, axe)
