@@ -97,6 +97,7 @@ CLAIM_STATUS = {
     ClaimStatus.CANCELLED: _l("Cancelled"),
     ClaimStatus.WITHDRAWN: _l("Withdrawn by the donor"),
     ClaimStatus.REFUSED: _l("Refused at a hand-over"),
+    ClaimStatus.RETURNED: _l("Not delivered: nobody there"),
 }
 PRODUCT_KINDS = {
     ProductKind.FRESH_MEAT: _l("Fresh meat"),
@@ -110,6 +111,7 @@ STOP_STATUS = {
     StopStatus.PLANNED: _l("To do"),
     StopStatus.DONE: _l("Done"),
     StopStatus.REJECTED: _l("Refused"),
+    StopStatus.MISSED: _l("Nobody there"),
 }
 CONVENTION_STATUS = {
     ConventionStatus.REQUESTED: _l("Requested"),

@@ -22,7 +22,12 @@ from ..schemas.answers import (
     ThrottledSchema,
 )
 from ..schemas.collection import CollectionInSchema
-from ..schemas.run import BookingInSchema, RunDriverInSchema, StopConfirmInSchema
+from ..schemas.run import (
+    BookingInSchema,
+    RunDriverInSchema,
+    StopConfirmInSchema,
+    StopMissedInSchema,
+)
 from ..services import booking, collection
 from ..services import runs as run_service
 from ..services import stops as stop_service
@@ -190,6 +195,29 @@ def stop_confirm(values: dict, stop_id: int):
     db.session.commit()
     if not outcome.ok:  # recorded as refused (committed above), and reported
         raise _refused(outcome, "temperature")
+    return stop
+
+
+@blp.post("/stops/<int:stop_id>/nobody-there")
+@blp.arguments(StopMissedInSchema, required=False)
+@blp.response(200, StopSchema)
+@blp.alt_response(400, schema=ErrorSchema)
+@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(403, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema)
+@blp.alt_response(409, schema=ErrorSchema)
+@token_required
+def stop_nobody_there(values: dict, stop_id: int):
+    """Nobody was there to receive the food at this drop-off, with an optional ``note``.
+    The stop ends ``missed`` and its claim ``returned``: the food goes back with the van
+    to the run's platform, which receives it at one of its depots (``POST
+    /depots/{id}/receipts`` with the ``claim_id``) and may offer it again. The
+    beneficiary and the coordinators concerned are told. Only the run's platform (403;
+    a stop it cannot see is a 404); a stop already confirmed, a pickup, a drop at a hub
+    or a depot, or a drop-off whose pickup is not confirmed is a 409."""
+    stop = access.get_for(g.api_user, Stop, stop_id, access.CONFIRM)
+    stop_service.nobody_there(db.session, g.api_user, stop, **(values or {}))
+    db.session.commit()
     return stop
 
 

@@ -129,6 +129,9 @@ class ClaimStatus(enum.StrEnum):
     CANCELLED = "cancelled"
     WITHDRAWN = "withdrawn"  # the donor withdrew the lot
     REFUSED = "refused"  # a hand-over was refused (too warm, past its use-by): unfit
+    # Nobody was there to receive it: the food went back with the van to its platform,
+    # which receives it at a depot (services/stops.nobody_there, depots/receipts.py).
+    RETURNED = "returned"
 
 
 class RecallAction(enum.StrEnum):
@@ -184,6 +187,7 @@ class StopStatus(enum.StrEnum):
     PLANNED = "planned"
     DONE = "done"
     REJECTED = "rejected"
+    MISSED = "missed"  # a drop-off where nobody was there to receive the food
 
 
 class BatchStatus(enum.StrEnum):
@@ -245,6 +249,7 @@ class NotificationKind(enum.StrEnum):
     RECEIPT_REFUSED = "receipt_refused"
     CLAIM_ALLOCATED = "claim_allocated"
     LOT_CHANGED = "lot_changed"
+    DELIVERY_MISSED = "delivery_missed"
 
 
 class SecurityEventKind(enum.StrEnum):

@@ -84,7 +84,8 @@ class StockReceipt(_Product, db.Model):
     source: Mapped[ReceiptSource] = mapped_column(enum_column(ReceiptSource, "receipt_source"))
     # claim: the platform's claim delivered to its depot; door: a donor's drop-off;
     # outside: from outside Maillon (supplier named), e.g. an FSE+ delivery.
-    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), index=True)
+    # At most one receipt per claim: a claim's food arrives once.
+    claim_id: Mapped[int | None] = mapped_column(ForeignKey("claim.id"), index=True, unique=True)
     donor_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
     supplier: Mapped[str] = mapped_column(String(200), default="")
     grams: Mapped[int]

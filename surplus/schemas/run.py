@@ -45,6 +45,13 @@ class StopConfirmInSchema(InputSchema):
     note = Text(1000, load_default="")
 
 
+class StopMissedInSchema(InputSchema):
+    """Nobody was there at the drop-off: what the driver adds (a closed door, who was
+    called), optional."""
+
+    note = Text(1000, load_default="")
+
+
 class RunDriverInSchema(InputSchema):
     """Who drives the run: an active account of the run's platform, or nobody (``null``;
     an empty choice in the form). The service checks the account."""

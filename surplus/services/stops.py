@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from .. import access
 from ..errors import Conflict, Invalid
-from ..models import Claim, ClaimStatus, Stop, StopKind, StopStatus, User, utcnow
+from ..models import Claim, ClaimStatus, Run, Stop, StopKind, StopStatus, User, utcnow
 from . import events, food_safety, notifications
 from .booking import unbook
 from .food_safety import Verdict
@@ -243,6 +243,96 @@ def record_refusal(
         after=details,
         reason=verdict.message,
         organisation_id=lot.donor_id,
+    )
+
+
+def nobody_there(session: Session, actor: User, stop: Stop, note: str = "") -> None:
+    """Nobody was at the drop-off to receive the food. The stop ends missed and the
+    claim returned: the food goes back with the van to the run's platform, which
+    receives it at one of its depots (``depots.receipts.receive_claim``) and may offer
+    it again from there. Its kilograms are not delivered, so the beneficiary's need is
+    unchanged; they do not go back to the lot either (the food is no longer at the
+    donor's). The beneficiary and the coordinators of the claim's platform and of the
+    run's are told what, how much, when and where the food is now. Only a planned
+    drop-off at a beneficiary, after its pickup, can be missed (409 otherwise)."""
+    if not access.can(actor, access.CONFIRM, stop):
+        access.deny(str(_l("Only the platform running this van confirms its stops.")))
+    if stop.status != StopStatus.PLANNED:
+        raise Conflict(str(_l("This stop is already confirmed.")))
+    claim = stop.claim
+    if (
+        claim is None
+        or stop.kind != StopKind.DROPOFF
+        or stop.leg == 1
+        or claim.depot_id is not None
+    ):
+        raise Conflict(str(_l("Only a delivery to an organisation can be recorded as missed.")))
+    if claim.status == ClaimStatus.REFUSED:
+        raise Conflict(str(_l("This claim was refused at an earlier hand-over.")))
+    if claim.status != ClaimStatus.COLLECTED:
+        raise Conflict(str(_l("Confirm the pickup of this lot first.")))
+    lot = claim.lot
+    before = {"status": stop.status.value}
+    stop.status = StopStatus.MISSED
+    stop.note = note
+    stop.confirmed_at = utcnow()
+    stop.confirmed_by_id = actor.id
+    claim_before = events.snapshot(claim, "status", "grams")
+    claim.status = ClaimStatus.RETURNED
+    claim.status_reason = str(_l("Nobody was there to receive it."))  # the note stays on the stop
+    session.flush()
+    run = stop.run
+    details = {
+        "stop_id": stop.id,
+        "claim_id": claim.id,
+        "kg": claim.kg,
+        "beneficiary_id": claim.beneficiary_id,
+        "run_id": run.id,
+        "platform_id": run.platform_id,
+    }
+    events.record(
+        session,
+        actor,
+        stop,
+        "missed",
+        before=before,
+        after={"status": "missed", "lot_id": lot.id, **details},
+        reason=note,
+        organisation_id=run.platform_id,
+    )
+    events.record(
+        session,
+        actor,
+        claim,
+        "returned",
+        before=claim_before,
+        after={
+            **events.snapshot(claim, "status", "grams"),
+            "run_id": run.id,
+            "platform_id": run.platform_id,
+        },  # fmt: skip
+        reason=note,
+        organisation_id=claim.beneficiary_id,
+    )
+    events.record(
+        session, actor, lot, "delivery_missed", after=details, reason=note,
+        organisation_id=lot.donor_id,
+    )  # fmt: skip
+    unbook(session, actor, claim)  # a stop of it still planned elsewhere leaves its run
+    notifications.delivery_missed(session, claim, stop)
+
+
+def returned_to(session: Session, claim: Claim) -> int | None:
+    """The platform a returned claim's food went back to: the one whose van found
+    nobody at the drop-off (None for a claim that was not returned)."""
+    if claim.status != ClaimStatus.RETURNED:
+        return None
+    return session.scalar(
+        select(Run.platform_id)
+        .join(Stop, Stop.run_id == Run.id)
+        .where(Stop.claim_id == claim.id, Stop.status == StopStatus.MISSED)
+        .order_by(Stop.confirmed_at.desc(), Stop.id.desc())
+        .limit(1)
     )
 
 

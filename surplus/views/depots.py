@@ -165,7 +165,7 @@ def _to_receive(depot: Depot) -> list[Claim]:
             )
             .order_by(Claim.created_at, Claim.id)
         )
-    )
+    ) + receipts.returned_here(db.session, depot)
 
 
 def _receive_page(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -27,7 +28,7 @@ from ..errors import Conflict, DomainError, Invalid
 from ..extensions import db, htmx
 from ..models import Depot, Run, RunTemplate, Stop, Vehicle
 from ..schemas.base import form_values, load
-from ..schemas.run import RunDriverInSchema, RunInSchema, StopConfirmInSchema
+from ..schemas.run import RunDriverInSchema, RunInSchema, StopConfirmInSchema, StopMissedInSchema
 from ..services import booking
 from ..services import runs as service
 from ..services import stops as stop_service
@@ -218,21 +219,57 @@ def stop_confirm(stop_id: int):
         db.session.commit()  # a refusal is recorded too
         if not outcome.ok:
             error, status = outcome.message, 422
+    return _stop_answer(
+        stop,
+        status,
+        error,
+        errors,
+        errors=errors,
+        values=request.form if errors else {},
+        gone=[i for i in siblings if db.session.get(Stop, i) is None],
+    )
+
+
+def _stop_answer(stop: Stop, status: int, error: str | None, fields: dict, **card: Any):
+    """After a driver's action on a stop: its card again (htmx; ``card`` adds to the
+    template's context), or the sheet with the error flashed."""
     if htmx:
         table = service.timetable(stop.run)
         row = next(r for r in table.rows if r[0].id == stop.id)
         return render_template(
-            "runs/_stop_card.html",
-            run=stop.run,
-            row=row,
-            error=error,
-            errors=errors,
-            values=request.form if errors else {},
-            gone=[i for i in siblings if db.session.get(Stop, i) is None],
+            "runs/_stop_card.html", run=stop.run, row=row, error=error, **card
         ), status
     if error:
-        flash(" ".join([error, *(str(m) for m in errors.values())]), "error")
+        flash(" ".join([error, *(str(m) for m in fields.values())]), "error")
     return redirect(url_for("runs.run_sheet", run_id=stop.run_id))
+
+
+@bp.post("/stops/<int:stop_id>/nobody-there")
+@login_required
+def stop_nobody_there(stop_id: int):
+    """Nobody was there to receive the food at a drop-off: the stop ends missed, the
+    claim returned to the platform (services.stops.nobody_there). The card comes back
+    (htmx) or the sheet (422 with the reason when it cannot be recorded)."""
+    stop = access.get_for(current_user, Stop, stop_id, access.CONFIRM)
+    error, errors, status = None, {}, 200
+    schema = StopMissedInSchema()
+    try:
+        stop_service.nobody_there(
+            db.session, current_user, stop, **load(schema, form_values(schema, request.form))
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        error, errors, status = exc.message, exc.fields, 422
+    else:
+        db.session.commit()
+    return _stop_answer(
+        stop,
+        status,
+        error,
+        errors,
+        missed_errors=errors,
+        missed_values=request.form if error else {},
+    )
 
 
 @bp.post("/stops/<int:stop_id>/remove")

@@ -54,6 +54,7 @@ EMITTED |= {
         "expired",
         "received_at_depot",
         "handover_refused",
+        "delivery_missed",
         "recalled",
         "claimed",
         "claim_cancelled",
@@ -77,6 +78,7 @@ EMITTED |= {
         "expired",
         "received_at_depot",
         "refused",
+        "returned",
         "cancelled",
         "booked",
         "self_collect",
@@ -99,6 +101,7 @@ EMITTED |= {
         "taken_from_hub",
         "done",
         "rejected",
+        "missed",
     )
 }
 EMITTED |= {("convention", a) for a in ("requested", "figures_updated", *conventions.TARGET)}

@@ -434,6 +434,14 @@ FORMS = {
             htmx=True,
             keep=("temperature", "receiver"),
         ),
+        Form(
+            "stop_missed",
+            "coordinator",
+            "/runs/stops/{stop}/nobody-there",
+            lambda f: {"note": "Porte fermée"},
+            htmx=True,
+            keep=("note",),
+        ),
         # -- API --
         Form(
             "api_token",
@@ -509,6 +517,13 @@ FORMS = {
             "coordinator",
             "/api/v1/stops/{stop}/confirm",
             lambda f: {"temperature": 4.0, "receiver": "Marie Dupont", "note": "RAS"},
+            api=True,
+        ),
+        Form(
+            "api_stop_missed",
+            "coordinator",
+            "/api/v1/stops/{stop}/nobody-there",
+            lambda f: {"note": "Porte fermée"},
             api=True,
         ),
     ]
@@ -825,6 +840,7 @@ CASES: list[Case] = [
     *texts("template_stop", "opens", "closes"),
     *texts("one_off_run", "name"),
     *texts("stop_confirm", "receiver"),
+    *texts("stop_missed", "note"),
     # -- pages: numbers --
     *numbers("lot_new", "weight_kg", "units", "min_part_kg"),
     *numbers("lot_claim", "kg"),
@@ -875,6 +891,7 @@ CASES: list[Case] = [
     *path_ids("coordinator", "GET", "/platform/allocation/{id}"),
     *path_ids("coordinator", "GET", "/runs/{id}"),
     *path_ids("coordinator", "POST", "/runs/stops/{id}/confirm", "stop_confirm"),
+    *path_ids("coordinator", "POST", "/runs/stops/{id}/nobody-there", "stop_missed"),
     *path_ids("coordinator", "POST", "/runs/fleet/templates/{id}/stops", "template_stop"),
     *path_ids("coordinator", "GET", "/organisations/{id}"),
     *path_ids("cpas", "POST", "/notifications/{id}/read"),
@@ -923,6 +940,8 @@ CASES: list[Case] = [
     *numbers("api_stop", "temperature", skip=SIGNED),
     *texts("api_stop", "receiver", "note"),
     *whole_bodies("api_stop"),
+    *texts("api_stop_missed", "note"),
+    *whole_bodies("api_stop_missed"),
     # -- API: queries --
     *queries("cpas", "/api/v1/lots", "q", TEXTS),
     *queries("cpas", "/api/v1/lots", "page", {"abc": "abc", "2**63": str(2**63)}),
@@ -952,6 +971,7 @@ CASES: list[Case] = [
     *path_ids("coordinator", "GET", "/api/v1/runs/{id}"),
     *path_ids("coordinator", "POST", "/api/v1/claims/{id}/booking", "api_booking"),
     *path_ids("coordinator", "POST", "/api/v1/stops/{id}/confirm", "api_stop"),
+    *path_ids("coordinator", "POST", "/api/v1/stops/{id}/nobody-there", "api_stop_missed"),
     # -- bodies over the limit --
     *too_large(),
 ]

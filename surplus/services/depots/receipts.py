@@ -17,6 +17,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ... import access
@@ -177,19 +178,29 @@ def _settle(
 def receive_claim(
     session: Session, actor: User, depot: Depot, claim_id: int, values: Mapping[str, Any]
 ) -> Received:
-    """The platform's claim arrives at its depot: the hand-over check, then the food is
-    stock in a zone of its storage, or the claim ends refused (the donor is told)."""
+    """The platform's claim arrives at its depot, or a claim its van brought back
+    because nobody was there to receive it (:func:`stops.nobody_there`), at any depot of
+    that platform: the hand-over check, then the food is stock in a zone of its storage,
+    or the claim ends refused (the donor is told). A returned claim stays returned once
+    in stock (its receipt says where the food went); it is received once."""
+    from ..stops import returned_to  # stops imports the services this one does
+
     access.require(actor, access.HANDLE, depot, str(_l("Only the depot's team receives food.")))
     claim = session.get(Claim, claim_id)
-    if claim is None or claim.depot_id is None or not access.can(actor, access.VIEW, claim):
+    returned = claim is not None and returned_to(session, claim) == depot.platform_id
+    if claim is None or not (
+        returned or (claim.depot_id is not None and access.can(actor, access.VIEW, claim))
+    ):
         raise NotFound(
             str(_l("Not found.")), {"claim_id": str(_l("No claim of yours has this number."))}
         )
-    if claim.depot_id != depot.id:
+    if not returned and claim.depot_id != depot.id:
         raise Conflict(
             str(_l("This claim goes to another depot.")), {"claim_id": str(_l("Another depot."))}
         )
-    if claim.status not in (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED):
+    if returned and _received(session, claim.id):
+        raise Conflict(str(_l("This claim was already received, refused or cancelled.")))
+    if not returned and claim.status not in (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED):
         raise Conflict(str(_l("This claim was already received, refused or cancelled.")))
     lot: Lot = claim.lot
     now = utcnow()
@@ -216,14 +227,19 @@ def receive_claim(
         checked_at=now,
         **{name: getattr(lot, name) for name in PRODUCT_FIELDS},
     )
-    session.add(receipt)
-    session.flush()
+    try:
+        with session.begin_nested():  # one receipt per claim (a unique index)
+            session.add(receipt)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(str(_l("This claim was already received, refused or cancelled."))) from None
     from ..booking import unbook  # booking imports the services this one does
 
     before = events.snapshot(claim, "status", "grams")
-    claim.status = ClaimStatus.DELIVERED if refusal is None else ClaimStatus.REFUSED
-    if refusal:
-        claim.status_reason = refusal
+    if refusal is not None:
+        claim.status, claim.status_reason = ClaimStatus.REFUSED, refusal
+    elif not returned:
+        claim.status = ClaimStatus.DELIVERED
     unbook(session, actor, claim)  # stops still planned: the food is here (or gone back)
     details = {
         "receipt_id": receipt.id,
@@ -254,6 +270,38 @@ def receive_claim(
         organisation_id=lot.donor_id,
     )
     return _settle(session, actor, receipt, zone, verdict, refused, tell=True)
+
+
+def _received(session: Session, claim_id: int) -> bool:
+    """A receipt of the claim exists (accepted or refused)."""
+    return (
+        session.scalar(select(StockReceipt.id).where(StockReceipt.claim_id == claim_id).limit(1))
+        is not None
+    )
+
+
+def returned_here(session: Session, depot: Depot) -> list[Claim]:
+    """Claims the depot's platform brought back from a drop-off where nobody was there,
+    not yet received at any of its depots, oldest first."""
+    from ...models import Run, Stop, StopStatus
+
+    missed = (
+        select(Stop.claim_id)
+        .join(Run, Run.id == Stop.run_id)
+        .where(Stop.status == StopStatus.MISSED, Run.platform_id == depot.platform_id)
+    )
+    received = select(StockReceipt.claim_id).where(StockReceipt.claim_id.is_not(None))
+    return list(
+        session.scalars(
+            select(Claim)
+            .where(
+                Claim.status == ClaimStatus.RETURNED,
+                Claim.id.in_(missed),
+                Claim.id.not_in(received),
+            )
+            .order_by(Claim.id)
+        )
+    )
 
 
 def receive_goods(

@@ -46,6 +46,7 @@ __all__ = [
     "booked",
     "handover_refused",
     "collection_refused",
+    "delivery_missed",
     "stock_expiring",
     "convention_decided",
     "lot_withdrawn",
@@ -300,6 +301,36 @@ def collection_refused(
     params = _refusal_params(claim, at, "self_collection", temperature, verdict)
     users = _refusal_people(session, claim)
     return notify(session, users, NotificationKind.HANDOVER_REFUSED, claim, params)
+
+
+def delivery_missed(session: Session, claim: Claim, stop: Stop) -> list[Notification]:
+    """Tell the beneficiary and the coordinators of the claim's platform and of the
+    run's that nobody was there to receive the claim's food: what, how many kg, when,
+    on which run, and which platform took it back (the driver's note, if any)."""
+    lot, run = claim.lot, stop.run
+    params = {
+        **_lot_params(lot),
+        "kg": claim.kg,
+        "at": stop.confirmed_at,
+        "beneficiary": claim.beneficiary.name,
+        "run": run.name,
+        "platform": run.platform.name,
+        "note": stop.note,
+    }
+    users = _users_of(session, claim.beneficiary_id) + _users_of(
+        session, claim.platform_id, [Role.COORDINATOR]
+    )
+    rows = notify(session, users, NotificationKind.DELIVERY_MISSED, claim, params)
+    if run.platform_id not in (claim.platform_id, claim.beneficiary_id):
+        rows += notify_org(
+            session,
+            run.platform_id,
+            NotificationKind.DELIVERY_MISSED,
+            run,
+            params,
+            roles=[Role.COORDINATOR],
+        )
+    return rows
 
 
 def receipt_refused(session: Session, receipt: Any) -> list[Notification]:

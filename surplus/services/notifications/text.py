@@ -27,6 +27,7 @@ KIND_LABELS = {
     NotificationKind.EXPIRING_APPROVAL: _l("Conventions and FSE+ approvals about to expire"),
     NotificationKind.TRANSPORT_AGREEMENT: _l("Transport agreements between platforms"),
     NotificationKind.HANDOVER_REFUSED: _l("Hand-overs refused (too warm, past the use-by)"),
+    NotificationKind.DELIVERY_MISSED: _l("Deliveries where nobody was there"),
     NotificationKind.RECEIPT_REFUSED: _l("Food refused at a depot's door"),
     NotificationKind.STOCK_EXPIRING: _l("Depot stock near its date"),
 }
@@ -219,6 +220,19 @@ def _text(n: Notification) -> str:
         )
     if kind == NotificationKind.HANDOVER_REFUSED:
         return _refusal_text(p)
+    if kind == NotificationKind.DELIVERY_MISSED:
+        line = _(
+            "Nobody was there to receive %(title)s, %(kg)s for %(org)s, on %(when)s "
+            "(%(run)s). The food went back with the van to %(platform)s, which keeps "
+            "it at its depot and can offer it again.",
+            title=p["title"],
+            kg=kg(p["kg"]),
+            org=p["beneficiary"],
+            when=_moment(p["at"]),
+            run=p["run"],
+            platform=p["platform"],
+        )
+        return line + (" " + _("Driver's note: %(note)s", note=p["note"]) if p.get("note") else "")
     if kind == NotificationKind.RECEIPT_REFUSED:
         reading = (
             _(" (%(t)s °C measured)", t=number(p["temperature"]))
@@ -391,6 +405,8 @@ def _subject(n: Notification) -> str:
         return _("Hand-over refused: %(title)s", title=p["title"])
     if kind == NotificationKind.RECEIPT_REFUSED:
         return _("Refused at the depot: %(title)s", title=p["title"])
+    if kind == NotificationKind.DELIVERY_MISSED:
+        return _("Nobody there at the delivery: %(title)s", title=p["title"])
     if kind == NotificationKind.STOCK_EXPIRING:
         return _("Depot stock near its date: %(title)s", title=p["title"])
     return _("Transport agreement with %(platform)s", platform=p["platform"])
