@@ -41,7 +41,13 @@ Events:
 - ``run``: a run leaves its depot; its booked stops are then due at their planned
   times (``runs.timetable``), each a ``stop`` event: the driver confirms the pickup or
   the drop-off (``stops.confirm``, reading a temperature within the cold chain's limit),
-  or finds nobody there at the drop-off (``stops.refuse``: the claim ends refused).
+  or finds nobody there at the drop-off (``stops.nobody_there``: the stop ends missed,
+  the claim returned to the run's platform).
+- ``return``: 30 minutes after such a run's last stop, the van is back: the platform's
+  coordinator receives the food at the run's depot, or another of its depots keeping
+  that storage (``depots.receipts.receive_claim``, the check at the door), and offers
+  it again at once (``depots.stock.offer``: a lot picked up at the depot, through the
+  offer waves). Frozen food finds no freezer in the simulated depots: it is lost.
 - ``day``: local midnight; a snapshot of open and claimed kilograms, and the day's looks.
 """
 
@@ -64,6 +70,7 @@ from surplus.extensions import db
 from surplus.models import (
     Claim,
     ClaimStatus,
+    Depot,
     Lot,
     LotStatus,
     Notification,
@@ -77,8 +84,8 @@ from surplus.models import (
     User,
 )
 from surplus.services import booking, browse, carriage, claims, collection, lots, runs, stops
+from surplus.services.depots import receipts, stock
 from surplus.services.eligibility import LAST_WAVE
-from surplus.services.food_safety import Verdict
 from surplus.services.lot_dates import BRUSSELS
 from surplus.services.waves import Settings
 
@@ -88,7 +95,7 @@ from .policies import Policy
 EVERY_MIN = {"expire_lots": 10, "escalate_waves": 5, "place_lots": 15}
 DAILY_AT = {"materialise_runs": "02:15"}
 RUN_SCAN_AT = "02:30"  # after materialise_runs: the day's runs get their departures
-NOBODY_THERE = "nobody_there"
+BACK_AT_DEPOT = timedelta(minutes=30)  # from a run's last stop to its depot
 
 # Order of events at the same instant: jobs first (as the scheduler fires on the minute),
 # then drivers, coordinators, people.
@@ -97,6 +104,7 @@ PRIORITY = {
     "job": 1,
     "run": 2,
     "stop": 3,
+    "return": 3,
     "book": 4,
     "post": 5,
     "withdraw": 6,
@@ -589,17 +597,56 @@ class Simulation:
             and claim.status == ClaimStatus.COLLECTED
             and behaviour.misses(self.seed, ben, claim.lot_id)
         ):
-            stop.confirmed_at = at
-            stop.confirmed_by_id = driver.id
-            verdict = Verdict(False, None, NOBODY_THERE, "Nobody there to receive it.")
-            stops.refuse(session, driver, stop, claim, verdict, {"status": "planned"})
+            back = runs.timetable(stop.run).rows[-1][1] + BACK_AT_DEPOT
+            stops.nobody_there(session, driver, stop, note="Nobody there to receive it.")
             self.events["missed_windows"] += 1
+            self.push(max(back, at), "return", claim.id)
             return
         receiver = "Reception" if stop.kind == StopKind.DROPOFF else ""
         outcome = stops.confirm(
             session, driver, stop, temperature=behaviour.reading(claim.lot), receiver=receiver
         )
         self.events[f"{stop.kind.value}_{'ok' if outcome.ok else 'refused'}"] += 1
+
+    def on_return(self, session, at: datetime, claim_id: int) -> None:
+        """The van is back: the platform's coordinator receives what nobody took at a
+        drop-off at the run's depot (or another of its depots keeping that storage),
+        with the usual check at the door, and offers it again at once, as a lot picked
+        up at the depot (``stock.offer``: through the offer waves like any lot)."""
+        claim = session.get(Claim, claim_id)
+        platform_id = stops.returned_to(session, claim)
+        coordinator = session.get(User, self.platforms[platform_id].coordinator_id)
+        got = None
+        for depot in self._depots_for(session, platform_id, claim):
+            try:
+                with session.begin_nested():
+                    got = receipts.receive_claim(
+                        session, coordinator, depot, claim.id,
+                        {"temperature": behaviour.reading(claim.lot)},
+                    )  # fmt: skip
+                break
+            except DomainError as error:  # this depot keeps no such food: the next one
+                self.refusals[("return", _short(error))] += 1
+        if got is None or got.item is None:
+            self.events["returned_not_received"] += 1
+            return
+        self.events["returned_received"] += 1
+        stock.offer(session, coordinator, got.item, {})
+        self.events["returned_offered"] += 1
+        self._lots_changed(at)
+
+    def _depots_for(self, session, platform_id: int, claim: Claim) -> list[Depot]:
+        """The platform's depots, the run's own first (the van comes back to it)."""
+        run_depot = session.scalar(
+            select(Run.depot_id)
+            .join(Stop, Stop.run_id == Run.id)
+            .where(Stop.claim_id == claim.id, Stop.status == StopStatus.MISSED)
+            .limit(1)
+        )
+        depots = session.scalars(
+            select(Depot).where(Depot.platform_id == platform_id).order_by(Depot.id)
+        ).all()
+        return sorted(depots, key=lambda d: d.id != run_depot)
 
     # -- snapshots ------------------------------------------------------------------------
 

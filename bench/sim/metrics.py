@@ -9,8 +9,10 @@ Every kilogram posted ends in exactly one bucket (``accounting``):
 - ``expired`` and why: ``never claimed`` (what was left of a lot when it expired),
   ``claimed, never booked`` (a claim that reached the lot's date, or whose pickup
   window closed, without a run), ``booked, not delivered in time`` (booked once, the
-  date came first), ``delivery missed`` (nobody there at the drop-off), ``refused at a
-  hand-over`` (past its use-by or too warm by the time the van came);
+  date came first), ``delivery missed`` (nobody there at the drop-off, and no depot of
+  the run's platform took the food back, or it passed its date there; what a depot took
+  back and offered again counts through the lots offered, for the lot it came from),
+  ``refused at a hand-over`` (past its use-by or too warm by the time the van came);
 - ``withdrawn`` by the donor;
 - ``open`` (still on the list at the end) and ``in transit`` (claimed, date not
   reached yet).
@@ -50,6 +52,8 @@ from surplus.models import (
     Lot,
     LotStatus,
     Organisation,
+    StockItem,
+    StockReceipt,
     Stop,
     StopKind,
     StopStatus,
@@ -65,7 +69,6 @@ BOOKED_LATE = "booked, not delivered in time"
 MISSED = "delivery missed (nobody there)"
 REFUSED = "refused at a hand-over"
 EXPIRY_REASONS = (NEVER_CLAIMED, NOT_BOOKED, BOOKED_LATE, MISSED, REFUSED)
-NOBODY_THERE_MESSAGE = "Nobody there to receive it."
 SELF_COLLECTED = "self_collected"  # engine.SELF_COLLECTED: a beneficiary fetched a claim
 WINDOW_DAYS = 28
 
@@ -86,6 +89,32 @@ def _local_day(at: datetime) -> date:
 
 def compute(session: Session, world, start: date, days: int, end: datetime) -> dict[str, Any]:
     lots = {lot.id: lot for lot in session.scalars(select(Lot).where(Lot.stock_item_id.is_(None)))}
+    # Food nobody took at a drop-off, received back at a depot and offered again: each
+    # lot offered from such stock counts for the lot its food first came from.
+    came_from = dict(
+        session.execute(
+            select(StockItem.id, Claim.lot_id)
+            .join(StockReceipt, StockReceipt.id == StockItem.receipt_id)
+            .join(Claim, Claim.id == StockReceipt.claim_id)
+        ).all()
+    )
+    again = {
+        lot.id: lot
+        for lot in session.scalars(select(Lot).where(Lot.stock_item_id.is_not(None)))
+        if lot.stock_item_id in came_from
+    }
+    origin = {lot_id: lot_id for lot_id in lots}
+    for lot in sorted(again.values(), key=lambda lot: lot.id):  # missed again: follow back
+        origin[lot.id] = origin[came_from[lot.stock_item_id]]
+    # What the depot kept of each returned claim (not offered again): grams, its date.
+    kept = {
+        claim_id: (grams, expires)
+        for claim_id, grams, expires in session.execute(
+            select(StockReceipt.claim_id, StockItem.grams, StockItem.expires_at)
+            .join(StockItem, StockItem.receipt_id == StockReceipt.id)
+            .where(StockReceipt.accepted)
+        ).all()
+    }
     claims = list(session.scalars(select(Claim).order_by(Claim.id)))
     events = session.execute(
         select(
@@ -94,7 +123,15 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
         .where(
             Event.subject_type.in_(["lot", "claim"]),
             Event.action.in_(
-                ["booked", "self_collect", SELF_COLLECTED, "expired", "withdrawn", "refused"]
+                [
+                    "booked",
+                    "self_collect",
+                    SELF_COLLECTED,
+                    "expired",
+                    "withdrawn",
+                    "refused",
+                    "returned",
+                ]
             ),
         )
         .order_by(Event.id)
@@ -119,7 +156,7 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
             fetch_km[subject_id] = float((after or {}).get("km", 0.0))
         elif subject == "claim" and action == "expired":
             expired_claims.add(subject_id)
-        if action in ("expired", "withdrawn", "refused"):
+        if action in ("expired", "withdrawn", "refused", "returned"):
             loss_day.setdefault((subject, subject_id), _local_day(at))
         if subject == "lot" and action == "expired":
             lot_expired_g[subject_id] = int((before or {}).get("remaining_g", 0))
@@ -172,6 +209,7 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
 
     def put(lot_id: int, bucket: str, grams: int, day: date | None) -> None:
         nonlocal lost_beyond
+        lot_id = origin[lot_id]
         kg = grams / 1000
         buckets[bucket] += kg
         if bucket.startswith("expired:") and beyond[lot_id] and placeable[lot_id]:
@@ -182,8 +220,9 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
             column = "expired_kg" if bucket.startswith("expired:") else f"{bucket}_kg"
             daily[day][column] += kg
 
-    for lot in lots.values():
-        daily[_local_day(lot.created_at)]["posted_kg"] += lot.weight_kg
+    for lot in [*lots.values(), *again.values()]:
+        if lot.id in lots:
+            daily[_local_day(lot.created_at)]["posted_kg"] += lot.weight_kg
         if lot.status == LotStatus.OPEN:
             put(lot.id, "open", lot.remaining_g, None)
         elif lot.status == LotStatus.EXPIRED:
@@ -192,7 +231,7 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
             put(lot.id, "withdrawn", lot.remaining_g, loss_day.get(("lot", lot.id)))
     live = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED)
     for claim in claims:
-        lot = lots.get(claim.lot_id)
+        lot = lots.get(claim.lot_id) or again.get(claim.lot_id)
         if lot is None:
             continue
         if claim.status == ClaimStatus.DELIVERED:
@@ -201,9 +240,18 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
                 buckets["self-collected"] += claim.grams / 1000
         elif claim.status == ClaimStatus.WITHDRAWN:
             put(lot.id, "withdrawn", claim.grams, loss_day.get(("claim", claim.id)))
-        elif claim.status == ClaimStatus.REFUSED:
-            reason = MISSED if claim.status_reason == NOBODY_THERE_MESSAGE else REFUSED
-            put(lot.id, f"expired:{reason}", claim.grams, loss_day.get(("claim", claim.id)))
+        elif claim.status == ClaimStatus.RETURNED and claim.id in kept:
+            # Nobody there, back in a depot: what was offered again counts through the
+            # lots offered; what the depot still holds is in transit, or lost past its date.
+            grams, expires = kept[claim.id]
+            if grams > 0 and expires is not None and expires <= end:
+                put(lot.id, f"expired:{MISSED}", grams, _local_day(expires))
+            elif grams > 0:
+                put(lot.id, "in transit", grams, None)
+        elif claim.status == ClaimStatus.RETURNED:  # nobody there, and no depot took it
+            put(lot.id, f"expired:{MISSED}", claim.grams, loss_day.get(("claim", claim.id)))
+        elif claim.status == ClaimStatus.REFUSED:  # too warm or past its use-by
+            put(lot.id, f"expired:{REFUSED}", claim.grams, loss_day.get(("claim", claim.id)))
         elif claim.status == ClaimStatus.CANCELLED and claim.id in expired_claims:
             reason = BOOKED_LATE if claim.id in ever_booked else NOT_BOOKED
             put(lot.id, f"expired:{reason}", claim.grams, loss_day.get(("claim", claim.id)))
@@ -241,7 +289,12 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
 
     # A claim its beneficiary fetched itself was taken off the runs (its booking, if
     # any, undone): its km are the beneficiary's, counted apart.
-    driven = (ClaimStatus.DELIVERED, ClaimStatus.COLLECTED, ClaimStatus.REFUSED)
+    driven = (
+        ClaimStatus.DELIVERED,
+        ClaimStatus.COLLECTED,
+        ClaimStatus.REFUSED,
+        ClaimStatus.RETURNED,
+    )
     added_km = sum(
         last_added_km.get(c.id, 0.0) for c in claims if c.status in driven and not c.self_collect
     )
@@ -287,6 +340,7 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
         "added_km": round(added_km, 1),
         "km_per_kg": added_km / delivered if delivered > 0 else None,
         "self_collected_kg": round(buckets["self-collected"], 1),
+        "offered_again_kg": round(sum(lot.weight_kg for lot in again.values()), 1),
         "self_collect_km": round(own_km, 1),
         "all_km_per_kg": (added_km + own_km) / delivered if delivered > 0 else None,
         "claims": len(claims),

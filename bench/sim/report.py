@@ -65,6 +65,12 @@ ROWS: tuple[tuple[str, str, Callable[[dict], Any], str], ...] = (
     ("share of placeable kg placed (settled)", "*", lambda m: m["placed_share"], "pct"),
     ("kg delivered (all)", "", lambda m: m["delivered_kg"], "kg"),
     ("  of which fetched by the beneficiary", "", lambda m: m["self_collected_kg"], "kg"),
+    (
+        "kg back at a depot after a missed drop-off, offered again",
+        "",
+        lambda m: m.get("offered_again_kg"),
+        "kg",
+    ),
     *((f"kg expired: {reason}", "", _expired(reason), "kg") for reason in EXPIRY_REASONS),
     (
         "  placeable, expired, no round or fetcher near",

@@ -15,7 +15,18 @@ from bench.sim.policies import POLICIES
 from bench.sim.world import Beneficiary, Donor, Platform, Spec, World
 from surplus import clock
 from surplus.extensions import db
-from surplus.models import Category, Claim, ClaimStatus, DateKind, Event, Lot, Stop, StorageClass
+from surplus.models import (
+    Category,
+    Claim,
+    ClaimStatus,
+    DateKind,
+    Event,
+    Lot,
+    StockItem,
+    StockReceipt,
+    Stop,
+    StorageClass,
+)
 from surplus.services import booking, claims, lots, runs, stops
 from surplus.services.lot_dates import BRUSSELS, local_today
 from tests.factories import World as FactoryWorld
@@ -329,13 +340,7 @@ def test_a_beneficiary_fetches_a_lot_within_its_radius_and_its_km_are_counted_ap
         )
     ]
     db.session.commit()
-    app.config["PLACEMENT_ENABLED"] = False
-    try:
-        outcome = Simulation(app, world, postings, POLICIES["fcfs"], spec, seed=3).run()
-        end = local_midnight(monday + timedelta(days=3))
-        figures = metrics.compute(db.session, world, monday, 3, end)
-    finally:
-        clock.set_time(None)
+    outcome, figures = _three_days_first_come(app, world, postings, spec)
 
     made = db.session.scalars(select(Claim)).all()
     assert made and all(c.self_collect for c in made), str(sorted(outcome.events.items()))
@@ -367,3 +372,86 @@ def test_a_beneficiary_fetches_a_lot_within_its_radius_and_its_km_are_counted_ap
     assert figures["conservation_error_kg"] == 0
     assert figures["lots_booked"] == 1, "self-collection settles the lot's transport"
     assert "fetched by the beneficiary" in table({"fcfs": figures})
+
+
+def test_nobody_there_at_a_drop_off_the_food_goes_back_to_the_depot_and_is_offered_again(
+    app, daily_rounds
+):
+    """Nobody is ever there (``miss_rate`` 1): the driver records each drop-off through
+    ``stops.nobody_there`` (the stop ends missed, the claim returned to the run's
+    platform, never refused); when the van is back, the coordinator receives the food at
+    the depot and offers it again as a lot from stock. The figures count those lots for
+    the lot the food came from: nothing is posted twice, nothing is lost."""
+    from dataclasses import replace
+
+    from surplus.models import StopKind, StopStatus
+
+    w = daily_rounds
+    today = local_today()
+    monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+    spec = Spec("namur", 1, monday, 3)
+    world = sim_world(w, spec)
+    world = replace(
+        world,
+        beneficiaries=tuple(
+            replace(b, cancel_rate=0.0, miss_rate=1.0) for b in world.beneficiaries
+        ),
+    )
+    donor = world.donors[0]
+    wednesday = monday + timedelta(days=2)
+    postings = [
+        Posting(
+            local(monday, "08:00"),
+            donor,
+            draft(
+                14,
+                "fruit_veg",
+                "ambient",
+                "best_before",
+                monday + timedelta(days=5),
+                local(monday, "08:00"),
+                local(wednesday, "17:00"),
+            ),
+        )
+    ]
+    db.session.commit()
+    outcome, figures = _three_days_first_come(app, world, postings, spec)
+
+    made = db.session.scalars(select(Claim)).all()
+    returned = [c for c in made if c.status == ClaimStatus.RETURNED]
+    assert returned, str(sorted(outcome.events.items()))
+    assert not [c for c in made if c.status in (ClaimStatus.REFUSED, ClaimStatus.DELIVERED)]
+    assert outcome.events["missed_windows"] == len(returned)
+    for claim in returned:
+        [dropoff] = db.session.scalars(
+            select(Stop).where(Stop.claim_id == claim.id, Stop.kind == StopKind.DROPOFF)
+        ).all()
+        assert dropoff.status == StopStatus.MISSED
+        assert stops.returned_to(db.session, claim) == w.platform.id
+    receipts = {
+        r.claim_id: r for r in db.session.scalars(select(StockReceipt)) if r.claim_id is not None
+    }
+    offered = db.session.scalars(select(Lot).where(Lot.stock_item_id.is_not(None))).all()
+    assert offered and outcome.events["returned_offered"] == len(offered)
+    for lot in offered:  # each offered whole from the depot, at the depot
+        receipt = db.session.get(StockItem, lot.stock_item_id).receipt
+        assert receipt.accepted and receipts[receipt.claim_id] is receipt
+        assert lot.weight_g == receipt.grams and lot.donor_id == w.platform.id
+    assert figures["offered_again_kg"] == pytest.approx(sum(lot.weight_kg for lot in offered))
+    assert figures["posted_kg"] == pytest.approx(14)  # the donor's lot only
+    assert figures["expired_kg"][metrics.REFUSED] == 0
+    assert figures["delivered_kg"] == 0
+    assert figures["added_km"] > 0, "the van drove to the drop-off"
+    assert figures["conservation_error_kg"] == 0
+
+
+def _three_days_first_come(app, world, postings, spec):
+    """Three days of first come, first served (no placement) from ``spec``'s Monday:
+    the outcome and the figures."""
+    app.config["PLACEMENT_ENABLED"] = False
+    try:
+        outcome = Simulation(app, world, postings, POLICIES["fcfs"], spec, seed=3).run()
+        end = local_midnight(spec.start + timedelta(days=3))
+        return outcome, metrics.compute(db.session, world, spec.start, 3, end)
+    finally:
+        clock.set_time(None)
