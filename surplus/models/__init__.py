@@ -5,6 +5,8 @@ from .base import db, utcnow
 from .cache import CacheVersion
 from .convention import Convention
 from .enums import (
+    IN_TRANSIT_CLAIM_STATUSES,
+    LIVE_CLAIM_STATUSES,
     AdjustmentReason,
     AgreementStatus,
     Allergen,
@@ -68,6 +70,8 @@ __all__ = [
     "Category",
     "Claim",
     "ClaimStatus",
+    "LIVE_CLAIM_STATUSES",
+    "IN_TRANSIT_CLAIM_STATUSES",
     "Convention",
     "ConventionStatus",
     "DateKind",

@@ -134,6 +134,13 @@ class ClaimStatus(enum.StrEnum):
     RETURNED = "returned"
 
 
+# A live claim holds its kilograms for its beneficiary, on the way or received (one
+# definition: Claim.is_live, what an organisation received, the lot's claims).
+LIVE_CLAIM_STATUSES = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
+# Claimed and not yet at its destination: to be picked up, or on board.
+IN_TRANSIT_CLAIM_STATUSES = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED)
+
+
 class RecallAction(enum.StrEnum):
     """What a holder did with recalled food."""
 

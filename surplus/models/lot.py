@@ -10,7 +10,15 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .base import UTCDateTime, db, enum_column, utcnow
 from .convention import Convention
-from .enums import Category, ClaimStatus, DateKind, LotStatus, ProductKind, StorageClass
+from .enums import (
+    LIVE_CLAIM_STATUSES,
+    Category,
+    ClaimStatus,
+    DateKind,
+    LotStatus,
+    ProductKind,
+    StorageClass,
+)
 from .organisation import Organisation
 from .run import Depot
 
@@ -163,7 +171,7 @@ class Claim(db.Model):
 
     @property
     def is_live(self) -> bool:
-        return self.status in (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
+        return self.status in LIVE_CLAIM_STATUSES
 
 
 class LotPhoto(db.Model):

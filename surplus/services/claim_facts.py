@@ -11,18 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..models import (
+    LIVE_CLAIM_STATUSES,
     AllocationBatch,
     AllocationLine,
     Claim,
-    ClaimStatus,
     Organisation,
     Stop,
     StopKind,
 )
 from . import runs
-
-# Claims that still hold their kilograms (not cancelled, withdrawn or refused).
-LIVE = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
 
 
 def held_kg(session: Session, org_id: int, lot_ids: Iterable[int]) -> dict[int, float]:
@@ -33,7 +30,11 @@ def held_kg(session: Session, org_id: int, lot_ids: Iterable[int]) -> dict[int, 
         return {}
     rows = session.execute(
         select(Claim.lot_id, func.sum(Claim.grams))
-        .where(Claim.lot_id.in_(ids), Claim.beneficiary_id == org_id, Claim.status.in_(LIVE))
+        .where(
+            Claim.lot_id.in_(ids),
+            Claim.beneficiary_id == org_id,
+            Claim.status.in_(LIVE_CLAIM_STATUSES),
+        )
         .group_by(Claim.lot_id)
     ).all()
     return {lot_id: grams / 1000 for lot_id, grams in rows if grams}

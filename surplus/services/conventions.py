@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from .. import access
 from ..errors import Conflict, Invalid
 from ..models import (
+    IN_TRANSIT_CLAIM_STATUSES,
     Claim,
-    ClaimStatus,
     Convention,
     ConventionStatus,
     Depot,
@@ -345,7 +345,7 @@ def live_claims(session: Session, conv: Convention) -> list[Claim]:
             select(Claim)
             .where(
                 Claim.convention_id == conv.id,
-                Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED]),
+                Claim.status.in_(IN_TRANSIT_CLAIM_STATUSES),
             )
             .order_by(Claim.id)
         )

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import access
 from ..models import (
+    IN_TRANSIT_CLAIM_STATUSES,
     Claim,
     ClaimStatus,
     Convention,
@@ -64,7 +65,7 @@ def build(session: Session, user: User, today: date | None = None) -> Board:
                 .order_by(Convention.created_at.desc())
             )
         )
-        live = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED)
+        live = IN_TRANSIT_CLAIM_STATUSES
         row = session.execute(
             select(func.count(Claim.id), func.coalesce(func.sum(Claim.grams), 0)).where(
                 Claim.beneficiary_id == org.id, Claim.status.in_(live)

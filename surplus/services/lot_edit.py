@@ -21,14 +21,13 @@ from sqlalchemy.orm import Session
 
 from .. import access, clock
 from ..errors import Conflict, Invalid
-from ..models import Claim, ClaimStatus, Lot, LotStatus, User
+from ..models import LIVE_CLAIM_STATUSES, Claim, Lot, LotStatus, User
 from ..schemas.lot import window_order
 from ..templating import number
 from . import events, notifications
 from .lot_input import grams, window_errors
 
 EDITABLE_STATUSES = (LotStatus.OPEN, LotStatus.CLAIMED)
-LIVE_CLAIMS = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)  # Claim.is_live
 # The lot's columns an edit may change, in the event's before/after.
 FIELDS = ("description", "pickup_from", "pickup_until", "weight_g", "remaining_g", "units")
 
@@ -162,7 +161,7 @@ def _claimant_ids(session: Session, lot: Lot) -> list[int]:
     return list(
         session.scalars(
             select(Claim.beneficiary_id)
-            .where(Claim.lot_id == lot.id, Claim.status.in_(LIVE_CLAIMS))
+            .where(Claim.lot_id == lot.id, Claim.status.in_(LIVE_CLAIM_STATUSES))
             .distinct()
             .order_by(Claim.beneficiary_id)
         )

@@ -25,11 +25,15 @@ from sqlalchemy.orm import Session
 
 import matching
 
-from ..models import Claim, ClaimStatus, Lot, Organisation
+from ..models import (
+    IN_TRANSIT_CLAIM_STATUSES,
+    LIVE_CLAIM_STATUSES,
+    Claim,
+    Lot,
+    Organisation,
+)
 from .eligibility import Channel
 
-LIVE = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
-IN_TRANSIT = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED)
 _INSTANT = timedelta(microseconds=1)  # datetime's resolution
 
 
@@ -69,7 +73,11 @@ def received_kg(
         return {}
     rows = session.execute(
         select(Claim.beneficiary_id, func.sum(Claim.grams))
-        .where(Claim.beneficiary_id.in_(ids), Claim.status.in_(LIVE), Claim.created_at >= since)
+        .where(
+            Claim.beneficiary_id.in_(ids),
+            Claim.status.in_(LIVE_CLAIM_STATUSES),
+            Claim.created_at >= since,
+        )
         .group_by(Claim.beneficiary_id)
     ).all()
     return {org_id: grams / 1000 for org_id, grams in rows}
@@ -82,7 +90,7 @@ def in_transit_kg(session: Session, org_ids: Iterable[int]) -> dict[tuple[int, s
     rows = session.execute(
         select(Claim.beneficiary_id, Lot.storage, func.sum(Claim.grams))
         .join(Lot, Lot.id == Claim.lot_id)
-        .where(Claim.beneficiary_id.in_(ids), Claim.status.in_(IN_TRANSIT))
+        .where(Claim.beneficiary_id.in_(ids), Claim.status.in_(IN_TRANSIT_CLAIM_STATUSES))
         .group_by(Claim.beneficiary_id, Lot.storage)
     ).all()
     return {(org_id, storage.value): grams / 1000 for org_id, storage, grams in rows}

@@ -23,6 +23,7 @@ from sqlalchemy import Date, and_, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import (
+    IN_TRANSIT_CLAIM_STATUSES,
     AgreementStatus,
     AllocationBatch,
     Claim,
@@ -39,7 +40,6 @@ from ..models import (
 )
 from .eligibility import LAST_WAVE, offerable_clause
 from .lot_dates import local_today
-from .matching_adapter import IN_TRANSIT
 
 STATE = "placement"  # the key of the placement state in a batch's summary
 LATE_COMMIT = timedelta(minutes=1)  # see lot_news
@@ -154,7 +154,7 @@ def _queries() -> SimpleNamespace:
                 Convention.platform_id.in_(platforms),
             ),
         )
-        .where(Claim.status.in_(IN_TRANSIT))
+        .where(Claim.status.in_(IN_TRANSIT_CLAIM_STATUSES))
         .order_by(Claim.id),
         states=select(AllocationBatch.platform_id, AllocationBatch.summary).where(
             AllocationBatch.id.in_(newest)

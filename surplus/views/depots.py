@@ -32,8 +32,6 @@ from ..forms_depot import (
     reason_text,
 )
 from ..models import (
-    Claim,
-    ClaimStatus,
     Depot,
     DepotZone,
     MovementKind,
@@ -154,20 +152,6 @@ def _donors() -> list[Organisation]:
     )
 
 
-def _to_receive(depot: Depot) -> list[Claim]:
-    return list(
-        db.session.scalars(
-            select(Claim)
-            .where(
-                Claim.depot_id == depot.id,
-                Claim.platform_id == depot.platform_id,
-                Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED]),
-            )
-            .order_by(Claim.created_at, Claim.id)
-        )
-    ) + receipts.returned_here(db.session, depot)
-
-
 def _receive_page(
     depot: Depot,
     form: GoodsReceiptForm | None = None,
@@ -181,7 +165,7 @@ def _receive_page(
         status,
         depot=depot,
         form=form,
-        claims=_to_receive(depot),
+        claims=receipts.waiting(db.session, depot),
         claim_errors=context.pop("claim_errors", {}),
         format_decimal=format_decimal,
         **context,

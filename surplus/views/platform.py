@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload
 from .. import access, labels
 from ..extensions import db
 from ..forms import ConventionDecisionForm
-from ..models import Claim, ClaimStatus, Lot, Stop
+from ..models import IN_TRANSIT_CLAIM_STATUSES, Claim, Lot, Stop
 from ..services import claim_facts, platform_board
 from ..services.exports import csv_response
 
@@ -72,7 +72,7 @@ def claim_list():
         .options(joinedload(Claim.lot).joinedload(Lot.donor), joinedload(Claim.beneficiary))
         .where(
             Claim.platform_id == platform.id,
-            Claim.status.in_([ClaimStatus.ACTIVE, ClaimStatus.COLLECTED]),
+            Claim.status.in_(IN_TRANSIT_CLAIM_STATUSES),
         )
         .order_by(Claim.id.desc())
         .limit(300)

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from ... import access
 from ...errors import Conflict, Invalid, NotFound
 from ...models import (
+    IN_TRANSIT_CLAIM_STATUSES,
     Claim,
     ClaimStatus,
     Depot,
@@ -200,7 +201,7 @@ def receive_claim(
         )
     if returned and _received(session, claim.id):
         raise Conflict(str(_l("This claim was already received, refused or cancelled.")))
-    if not returned and claim.status not in (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED):
+    if not returned and claim.status not in IN_TRANSIT_CLAIM_STATUSES:
         raise Conflict(str(_l("This claim was already received, refused or cancelled.")))
     lot: Lot = claim.lot
     now = utcnow()
@@ -278,6 +279,21 @@ def _received(session: Session, claim_id: int) -> bool:
         session.scalar(select(StockReceipt.id).where(StockReceipt.claim_id == claim_id).limit(1))
         is not None
     )
+
+
+def waiting(session: Session, depot: Depot) -> list[Claim]:
+    """What the depot's team may receive: the platform's claims for this depot still on
+    their way (oldest first), then the food its vans brought back (:func:`returned_here`)."""
+    own = session.scalars(
+        select(Claim)
+        .where(
+            Claim.depot_id == depot.id,
+            Claim.platform_id == depot.platform_id,
+            Claim.status.in_(IN_TRANSIT_CLAIM_STATUSES),
+        )
+        .order_by(Claim.created_at, Claim.id)
+    )
+    return [*own, *returned_here(session, depot)]
 
 
 def returned_here(session: Session, depot: Depot) -> list[Claim]:

@@ -46,6 +46,7 @@ from matching import jain_index
 
 from ...access import ReportScope
 from ...models import (
+    LIVE_CLAIM_STATUSES,
     Category,
     Claim,
     ClaimStatus,
@@ -60,7 +61,6 @@ from . import co2, ledger
 from .depot import DepotFigures, depot_figures
 from .period import Period, month_key
 
-LIVE = (ClaimStatus.ACTIVE, ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
 MOVED = (ClaimStatus.COLLECTED, ClaimStatus.DELIVERED)
 WINDOW_DAYS = 28
 
@@ -223,7 +223,7 @@ def summary(session: Session, scope: ReportScope, period: Period, kg_per_person:
                 continue
             m = moments[c.id]
             row = bens.setdefault(c.beneficiary_id, BeneficiaryRow(c.beneficiary_id))
-            if c.status in LIVE:
+            if c.status in LIVE_CLAIM_STATUSES:
                 claimed += c.grams
                 row.claimed_g += c.grams
             if c.status == ClaimStatus.DELIVERED:
