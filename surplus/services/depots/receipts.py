@@ -32,10 +32,13 @@ from ...models import (
     MovementKind,
     Organisation,
     ReceiptSource,
+    Run,
     StockItem,
     StockMovement,
     StockReceipt,
     StockSource,
+    Stop,
+    StopStatus,
     StorageClass,
     User,
     utcnow,
@@ -299,8 +302,6 @@ def waiting(session: Session, depot: Depot) -> list[Claim]:
 def returned_here(session: Session, depot: Depot) -> list[Claim]:
     """Claims the depot's platform brought back from a drop-off where nobody was there,
     not yet received at any of its depots, oldest first."""
-    from ...models import Run, Stop, StopStatus
-
     missed = (
         select(Stop.claim_id)
         .join(Run, Run.id == Stop.run_id)
