@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from .. import access
@@ -273,14 +273,31 @@ def nobody_there(session: Session, actor: User, stop: Stop, note: str = "") -> N
         raise Conflict(str(_l("Confirm the pickup of this lot first.")))
     lot = claim.lot
     before = {"status": stop.status.value}
-    stop.status = StopStatus.MISSED
-    stop.note = note
-    stop.confirmed_at = utcnow()
-    stop.confirmed_by_id = actor.id
     claim_before = events.snapshot(claim, "status", "grams")
-    claim.status = ClaimStatus.RETURNED
-    claim.status_reason = str(_l("Nobody was there to receive it."))  # the note stays on the stop
-    session.flush()
+    now = utcnow()
+    # Recorded once, even when two taps arrive at the same moment: each row changes only
+    # from the state read above (the second waits for the first, then changes nothing).
+    changed = (
+        session.execute(
+            update(Stop)
+            .where(Stop.id == stop.id, Stop.status == StopStatus.PLANNED)
+            .values(status=StopStatus.MISSED, note=note, confirmed_at=now, confirmed_by_id=actor.id)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        + session.execute(
+            update(Claim)
+            .where(Claim.id == claim.id, Claim.status == ClaimStatus.COLLECTED)
+            .values(
+                status=ClaimStatus.RETURNED,
+                status_reason=str(_l("Nobody was there to receive it.")),  # the note: the stop's
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+    if changed != 2:
+        raise Conflict(str(_l("This stop is already confirmed.")))
+    session.refresh(stop)
+    session.refresh(claim)
     run = stop.run
     details = {
         "stop_id": stop.id,
@@ -310,7 +327,7 @@ def nobody_there(session: Session, actor: User, stop: Stop, note: str = "") -> N
             **events.snapshot(claim, "status", "grams"),
             "run_id": run.id,
             "platform_id": run.platform_id,
-        },  # fmt: skip
+        },
         reason=note,
         organisation_id=claim.beneficiary_id,
     )
