@@ -17,16 +17,21 @@ from surplus.models import (
     Convention,
     ConventionStatus,
     DateKind,
+    Depot,
     DepotZone,
     DistributionMode,
     Lot,
     Organisation,
     OrgKind,
     Role,
+    RunTemplate,
     StorageClass,
+    TemplateStop,
     User,
+    Vehicle,
     Verification,
 )
+from surplus.services import runs
 from surplus.services.lot_dates import expires_at, local_today
 
 PASSWORD = "correct-horse-42"
@@ -264,3 +269,56 @@ def allocated_claim(coordinator: User, lot: Lot, kg: float, beneficiary: Organis
     allocation.confirm(db.session, coordinator, batch)
     db.session.commit()
     return batch.lines[0].claim
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def fleet_every_day(w: World, round_stop: bool = True, van: str = "Camionnette"):
+    """For browser tests (no ``app`` fixture there): ``w``'s CPAS and association open
+    08:00-17:00 every day; the platform has a depot, a refrigerated 500 kg van with a
+    07:30 round every day (with ``round_stop``, one stop delivering 100 kg to the
+    association), its runs materialised from today, and a driver (a member). Flushed.
+    Returns ``(depot, van, driver)``."""
+    for conv in (w.cpas_convention, w.asbl_convention):
+        conv.opening_hours = {day: [["08:00", "17:00"]] for day in WEEKDAYS}
+    depot = Depot(
+        platform_id=w.platform.id,
+        name="Dépôt",
+        postcode="6800",
+        locality="Libramont-Chevigny",
+        lat=w.platform.lat,
+        lon=w.platform.lon,
+    )
+    vehicle = Vehicle(
+        platform_id=w.platform.id, name=van, capacity_kg=500, refrigerated=True, freezer=False
+    )
+    db.session.add_all([depot, vehicle])
+    db.session.flush()
+    for weekday in range(7):  # a run every day, so one exists in time for any lot
+        template = RunTemplate(
+            platform_id=w.platform.id,
+            vehicle_id=vehicle.id,
+            depot_id=depot.id,
+            name=f"Tournée {weekday}",
+            weekday=weekday,
+            departure="07:30",
+            max_duration_min=600,
+        )
+        if round_stop:
+            template.stops.append(
+                TemplateStop(
+                    position=0,
+                    organisation_id=w.asbl.id,
+                    lat=w.asbl.lat,
+                    lon=w.asbl.lon,
+                    load_delta_kg=-100,
+                    opens="08:00",
+                    closes="17:00",
+                    service_min=15,
+                )
+            )
+        db.session.add(template)
+    db.session.flush()
+    runs.materialise(db.session, local_today())
+    return depot, vehicle, user(w.platform, Role.MEMBER)

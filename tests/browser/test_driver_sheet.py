@@ -17,73 +17,22 @@ from surplus.extensions import db
 from surplus.models import (
     Claim,
     ClaimStatus,
-    Depot,
     Event,
-    Role,
-    RunTemplate,
     Stop,
     StopStatus,
-    TemplateStop,
-    Vehicle,
 )
-from surplus.services import booking, claims, runs
-from surplus.services.lot_dates import local_today
+from surplus.services import booking, claims
 from tests import factories
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _seed(seed) -> dict:
     def build() -> dict:
         w = factories.world()
-        for conv in (w.cpas_convention, w.asbl_convention):
-            conv.opening_hours = {day: [["08:00", "17:00"]] for day in DAYS}
-        depot = Depot(
-            platform_id=w.platform.id,
-            name="Dépôt",
-            postcode="6800",
-            locality="Libramont-Chevigny",
-            lat=w.platform.lat,
-            lon=w.platform.lon,
-        )
-        van = Vehicle(
-            platform_id=w.platform.id,
-            name="Camionnette",
-            capacity_kg=500,
-            refrigerated=True,
-            freezer=False,
-        )
-        db.session.add_all([depot, van])
-        db.session.flush()
-        for weekday in range(7):  # a run every day, so one exists tomorrow
-            template = RunTemplate(
-                platform_id=w.platform.id,
-                vehicle_id=van.id,
-                depot_id=depot.id,
-                name=f"Tournée {weekday}",
-                weekday=weekday,
-                departure="07:30",
-                max_duration_min=600,
-            )
-            template.stops.append(
-                TemplateStop(
-                    position=0,
-                    organisation_id=w.asbl.id,
-                    lat=w.asbl.lat,
-                    lon=w.asbl.lon,
-                    load_delta_kg=-100,
-                    opens="08:00",
-                    closes="17:00",
-                    service_min=15,
-                )
-            )
-            db.session.add(template)
-        db.session.flush()
-        runs.materialise(db.session, local_today())
-        driver = factories.user(w.platform, Role.MEMBER)
+        _depot, _van, driver = factories.fleet_every_day(w)
         db.session.commit()
 
         first_lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Yaourts nature")

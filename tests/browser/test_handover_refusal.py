@@ -17,57 +17,24 @@ from surplus.extensions import db
 from surplus.models import (
     Claim,
     ClaimStatus,
-    Depot,
     Notification,
     NotificationKind,
     ProductKind,
-    Role,
-    RunTemplate,
     Stop,
     StopStatus,
-    Vehicle,
 )
-from surplus.services import booking, claims, runs
-from surplus.services.lot_dates import local_today
+from surplus.services import booking, claims
 from tests import factories
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
 def _seed(seed) -> dict:
     def build() -> dict:
         w = factories.world()
-        for conv in (w.cpas_convention, w.asbl_convention):
-            conv.opening_hours = {day: [["08:00", "17:00"]] for day in DAYS}
-        depot = Depot(
-            platform_id=w.platform.id,
-            name="Dépôt",
-            postcode="6800",
-            locality="Libramont-Chevigny",
-            lat=w.platform.lat,
-            lon=w.platform.lon,
-        )
-        van = Vehicle(platform_id=w.platform.id, name="Frigo", capacity_kg=500, refrigerated=True)
-        db.session.add_all([depot, van])
-        db.session.flush()
-        for weekday in range(7):
-            db.session.add(
-                RunTemplate(
-                    platform_id=w.platform.id,
-                    vehicle_id=van.id,
-                    depot_id=depot.id,
-                    name=f"Tournée {weekday}",
-                    weekday=weekday,
-                    departure="07:30",
-                    max_duration_min=600,
-                )
-            )
-        db.session.flush()
-        runs.materialise(db.session, local_today())
-        driver = factories.user(w.platform, Role.MEMBER)
+        _depot, _van, driver = factories.fleet_every_day(w, round_stop=False, van="Frigo")
         lots = []
         for title in ("Filets de poulet", "Cuisses de poulet"):
             lot = factories.lot(

@@ -17,22 +17,16 @@ from surplus.extensions import db
 from surplus.models import (
     Claim,
     ClaimStatus,
-    Depot,
-    Role,
-    RunTemplate,
     Stop,
     StopStatus,
-    TemplateStop,
-    Vehicle,
 )
-from surplus.services import booking, claims, runs, stops
-from surplus.services.lot_dates import BRUSSELS, local_today
+from surplus.services import booking, claims, stops
+from surplus.services.lot_dates import BRUSSELS
 from tests import factories
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "is_mobile": True, "has_touch": True}
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 NOTE = "Porte fermée, appelé à 10:40, pas de réponse"
 
 
@@ -42,51 +36,7 @@ def _seed(seed) -> dict:
 
     def build() -> dict:
         w = factories.world()
-        for conv in (w.cpas_convention, w.asbl_convention):
-            conv.opening_hours = {day: [["08:00", "17:00"]] for day in DAYS}
-        depot = Depot(
-            platform_id=w.platform.id,
-            name="Dépôt",
-            postcode="6800",
-            locality="Libramont-Chevigny",
-            lat=w.platform.lat,
-            lon=w.platform.lon,
-        )
-        van = Vehicle(
-            platform_id=w.platform.id,
-            name="Camionnette",
-            capacity_kg=500,
-            refrigerated=True,
-            freezer=False,
-        )
-        db.session.add_all([depot, van])
-        db.session.flush()
-        for weekday in range(7):  # a run every day, so one exists in time for the lot
-            template = RunTemplate(
-                platform_id=w.platform.id,
-                vehicle_id=van.id,
-                depot_id=depot.id,
-                name=f"Tournée {weekday}",
-                weekday=weekday,
-                departure="07:30",
-                max_duration_min=600,
-            )
-            template.stops.append(
-                TemplateStop(
-                    position=0,
-                    organisation_id=w.asbl.id,
-                    lat=w.asbl.lat,
-                    lon=w.asbl.lon,
-                    load_delta_kg=-100,
-                    opens="08:00",
-                    closes="17:00",
-                    service_min=15,
-                )
-            )
-            db.session.add(template)
-        db.session.flush()
-        runs.materialise(db.session, local_today())
-        driver = factories.user(w.platform, Role.MEMBER)
+        _depot, _van, driver = factories.fleet_every_day(w)
         db.session.commit()
 
         lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Yaourts nature")
