@@ -448,19 +448,7 @@ def w(app):
 
 
 def _fleet(w: factories.World) -> tuple[Depot, Vehicle, RunTemplate]:
-    depot = Depot(
-        platform_id=w.platform.id,
-        name="Dépôt",
-        postcode="6800",
-        locality="Libramont-Chevigny",
-        lat=w.platform.lat,
-        lon=w.platform.lon,
-    )
-    van = Vehicle(
-        platform_id=w.platform.id, name="Van", capacity_kg=500, refrigerated=True, freezer=False
-    )
-    db.session.add_all([depot, van])
-    db.session.flush()
+    depot, van = factories.depot_and_van(w)
     factories.zones(depot)
     template = RunTemplate(
         platform_id=w.platform.id,

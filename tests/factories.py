@@ -274,14 +274,8 @@ def allocated_claim(coordinator: User, lot: Lot, kg: float, beneficiary: Organis
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def fleet_every_day(w: World, round_stop: bool = True, van: str = "Camionnette"):
-    """For browser tests (no ``app`` fixture there): ``w``'s CPAS and association open
-    08:00-17:00 every day; the platform has a depot, a refrigerated 500 kg van with a
-    07:30 round every day (with ``round_stop``, one stop delivering 100 kg to the
-    association), its runs materialised from today, and a driver (a member). Flushed.
-    Returns ``(depot, van, driver)``."""
-    for conv in (w.cpas_convention, w.asbl_convention):
-        conv.opening_hours = {day: [["08:00", "17:00"]] for day in WEEKDAYS}
+def depot_and_van(w: World, van: str = "Van") -> tuple[Depot, Vehicle]:
+    """A depot at ``w``'s platform (no zones) and its refrigerated 500 kg van; flushed."""
     depot = Depot(
         platform_id=w.platform.id,
         name="Dépôt",
@@ -295,6 +289,18 @@ def fleet_every_day(w: World, round_stop: bool = True, van: str = "Camionnette")
     )
     db.session.add_all([depot, vehicle])
     db.session.flush()
+    return depot, vehicle
+
+
+def fleet_every_day(w: World, round_stop: bool = True, van: str = "Camionnette"):
+    """For browser tests (no ``app`` fixture there): ``w``'s CPAS and association open
+    08:00-17:00 every day; the platform has a depot, a refrigerated 500 kg van with a
+    07:30 round every day (with ``round_stop``, one stop delivering 100 kg to the
+    association), its runs materialised from today, and a driver (a member). Flushed.
+    Returns ``(depot, van, driver)``."""
+    for conv in (w.cpas_convention, w.asbl_convention):
+        conv.opening_hours = {day: [["08:00", "17:00"]] for day in WEEKDAYS}
+    depot, vehicle = depot_and_van(w, van)
     for weekday in range(7):  # a run every day, so one exists in time for any lot
         template = RunTemplate(
             platform_id=w.platform.id,
