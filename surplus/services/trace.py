@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from ..models import (
     Claim,
+    ClaimStatus,
     Depot,
     Event,
     Lot,
@@ -349,9 +350,14 @@ def sources(session: Session, lot: Lot, platform_claims: bool = True) -> list[So
 
 
 def _receipts(session: Session, recipients: dict[int, Recipient], onward: bool) -> None:
-    """Attach each platform's claim its receipt at the depot and, with ``onward``, the
-    lots offered from the stock that came by it."""
-    ids = [cid for cid, r in recipients.items() if r.claim.depot_id is not None]
+    """Attach each platform's claim, and each claim whose food came back because nobody
+    was at its drop-off, its receipt at the depot and, with ``onward``, the lots offered
+    from the stock that came by it."""
+    ids = [
+        cid
+        for cid, r in recipients.items()
+        if r.claim.depot_id is not None or r.claim.status == ClaimStatus.RETURNED
+    ]
     if not ids:
         return
     found = session.scalars(

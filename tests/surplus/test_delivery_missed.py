@@ -22,8 +22,8 @@ from surplus.models import (
     StopStatus,
     utcnow,
 )
-from surplus.services import booking, claims, matching_adapter, stops
-from surplus.services.depots import receipts
+from surplus.services import booking, claims, matching_adapter, stops, trace
+from surplus.services.depots import receipts, stock
 from surplus.services.lot_dates import BRUSSELS
 from surplus.services.notifications.text import text
 from tests import factories
@@ -139,6 +139,14 @@ def test_the_platform_receives_the_food_at_its_depot_once(missed):
     assert receipts.returned_here(db.session, w.depot) == []
     with pytest.raises(Conflict):
         receipts.receive_claim(db.session, w.coordinator, w.depot, w.claim.id, {"temperature": 4})
+    db.session.rollback()
+    # Where the kilograms went: the lot's trace follows them to the depot and onward.
+    again = stock.offer(db.session, w.coordinator, db.session.get(StockItem, item.id), {})
+    db.session.commit()
+    (returned,) = trace.lot_trace(db.session, w.lot).recipients
+    assert returned.status == "returned" and returned.kg_delivered == 0
+    assert returned.receipt.id == got.receipt.id and returned.depot.id == w.depot.id
+    assert [o.lot.id for o in returned.onward] == [again.id]
 
 
 def test_too_warm_back_at_the_depot_it_ends_refused(missed):

@@ -6,6 +6,7 @@ import pytest
 from surplus.extensions import db
 from surplus.models import Claim, ClaimStatus, Stop, StopStatus
 from surplus.services import booking, claims, stops
+from surplus.services.depots import receipts
 from tests import factories
 
 HX = {"HX-Request": "true"}
@@ -87,3 +88,17 @@ def test_the_depot_receives_what_came_back(w, login_as):
     assert answer.status_code == 302 and answer.headers["Location"].startswith("/stock/")
     page = coordinator.get(f"/depots/{w.depot.id}/receive").get_data(as_text=True)
     assert f'id="claim-{w.claim.id}"' not in page
+
+
+def test_the_lots_trace_says_where_the_food_went(w, login_as):
+    stops.nobody_there(db.session, w.driver, w.drop, "Porte fermée")
+    db.session.commit()
+    got = receipts.receive_claim(db.session, w.coordinator, w.depot, w.claim.id, {"temperature": 4})
+    db.session.commit()
+    donor = login_as(w.donor_user)
+    for path in ("", ".csv", ".pdf"):
+        answer = donor.get(f"/lots/{w.claim.lot_id}/trace{path}")
+        assert answer.status_code == 200, path
+    page = donor.get(f"/lots/{w.claim.lot_id}/trace").get_data(as_text=True)
+    assert "Non livré : personne sur place" in page and w.depot.name in page
+    assert got.receipt.accepted
