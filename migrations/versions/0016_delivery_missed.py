@@ -2,7 +2,9 @@
 
 A driver who finds nobody to receive the food records it; the stop ends ``missed``, the
 claim ``returned`` (the food goes back with the van and its platform receives it at a
-depot), and the people concerned get a ``delivery_missed`` notification.
+depot), and the people concerned get a ``delivery_missed`` notification. A claim's food
+arrives at a depot once: the stock receipts' claim index becomes unique (the upgrade fails
+on a database holding two receipts of one claim, which only a race could have made).
 
 Revision ID: 0016
 Revises: 0015
