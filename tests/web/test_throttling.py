@@ -20,6 +20,7 @@ from surplus.models import Role, SecurityEvent, SecurityEventKind
 from tests import factories
 from tests.conftest import IsolatedClient
 from tests.factories import PASSWORD
+from tests.pages import normalised
 
 REDIS = "redis://127.0.0.1:6379/0"
 # Smaller than the defaults (30 and 10 per 15 minutes) so that the tests stay fast: each
@@ -89,12 +90,6 @@ def _retry_after(response, window: int = 15 * 60) -> int:
     return value
 
 
-def _normalised(html: str, email: str) -> str:
-    html = re.sub(r'(name="csrf_token"[^>]*value=")[^"]*"', r"\1csrf", html)
-    html = re.sub(r'("X-CSRFToken": ")[^"]*"', r"\1csrf", html)
-    return html.replace(email, "EMAIL")
-
-
 def test_failed_sign_ins_across_accounts_end_in_a_429_page(limited):
     app = limited()
     known = [factories.user(factories.org("cpas")) for _ in range(3)]
@@ -155,7 +150,7 @@ def test_the_account_count_answers_alike_for_unknown_and_existing_addresses(limi
         answers[email] = (
             refused.status_code,
             "Retry-After" in refused.headers,
-            _normalised(refused.get_data(as_text=True), email),
+            normalised(refused.get_data(as_text=True), email),
         )
     assert answers[existing.email] == answers["missing@example.be"]
     assert answers[existing.email][:2] == (429, True)
