@@ -322,25 +322,7 @@ def test_a_beneficiary_fetches_a_lot_within_its_radius_and_its_km_are_counted_ap
         ),
     )
     bens = {b.org_id: b for b in world.beneficiaries}
-    donor = world.donors[0]
-    wednesday = monday + timedelta(days=2)
-    postings = [
-        Posting(
-            local(monday, "08:00"),
-            donor,
-            draft(
-                40,
-                "fruit_veg",
-                "ambient",
-                "best_before",
-                monday + timedelta(days=5),
-                local(monday, "08:00"),
-                local(wednesday, "17:00"),
-            ),
-        )
-    ]
-    db.session.commit()
-    outcome, figures = _three_days_first_come(app, world, postings, spec)
+    outcome, figures = _three_days_first_come(app, world, spec, kg=40)
 
     made = db.session.scalars(select(Claim)).all()
     assert made and all(c.self_collect for c in made), str(sorted(outcome.events.items()))
@@ -397,25 +379,7 @@ def test_nobody_there_at_a_drop_off_the_food_goes_back_to_the_depot_and_is_offer
             replace(b, cancel_rate=0.0, miss_rate=1.0) for b in world.beneficiaries
         ),
     )
-    donor = world.donors[0]
-    wednesday = monday + timedelta(days=2)
-    postings = [
-        Posting(
-            local(monday, "08:00"),
-            donor,
-            draft(
-                14,
-                "fruit_veg",
-                "ambient",
-                "best_before",
-                monday + timedelta(days=5),
-                local(monday, "08:00"),
-                local(wednesday, "17:00"),
-            ),
-        )
-    ]
-    db.session.commit()
-    outcome, figures = _three_days_first_come(app, world, postings, spec)
+    outcome, figures = _three_days_first_come(app, world, spec, kg=14)
 
     made = db.session.scalars(select(Claim)).all()
     returned = [c for c in made if c.status == ClaimStatus.RETURNED]
@@ -445,9 +409,22 @@ def test_nobody_there_at_a_drop_off_the_food_goes_back_to_the_depot_and_is_offer
     assert figures["conservation_error_kg"] == 0
 
 
-def _three_days_first_come(app, world, postings, spec):
-    """Three days of first come, first served (no placement) from ``spec``'s Monday:
-    the outcome and the figures."""
+def _three_days_first_come(app, world, spec, kg: float):
+    """Three days of first come, first served (no placement) from ``spec``'s Monday, the
+    first donor posting ``kg`` kg of ambient fruit and vegetables at 08:00, picked up
+    until Wednesday 17:00: the outcome and the figures."""
+    monday = spec.start
+    draft_ = draft(
+        kg,
+        "fruit_veg",
+        "ambient",
+        "best_before",
+        monday + timedelta(days=5),
+        local(monday, "08:00"),
+        local(monday + timedelta(days=2), "17:00"),
+    )
+    postings = [Posting(local(monday, "08:00"), world.donors[0], draft_)]
+    db.session.commit()
     app.config["PLACEMENT_ENABLED"] = False
     try:
         outcome = Simulation(app, world, postings, POLICIES["fcfs"], spec, seed=3).run()
