@@ -264,7 +264,9 @@ def report(spec, run: dict[str, Any], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / f"daily-{spec.province}-seed{spec.seed}.csv"
     svg_path = out / f"weekly-{spec.province}-seed{spec.seed}.svg"
+    orgs_path = out / f"orgs-{spec.province}-seed{spec.seed}.csv"
     rep.write_csv(csv_path, figures, {n: r["snapshots"] for n, r in results.items()})
+    rep.write_orgs_csv(orgs_path, figures)
     rep.write_svg(
         svg_path,
         figures,
@@ -272,7 +274,7 @@ def report(spec, run: dict[str, Any], out: Path) -> None:
         spec.days,
         f"{spec.province}, seed {spec.seed}: kilograms per week by policy",
     )
-    print(f"wrote {csv_path} and {svg_path}")
+    print(f"wrote {csv_path}, {orgs_path} and {svg_path}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,6 +62,7 @@ from surplus.services.eligibility import channel_accepts, channels_by_org
 from surplus.services.lot_dates import BRUSSELS
 
 from .stream import meets_round, near_fetcher
+from .world import road_km
 
 NEVER_CLAIMED = "never claimed"
 NOT_BOOKED = "claimed, never booked"
@@ -376,18 +377,69 @@ def _fairness(world, claims, delivered_at, start: date, days: int) -> dict[str, 
         jains.append(matching.jain_index(shares))
     months = _months(start, days)
     empty = total = 0
+    empty_months: dict[int, int] = defaultdict(int)
     for first_day, last_day in months:
         for ben in world.beneficiaries:
             total += 1
             received = sum(kg for d, kg in got[ben.org_id].items() if first_day <= d <= last_day)
             empty += received <= 0
+            empty_months[ben.org_id] += received <= 0
     return {
         "jain_mean": statistics.fmean(jains) if jains else None,
         "jain_worst": min(jains) if jains else None,
         "jain_windows": len(jains),
         "nothing_in_month_share": empty / total if total else None,
         "months": [f"{a.isoformat()}..{b.isoformat()}" for a, b in months],
+        "orgs": _per_org(world, claims, got, empty_months, days),
     }
+
+
+def _per_org(world, claims, got, empty_months: dict[int, int], days: int) -> list[dict]:
+    """One row per beneficiary: who it is, where, and what it received over the period
+    (the share of its target Jain's index is of, what its own people fetched, the months
+    with nothing, the drop-offs nobody was there for): what the fairness figures sum up."""
+    depots = {p.org_id: (p.lat, p.lon) for p in world.platforms}
+    fetched: dict[int, float] = defaultdict(float)
+    missed: dict[int, int] = defaultdict(int)
+    claimed: dict[int, int] = defaultdict(int)
+    for claim in claims:
+        claimed[claim.beneficiary_id] += 1
+        if claim.status == ClaimStatus.DELIVERED and claim.self_collect:
+            fetched[claim.beneficiary_id] += claim.grams / 1000
+        elif claim.status == ClaimStatus.RETURNED:
+            missed[claim.beneficiary_id] += 1
+    rows = []
+    for ben in world.beneficiaries:
+        received = sum(got[ben.org_id].values())
+        target = ben.weekly_need_kg * days / 7
+        depot_km = min(
+            (road_km(ben.lat, ben.lon, *depots[p]) for p in ben.platform_ids if p in depots),
+            default=None,
+        )
+        rows.append(
+            {
+                "org_id": ben.org_id,
+                "name": ben.name,
+                "kind": ben.kind,
+                "persons_per_week": ben.persons_per_week,
+                "weekly_need_kg": ben.weekly_need_kg,
+                "fse_approved": ben.fse_approved,
+                "chilled_capacity_kg": ben.chilled_capacity_kg,
+                "frozen_capacity_kg": ben.frozen_capacity_kg,
+                "open_weekdays": len(ben.open_weekdays),
+                "round_weekdays": " ".join(str(d) for d in ben.round_weekdays),
+                "self_collect_km": ben.self_collect_km,
+                "miss_rate": ben.miss_rate,
+                "km_to_depot": round(depot_km, 1) if depot_km is not None else None,
+                "claims": claimed[ben.org_id],
+                "received_kg": round(received, 1),
+                "fetched_kg": round(fetched[ben.org_id], 1),
+                "share_of_target": round(min(1.0, received / target), 4) if target else None,
+                "months_with_nothing": empty_months[ben.org_id],
+                "dropoffs_missed": missed[ben.org_id],
+            }
+        )
+    return rows
 
 
 def _months(start: date, days: int) -> list[tuple[date, date]]:

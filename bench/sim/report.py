@@ -173,6 +173,19 @@ def write_csv(path: Path, results: dict[str, dict[str, Any]], snapshots: dict[st
                 writer.writerow([policy, day, *(round(row.get(c, 0.0), 3) for c in columns)])
 
 
+def write_orgs_csv(path: Path, results: dict[str, dict[str, Any]]) -> None:
+    """Per policy and beneficiary, what it received over the period and what may explain
+    it (metrics._per_org): where Jain's index and "nothing in a month" come from."""
+    with path.open("w", newline="") as out:
+        writer = None
+        for policy, figures in results.items():
+            for row in figures.get("orgs", []):
+                if writer is None:
+                    writer = csv.DictWriter(out, fieldnames=["policy", *row])
+                    writer.writeheader()
+                writer.writerow({"policy": policy, **row})
+
+
 def weekly(figures: dict[str, Any], start: date, days: int, column: str) -> list[float]:
     weeks = [0.0] * ((days + 6) // 7)
     for day, row in figures["daily"].items():

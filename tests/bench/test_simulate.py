@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from bench.sim import metrics
 from bench.sim.engine import Simulation, local_midnight
 from bench.sim.policies import POLICIES
-from bench.sim.world import Beneficiary, Donor, Platform, Spec, World
+from bench.sim.world import Beneficiary, Donor, Platform, Spec, World, road_km
 from surplus import clock
 from surplus.extensions import db
 from surplus.models import (
@@ -291,6 +291,16 @@ def test_figures_of_a_case_computed_by_hand(app, daily_rounds):
     assert figures["jain_windows"] == 1
     assert figures["jain_mean"] == pytest.approx(0.5)
     assert figures["nothing_in_month_share"] == pytest.approx(0.5)
+    # Per organisation: what each received of its target, the month with nothing.
+    orgs = {row["org_id"]: row for row in figures["orgs"]}
+    cpas, asbl = orgs[w.cpas.id], orgs[w.asbl.id]
+    assert (cpas["received_kg"], cpas["fetched_kg"], cpas["claims"]) == (10.0, 0.0, 1)
+    assert cpas["share_of_target"] == pytest.approx(min(1.0, 10.0 / NEED_KG))
+    assert (cpas["months_with_nothing"], asbl["months_with_nothing"]) == (0, 1)
+    assert (asbl["received_kg"], asbl["share_of_target"], asbl["claims"]) == (0.0, 0.0, 1)
+    assert cpas["km_to_depot"] == pytest.approx(
+        road_km(w.cpas.lat, w.cpas.lon, w.platform.lat, w.platform.lon), abs=0.05
+    )
     delivered_day = figures["daily"][tuesday.isoformat()]["delivered_kg"]
     assert delivered_day == pytest.approx(10.0)
     assert local(tuesday, "12:00").astimezone(BRUSSELS).date() == tuesday
@@ -346,6 +356,9 @@ def test_a_beneficiary_fetches_a_lot_within_its_radius_and_its_km_are_counted_ap
         assert done.after["km"] == pytest.approx(2 * fetch, abs=0.01)
         km += done.after["km"]
     assert figures["delivered_kg"] == figures["self_collected_kg"] == sum(c.kg for c in made)
+    for row in figures["orgs"]:  # each organisation's own, all of it fetched
+        mine = sum(c.kg for c in made if c.beneficiary_id == row["org_id"])
+        assert row["received_kg"] == row["fetched_kg"] == pytest.approx(mine, abs=0.05)
     # The figure is the fetches' km summed and rounded to 0.1 km; which organisations fetch,
     # and so the km, depend on the week the test runs in.
     assert figures["self_collect_km"] == pytest.approx(km, abs=0.05 + 1e-9)
