@@ -88,7 +88,8 @@ from .repair import first_flow, repair
 from .state import EPS, State
 
 
-@dataclass(frozen=True)
+# Not frozen, as Explanation (one per assignment).
+@dataclass(slots=True)
 class Assignment:
     """``kg`` of lot ``lot_id`` go to ``beneficiary_id``, ``km`` road km away."""
 

@@ -295,15 +295,17 @@ def _parts(problem: Problem) -> int:
 
 
 def second_parts(parts: int) -> int:
-    """The regions of step 4's flow after a first flow in ``parts`` regions: an odd
-    number, about half as many, never the same. :func:`_bisect` cuts ``k`` regions first at
-    ``(k // 2) / k`` of the wider side: 1/2 for an even ``k``, elsewhere for an odd one,
-    and its later cuts differ too. On the benchmark's 10,000 lots (6 regions, then 3)
-    this keeps the objective within 0.1 % of one flow over every disturbed lot, in 0.6
-    of its time; 5 and 7 regions lost 0.13 and 0.23 %, 6 (the same borders) 0.36 %."""
+    """The regions of step 4's flow after a first flow in ``parts`` regions: the odd
+    number just below ``parts`` (at least 3, never ``parts`` itself). :func:`_bisect` cuts
+    ``k`` regions first at ``(k // 2) / k`` of the wider side: 1/2 for an even ``k``,
+    elsewhere for an odd one, and its later cuts differ too. On the benchmark's 10,000
+    lots (6 regions, then 5), seeds 1-3: 3-8 % less time than 3 regions for an objective
+    0.02-0.04 % lower, Jain's index and kilograms placed unchanged to 0.0003 and 0.02 %
+    (bench/README.md, Matching); against one flow over every disturbed lot, 3 regions
+    lost 0.1 %, 5 and 7 0.13 and 0.23 %, 6 (the same borders) 0.36 %."""
     if parts < 2:
         return 1
-    second = max(3, parts // 2) | 1
+    second = max(3, parts - 1 if parts % 2 == 0 else parts - 2)
     return second + 2 if second == parts else second  # 3 first: 5 then
 
 
