@@ -315,7 +315,7 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
             why = last_reason.get(lot.id, "never proposed")
             unclaimed_why[why] += lot.remaining_g / 1000
 
-    fairness = _fairness(world, claims, delivered_at, start, days)
+    fairness = _fairness(world, claims, delivered_at, set(fetched_at), start, days)
     return {
         "lots": len(lots),
         "posted_kg": round(posted, 1),
@@ -358,10 +358,13 @@ def received_by_day(claims, delivered_at) -> dict[int, dict[date, float]]:
     return got
 
 
-def _fairness(world, claims, delivered_at, start: date, days: int) -> dict[str, Any]:
+def _fairness(
+    world, claims, delivered_at, fetched: set[int], start: date, days: int
+) -> dict[str, Any]:
     """Jain's index of need met over rolling 4-week windows (one window over the whole
-    period when it is shorter), and the share of (organisation, calendar month) pairs
-    with nothing received."""
+    period when it is shorter), the share of (organisation, calendar month) pairs with
+    nothing received, and a row per beneficiary (:func:`_per_org`); ``fetched``: the
+    claims its own people collected."""
     got = received_by_day(claims, delivered_at)
     bens = [b for b in world.beneficiaries if b.weekly_need_kg > 0]
     window = min(WINDOW_DAYS, days)
@@ -390,11 +393,13 @@ def _fairness(world, claims, delivered_at, start: date, days: int) -> dict[str, 
         "jain_windows": len(jains),
         "nothing_in_month_share": empty / total if total else None,
         "months": [f"{a.isoformat()}..{b.isoformat()}" for a, b in months],
-        "orgs": _per_org(world, claims, got, empty_months, days),
+        "orgs": _per_org(world, claims, got, fetched, empty_months, days),
     }
 
 
-def _per_org(world, claims, got, empty_months: dict[int, int], days: int) -> list[dict]:
+def _per_org(
+    world, claims, got, fetched_ids: set[int], empty_months: dict[int, int], days: int
+) -> list[dict]:
     """One row per beneficiary: who it is, where, and what it received over the period
     (the share of its target Jain's index is of, what its own people fetched, the months
     with nothing, the drop-offs nobody was there for): what the fairness figures sum up."""
@@ -404,7 +409,7 @@ def _per_org(world, claims, got, empty_months: dict[int, int], days: int) -> lis
     claimed: dict[int, int] = defaultdict(int)
     for claim in claims:
         claimed[claim.beneficiary_id] += 1
-        if claim.status == ClaimStatus.DELIVERED and claim.self_collect:
+        if claim.status == ClaimStatus.DELIVERED and claim.id in fetched_ids:
             fetched[claim.beneficiary_id] += claim.grams / 1000
         elif claim.status == ClaimStatus.RETURNED:
             missed[claim.beneficiary_id] += 1
