@@ -5,16 +5,13 @@ at the same instant (a barrier releases them) against a lot that can satisfy onl
 some of them, on SQLite and on PostgreSQL.
 """
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 from sqlalchemy import func, select
 
-from surplus.errors import Conflict
 from surplus.extensions import db
-from surplus.models import Claim, ClaimStatus, Lot, Role, User
+from surplus.models import Claim, ClaimStatus, Lot, Role
 from surplus.services import claims
 from tests import factories
+from tests.races import race
 
 THREADS = 40
 KG_EACH = 7
@@ -26,30 +23,12 @@ def test_parallel_claims_never_over_allocate(app, backend):
     people = [factories.user(w.cpas if i % 2 else w.asbl, Role.MEMBER) for i in range(THREADS)]
     lot = factories.lot(w.donor, kg=LOT_KG, min_part_kg=1)
     db.session.commit()
-    lot_id, user_ids = lot.id, [p.id for p in people]
-    barrier = threading.Barrier(THREADS)
+    lot_id = lot.id
 
-    def attempt(user_id: int) -> str:
-        with app.app_context():
-            try:
-                actor = db.session.get(User, user_id)
-                _ = actor.organisation.name  # load before the race, like a request would
-                db.session.rollback()
-                barrier.wait()
-                claims.claim_lot(db.session, actor, lot_id, KG_EACH)
-                db.session.commit()
-                return "won"
-            except Conflict as conflict:
-                db.session.rollback()
-                assert conflict.status == 409
-                return "lost"
-            finally:
-                db.session.remove()
+    def claim(session, actor, _i):
+        claims.claim_lot(session, actor, lot_id, KG_EACH)
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        outcomes = list(pool.map(attempt, user_ids))
-
-    db.session.rollback()
+    outcomes = race(app, [p.id for p in people], claim)
     claimed = db.session.scalar(
         select(func.coalesce(func.sum(Claim.grams), 0)).where(
             Claim.lot_id == lot_id, Claim.status == ClaimStatus.ACTIVE

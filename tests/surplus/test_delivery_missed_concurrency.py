@@ -3,13 +3,9 @@ taps arrive at the same moment (threads released together by a barrier, each wit
 own application context and session, on SQLite and on PostgreSQL). Every loser gets a
 Conflict (409), nobody a server error."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import pytest
 from sqlalchemy import func, select
 
-from surplus.errors import Conflict
 from surplus.extensions import db
 from surplus.models import (
     Claim,
@@ -22,11 +18,11 @@ from surplus.models import (
     StockReceipt,
     Stop,
     StopStatus,
-    User,
 )
 from surplus.services import booking, claims, stops
 from surplus.services.depots import receipts
 from tests import factories
+from tests.races import race
 
 THREADS = 8
 
@@ -45,27 +41,7 @@ def w(daily_rounds):
 
 def _race(app, user_id: int, act) -> list[str]:
     """``act(session, actor)`` in THREADS threads at once: "won" or "lost" for each."""
-    barrier = threading.Barrier(THREADS)
-
-    def attempt(_: int) -> str:
-        with app.app_context():
-            try:
-                actor = db.session.get(User, user_id)
-                _ = actor.organisation.name  # loaded before the race, as a request would
-                db.session.rollback()
-                barrier.wait()
-                act(db.session, actor)
-                db.session.commit()
-                return "won"
-            except Conflict as conflict:
-                db.session.rollback()
-                assert conflict.status == 409
-                return "lost"
-            finally:
-                db.session.remove()
-
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        return list(pool.map(attempt, range(THREADS)))
+    return race(app, [user_id] * THREADS, lambda session, actor, _i: act(session, actor))
 
 
 def _count(*where) -> int:
@@ -80,7 +56,6 @@ def test_nobody_there_tapped_at_once_is_recorded_once(app, w):
 
     outcomes = _race(app, w.driver.id, act)
     assert sorted(outcomes) == ["lost"] * (THREADS - 1) + ["won"]
-    db.session.rollback()
     assert db.session.get(Stop, drop_id).status == StopStatus.MISSED
     assert db.session.get(Claim, w.claim.id).status == ClaimStatus.RETURNED
     assert _count(Event, Event.subject_type == "stop", Event.action == "missed") == 1
@@ -101,6 +76,5 @@ def test_the_food_brought_back_is_received_once(app, w):
 
     outcomes = _race(app, w.coordinator.id, act)
     assert sorted(outcomes) == ["lost"] * (THREADS - 1) + ["won"]
-    db.session.rollback()
     assert _count(StockReceipt, StockReceipt.claim_id == claim_id) == 1
     assert db.session.scalar(select(func.sum(StockItem.grams))) == 30_000

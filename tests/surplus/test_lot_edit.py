@@ -2,8 +2,6 @@
 against the claims, who may, what the claimants are told; and kilograms conserved when
 edits and claims run at the same instant, on SQLite and PostgreSQL."""
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,11 +19,11 @@ from surplus.models import (
     Notification,
     NotificationKind,
     Role,
-    User,
 )
 from surplus.services import claims, lot_edit, lots
 from surplus.services.notifications import text
 from tests import factories
+from tests.races import LOST, race
 
 
 def _events(lot: Lot) -> list[Event]:
@@ -167,36 +165,22 @@ def test_parallel_edits_and_claims_keep_the_kilograms(app, backend):
     lot = factories.lot(w.donor, kg=100, min_part_kg=1)
     db.session.commit()
     lot_id = lot.id
-    barrier = threading.Barrier(THREADS * 2)
-
-    def attempt(job: tuple[str, int, float]) -> str:
-        kind, user_id, kg = job
-        with app.app_context():
-            try:
-                actor = db.session.get(User, user_id)
-                _ = actor.organisation.name
-                db.session.rollback()
-                barrier.wait()
-                if kind == "claim":
-                    claims.claim_lot(db.session, actor, lot_id, kg)
-                else:
-                    target = db.session.get(Lot, lot_id)
-                    lot_edit.edit_lot(db.session, actor, target, {"weight_kg": kg})
-                db.session.commit()
-                return f"{kind} won"
-            except Conflict as conflict:
-                db.session.rollback()
-                assert conflict.status == 409
-                return f"{kind} lost"
-            finally:
-                db.session.remove()
-
     jobs = [("claim", p.id, 7.0) for p in people]
     jobs += [("edit", e.id, 100.0 + i) for i, e in enumerate(editors)]
-    with ThreadPoolExecutor(max_workers=THREADS * 2) as pool:
-        outcomes = list(pool.map(attempt, jobs))
 
-    db.session.rollback()
+    def act(session, actor, i: int) -> str:
+        kind, _user, kg = jobs[i]
+        if kind == "claim":
+            claims.claim_lot(session, actor, lot_id, kg)
+        else:
+            lot_edit.edit_lot(session, actor, session.get(Lot, lot_id), {"weight_kg": kg})
+        return f"{kind} won"
+
+    outcomes = race(app, [user_id for _kind, user_id, _kg in jobs], act)
+    outcomes = [
+        f"{kind} lost" if outcome == LOST else outcome
+        for (kind, _user, _kg), outcome in zip(jobs, outcomes, strict=True)
+    ]
     claimed = db.session.scalar(
         select(func.coalesce(func.sum(Claim.grams), 0)).where(
             Claim.lot_id == lot_id, Claim.status == ClaimStatus.ACTIVE

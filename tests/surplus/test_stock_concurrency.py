@@ -13,7 +13,6 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from surplus.errors import Conflict
 from surplus.extensions import db
 from surplus.models import (
     AdjustmentReason,
@@ -23,13 +22,13 @@ from surplus.models import (
     StockItem,
     StockMovement,
     StockSource,
-    User,
 )
 from surplus.schemas.base import load
 from surplus.schemas.depot import GoodsReceiptSchema
 from surplus.services.depots import receipts, stock
 from surplus.services.lot_dates import local_today
 from tests import factories
+from tests.races import race
 
 THREADS = 30
 KG_EACH = 7
@@ -109,36 +108,22 @@ def test_parallel_splits_offers_and_adjustments_never_take_more_than_is_there(
         (("split", "offer", "adjust")[i % 3], (w.coordinator if i % 3 == 1 else w.team).id)
         for i in range(THREADS)
     ]
-    barrier = threading.Barrier(THREADS)
 
-    def attempt(job: tuple[str, int]) -> str:
-        kind, user_id = job
-        with app.app_context():
-            try:
-                actor = db.session.get(User, user_id)
-                _ = actor.organisation.name  # loaded before the race, like a request would
-                db.session.rollback()
-                barrier.wait()
-                item = db.session.get(StockItem, item_id)
-                if kind == "split":
-                    stock.split(db.session, actor, item, [KG_EACH])
-                elif kind == "offer":
-                    stock.offer(db.session, actor, item, {"kg": KG_EACH})
-                else:
-                    stock.adjust(db.session, actor, item, KG_EACH, AdjustmentReason.DAMAGED)
-                db.session.commit()
-                return kind
-            except Conflict as conflict:
-                db.session.rollback()
-                assert conflict.status == 409
-                assert 0 <= conflict.extra["available_kg"] < KG_EACH
-                return "lost"
-            finally:
-                db.session.remove()
+    def act(session, actor, i: int) -> str:
+        kind = jobs[i][0]
+        item = session.get(StockItem, item_id)
+        if kind == "split":
+            stock.split(session, actor, item, [KG_EACH])
+        elif kind == "offer":
+            stock.offer(session, actor, item, {"kg": KG_EACH})
+        else:
+            stock.adjust(session, actor, item, KG_EACH, AdjustmentReason.DAMAGED)
+        return kind
 
-    with ThreadPoolExecutor(max_workers=THREADS) as pool:
-        outcomes = list(pool.map(attempt, jobs))
+    def too_little(conflict) -> None:
+        assert 0 <= conflict.extra["available_kg"] < KG_EACH
 
+    outcomes = race(app, [user_id for _kind, user_id in jobs], act, on_conflict=too_little)
     _check(outcomes, _taken(item_id), f"{backend} services")
 
 
@@ -192,31 +177,13 @@ def test_parallel_merges_of_one_item_count_its_grams_once(app, backend, make_fle
         receipts.receive_goods(db.session, w.team, w.depot, values).item.id for _ in range(10)
     ]
     db.session.commit()
-    source_id, user_id = w.item.id, w.team.id
-    barrier = threading.Barrier(len(targets))
+    source_id = w.item.id
 
-    def attempt(target_id: int) -> str:
-        with app.app_context():
-            try:
-                actor = db.session.get(User, user_id)
-                _ = actor.organisation.name
-                db.session.rollback()
-                barrier.wait()
-                target = db.session.get(StockItem, target_id)
-                stock.merge(db.session, actor, target, [db.session.get(StockItem, source_id)])
-                db.session.commit()
-                return "won"
-            except Conflict as conflict:
-                db.session.rollback()
-                assert conflict.status == 409
-                return "lost"
-            finally:
-                db.session.remove()
+    def merge(session, actor, i: int) -> None:
+        target = session.get(StockItem, targets[i])
+        stock.merge(session, actor, target, [session.get(StockItem, source_id)])
 
-    with ThreadPoolExecutor(max_workers=len(targets)) as pool:
-        outcomes = list(pool.map(attempt, targets))
-
-    db.session.rollback()
+    outcomes = race(app, [w.team.id] * len(targets), merge)
     held = db.session.scalar(
         select(func.sum(StockItem.grams)).where(StockItem.id.in_([source_id, *targets]))
     )
@@ -249,31 +216,13 @@ def test_crossed_merges_wait_for_each_other_instead_of_deadlocking(app, backend,
     ]
     db.session.commit()
     jobs = [(a, b) for a, b in pairs] + [(b, a) for a, b in pairs]
-    user_id = w.team.id
-    barrier = threading.Barrier(len(jobs))
 
-    def attempt(job: tuple[int, int]) -> str:
-        target_id, other_id = job
-        with app.app_context():
-            try:
-                actor = db.session.get(User, user_id)
-                _ = actor.organisation.name
-                db.session.rollback()
-                barrier.wait()
-                target = db.session.get(StockItem, target_id)
-                stock.merge(db.session, actor, target, [db.session.get(StockItem, other_id)])
-                db.session.commit()
-                return "won"
-            except Conflict:
-                db.session.rollback()
-                return "lost"
-            finally:
-                db.session.remove()
+    def merge(session, actor, i: int) -> None:
+        target_id, other_id = jobs[i]
+        target = session.get(StockItem, target_id)
+        stock.merge(session, actor, target, [session.get(StockItem, other_id)])
 
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        outcomes = list(pool.map(attempt, jobs))
-
-    db.session.rollback()
+    outcomes = race(app, [w.team.id] * len(jobs), merge)
     for a, b in pairs:
         grams = sorted(db.session.scalars(select(StockItem.grams).where(StockItem.id.in_([a, b]))))
         assert grams == [0, 20_000], (a, b, grams)
