@@ -33,7 +33,7 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, select, text
 
 from app import create_app
-from surplus import demo
+from surplus import clock, demo
 from surplus.database import read_only_transactions
 from surplus.extensions import db
 from surplus.mail import mail
@@ -297,6 +297,10 @@ class SeededDemo:
         """The date the region was seeded on (``demo.local_today`` while seeding)."""
         return date.fromisoformat(self._ensure(backend)["today"])
 
+    def seeded_at(self, backend: str) -> datetime:
+        """The moment the region was seeded (its lots' windows and dates start from it)."""
+        return datetime.fromisoformat(self._ensure(backend)["seeded_at"])
+
     def counts(self, backend: str) -> dict[str, int]:
         """What ``demo.seed`` returned."""
         return dict(self._ensure(backend)["counts"])
@@ -343,13 +347,13 @@ class SeededDemo:
 def _seed_demo_into(uri: str) -> dict:
     """Seed the demo region into the migrated, empty database ``uri``; its engines are
     disposed on return (a PostgreSQL template must have no one connected)."""
-    today = local_today()
+    today, seeded_at = local_today(), clock.now()
     with _app_on(uri) as app, app.app_context(), pytest.MonkeyPatch.context() as patch:
         patch.setattr(demo, "local_today", lambda: today)  # a run crossing midnight
         counts = demo.seed(db.session)
         db.session.commit()
         db.session.remove()
-    return {"today": today.isoformat(), "counts": counts}
+    return {"today": today.isoformat(), "seeded_at": seeded_at.isoformat(), "counts": counts}
 
 
 @pytest.fixture(scope="session")

@@ -20,7 +20,11 @@ from surplus.services.reports import fse_register
 from surplus.services.reports.period import Period, local_day
 from tests import factories
 
-TODAY = Period(local_today(), local_today())
+
+def today() -> Period:
+    """Today in Brussels when the test asks, not when the module was imported: a run
+    that crosses midnight would otherwise read yesterday's register."""
+    return Period(local_today(), local_today())
 
 
 def _fse_lot(platform, kg: float, title: str, units: int | None, number: str):
@@ -107,9 +111,9 @@ def r(daily_rounds):
     return register_world(daily_rounds)
 
 
-def _rows(user, period=TODAY, organisation_id=None):
+def _rows(user, period=None, organisation_id=None):
     scope = access.fse_register_claims(user, organisation_id)
-    return fse_register.register_rows(db.session, scope, period)
+    return fse_register.register_rows(db.session, scope, period or today())
 
 
 def test_each_delivered_fse_claim_is_a_row_equal_to_the_claim(r):
