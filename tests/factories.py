@@ -328,3 +328,11 @@ def fleet_every_day(w: World, round_stop: bool = True, van: str = "Camionnette")
     db.session.flush()
     runs.materialise(db.session, local_today())
     return depot, vehicle, user(w.platform, Role.MEMBER)
+
+
+def today_period():
+    """Today in Brussels as a report period, when the test asks (not when its module was
+    imported: a run that crosses midnight would otherwise read yesterday's)."""
+    from surplus.services.reports.period import Period
+
+    return Period(local_today(), local_today())

@@ -26,12 +26,6 @@ from surplus.services.reports.period import Period
 from tests import factories
 
 
-def today() -> Period:
-    """Today in Brussels when the test asks, not when the module was imported: a run
-    that crosses midnight would otherwise read yesterday's register."""
-    return Period(local_today(), local_today())
-
-
 def goods(**over):
     """FSE+ pasta from the federal supplier, as the API loads a receipt."""
     body = {
@@ -117,12 +111,12 @@ def test_depot_figures_in_out_lost_on_hand_and_cover(w):
 
 
 def test_days_of_cover_is_none_when_nothing_went_out(w):
-    [cover] = depot_figures(db.session, w.platform.id, today()).cover
+    [cover] = depot_figures(db.session, w.platform.id, factories.today_period()).cover
     assert cover.kg_on_hand == 100 and cover.days_of_cover is None
 
 
 def test_a_platform_without_depot_has_no_depot_figures(w):
-    assert depot_figures(db.session, w.other_platform.id, today()) is None
+    assert depot_figures(db.session, w.other_platform.id, factories.today_period()) is None
 
 
 def test_the_report_page_and_exports_show_the_depot_to_its_coordinator(w, login_as):
@@ -153,11 +147,11 @@ def test_fse_register_received_distributed_and_on_hand(w):
     db.session.commit()
     _deliver(w, claim)
     scope = access.fse_register_claims(w.coordinator)
-    [row] = fse_register.register_rows(db.session, scope, today())
+    [row] = fse_register.register_rows(db.session, scope, factories.today_period())
     assert (row.claim_id, row.organisation_id, row.kg, row.units) == (claim.id, w.cpas.id, 40, 80)
     assert row.product == "Pâtes" and row.lot_number == "P-2026"
     depots = access.fse_register_depots(w.coordinator)
-    [got] = fse_register.stock_received(db.session, depots, today())
+    [got] = fse_register.stock_received(db.session, depots, factories.today_period())
     assert (got.supplier, got.product, got.lot_number, got.kg, got.units) == (
         "SPP Intégration sociale (FSE+)",
         "Pâtes",
@@ -177,7 +171,7 @@ def test_fse_stock_is_scoped_to_the_reader_s_depots(w):
     )
     assert fse_register.stock_on_hand(db.session, access.fse_register_depots(w.cpas_user)) == []
     narrowed = access.fse_register_depots(w.coordinator, w.cpas.id)
-    assert fse_register.stock_received(db.session, narrowed, today()) == []
+    assert fse_register.stock_received(db.session, narrowed, factories.today_period()) == []
     with pytest.raises(Forbidden):
         access.fse_register_depots(w.donor_user)
     with pytest.raises(Forbidden):

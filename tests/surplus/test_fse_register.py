@@ -21,12 +21,6 @@ from surplus.services.reports.period import Period, local_day
 from tests import factories
 
 
-def today() -> Period:
-    """Today in Brussels when the test asks, not when the module was imported: a run
-    that crosses midnight would otherwise read yesterday's register."""
-    return Period(local_today(), local_today())
-
-
 def _fse_lot(platform, kg: float, title: str, units: int | None, number: str):
     lot = factories.lot(
         platform,
@@ -113,7 +107,7 @@ def r(daily_rounds):
 
 def _rows(user, period=None, organisation_id=None):
     scope = access.fse_register_claims(user, organisation_id)
-    return fse_register.register_rows(db.session, scope, period or today())
+    return fse_register.register_rows(db.session, scope, period or factories.today_period())
 
 
 def test_each_delivered_fse_claim_is_a_row_equal_to_the_claim(r):
