@@ -17,7 +17,11 @@ from .organisation import Organisation
 
 class AllocationBatch(db.Model):
     __tablename__ = "allocation_batch"
-    __table_args__ = (Index("ix_allocation_batch_platform_created", "platform_id", "created_at"),)
+    __table_args__ = (
+        Index("ix_allocation_batch_platform_created", "platform_id", "created_at"),
+        # the newest unattended batch of a platform: continuous placement's state
+        Index("ix_allocation_batch_platform_unattended", "platform_id", "unattended", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     platform_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))

@@ -21,6 +21,8 @@ class Notification(db.Model):
     __table_args__ = (
         Index("ix_notification_user_read", "user_id", "read_at", "id"),
         Index("ix_notification_mail_state", "mail_state", "id"),
+        # a subject's notices: who was told of a lot, the notices of a claim given back
+        Index("ix_notification_subject", "subject_type", "subject_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
