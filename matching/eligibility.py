@@ -49,6 +49,11 @@ REASONS: dict[str, str] = {
     "it has room for all of it.",
     "below_min_part": "What is left is smaller than the donor's minimum part.",
     "empty_lot": "The lot has no kilograms left.",
+    "no_run_in_time": "No planned run leaves while this lot can be picked up and before its date.",
+    "no_cold_run": "The planned runs before this lot's date have no refrigerated van or "
+    "freezer for it.",
+    "no_run_nearby": "No planned run before this lot's date passes near enough its donor and "
+    "an organisation that may receive it.",
     "no_run_reaches": "No planned run can carry this lot to an organisation that may receive "
     "it before its date.",
 }

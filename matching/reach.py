@@ -9,7 +9,8 @@ Lots sharing the same reachable set form a group; groups are allocated one after
 other (soonest date first) with the same allocator, each seeing the kilograms and room
 the previous groups took. Inside a group the allocator's own fairness and distance rules
 apply unchanged. A lot without any reachable beneficiary is left unallocated with the
-reason ``no_run_reaches``.
+reason the caller found (``unreached``: no run in time, none with the vehicle its
+storage needs, none passing near enough), else ``no_run_reaches``.
 
 :func:`fits_alone` answers, for many shipments at once, whether a run can take each
 one alone as the run stands: what computing the reachable sets asks of the booking
@@ -40,6 +41,10 @@ from .params import Params
 # beneficiaries, params, and the keyword ``detour_km`` (:func:`allocate_within_reach`).
 Allocator = Callable[..., Allocation]
 
+# Why a lot reaches nobody (``matching.REASONS`` says each in English).
+NO_RUN_IN_TIME = "no_run_in_time"
+NO_COLD_RUN = "no_cold_run"
+NO_RUN_NEARBY = "no_run_nearby"
 NO_RUN_REACHES = "no_run_reaches"
 
 
@@ -56,10 +61,13 @@ def allocate_within_reach(
     *,
     reach: Mapping[Hashable, frozenset[Hashable]],
     detour_km: Detours | None = None,
+    unreached: Mapping[Hashable, str] | None = None,
 ) -> Allocation:
     """``allocate`` over ``lots``, each lot only to the beneficiary ids in ``reach[lot.id]``
-    (a lot missing from ``reach`` reaches nobody); ``detour_km``, when given, is passed
-    on to ``allocate`` (:func:`matching.allocate`)."""
+    (a lot missing from ``reach`` reaches nobody, for the reason ``unreached[lot.id]``,
+    by default ``no_run_reaches``); ``detour_km``, when given, is passed on to
+    ``allocate`` (:func:`matching.allocate`)."""
+    why = unreached or {}
     groups: dict[frozenset[Hashable], list[Lot]] = defaultdict(list)
     result = Allocation(assignments=[], unallocated={}, objective=0.0, stats={})
     for lot in lots:
@@ -67,7 +75,7 @@ def allocate_within_reach(
         if reachable:
             groups[reachable].append(lot)
         elif lot.kg > 0:
-            result.unallocated[lot.id] = Unallocated(lot.kg, NO_RUN_REACHES)
+            result.unallocated[lot.id] = Unallocated(lot.kg, why.get(lot.id, NO_RUN_REACHES))
     current = {b.id: b for b in beneficiaries}
     order = sorted(
         groups.items(),

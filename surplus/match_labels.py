@@ -26,6 +26,14 @@ UNALLOCATED = {
     "no_room_for_whole_lot": _l("Indivisible, and no organisation has room for all of it."),
     "below_min_part": _l("What is left is smaller than the donor's minimum part."),
     "empty_lot": _l("Nothing left on this lot."),
+    "no_run_in_time": _l("No planned run leaves while it can be picked up and before its date."),
+    "no_cold_run": _l(
+        "The planned runs before its date have no refrigerated van or freezer for it."
+    ),
+    "no_run_nearby": _l(
+        "No planned run before its date passes near enough its donor and an organisation "
+        "that may receive it."
+    ),
     "no_run_reaches": _l(
         "No planned run can carry it to an organisation that may receive it before its date."
     ),

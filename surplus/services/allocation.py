@@ -140,7 +140,10 @@ def propose(
     if within_reach:
         # the km a run adds to carry each pair: the matcher steers food to the
         # organisations a van passes by (matching.Params.detour_cost)
-        detours = reachability.reach(session, platform, lots, network, now, least=True)
+        unreached: dict[int, str] = {}  # why a lot reaches nobody by run
+        detours = reachability.reach(
+            session, platform, lots, network, now, least=True, why=unreached
+        )
         reach = {lot_id: frozenset(orgs) for lot_id, orgs in detours.items()}
         # and to those whose own people can collect it in time (services/self_collection.py):
         # a pair no run reaches within the budget is collected, and adds no run km
@@ -148,7 +151,13 @@ def propose(
             refused = reachability.given_back(session, [lot.id for lot in lots])
             fetch = self_collection.fetchers(lots, network, now, refused)
             reach = {lot_id: orgs | fetch[lot_id] for lot_id, orgs in reach.items()}
-        allocator = partial(allocate_within_reach, allocator, reach=reach, detour_km=detours)
+        allocator = partial(
+            allocate_within_reach,
+            allocator,
+            reach=reach,
+            detour_km=detours,
+            unreached=unreached,
+        )
     result = allocator(
         [matching_adapter.to_lot(lot) for lot in lots], inputs, matching_adapter.params(now)
     )

@@ -50,6 +50,14 @@ adds: the least, over the runs (or relays) that reach it, of the geometric detou
 its pickup and drop-off (a relay: its first leg's added km, by the planner, and the
 drop-off's detour on the second run). Placement gives them to the matcher
 (``matching.Params.detour_cost``), which then prefers the organisations a van passes by.
+
+For a lot that reaches nobody, :func:`reach` can also say which of the conditions above no
+run met (``why``), the first that failed on every run, for the coordinator's proposal
+(``matching.reach``'s reasons): no run leaves while it can be picked up and before its date
+(``no_run_in_time``); those that do lack the refrigerated van or freezer its storage needs
+(``no_cold_run``); none of those passes near enough the donor and an organisation, nor
+reaches a depot it can be relayed from, within the budget (``no_run_nearby``); or the
+planner found no room or no time on any of them (``no_run_reaches``).
 """
 
 from __future__ import annotations
@@ -70,7 +78,13 @@ from matching import Params
 from matching.booking import Insertion, RunPlan, insert
 from matching.distance import great_circle_km
 from matching.eligibility import smallest_part_kg
-from matching.reach import fits_alone
+from matching.reach import (
+    NO_COLD_RUN,
+    NO_RUN_IN_TIME,
+    NO_RUN_NEARBY,
+    NO_RUN_REACHES,
+    fits_alone,
+)
 
 from ..models import Claim, ClaimStatus, Convention, Event, Lot, Organisation
 from ..models.enums import StorageClass
@@ -165,6 +179,9 @@ class _Scene:
     circuity: float
     reached: list[dict[int, float]]  # per lot row: organisation id → least detour km
     least: bool  # look for a pair's least detour (else: reached once is enough)
+    # per lot row, how far a run came to carrying it: 0 none in time, 1 in time, 2 with
+    # the vehicle its storage needs, 3 passing near enough (the reasons of ``_WHY``)
+    stage: list[int] = field(default_factory=list)
     plans: dict[int, RunPlan] = field(default_factory=dict)
     windows: dict[tuple[int, date], Any] = field(default_factory=dict)
 
@@ -209,6 +226,7 @@ def reach(
     carry: Mapping[int, float] | None = None,
     *,
     least: bool = False,
+    why: dict[int, str] | None = None,
 ) -> dict[int, dict[int, float]]:
     """For each lot id, the ids of the ``network``'s organisations (``{id: (organisation,
     its channels with this platform)}``, as allocation builds it) a planned run, or a hub
@@ -219,7 +237,8 @@ def reach(
     smallest part what must fit. ``least``: each pair's least detour over the runs that
     reach it (placement's matcher weighs it); by default, that of the first run found,
     without asking the planner about later runs that pass nearer (the pairs are the
-    same, the questions fewer: enough for the cards' transport lines)."""
+    same, the questions fewer: enough for the cards' transport lines). ``why``, when
+    given, receives for each lot that reaches nobody the reason (module docstring)."""
     lots = list(lots)
     bens = [org for org, _chans in network.values()]
     if not lots or not bens:
@@ -255,10 +274,19 @@ def reach(
         circuity=config["ROAD_CIRCUITY"],
         reached=[{} for _ in lots],
         least=least,
+        stage=[0] * len(lots),
     )
     pickups = _direct(scene, usable)
     _relayed(session, scene, platform, usable, pickups, now)
+    if why is not None:
+        for lot, found, stage in zip(lots, scene.reached, scene.stage, strict=True):
+            if not found:
+                why[lot.id] = _WHY[stage]
     return {lot.id: r for lot, r in zip(lots, scene.reached, strict=True)}
+
+
+# The reason a lot reaches nobody, by the last condition some run met (module docstring).
+_WHY = (NO_RUN_IN_TIME, NO_COLD_RUN, NO_RUN_NEARBY, NO_RUN_REACHES)
 
 
 def _direct(scene: _Scene, usable: list[RunView]) -> dict[int, dict[int, float]]:
@@ -270,16 +298,21 @@ def _direct(scene: _Scene, usable: list[RunView]) -> dict[int, dict[int, float]]
     lot_lat = np.array([lot.pickup_lat for lot in lots], dtype=float)
     lot_lon = np.array([lot.pickup_lon for lot in lots], dtype=float)
     pickups: dict[int, dict[int, float]] = {}
+    stage = scene.stage
     for run in usable:
         day = _day(run)
-        rows = [
-            i
-            for i, lot in enumerate(lots)
-            if run.start_at <= _deadline(lot)
-            and lot.pickup_from.astimezone(BRUSSELS).date() <= day
-            and lot.pickup_until > run.start_at
-            and _carries(run, lot.storage)
-        ]
+        rows = []
+        for i, lot in enumerate(lots):
+            if (
+                run.start_at <= _deadline(lot)
+                and lot.pickup_from.astimezone(BRUSSELS).date() <= day
+                and lot.pickup_until > run.start_at
+            ):
+                if _carries(run, lot.storage):
+                    rows.append(i)
+                    stage[i] = max(stage[i], 2)
+                else:
+                    stage[i] = max(stage[i], 1)
         if not rows:
             continue
         route = _route(run)
@@ -290,6 +323,8 @@ def _direct(scene: _Scene, usable: list[RunView]) -> dict[int, dict[int, float]]
         fits = added <= scene.budget[rows][:, None]
         pairs, ships, km = [], [], []
         for row, mask, row_km in zip(rows, fits, added.tolist(), strict=True):
+            if mask.any():
+                stage[row] = 3
             for b in np.flatnonzero(mask):
                 org = bens[b]
                 if not scene.open_pair(row, org, row_km[b]):
@@ -351,6 +386,7 @@ def _relayed(
                 leg1 = insert([scene.plan(r) for r in day_runs], ship, scene.params)
                 if leg1 is None or leg1.added_km > budget or leg1.drop_eta >= last:
                     continue
+                scene.stage[row] = 3  # a van can bring it to the depot within the budget
                 legs.append((leg1, next(r for r in day_runs if r.id == leg1.run_id)))
             if legs:
                 firsts[hub.id][row] = legs

@@ -17,7 +17,14 @@ from matching import (
     greedy_allocate,
 )
 from matching.booking import insert
-from matching.reach import NO_RUN_REACHES, allocate_within_reach, fits_alone
+from matching.reach import (
+    NO_COLD_RUN,
+    NO_RUN_IN_TIME,
+    NO_RUN_NEARBY,
+    NO_RUN_REACHES,
+    allocate_within_reach,
+    fits_alone,
+)
 from tests.matching.strategies import NOW
 from tests.matching.test_booking_properties import many, parameters, runs
 
@@ -65,6 +72,22 @@ def test_a_lot_nobody_reaches_is_left_with_its_reason():
     assert result.unallocated["l1"].reason == NO_RUN_REACHES
     assert NO_RUN_REACHES in REASONS
     assert [a.lot_id for a in result.assignments] == ["l2"]
+
+
+def test_a_lot_nobody_reaches_keeps_the_reason_the_caller_found():
+    result = allocate_within_reach(
+        allocate,
+        [lot("l1", 30), lot("l2", 20), lot("l3", 10)],
+        [ben("a", 1)],
+        PARAMS,
+        reach={"l3": frozenset()},
+        unreached={"l1": NO_COLD_RUN, "l3": NO_RUN_IN_TIME},
+    )
+    assert result.unallocated["l1"].reason == NO_COLD_RUN
+    assert result.unallocated["l2"].reason == NO_RUN_REACHES, "none given: the general one"
+    assert result.unallocated["l3"].reason == NO_RUN_IN_TIME
+    assert result.assignments == []
+    assert {NO_RUN_IN_TIME, NO_COLD_RUN, NO_RUN_NEARBY} <= set(REASONS)
 
 
 def test_room_taken_by_one_group_is_not_given_twice():

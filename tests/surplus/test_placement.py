@@ -424,7 +424,7 @@ def test_only_organisations_a_run_reaches_are_given_the_lot(app, daily_rounds):
     counts = _place()
     assert counts["claimed"] == 0 and _claims(lot) == []
     batch = db.session.scalars(select(AllocationBatch)).one()
-    assert batch.unallocated[str(lot.id)] == [40.0, "no_run_reaches"]
+    assert batch.unallocated[str(lot.id)] == [40.0, "no_run_nearby"]
 
     # A budget that covers the detour to the donor and back, and to either organisation.
     to_orgs = max(
@@ -458,6 +458,53 @@ def test_a_lot_goes_nowhere_when_no_run_meets_the_opening_hours(daily_rounds):
     assert counts["claimed"] == 0 and _claims(lot) == []
     batch = db.session.scalars(select(AllocationBatch)).one()
     assert batch.unallocated[str(lot.id)] == [40.0, "no_run_reaches"]
+
+
+def test_a_chilled_lot_with_no_refrigerated_run_waits_with_that_reason(daily_rounds):
+    w = daily_rounds
+    w.van.refrigerated = False
+    w.van.freezer = False
+    chilled = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Yaourts")
+    dry = factories.lot(
+        w.donor,
+        kg=20,
+        days=5,
+        hours_open=60,
+        storage="ambient",
+        category="dry_goods",
+        title="Pâtes",
+    )
+    db.session.commit()
+
+    _place()
+
+    batch = db.session.scalars(select(AllocationBatch)).one()
+    assert batch.unallocated[str(chilled.id)] == [40.0, "no_cold_run"]
+    assert str(dry.id) not in batch.unallocated and _claims(dry), "the van carries dry food"
+
+
+def test_a_lot_picked_up_only_between_two_runs_waits_with_that_reason(daily_rounds):
+    """Its pickup window opens after a run has left and closes before the next leaves."""
+    w = daily_rounds
+    first = db.session.scalar(select(func.min(Run.start_at)).where(Run.start_at > clock.now()))
+    clock.set_time(first + timedelta(minutes=1))
+    lot = factories.lot(w.donor, kg=40, days=5, hours_open=60, title="Yaourts")
+    lot.pickup_from = first
+    lot.pickup_until = first + timedelta(hours=3)
+    db.session.commit()
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(Run.start_at > clock.now(), Run.start_at < lot.pickup_until)
+        )
+        == 0
+    )
+
+    _place()
+
+    batch = db.session.scalars(select(AllocationBatch)).one()
+    assert batch.unallocated[str(lot.id)] == [40.0, "no_run_in_time"]
 
 
 def test_a_claim_of_the_schedulers_no_run_fits_goes_back_and_is_never_proposed_again(
