@@ -460,7 +460,7 @@ def test_a_lot_goes_nowhere_when_no_run_meets_the_opening_hours(daily_rounds):
     assert batch.unallocated[str(lot.id)] == [40.0, "no_run_reaches"]
 
 
-def test_a_chilled_lot_with_no_refrigerated_run_waits_with_that_reason(daily_rounds):
+def test_a_chilled_lot_with_no_refrigerated_run_waits_with_that_reason(daily_rounds, login_as):
     w = daily_rounds
     w.van.refrigerated = False
     w.van.freezer = False
@@ -481,6 +481,10 @@ def test_a_chilled_lot_with_no_refrigerated_run_waits_with_that_reason(daily_rou
     batch = db.session.scalars(select(AllocationBatch)).one()
     assert batch.unallocated[str(chilled.id)] == [40.0, "no_cold_run"]
     assert str(dry.id) not in batch.unallocated and _claims(dry), "the van carries dry food"
+    # the coordinator reads it on the proposal, in French
+    page = login_as(w.coordinator).get(f"/platform/allocation/{batch.id}")
+    assert page.status_code == 200
+    assert "ni camionnette frigorifique ni congélateur" in page.get_data(as_text=True)
 
 
 def test_a_lot_picked_up_only_between_two_runs_waits_with_that_reason(daily_rounds):
