@@ -254,7 +254,7 @@ def report(spec, run: dict[str, Any], out: Path) -> None:
         )
         why = r["figures"].get("unclaimed_why_kg")
         if why:
-            print(f"  expired unclaimed, placement's last reason (kg): {json.dumps(why)}")
+            print(f"  expired unclaimed, placement's nearest miss (kg): {json.dumps(why)}")
         if r["refusals"]:
             print(f"  services refused (top): {json.dumps(r['refusals'], ensure_ascii=False)}")
         if r["posting_refusals"]:

@@ -46,6 +46,9 @@ NO_RUN_IN_TIME = "no_run_in_time"
 NO_COLD_RUN = "no_cold_run"
 NO_RUN_NEARBY = "no_run_nearby"
 NO_RUN_REACHES = "no_run_reaches"
+# ... in the order of the conditions a run must meet: a reason later in the tuple means a
+# run came nearer to carrying the lot (reachability: the first condition no run met)
+UNREACHED = (NO_RUN_IN_TIME, NO_COLD_RUN, NO_RUN_NEARBY, NO_RUN_REACHES)
 
 
 def _soonest(lots: Sequence[Lot]) -> datetime | None:

@@ -78,13 +78,7 @@ from matching import Params
 from matching.booking import Insertion, RunPlan, insert
 from matching.distance import great_circle_km
 from matching.eligibility import smallest_part_kg
-from matching.reach import (
-    NO_COLD_RUN,
-    NO_RUN_IN_TIME,
-    NO_RUN_NEARBY,
-    NO_RUN_REACHES,
-    fits_alone,
-)
+from matching.reach import UNREACHED, fits_alone
 
 from ..models import Claim, ClaimStatus, Convention, Event, Lot, Organisation
 from ..models.enums import StorageClass
@@ -180,7 +174,7 @@ class _Scene:
     reached: list[dict[int, float]]  # per lot row: organisation id → least detour km
     least: bool  # look for a pair's least detour (else: reached once is enough)
     # per lot row, how far a run came to carrying it: 0 none in time, 1 in time, 2 with
-    # the vehicle its storage needs, 3 passing near enough (the reasons of ``_WHY``)
+    # the vehicle its storage needs, 3 passing near enough (``matching.reach.UNREACHED``)
     stage: list[int] = field(default_factory=list)
     plans: dict[int, RunPlan] = field(default_factory=dict)
     windows: dict[tuple[int, date], Any] = field(default_factory=dict)
@@ -281,12 +275,8 @@ def reach(
     if why is not None:
         for lot, found, stage in zip(lots, scene.reached, scene.stage, strict=True):
             if not found:
-                why[lot.id] = _WHY[stage]
+                why[lot.id] = UNREACHED[stage]
     return {lot.id: r for lot, r in zip(lots, scene.reached, strict=True)}
-
-
-# The reason a lot reaches nobody, by the last condition some run met (module docstring).
-_WHY = (NO_RUN_IN_TIME, NO_COLD_RUN, NO_RUN_NEARBY, NO_RUN_REACHES)
 
 
 def _direct(scene: _Scene, usable: list[RunView]) -> dict[int, dict[int, float]]:

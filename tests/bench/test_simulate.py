@@ -16,6 +16,7 @@ from bench.sim.world import Beneficiary, Donor, Platform, Spec, World, road_km
 from surplus import clock
 from surplus.extensions import db
 from surplus.models import (
+    AllocationBatch,
     Category,
     Claim,
     ClaimStatus,
@@ -263,6 +264,17 @@ def test_figures_of_a_case_computed_by_hand(app, daily_rounds):
         ):
             assert stops.confirm(session, w.driver, stop, receiver="Anne").ok
         session.commit()
+        # Placement's proposals left A's other 10 kg: once no run passed near enough, at
+        # the end no run left before its date (the nearest miss is the first).
+        for reason in ("no_run_nearby", "no_run_in_time"):
+            session.add(
+                AllocationBatch(
+                    platform_id=w.platform.id,
+                    unattended=True,
+                    summary={},
+                    unallocated={str(lot_a.id): [10.0, reason]},
+                )
+            )
         clock.set_time(local(monday + timedelta(days=6), "12:00"))
         lots.expire_lots(session)
         session.commit()
@@ -280,6 +292,7 @@ def test_figures_of_a_case_computed_by_hand(app, daily_rounds):
     assert figures["expired_kg"][metrics.NEVER_CLAIMED] == 10.0
     assert figures["expired_kg"][metrics.NOT_BOOKED] == 5.0
     assert figures["expired_total_kg"] == 15.0
+    assert figures["unclaimed_why_kg"] == {"no_run_nearby": 10.0}
     assert figures["open_kg"] == figures["in_transit_kg"] == figures["withdrawn_kg"] == 0
     assert figures["conservation_error_kg"] == 0
     assert figures["placed_share"] == pytest.approx(10 / 25)
