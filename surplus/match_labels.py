@@ -39,6 +39,16 @@ UNALLOCATED = {
     ),
 }
 
+# The same reasons as a beneficiary's list card and claim answer say them (services/carriage.py).
+CARRIAGE = {
+    "no_run_in_time": _l("No planned run leaves while it can be picked up and before its date."),
+    "no_cold_run": _l(
+        "No planned run before its date has the refrigerated van or freezer it needs."
+    ),
+    "no_run_nearby": _l("No planned run before its date passes near enough the donor and you."),
+}
+CARRIAGE_DEFAULT = _l("No planned run can bring it to you before its date.")
+
 WHY = {
     "only_candidate": _l("No other organisation within reach may receive this lot."),
     "shared": _l("Every organisation within reach received part of this lot."),

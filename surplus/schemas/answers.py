@@ -156,6 +156,16 @@ class CarriageSchema(ma.Schema):
             "description": "From when your own people can collect it in time (null: they cannot).",
         },
     )
+    why = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "When no planned run can bring it, what no run had: no_run_in_time "
+            "(none leaves while it can be picked up and before its date), no_cold_run (none "
+            "with the refrigerated van or freezer it needs), no_run_nearby (none passes near "
+            "enough the donor and you), no_run_reaches (no room or time on those that do); "
+            "null when a run can."
+        },
+    )
 
 
 class ClaimCreatedSchema(ClaimSchema):

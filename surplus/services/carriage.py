@@ -17,7 +17,10 @@ own, not a second copy:
   its convention gives (:func:`services.self_collection.fetch_from`).
 
 Neither is a promise (runs fill up; placement books and tells); both false means that,
-as things stand, the food will not reach the beneficiary unless it fetches it anyway.
+as things stand, the food will not reach the beneficiary unless it fetches it anyway, and
+``why`` says what no run had (reachability's reasons, ``matching.reach.UNREACHED``: none
+in time, none with the refrigerated van or freezer, none passing near enough, or no room
+or time on those that do), the nearest miss over the beneficiary's platforms.
 Where the scheduler does not book (``PLACEMENT_ENABLED`` off: coordinators book every
 claim by hand, at the detour they choose), nothing is said.
 """
@@ -32,6 +35,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from matching.reach import UNREACHED
+
 from .. import clock
 from ..models import Claim, ClaimStatus, Lot, Organisation, Stop
 from . import reachability, self_collection
@@ -45,6 +50,7 @@ class Carriage:
 
     by_run: bool
     collect_from: datetime | None  # the first moment its own people can fetch it
+    why: str | None = None  # not by a run: what no run had (module docstring)
 
     @property
     def reachable(self) -> bool:
@@ -72,11 +78,20 @@ def for_claim(session: Session, claim: Claim, now: datetime | None = None) -> Ca
     if not mine:
         return None
     lot = claim.lot
+    why: dict[int, str] = {}
     reached = reachability.reach(
-        session, conv.platform, [lot], {org.id: (org, mine)}, now, carry={lot.id: claim.kg}
+        session,
+        conv.platform,
+        [lot],
+        {org.id: (org, mine)},
+        now,
+        carry={lot.id: claim.kg},
+        why=why,
     )
     fetch = self_collection.fetch_from(conv, lot, now)  # None unless it collects that far
-    return Carriage(by_run=org.id in reached.get(lot.id, {}), collect_from=fetch)
+    return Carriage(
+        by_run=org.id in reached.get(lot.id, {}), collect_from=fetch, why=why.get(lot.id)
+    )
 
 
 def for_lots(
@@ -92,17 +107,29 @@ def for_lots(
         return {}
     by_run: set[int] = set()
     fetch: dict[int, datetime] = {}
+    why: dict[int, str] = {}
     by_platform: dict[int, list] = {}
     for ch in channels(session, org, local_today(now)):
         by_platform.setdefault(ch.convention.platform_id, []).append(ch)
     for chans in by_platform.values():
         conv = chans[0].convention
-        reached = reachability.reach(session, conv.platform, lots, {org.id: (org, chans)}, now)
+        missed: dict[int, str] = {}
+        reached = reachability.reach(
+            session, conv.platform, lots, {org.id: (org, chans)}, now, why=missed
+        )
         by_run |= {lot_id for lot_id, orgs in reached.items() if org.id in orgs}
+        for lot_id, reason in missed.items():  # the nearest miss over its platforms
+            if lot_id not in why or UNREACHED.index(reason) > UNREACHED.index(why[lot_id]):
+                why[lot_id] = reason
         if conv.self_collect_km <= 0:
             continue
         for lot in lots:
             moment = self_collection.fetch_from(conv, lot, now)
             if moment is not None and (lot.id not in fetch or moment < fetch[lot.id]):
                 fetch[lot.id] = moment
-    return {lot.id: Carriage(lot.id in by_run, fetch.get(lot.id)) for lot in lots}
+    return {
+        lot.id: Carriage(
+            lot.id in by_run, fetch.get(lot.id), None if lot.id in by_run else why.get(lot.id)
+        )
+        for lot in lots
+    }

@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from .. import access
 from ..errors import DomainError, Invalid
 from ..extensions import db, htmx
+from ..match_labels import CARRIAGE, CARRIAGE_DEFAULT
 from ..models import Lot
 from ..schemas.base import form_values, load
 from ..schemas.lot import CarriageQuerySchema, ClaimInSchema, LotFilterSchema
@@ -154,11 +155,21 @@ def carriage_message(how: carriage.Carriage) -> str:
             "at the donor's from %(time)s.",
             time=when(how.collect_from),
         )
-    return _(
-        "No planned run can bring it to you before its date, and the donor is beyond your "
-        "collection radius. If you cannot fetch it, cancel the claim so that others can "
-        "have it."
+    return " ".join(
+        [
+            carriage_reason(how),
+            _(
+                "The donor is beyond your collection radius. If you cannot fetch it, cancel "
+                "the claim so that others can have it."
+            ),
+        ]
     )
+
+
+def carriage_reason(how: carriage.Carriage) -> str:
+    """Why no planned run can bring it (``Carriage.why``), as a card and a claim's answer
+    say it; the general sentence when the reason is that no run had room or time."""
+    return str(CARRIAGE.get(how.why or "", CARRIAGE_DEFAULT))
 
 
 def _claim_box(lot: Lot | None, **context):
@@ -184,3 +195,4 @@ def _claim_box(lot: Lot | None, **context):
 
 
 bp.add_app_template_global(carriage_message, "carriage_message")
+bp.add_app_template_global(carriage_reason, "carriage_reason")

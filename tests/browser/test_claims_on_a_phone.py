@@ -32,7 +32,7 @@ def test_a_large_claim_asks_first_and_the_card_updates_in_place(
     box = page.locator(f"#claim-{lot_id}")
     # Once the page has loaded, the card says how the lot can reach them: no fleet here.
     expect(page.locator(f"#carriage-{lot_id}")).to_have_text(
-        "Aucun trajet prévu ne peut vous l’apporter avant sa date."
+        "Aucun trajet prévu ne part pendant qu’on peut l’enlever et avant sa date."
     )
     field = box.get_by_label("Quantité à réserver (kg)")
     expect(field).to_have_value("")

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from surplus import clock
 from surplus.extensions import db
-from surplus.models import Claim, ClaimStatus, LotStatus
+from surplus.models import Claim, ClaimStatus, LotStatus, Run, RunStatus
 from surplus.services import booking, carriage, claims, self_collection
 from tests import factories
 
@@ -97,7 +97,7 @@ def test_the_claim_box_warns_and_offers_to_cancel(app, daily_rounds, login_as):
     assert answer.status_code == 201
     html = answer.get_data(as_text=True)
     assert "claim-carriage" in html and "flash-warning" in html
-    assert "Aucun trajet prévu ne peut vous l’apporter" in html
+    assert "Aucun trajet prévu avant sa date ne passe assez près du donateur" in html
     db.session.commit()  # a new snapshot: the request's claim is in it
     claim = db.session.scalars(select(Claim).where(Claim.lot_id == lot.id)).one()
     assert f"/claims/{claim.id}/cancel" in html
@@ -153,6 +153,7 @@ def test_the_api_answer_carries_it(app, daily_rounds, client, api_token):
     assert answer.status_code == 201, answer.get_json()
     body = answer.get_json()["carriage"]
     assert body["by_run"] is False
+    assert body["why"] == "no_run_nearby", "no budget: no run passes near enough"
     when = datetime.fromisoformat(body["collect_from"])
     assert when >= clock.now() - timedelta(seconds=1)
 
@@ -197,7 +198,49 @@ def test_a_card_no_run_reaches_says_so(app, daily_rounds, login_as):
     html = client.get(f"/lots/carriage?lot={lot.id}", headers=HX).get_data(as_text=True)
 
     assert "carriage-none" in html
-    assert "Aucun trajet prévu ne peut vous l’apporter avant sa date." in html
+    assert (
+        "Aucun trajet prévu avant sa date ne passe assez près du donateur et de chez vous." in html
+    )
+
+
+def test_a_card_says_when_no_refrigerated_van_runs(app, daily_rounds, login_as):
+    w = daily_rounds
+    _any_detour(app)
+    w.van.refrigerated = False
+    chilled = factories.lot(w.donor, kg=30, days=5, hours_open=60, title="Yaourts")
+    dry = factories.lot(
+        w.donor, kg=30, days=5, hours_open=60, storage="ambient", category="dry_goods"
+    )
+    db.session.commit()
+    client = login_as(w.cpas_user)
+
+    html = client.get(f"/lots/carriage?lot={chilled.id}&lot={dry.id}", headers=HX).get_data(
+        as_text=True
+    )
+
+    line = html.split(f'id="carriage-{chilled.id}"')[1].split("</p>")[0]
+    assert "carriage-none" in line
+    assert "Aucun trajet prévu avant sa date n’a la camionnette frigorifique" in line
+    assert "carriage-run" in html.split(f'id="carriage-{dry.id}"')[1].split("</p>")[0]
+
+
+def test_the_claim_answer_says_what_no_run_had(app, daily_rounds, login_as):
+    """No run in time, the donor beyond the collection radius: the answer says both."""
+    w = daily_rounds
+    _any_detour(app)
+    lot = factories.lot(w.donor, kg=30, days=5, hours_open=60)
+    w.cpas_convention.self_collect_km = 0
+    for run in db.session.scalars(select(Run)):
+        run.status = RunStatus.CANCELLED
+    db.session.commit()
+    client = login_as(w.cpas_user)
+
+    answer = client.post(f"/lots/{lot.id}/claim", data={"kg": "12"}, headers=HX)
+
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 201 and "claim-carriage" in html
+    assert "Aucun trajet prévu ne part pendant qu’on peut l’enlever et avant sa date." in html
+    assert "au-delà de votre rayon de collecte" in html
 
 
 def test_another_organisations_view_of_the_lines_is_its_own(app, daily_rounds, login_as):
