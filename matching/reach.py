@@ -51,6 +51,19 @@ NO_RUN_REACHES = "no_run_reaches"
 UNREACHED = (NO_RUN_IN_TIME, NO_COLD_RUN, NO_RUN_NEARBY, NO_RUN_REACHES)
 
 
+def nearest_miss(known: str | None, reason: str) -> str:
+    """Of two reasons a lot went unplaced, the one where a run came nearer to carrying it
+    (``UNREACHED``'s order; any other reason, the matcher's own, means a run reached
+    someone and ranks above); ``reason`` on a tie (the later word)."""
+    if known is None:
+        return reason
+
+    def rank(why: str) -> int:
+        return UNREACHED.index(why) if why in UNREACHED else len(UNREACHED)
+
+    return reason if rank(reason) >= rank(known) else known
+
+
 def _soonest(lots: Sequence[Lot]) -> datetime | None:
     dates = [lot.use_by for lot in lots if lot.use_by is not None]
     return min(dates) if dates else None

@@ -44,7 +44,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 import matching
-from matching.reach import UNREACHED
+from matching.reach import nearest_miss
 from surplus.models import (
     AllocationBatch,
     Claim,
@@ -83,12 +83,6 @@ def _percentile(values: list[float], q: float) -> float | None:
     low = int(k)
     high = min(low + 1, len(ordered) - 1)
     return ordered[low] + (ordered[high] - ordered[low]) * (k - low)
-
-
-def _miss_rank(reason: str) -> int:
-    """How near a run came to carrying a lot that reached nobody (``UNREACHED``'s order);
-    a reason of the matcher's own ranks above: a run reached someone."""
-    return UNREACHED.index(reason) if reason in UNREACHED else len(UNREACHED)
 
 
 def _local_day(at: datetime) -> date:
@@ -309,18 +303,15 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
     own_km = sum(fetch_km.values())
 
     # Why the placement left what then expired unclaimed, in kg: for each such lot, the
-    # nearest miss its batches gave (allocation's ``unallocated``). Near its date every
-    # lot ends "no run in time"; the reason of the run that came nearest to carrying it
-    # (``matching.reach.UNREACHED``'s order; any other reason means a run reached
-    # someone) says what was missing while it could still go.
+    # nearest miss its batches gave (allocation's ``unallocated``; ``matching.reach.
+    # nearest_miss``). Near its date every lot ends "no run in time"; the reason of the
+    # run that came nearest to carrying it says what was missing while it could still go.
     nearest: dict[int, str] = {}
     for (unallocated,) in session.execute(
         select(AllocationBatch.unallocated).order_by(AllocationBatch.id)
     ):
         for lot_id, (_kg, reason) in (unallocated or {}).items():
-            known = nearest.get(int(lot_id))
-            if known is None or _miss_rank(reason) >= _miss_rank(known):
-                nearest[int(lot_id)] = reason
+            nearest[int(lot_id)] = nearest_miss(nearest.get(int(lot_id)), reason)
     unclaimed_why: dict[str, float] = defaultdict(float)
     for lot in lots.values():
         if lot.status == LotStatus.EXPIRED and placeable[lot.id] and lot.remaining_g > 0:

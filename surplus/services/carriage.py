@@ -35,7 +35,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from matching.reach import UNREACHED
+from matching.reach import nearest_miss
 
 from .. import clock
 from ..models import Claim, ClaimStatus, Lot, Organisation, Stop
@@ -119,8 +119,7 @@ def for_lots(
         )
         by_run |= {lot_id for lot_id, orgs in reached.items() if org.id in orgs}
         for lot_id, reason in missed.items():  # the nearest miss over its platforms
-            if lot_id not in why or UNREACHED.index(reason) > UNREACHED.index(why[lot_id]):
-                why[lot_id] = reason
+            why[lot_id] = nearest_miss(why.get(lot_id), reason)
         if conv.self_collect_km <= 0:
             continue
         for lot in lots:

@@ -24,6 +24,7 @@ from matching.reach import (
     NO_RUN_REACHES,
     allocate_within_reach,
     fits_alone,
+    nearest_miss,
 )
 from tests.matching.strategies import NOW
 from tests.matching.test_booking_properties import many, parameters, runs
@@ -88,6 +89,15 @@ def test_a_lot_nobody_reaches_keeps_the_reason_the_caller_found():
     assert result.unallocated["l3"].reason == NO_RUN_IN_TIME
     assert result.assignments == []
     assert {NO_RUN_IN_TIME, NO_COLD_RUN, NO_RUN_NEARBY} <= set(REASONS)
+
+
+def test_the_nearest_miss_is_the_reason_where_a_run_came_nearest():
+    assert nearest_miss(None, NO_RUN_IN_TIME) == NO_RUN_IN_TIME
+    assert nearest_miss(NO_RUN_NEARBY, NO_RUN_IN_TIME) == NO_RUN_NEARBY
+    assert nearest_miss(NO_COLD_RUN, NO_RUN_REACHES) == NO_RUN_REACHES
+    assert nearest_miss(NO_RUN_REACHES, "capacity_exhausted") == "capacity_exhausted"
+    assert nearest_miss("capacity_exhausted", NO_RUN_REACHES) == "capacity_exhausted"
+    assert nearest_miss("capacity_exhausted", "no_capacity") == "no_capacity", "the later"
 
 
 def test_room_taken_by_one_group_is_not_given_twice():
