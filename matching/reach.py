@@ -57,11 +57,11 @@ def nearest_miss(known: str | None, reason: str) -> str:
     someone and ranks above); ``reason`` on a tie (the later word)."""
     if known is None:
         return reason
+    return reason if _miss_rank(reason) >= _miss_rank(known) else known
 
-    def rank(why: str) -> int:
-        return UNREACHED.index(why) if why in UNREACHED else len(UNREACHED)
 
-    return reason if rank(reason) >= rank(known) else known
+def _miss_rank(why: str) -> int:
+    return UNREACHED.index(why) if why in UNREACHED else len(UNREACHED)
 
 
 def _soonest(lots: Sequence[Lot]) -> datetime | None:

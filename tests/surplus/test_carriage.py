@@ -31,6 +31,11 @@ def _any_detour(app):
     app.config["PLACEMENT_DETOUR_MIN_KM"] = 10_000.0
 
 
+def _claim_answer(client, lot):
+    """The claim box's answer to a social worker claiming 12 kg of ``lot`` (htmx)."""
+    return client.post(f"/lots/{lot.id}/claim", data={"kg": "12"}, headers=HX)
+
+
 def _claim(w, lot, kg=10.0) -> Claim:
     claim, _created = claims.claim_lot(db.session, w.cpas_user, lot.id, kg)
     db.session.commit()
@@ -92,7 +97,7 @@ def test_the_claim_box_warns_and_offers_to_cancel(app, daily_rounds, login_as):
     db.session.commit()
     client = login_as(w.cpas_user)
 
-    answer = client.post(f"/lots/{lot.id}/claim", data={"kg": "12"}, headers=HX)
+    answer = _claim_answer(client, lot)
 
     assert answer.status_code == 201
     html = answer.get_data(as_text=True)
@@ -117,7 +122,7 @@ def test_the_claim_box_says_a_run_can_bring_it(app, daily_rounds, login_as):
     db.session.commit()
     client = login_as(w.cpas_user)
 
-    answer = client.post(f"/lots/{lot.id}/claim", data={"kg": "12"}, headers=HX)
+    answer = _claim_answer(client, lot)
 
     html = answer.get_data(as_text=True)
     assert answer.status_code == 201 and "claim-carriage" in html
@@ -235,7 +240,7 @@ def test_the_claim_answer_says_what_no_run_had(app, daily_rounds, login_as):
     db.session.commit()
     client = login_as(w.cpas_user)
 
-    answer = client.post(f"/lots/{lot.id}/claim", data={"kg": "12"}, headers=HX)
+    answer = _claim_answer(client, lot)
 
     html = answer.get_data(as_text=True)
     assert answer.status_code == 201 and "claim-carriage" in html
@@ -284,7 +289,7 @@ def test_without_the_scheduler_nothing_is_said(app, daily_rounds, login_as):
     client = login_as(w.cpas_user)
 
     lines = client.get(f"/lots/carriage?lot={lot.id}", headers=HX).get_data(as_text=True)
-    box = client.post(f"/lots/{lot.id}/claim", data={"kg": "12"}, headers=HX)
+    box = _claim_answer(client, lot)
 
     assert "carriage" not in lines
     assert box.status_code == 201 and "claim-carriage" not in box.get_data(as_text=True)
