@@ -141,14 +141,14 @@ def propose(
         # the km a run adds to carry each pair: the matcher steers food to the
         # organisations a van passes by (matching.Params.detour_cost)
         unreached: dict[int, str] = {}  # why a lot reaches nobody by run
+        refused = reachability.given_back(session, [lot.id for lot in lots])
         detours = reachability.reach(
-            session, platform, lots, network, now, least=True, why=unreached
+            session, platform, lots, network, now, least=True, why=unreached, refused=refused
         )
         reach = {lot_id: frozenset(orgs) for lot_id, orgs in detours.items()}
         # and to those whose own people can collect it in time (services/self_collection.py):
         # a pair no run reaches within the budget is collected, and adds no run km
         if any(chans[0].convention.self_collect_km > 0 for _org, chans in network.values()):
-            refused = reachability.given_back(session, [lot.id for lot in lots])
             fetch = self_collection.fetchers(lots, network, now, refused)
             reach = {lot_id: orgs | fetch[lot_id] for lot_id, orgs in reach.items()}
         allocator = partial(

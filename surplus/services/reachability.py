@@ -221,6 +221,7 @@ def reach(
     *,
     least: bool = False,
     why: dict[int, str] | None = None,
+    refused: set[tuple[int, int]] | None = None,
 ) -> dict[int, dict[int, float]]:
     """For each lot id, the ids of the ``network``'s organisations (``{id: (organisation,
     its channels with this platform)}``, as allocation builds it) a planned run, or a hub
@@ -232,7 +233,8 @@ def reach(
     reach it (placement's matcher weighs it); by default, that of the first run found,
     without asking the planner about later runs that pass nearer (the pairs are the
     same, the questions fewer: enough for the cards' transport lines). ``why``, when
-    given, receives for each lot that reaches nobody the reason (module docstring)."""
+    given, receives for each lot that reaches nobody the reason (module docstring).
+    ``refused``: :func:`given_back` of these lots, when the caller read it already."""
     lots = list(lots)
     bens = [org for org, _chans in network.values()]
     if not lots or not bens:
@@ -263,7 +265,7 @@ def reach(
             else min(lot.remaining_kg, max(1.0, smallest_part_kg(matching_adapter.to_lot(lot))))
             for lot in lots
         ],
-        refused=given_back(session, [lot.id for lot in lots]),
+        refused=given_back(session, [lot.id for lot in lots]) if refused is None else refused,
         params=matching_adapter.params(now),
         circuity=config["ROAD_CIRCUITY"],
         reached=[{} for _ in lots],
