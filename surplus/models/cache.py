@@ -16,7 +16,7 @@ import functools
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import BigInteger, String, event, select
+from sqlalchemy import BigInteger, String, bindparam, event, select
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column
 
 from .base import db
@@ -133,11 +133,15 @@ def _bump_statement(dialect: str, name: str) -> Any:
     )
 
 
+# Built once: read at every page, look and placement tick (services/eligibility.py says why).
+_VERSION = select(CacheVersion.n).where(CacheVersion.name == bindparam("name"))
+
+
 def version(session: Session, name: str = LOTS) -> int | None:
     """Counter ``name`` now (0 before the first write), read before the data; None while
     the session's transaction holds writes of its own to a table it watches, which no
     one else sees yet (nothing may be kept from it, nor reused for it)."""
-    found = session.scalar(select(CacheVersion.n).where(CacheVersion.name == name))
+    found = session.scalar(_VERSION, {"name": name})
     if name in session.info.get(_CHANGED, ()):  # read after the query: its autoflush counts
         return None
     return int(found or 0)

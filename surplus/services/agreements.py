@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.orm import Session
 
 from .. import access
@@ -192,18 +192,25 @@ def of_platform(session: Session, platform: Organisation) -> list[TransportAgree
     )
 
 
+# Built once: read at every reach and booking (services/eligibility.py says why).
+_CARRIERS_FOR = select(TransportAgreement).where(
+    TransportAgreement.client_id.in_(bindparam("clients", expanding=True)),
+    TransportAgreement.status == AgreementStatus.ACTIVE,
+    TransportAgreement.valid_from <= bindparam("last"),
+    or_(
+        TransportAgreement.valid_until.is_(None),
+        TransportAgreement.valid_until >= bindparam("first"),
+    ),
+)
+
+
 def carriers_for(
     session: Session, client_ids: list[int], first: date, last: date
 ) -> dict[int, list[TransportAgreement]]:
     """Agreements in force at some point of [first, last] whose client is in
     ``client_ids``, by carrier id (check ``in_force`` on each run's day)."""
     rows = session.scalars(
-        select(TransportAgreement).where(
-            TransportAgreement.client_id.in_(client_ids),
-            TransportAgreement.status == AgreementStatus.ACTIVE,
-            TransportAgreement.valid_from <= last,
-            or_(TransportAgreement.valid_until.is_(None), TransportAgreement.valid_until >= first),
-        )
+        _CARRIERS_FOR, {"clients": list(client_ids), "first": first, "last": last}
     ).all()
     found: dict[int, list[TransportAgreement]] = defaultdict(list)
     for agreement in rows:

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from flask import current_app
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, bindparam, func, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from matching.distance import great_circle_km
@@ -186,18 +186,19 @@ def _matching(
     return keep
 
 
+# Built once: read at every page (services/eligibility.py says why).
+_LOTS_SHOWN = (
+    select(Lot)
+    .options(joinedload(Lot.donor), selectinload(Lot.photos))
+    .where(Lot.id.in_(bindparam("ids", expanding=True)))
+)
+
+
 def load_lots(session: Session, ids: list[int]) -> dict[int, Lot]:
     """The lots ``ids`` with their donor and photos (two queries whatever their number)."""
     if not ids:
         return {}
-    return {
-        lot.id: lot
-        for lot in session.scalars(
-            select(Lot)
-            .options(joinedload(Lot.donor), selectinload(Lot.photos))
-            .where(Lot.id.in_(ids))
-        )
-    }
+    return {lot.id: lot for lot in session.scalars(_LOTS_SHOWN, {"ids": list(ids)})}
 
 
 def browse(

@@ -26,7 +26,7 @@ from datetime import date, datetime
 
 from flask_babel import format_datetime
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from sqlalchemy import ColumnElement, and_, bindparam, false, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from .. import clock
@@ -248,6 +248,19 @@ def channels(session: Session, org: Organisation, today: date | None = None) -> 
     return channels_by_org(session, [org], today).get(org.id, [])
 
 
+# Built once, as every statement read at each page, look and placement tick: built at each
+# call, SQLAlchemy spends about 100 µs on it (the statement, then its cache key) before the
+# database sees it, half of a query this small.
+_ACTIVE_CONVENTIONS = (
+    select(Convention)
+    .where(
+        Convention.beneficiary_id.in_(bindparam("orgs", expanding=True)),
+        Convention.status == ConventionStatus.ACTIVE,
+    )
+    .order_by(Convention.id)
+)
+
+
 def channels_by_org(
     session: Session, orgs: list[Organisation], today: date | None = None
 ) -> dict[int, list[Channel]]:
@@ -256,14 +269,7 @@ def channels_by_org(
     if not wanted:
         return {}
     today = today or local_today()
-    rows = session.scalars(
-        select(Convention)
-        .where(
-            Convention.beneficiary_id.in_(list(wanted)),
-            Convention.status == ConventionStatus.ACTIVE,
-        )
-        .order_by(Convention.id)
-    ).all()
+    rows = session.scalars(_ACTIVE_CONVENTIONS, {"orgs": list(wanted)}).all()
     result: dict[int, list[Channel]] = {}
     for conv in rows:
         if not conv.in_force(today):

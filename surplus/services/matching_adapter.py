@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
 import matching
@@ -62,6 +62,18 @@ def to_lot(lot: Lot) -> matching.Lot:
     )
 
 
+# Built once: read at every page, look and placement tick (services/eligibility.py says why).
+_RECEIVED = (
+    select(Claim.beneficiary_id, func.sum(Claim.grams))
+    .where(
+        Claim.beneficiary_id.in_(bindparam("orgs", expanding=True)),
+        Claim.status.in_(LIVE_CLAIM_STATUSES),
+        Claim.created_at >= bindparam("since"),
+    )
+    .group_by(Claim.beneficiary_id)
+)
+
+
 def received_kg(
     session: Session, org_ids: Iterable[int], now: datetime, window: timedelta | None = None
 ) -> dict[int, float]:
@@ -71,15 +83,7 @@ def received_kg(
     ids = list(org_ids)
     if not ids:
         return {}
-    rows = session.execute(
-        select(Claim.beneficiary_id, func.sum(Claim.grams))
-        .where(
-            Claim.beneficiary_id.in_(ids),
-            Claim.status.in_(LIVE_CLAIM_STATUSES),
-            Claim.created_at >= since,
-        )
-        .group_by(Claim.beneficiary_id)
-    ).all()
+    rows = session.execute(_RECEIVED, {"orgs": ids, "since": since}).all()
     return {org_id: grams / 1000 for org_id, grams in rows}
 
 

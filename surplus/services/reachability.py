@@ -71,7 +71,7 @@ from typing import Any
 import numpy as np
 from flask import current_app
 from numpy.typing import NDArray
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from matching import Params
@@ -131,31 +131,30 @@ def budget_km(kg: float) -> float:
     return max(config["PLACEMENT_DETOUR_MIN_KM"], config["PLACEMENT_DETOUR_KM_PER_KG"] * kg)
 
 
+# From the lots' claims to each one's events (EXISTS): joined, SQLite's planner walked
+# every claim event of the log first. Built once: read at every reach (services/eligibility.py
+# says why).
+_GIVEN_BACK = select(Claim.lot_id, Claim.beneficiary_id).where(
+    Claim.lot_id.in_(bindparam("lots", expanding=True)),
+    Claim.status == ClaimStatus.CANCELLED,
+    Claim.created_by_id.is_(None),
+    select(Event.id)
+    .where(
+        Event.subject_type == "claim",
+        Event.subject_id == Claim.id,
+        Event.action == "cancelled",
+        Event.actor_id.is_(None),
+    )
+    .exists(),
+)
+
+
 def given_back(session: Session, lot_ids: list[int]) -> set[tuple[int, int]]:
     """``(lot id, organisation id)`` of the claims on these lots that the scheduler made
     and gave back, no run fitting (services/placement.py: cancelled by no one)."""
     if not lot_ids:
         return set()
-    # From the lots' claims to each one's events (EXISTS): joined, SQLite's planner
-    # walked every claim event of the log first.
-    by_no_one = (
-        select(Event.id)
-        .where(
-            Event.subject_type == "claim",
-            Event.subject_id == Claim.id,
-            Event.action == "cancelled",
-            Event.actor_id.is_(None),
-        )
-        .exists()
-    )
-    rows = session.execute(
-        select(Claim.lot_id, Claim.beneficiary_id).where(
-            Claim.lot_id.in_(lot_ids),
-            Claim.status == ClaimStatus.CANCELLED,
-            Claim.created_by_id.is_(None),
-            by_no_one,
-        )
-    ).all()
+    rows = session.execute(_GIVEN_BACK, {"lots": list(lot_ids)}).all()
     return {(lot_id, org_id) for lot_id, org_id in rows}
 
 

@@ -24,7 +24,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from matching import Params
@@ -51,11 +51,13 @@ class Relay:
         return self.first.added_km + self.second.added_km
 
 
+# Built once: read at every reach (services/eligibility.py says why).
+_DEPOTS = select(Depot).where(Depot.platform_id == bindparam("platform")).order_by(Depot.id)
+
+
 def depots(session: Session, platform_id: int) -> list[Depot]:
     """Every depot of a platform, the possible hubs of its claims (:func:`holds`)."""
-    return list(
-        session.scalars(select(Depot).where(Depot.platform_id == platform_id).order_by(Depot.id))
-    )
+    return list(session.scalars(_DEPOTS, {"platform": platform_id}))
 
 
 def holds(hub: Depot, storage: StorageClass) -> bool:
