@@ -62,7 +62,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
 from surplus import clock, jobs
 from surplus.errors import DomainError
@@ -155,6 +155,22 @@ class Outcome:
     jobs_first_month: dict[str, dict[str, float]]
     snapshots: list[dict[str, Any]]
     posting_refusals: Counter
+
+
+# What a look reads each time, built once (services/eligibility.py says why): a social
+# worker's booking notices not read yet, and the claims made since the engine last looked.
+_UNREAD_BOOKING_NOTICES = select(
+    Notification.id, Notification.subject_type, Notification.subject_id, Notification.params
+).where(
+    Notification.user_id == bindparam("user"),
+    Notification.kind == NotificationKind.BOOKING,
+    Notification.id > bindparam("after"),
+)
+_CLAIMS_AFTER = (
+    select(Claim.id, Claim.beneficiary_id, Claim.lot_id)
+    .where(Claim.id > bindparam("after"))
+    .order_by(Claim.id)
+)
 
 
 class Simulation:
@@ -435,18 +451,15 @@ class Simulation:
         before the lot's date (``notifications.no_run``: "collect it yourself, or cancel
         the claim"). Their people would already have chosen to fetch it when they could
         (``_maybe_fetch``, at the claim), so they cancel it: the food is offered again."""
-        rows = session.scalars(
-            select(Notification).where(
-                Notification.user_id == user.id,
-                Notification.kind == NotificationKind.BOOKING,
-                Notification.id > self.notices_read.get(user.id, 0),
-            )
+        rows = session.execute(
+            _UNREAD_BOOKING_NOTICES,
+            {"user": user.id, "after": self.notices_read.get(user.id, 0)},
         ).all()
-        for notice in rows:
-            self.notices_read[user.id] = max(self.notices_read.get(user.id, 0), notice.id)
-            if not notice.params.get("no_run") or notice.subject_type != "claim":
+        for notice_id, subject_type, subject_id, params in rows:
+            self.notices_read[user.id] = max(self.notices_read.get(user.id, 0), notice_id)
+            if not params.get("no_run") or subject_type != "claim":
                 continue
-            claim = session.get(Claim, notice.subject_id)
+            claim = session.get(Claim, subject_id)
             if claim is None or claim.status != ClaimStatus.ACTIVE or claim.self_collect:
                 continue
             self._cancel(session, user, claim, at, "cancelled_no_run")
@@ -454,11 +467,7 @@ class Simulation:
     def _new_claims(self, session, at: datetime) -> None:
         """Every claim made since the last call, by people or by the matcher: whether
         and when its beneficiary cancels it."""
-        rows = session.execute(
-            select(Claim.id, Claim.beneficiary_id, Claim.lot_id)
-            .where(Claim.id > self.last_claim_id)
-            .order_by(Claim.id)
-        ).all()
+        rows = session.execute(_CLAIMS_AFTER, {"after": self.last_claim_id}).all()
         for claim_id, org_id, lot_id in rows:
             self.last_claim_id = claim_id
             ben = self.bens.get(org_id)
