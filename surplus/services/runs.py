@@ -208,11 +208,13 @@ def create_one_off(
 
 def renumber(session: Session, run: Run, ordered: list[Stop]) -> None:
     """Give ``ordered`` the positions 0..n-1 without tripping the unique constraint
-    (through positions above every real one)."""
-    for i, stop in enumerate(ordered):
+    (through positions above every real one). A stop already at its place is left alone:
+    the others' new positions are free of it."""
+    moved = [(i, stop) for i, stop in enumerate(ordered) if stop.position != i]
+    for i, stop in moved:
         stop.position = TEMP_POSITION + i
     session.flush()
-    for i, stop in enumerate(ordered):
+    for i, stop in moved:
         stop.position = i
     session.flush()
 
