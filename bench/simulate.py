@@ -205,11 +205,8 @@ def run_policy(task: Task) -> dict[str, Any]:
 LONGEST_FIRST = {"maillon": 0, "greedy": 1, "fcfs": 2}
 
 
-def simulate(
-    spec, policies: list[str], server: str | None, workers: int | None = None
-) -> dict[str, Any]:
-    """Build the world once, run each policy on a copy, each in its own process (at most
-    ``workers`` at once); returns the results by policy."""
+def simulate(spec, policies: list[str], server: str | None, workers: int) -> dict[str, Any]:
+    """Build the world once, run each policy on a copy; returns the results by policy."""
     databases = Databases(server)
     photos = str(databases.folder / "photos")
     try:
@@ -220,20 +217,20 @@ def simulate(
             f"{len(postings)} postings over {spec.days} days (built in {build_s:.1f} s)",
             flush=True,
         )
-        # One process per policy: on two cores the three share them, and the run ends
-        # when Maillon's does (its time plus half fcfs's), sooner than with fcfs waiting
-        # for a worker (greedy's time plus fcfs's: 680 s against about 646 s for the
-        # Namur year). With fewer workers, the longest first (Maillon's placement, then
-        # greedy's), so that fcfs follows whichever ends first.
+        # The longest first (Maillon's placement, then greedy's), so that fcfs follows
+        # whichever ends first on two workers. One process per policy is slower here:
+        # three processes on two cores took 181 s for 84 Namur days against 155-157 s
+        # (each process slowed by a quarter: caches, switches).
         tasks = [
             Task(databases.copy(name), photos, name, spec, world, postings)
             for name in sorted(policies, key=lambda n: LONGEST_FIRST.get(n, len(LONGEST_FIRST)))
         ]
-        workers = len(tasks) if workers is None else min(workers, len(tasks))
-        if workers <= 1:
+        if workers <= 1 or len(tasks) == 1:
             done = [run_policy(t) for t in tasks]
         else:
-            with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            with ProcessPoolExecutor(
+                max_workers=min(workers, len(tasks)), mp_context=get_context("spawn")
+            ) as pool:
                 done = list(pool.map(run_policy, tasks))
         return {
             "world": world,
@@ -312,9 +309,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--national-days", type=int, default=NATIONAL_DAYS)
     parser.add_argument("--no-province", action="store_true", help="only the national month")
-    parser.add_argument(
-        "--workers", type=int, default=None, help="processes at once (default: one per policy)"
-    )
+    parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args(argv)
 
     from bench.sim import report as rep
