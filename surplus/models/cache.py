@@ -122,6 +122,7 @@ def _bump(session: Session) -> None:
         session.execute(_bump_statement(dialect, name))
 
 
+@functools.cache  # built once per counter and backend (services/eligibility.py says why)
 def _bump_statement(dialect: str, name: str) -> Any:
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert

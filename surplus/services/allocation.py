@@ -21,7 +21,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 import matching
@@ -70,18 +70,19 @@ def _platform_of(actor: User | None, platform: Organisation | None) -> Organisat
     return platform
 
 
-def _network(session: Session, platform: Organisation, now: datetime):
-    rows = (
-        session.scalars(
-            select(Organisation)
-            .join(Convention, Convention.beneficiary_id == Organisation.id)
-            .where(
-                Convention.platform_id == platform.id, Convention.status == ConventionStatus.ACTIVE
-            )
-        )
-        .unique()
-        .all()
+# Built once: read at every placement tick (services/eligibility.py says why).
+_NETWORK = (
+    select(Organisation)
+    .join(Convention, Convention.beneficiary_id == Organisation.id)
+    .where(
+        Convention.platform_id == bindparam("platform"),
+        Convention.status == ConventionStatus.ACTIVE,
     )
+)
+
+
+def _network(session: Session, platform: Organisation, now: datetime):
+    rows = session.scalars(_NETWORK, {"platform": platform.id}).unique().all()
     # Every organisation's channels with one query (not one per organisation).
     by_org = channels_by_org(session, list(rows), local_today(now))
     network = {}

@@ -87,16 +87,23 @@ def received_kg(
     return {org_id: grams / 1000 for org_id, grams in rows}
 
 
+# Built once, as _RECEIVED.
+_IN_TRANSIT = (
+    select(Claim.beneficiary_id, Lot.storage, func.sum(Claim.grams))
+    .join(Lot, Lot.id == Claim.lot_id)
+    .where(
+        Claim.beneficiary_id.in_(bindparam("orgs", expanding=True)),
+        Claim.status.in_(IN_TRANSIT_CLAIM_STATUSES),
+    )
+    .group_by(Claim.beneficiary_id, Lot.storage)
+)
+
+
 def in_transit_kg(session: Session, org_ids: Iterable[int]) -> dict[tuple[int, str], float]:
     ids = list(org_ids)
     if not ids:
         return {}
-    rows = session.execute(
-        select(Claim.beneficiary_id, Lot.storage, func.sum(Claim.grams))
-        .join(Lot, Lot.id == Claim.lot_id)
-        .where(Claim.beneficiary_id.in_(ids), Claim.status.in_(IN_TRANSIT_CLAIM_STATUSES))
-        .group_by(Claim.beneficiary_id, Lot.storage)
-    ).all()
+    rows = session.execute(_IN_TRANSIT, {"orgs": ids}).all()
     return {(org_id, storage.value): grams / 1000 for org_id, storage, grams in rows}
 
 

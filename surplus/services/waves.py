@@ -77,23 +77,29 @@ class Reach:
         return self.radius_km is not None and self.km_to(lat, lon, road) <= self.radius_km
 
 
+# Built once: read at every lot posted and every wave (services/eligibility.py says why).
+_NETWORKED_PLATFORMS = (
+    select(Organisation)
+    .where(
+        Organisation.kind == OrgKind.PLATFORM,
+        Organisation.id.in_(
+            select(Convention.platform_id).where(
+                Convention.status.in_([ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED])
+            )
+        ),
+        Organisation.verification == Verification.VERIFIED,
+    )
+    .order_by(Organisation.id)
+)
+_ALL_DEPOTS = select(Depot)
+
+
 def reaches(session: Session) -> list[Reach]:
     """Verified platforms with a network (a convention in force or suspended): a lot
     offered to a platform without beneficiaries would reach nobody."""
-    networked = select(Convention.platform_id).where(
-        Convention.status.in_([ConventionStatus.ACTIVE, ConventionStatus.SUSPENDED])
-    )
-    platforms = session.scalars(
-        select(Organisation)
-        .where(
-            Organisation.kind == OrgKind.PLATFORM,
-            Organisation.id.in_(networked),
-            Organisation.verification == Verification.VERIFIED,
-        )
-        .order_by(Organisation.id)
-    ).all()
+    platforms = session.scalars(_NETWORKED_PLATFORMS).all()
     depots: dict[int, list[tuple[float, float]]] = {}
-    for depot in session.scalars(select(Depot)):
+    for depot in session.scalars(_ALL_DEPOTS):
         depots.setdefault(depot.platform_id, []).append((depot.lat, depot.lon))
     return [reach_of(p, depots.get(p.id, [])) for p in platforms]
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ...models import (
@@ -118,11 +118,19 @@ def _rows(
     ]
 
 
+# Built once: read at every notice (services/eligibility.py says why).
+_MEMBERS = (
+    select(User)
+    .where(User.organisation_id == bindparam("org"), User.active.is_(True))
+    .order_by(User.id)
+)
+_MEMBERS_IN_ROLES = _MEMBERS.where(User.role.in_(bindparam("roles", expanding=True)))
+
+
 def _users_of(session: Session, org_id: int, roles: Iterable[Role] | None = None) -> list[User]:
-    query = select(User).where(User.organisation_id == org_id, User.active.is_(True))
-    if roles is not None:
-        query = query.where(User.role.in_(list(roles)))
-    return list(session.scalars(query.order_by(User.id)))
+    if roles is None:
+        return list(session.scalars(_MEMBERS, {"org": org_id}))
+    return list(session.scalars(_MEMBERS_IN_ROLES, {"org": org_id, "roles": list(roles)}))
 
 
 def notify_org(
@@ -498,35 +506,44 @@ def recall_opened(
     return rows
 
 
+# Built once: read at every offer of a lot (services/eligibility.py says why). The
+# networks' organisations: IN rather than DISTINCT, PostgreSQL cannot compare the JSON
+# columns.
+_NETWORKS = (
+    select(Organisation)
+    .where(
+        Organisation.id.in_(
+            select(Convention.beneficiary_id).where(
+                Convention.platform_id.in_(bindparam("platforms", expanding=True)),
+                Convention.status == ConventionStatus.ACTIVE,
+            )
+        )
+    )
+    .order_by(Organisation.id)
+)
+_TOLD_OF_LOT = (
+    select(User.organisation_id)
+    .join(Notification, Notification.user_id == User.id)
+    .where(
+        Notification.kind == NotificationKind.NEW_LOT,
+        Notification.subject_type == "lot",
+        Notification.subject_id == bindparam("lot"),
+    )
+)
+_MEMBERS_OF_ORGS = (
+    select(User)
+    .where(User.organisation_id.in_(bindparam("orgs", expanding=True)), User.active.is_(True))
+    .order_by(User.id)
+)
+
+
 def new_lot_offered(session: Session, lot: Lot, platform_ids: list[int]) -> int:
     """Tell the beneficiaries of these platforms' networks whose conventions accept the
     lot, each organisation once per lot; returns the number of notifications created."""
     if not platform_ids or lot.status != LotStatus.OPEN or lot.remaining_g <= 0:
         return 0
-    # IN rather than DISTINCT: PostgreSQL cannot compare the JSON columns.
-    candidates = session.scalars(
-        select(Organisation)
-        .where(
-            Organisation.id.in_(
-                select(Convention.beneficiary_id).where(
-                    Convention.platform_id.in_(platform_ids),
-                    Convention.status == ConventionStatus.ACTIVE,
-                )
-            )
-        )
-        .order_by(Organisation.id)
-    ).all()
-    already = set(
-        session.scalars(
-            select(User.organisation_id)
-            .join(Notification, Notification.user_id == User.id)
-            .where(
-                Notification.kind == NotificationKind.NEW_LOT,
-                Notification.subject_type == "lot",
-                Notification.subject_id == lot.id,
-            )
-        )
-    )
+    candidates = session.scalars(_NETWORKS, {"platforms": list(platform_ids)}).all()
+    already = set(session.scalars(_TOLD_OF_LOT, {"lot": lot.id}))
     wanted = set(platform_ids)
     params = {
         **_lot_params(lot),
@@ -550,9 +567,7 @@ def new_lot_offered(session: Session, lot: Lot, platform_ids: list[int]) -> int:
     # The active users of every organisation told, in one query and in the order of
     # notifying each organisation in turn (its users by id); one flush for them all.
     members: dict[int, list[User]] = {}
-    for user in session.scalars(
-        select(User).where(User.organisation_id.in_(told), User.active.is_(True)).order_by(User.id)
-    ):
+    for user in session.scalars(_MEMBERS_OF_ORGS, {"orgs": told}):
         members.setdefault(user.organisation_id, []).append(user)
     users = [user for org_id in told for user in members.get(org_id, [])]
     return notify_many(session, users, NotificationKind.NEW_LOT, lot, params)

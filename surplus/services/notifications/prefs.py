@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from ...errors import Invalid
@@ -32,22 +32,19 @@ STATE_FOR_MODE = {
 _SALT = "notification-unsubscribe"
 
 
+# Built once: read at every notice (services/eligibility.py says why).
+_MODES = select(NotificationPreference.user_id, NotificationPreference.mode).where(
+    NotificationPreference.user_id.in_(bindparam("users", expanding=True)),
+    NotificationPreference.kind == bindparam("kind"),
+)
+
+
 def modes_for(
     session: Session, user_ids: Iterable[int], kind: NotificationKind
 ) -> dict[int, MailMode]:
     """Each user's mode for ``kind`` (the default where they chose nothing), one query."""
     ids = list(set(user_ids))
-    chosen = (
-        dict(
-            session.execute(
-                select(NotificationPreference.user_id, NotificationPreference.mode).where(
-                    NotificationPreference.user_id.in_(ids), NotificationPreference.kind == kind
-                )
-            ).all()
-        )
-        if ids
-        else {}
-    )
+    chosen = dict(session.execute(_MODES, {"users": ids, "kind": kind}).all()) if ids else {}
     return {uid: chosen.get(uid, DEFAULT_MODE[kind]) for uid in ids}
 
 
