@@ -40,6 +40,7 @@ DEFAULT_START = date(2026, 1, 5)  # a Monday
 QUICK_DAYS = 28
 NATIONAL_DAYS = 30
 GC_THRESHOLD = 50_000  # allocations between two young collections in a policy's process
+SQLITE_CACHE_KIB = 256 * 1024  # a policy's SQLite page cache
 
 
 # -- databases ---------------------------------------------------------------------------
@@ -78,6 +79,11 @@ def application(uri: str, photos: str, **overrides: Any):
             @event.listens_for(db.engine, "connect")
             def _fast(dbapi_connection: Any, _record: Any) -> None:
                 dbapi_connection.execute("PRAGMA synchronous=OFF")
+                # One connection to a database that grows to about 90 MB over a year;
+                # SQLite's default page cache (2 MB) copies most pages it reads from the
+                # operating system again. 256 MB, as a PostgreSQL server's shared buffers
+                # would keep them: fcfs over 182 Namur days, 97-101 s, then 90-94 s.
+                dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
         try:
             yield app
