@@ -144,7 +144,7 @@ def propose(
         unreached: dict[int, str] = {}  # why a lot reaches nobody by run
         refused = reachability.given_back(session, [lot.id for lot in lots])
         detours = reachability.reach(
-            session, platform, lots, network, now, least=True, why=unreached, refused=refused
+            session, platform.id, lots, network, now, least=True, why=unreached, refused=refused
         )
         reach = {lot_id: frozenset(orgs) for lot_id, orgs in detours.items()}
         # and to those whose own people can collect it in time (services/self_collection.py):

@@ -81,7 +81,7 @@ def for_claim(session: Session, claim: Claim, now: datetime | None = None) -> Ca
     why: dict[int, str] = {}
     reached = reachability.reach(
         session,
-        conv.platform,
+        conv.platform_id,
         [lot],
         {org.id: (org, mine)},
         now,
@@ -115,7 +115,7 @@ def for_lots(
         conv = chans[0].convention
         missed: dict[int, str] = {}
         reached = reachability.reach(
-            session, conv.platform, lots, {org.id: (org, chans)}, now, why=missed
+            session, conv.platform_id, lots, {org.id: (org, chans)}, now, why=missed
         )
         by_run |= {lot_id for lot_id, orgs in reached.items() if org.id in orgs}
         for lot_id, reason in missed.items():  # the nearest miss over its platforms

@@ -212,7 +212,7 @@ class _Scene:
 
 def reach(
     session: Session,
-    platform: Organisation,
+    platform_id: int,
     lots: Iterable[Lot],
     network: Mapping[int, tuple[Organisation, list[Any]]],
     now: datetime,
@@ -223,15 +223,15 @@ def reach(
     refused: set[tuple[int, int]] | None = None,
 ) -> dict[int, dict[int, float]]:
     """For each lot id, the ids of the ``network``'s organisations (``{id: (organisation,
-    its channels with this platform)}``, as allocation builds it) a planned run, or a hub
-    relay, can carry it to (never one whose claim on it was given back: :func:`given_back`),
-    each with about how many road km carrying it there adds (module docstring).
-    ``carry``: the kilograms of each lot to carry whole (a claim's: services/carriage.py),
-    their budget that of those kilograms; by default what remains of the lot, its
-    smallest part what must fit. ``least``: each pair's least detour over the runs that
-    reach it (placement's matcher weighs it); by default, that of the first run found,
-    without asking the planner about later runs that pass nearer (the pairs are the
-    same, the questions fewer: enough for the cards' transport lines). ``why``, when
+    its channels with the platform ``platform_id``)}``, as allocation builds it) a planned
+    run, or a hub relay, can carry it to (never one whose claim on it was given back:
+    :func:`given_back`), each with about how many road km carrying it there adds (module
+    docstring). ``carry``: the kilograms of each lot to carry whole (a claim's:
+    services/carriage.py), their budget that of those kilograms; by default what remains
+    of the lot, its smallest part what must fit. ``least``: each pair's least detour over
+    the runs that reach it (placement's matcher weighs it); by default, that of the first
+    run found, without asking the planner about later runs that pass nearer (the pairs
+    are the same, the questions fewer: enough for the cards' transport lines). ``why``, when
     given, receives for each lot that reaches nobody the reason (module docstring).
     ``refused``: :func:`given_back` of these lots, when the caller read it already."""
     lots = list(lots)
@@ -242,15 +242,15 @@ def reach(
     until = max(_deadline(lot) for lot in lots)
     carriers = agreements.carriers_for(
         session,
-        [platform.id],
+        [platform_id],
         now.astimezone(BRUSSELS).date(),
         until.astimezone(BRUSSELS).date(),
     )
-    found = runs.planned_views(session, [platform.id, *carriers], now, until)
+    found = runs.planned_views(session, [platform_id, *carriers], now, until)
     usable = [
         r
         for r in found
-        if r.platform_id == platform.id or any(a.in_force(_day(r)) for a in carriers[r.platform_id])
+        if r.platform_id == platform_id or any(a.in_force(_day(r)) for a in carriers[r.platform_id])
     ]
     scene = _Scene(
         lots=lots,
@@ -272,7 +272,7 @@ def reach(
         stage=[0] * len(lots),
     )
     pickups = _direct(scene, usable)
-    _relayed(session, scene, platform, usable, pickups, now)
+    _relayed(session, scene, platform_id, usable, pickups, now)
     if why is not None:
         for lot, found, stage in zip(lots, scene.reached, scene.stage, strict=True):
             if not found:
@@ -336,7 +336,7 @@ def _direct(scene: _Scene, usable: list[RunView]) -> dict[int, dict[int, float]]
 def _relayed(
     session: Session,
     scene: _Scene,
-    platform: Organisation,
+    platform_id: int,
     usable: list[RunView],
     pickups: dict[int, dict[int, float]],
     now: datetime,
@@ -348,9 +348,9 @@ def _relayed(
         return
     leaving: dict[int, list[RunView]] = defaultdict(list)
     for run in usable:
-        if run.platform_id == platform.id:
+        if run.platform_id == platform_id:
             leaving[run.depot_id].append(run)
-    hubs = [hub for hub in relay.depots(session, platform.id) if leaving[hub.id]]
+    hubs = [hub for hub in relay.depots(session, platform_id) if leaving[hub.id]]
     if not hubs:
         return
     # Leg 1, once per (lot, hub, day): the planner's cheapest insertion donor → hub on the

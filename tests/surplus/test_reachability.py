@@ -34,7 +34,7 @@ def w(shared_world, agree, add_run, app):
 def _reach(w) -> set[int]:
     now = datetime.now(UTC)
     network = allocation._network(db.session, w.platform, now)
-    return set(reachability.reach(db.session, w.platform, [w.lot], network, now)[w.lot.id])
+    return set(reachability.reach(db.session, w.platform.id, [w.lot], network, now)[w.lot.id])
 
 
 def test_a_relay_reaches_the_organisations_no_single_run_does(w):
@@ -198,7 +198,7 @@ def test_the_least_detours_are_of_the_same_pairs(w):
     (here through a relay: both legs' km are counted, none is free)."""
     now = datetime.now(UTC)
     network = allocation._network(db.session, w.platform, now)
-    found = reachability.reach(db.session, w.platform, [w.lot], network, now, least=True)
+    found = reachability.reach(db.session, w.platform.id, [w.lot], network, now, least=True)
     found = found[w.lot.id]
     assert set(found) == _reach(w) == {w.cpas.id, w.asbl.id}
     assert all(km > 0 for km in found.values())

@@ -125,12 +125,25 @@ _MEMBERS = (
     .order_by(User.id)
 )
 _MEMBERS_IN_ROLES = _MEMBERS.where(User.role.in_(bindparam("roles", expanding=True)))
+_MEMBERS_OF_ORGS = (
+    select(User)
+    .where(User.organisation_id.in_(bindparam("orgs", expanding=True)), User.active.is_(True))
+    .order_by(User.id)
+)
 
 
 def _users_of(session: Session, org_id: int, roles: Iterable[Role] | None = None) -> list[User]:
     if roles is None:
         return list(session.scalars(_MEMBERS, {"org": org_id}))
     return list(session.scalars(_MEMBERS_IN_ROLES, {"org": org_id, "roles": list(roles)}))
+
+
+def _users_of_both(session: Session, first: int, second: int) -> list[User]:
+    """The active users of two organisations, the first's then the second's, in one query."""
+    users = session.scalars(_MEMBERS_OF_ORGS, {"orgs": [first, second]}).all()
+    return [u for u in users if u.organisation_id == first] + [
+        u for u in users if u.organisation_id == second
+    ]
 
 
 def notify_org(
@@ -213,7 +226,7 @@ def booked(
         "delivery": drop_eta,
         "beneficiary": claim.beneficiary.name,
     }
-    users = _users_of(session, lot.donor_id) + _users_of(session, claim.beneficiary_id)
+    users = _users_of_both(session, lot.donor_id, claim.beneficiary_id)
     return notify(session, users, NotificationKind.BOOKING, claim, params)
 
 
@@ -236,7 +249,7 @@ def given_back(session: Session, claim: Claim) -> list[Notification]:
     """Tell the beneficiary and the donor that no run could carry a claim the platform's
     placement had made, and that its kilograms are on the lot again (a booking notice
     with ``given_back``)."""
-    users = _users_of(session, claim.beneficiary_id) + _users_of(session, claim.lot.donor_id)
+    users = _users_of_both(session, claim.beneficiary_id, claim.lot.donor_id)
     params = _without_run(claim, given_back=True)
     return notify(session, users, NotificationKind.BOOKING, claim, params)
 
@@ -529,11 +542,6 @@ _TOLD_OF_LOT = (
         Notification.subject_type == "lot",
         Notification.subject_id == bindparam("lot"),
     )
-)
-_MEMBERS_OF_ORGS = (
-    select(User)
-    .where(User.organisation_id.in_(bindparam("orgs", expanding=True)), User.active.is_(True))
-    .order_by(User.id)
 )
 
 
