@@ -399,6 +399,7 @@ class Simulation:
         ]
         self.events["cards_left_no_carriage"] += len(page.cards) - len(cards)
         left = page.need_kg
+        claimed = self.events["claims_by_people"]
         while cards:
             picks = behaviour.choose(cards, left)
             if not picks:
@@ -406,7 +407,8 @@ class Simulation:
             pick = picks[0]
             cards = cards[[card.lot_id for card in cards].index(pick.lot_id) + 1 :]
             left -= self._claim(session, user, pick, at)
-        self._new_claims(session, at)
+        if self.events["claims_by_people"] != claimed:  # only people's claims are new here
+            self._new_claims(session, at)
 
     def _claim(self, session, user: User, pick: behaviour.Pick, at: datetime) -> float:
         """A social worker claims a card's lot and reads the answer: when it says that no
