@@ -81,8 +81,9 @@ def application(uri: str, photos: str, **overrides: Any):
                 dbapi_connection.execute("PRAGMA synchronous=OFF")
                 # One connection to a database that grows to about 90 MB over a year;
                 # SQLite's default page cache (2 MB) copies most pages it reads from the
-                # operating system again. 256 MB, as a PostgreSQL server's shared buffers
-                # would keep them: fcfs over 182 Namur days, 97-101 s, then 90-94 s.
+                # operating system again. 256 MB keeps the whole database at hand, as a
+                # PostgreSQL server's buffers and the system's cache would: fcfs over 182
+                # Namur days, 97-101 s, then 90-94 s.
                 dbapi_connection.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
 
         try:
