@@ -311,7 +311,7 @@ class Simulation:
             self.dirty = True
             if name == "escalate_waves":
                 self.offer_version += 1
-        if name == "place_lots":
+        if name == "place_lots" and did:  # a tick that claimed nothing made no claim
             self._new_claims(session, at)
 
     def _due(self, session, name: str, at: datetime) -> bool:
