@@ -1,6 +1,12 @@
 # Maillon — two commands on a fresh machine: `make run` and `make test`.
 SHELL := /bin/bash
-PYTHON ?= python3
+# The virtualenv's interpreter: the system's python3 (Debian's is built with profile-guided
+# and link-time optimisation) when it is 3.11 or newer and can make a virtualenv (Debian's
+# python3-venv), else python3 from PATH. A CPython built from source without those
+# optimisations, as pyenv builds it, ran the simulated year about a fifth slower
+# (bench/README.md, "The interpreter"). `make PYTHON=python3.12 ...` chooses another.
+SYSTEM_PYTHON := /usr/bin/python3
+PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11) or not ensurepip.version())' >/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
