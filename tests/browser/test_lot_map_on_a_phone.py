@@ -47,5 +47,9 @@ def test_the_map_keeps_the_lists_filters_on_a_phone(seed, new_context, sign_in):
     pins.click()
     link = page.locator(f".leaflet-popup a[href='/lots/{who['yoghurt']}']")
     expect(link).to_be_visible()
+    # The popup opens upwards and the map pans to show it whole (Leaflet's autoPan, a
+    # quarter-second animation): a tap during the pan can land on the map, which closes
+    # the popup instead of following the link. Tap once the pane has stopped moving.
+    expect(page.locator("#lot-map .leaflet-pan-anim")).to_have_count(0)
     link.click()
     expect(page).to_have_url(re.compile(rf"/lots/{who['yoghurt']}$"))
