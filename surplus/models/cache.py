@@ -119,7 +119,9 @@ def _bump(session: Session) -> None:
     session.flush()
     dialect = session.get_bind().dialect.name
     for name in sorted(session.info.pop(_CHANGED, ())):
-        session.execute(_bump_statement(dialect, name))
+        # On the transaction's connection, as Core: the ORM's bulk-insert path adds nothing
+        # to an upsert of one row, and no event of ours watches cache_version.
+        session.connection().execute(_bump_statement(dialect, name))
 
 
 @functools.cache  # built once per counter and backend (services/eligibility.py says why)
