@@ -276,9 +276,8 @@ def report(spec, run: dict[str, Any], out: Path) -> None:
             print(f"  services refused (top): {json.dumps(r['refusals'], ensure_ascii=False)}")
         if r["posting_refusals"]:
             print(f"  postings refused: {json.dumps(r['posting_refusals'], ensure_ascii=False)}")
-    # The times depend on the interpreter's build as much as on the machine: Debian's
-    # python3 ran 56 Namur days 11-13 % faster than a CPython built from source without
-    # profile-guided and link-time optimisation (bench/README.md, "The interpreter").
+    # The times depend on the interpreter's build as much as on the machine
+    # (bench/README.md, "The interpreter").
     print(f"(Python {platform.python_version()} from {sys.base_prefix})")
     for name, r in results.items():
         print(rep.jobs_table(f"scheduled jobs, {name}, whole period:", r["jobs"]))
