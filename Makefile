@@ -3,8 +3,8 @@ SHELL := /bin/bash
 # The virtualenv's interpreter: the system's python3 (Debian's is built with profile-guided
 # and link-time optimisation) when it is 3.11 or newer and can make a virtualenv (Debian's
 # python3-venv), else python3 from PATH. A CPython built from source without those
-# optimisations, as pyenv builds it, ran the simulation 11-13 % slower, side by side
-# (bench/README.md, "The interpreter"). `make PYTHON=python3.12 ...` chooses another.
+# optimisations, as pyenv builds it, runs the simulation slower (bench/README.md, "The
+# interpreter", measured side by side). `make PYTHON=python3.12 ...` chooses another.
 SYSTEM_PYTHON := /usr/bin/python3
 PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11) or not ensurepip.version())' >/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo python3)
 VENV ?= .venv
