@@ -119,23 +119,18 @@ def _rows(
 
 
 # Built once: read at every notice (services/eligibility.py says why).
-_MEMBERS = (
-    select(User)
-    .where(User.organisation_id == bindparam("org"), User.active.is_(True))
-    .order_by(User.id)
-)
-_MEMBERS_IN_ROLES = _MEMBERS.where(User.role.in_(bindparam("roles", expanding=True)))
 _MEMBERS_OF_ORGS = (
     select(User)
     .where(User.organisation_id.in_(bindparam("orgs", expanding=True)), User.active.is_(True))
     .order_by(User.id)
 )
+_MEMBERS_IN_ROLES = _MEMBERS_OF_ORGS.where(User.role.in_(bindparam("roles", expanding=True)))
 
 
 def _users_of(session: Session, org_id: int, roles: Iterable[Role] | None = None) -> list[User]:
     if roles is None:
-        return list(session.scalars(_MEMBERS, {"org": org_id}))
-    return list(session.scalars(_MEMBERS_IN_ROLES, {"org": org_id, "roles": list(roles)}))
+        return list(session.scalars(_MEMBERS_OF_ORGS, {"orgs": [org_id]}))
+    return list(session.scalars(_MEMBERS_IN_ROLES, {"orgs": [org_id], "roles": list(roles)}))
 
 
 def _users_of_both(session: Session, first: int, second: int) -> list[User]:
