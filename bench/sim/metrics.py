@@ -30,7 +30,9 @@ looked at, so this is a lower bound of what transport alone loses).
 it receive (storage it can keep, categories, FSE+ rules: ``eligibility.channel_accepts``,
 whichever wave); the others are reported apart. The share placed is the placeable
 kilograms delivered over the placeable kilograms settled (posted, minus what is still
-open or in transit at the end).
+open or in transit at the end). ``placed_ceiling`` is the most that share could have been
+in this run: the settled kilograms less ``lost_beyond_transport_kg`` and less what the
+donors withdrew, over the settled kilograms.
 """
 
 from __future__ import annotations
@@ -328,6 +330,9 @@ def compute(session: Session, world, start: date, days: int, end: datetime) -> d
         "placeable_delivered_kg": round(placeable_buckets["delivered"], 1),
         "placeable_settled_kg": round(settled, 1),
         "placed_share": placeable_buckets["delivered"] / settled if settled > 0 else None,
+        "placed_ceiling": (settled - lost_beyond - placeable_buckets["withdrawn"]) / settled
+        if settled > 0
+        else None,
         "expired_kg": expired,
         "expired_total_kg": round(sum(buckets[f"expired:{r}"] for r in EXPIRY_REASONS), 1),
         "lost_beyond_transport_kg": round(lost_beyond, 1),

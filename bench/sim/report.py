@@ -20,10 +20,17 @@ class Target:
     label: str
     ok: Callable[[float], bool]
     better: Callable[[float, float], bool]  # (maillon, baseline) -> maillon is better
+    ceiling: str | None = None  # the figure saying how far any policy could go
 
 
 TARGETS = (
-    Target("placed_share", ">= 98 % placed", lambda v: v >= 0.98, lambda a, b: a > b),
+    Target(
+        "placed_share",
+        ">= 98 % placed",
+        lambda v: v >= 0.98,
+        lambda a, b: a > b,
+        ceiling="placed_ceiling",
+    ),
     Target(
         "booking_wait_median_min",
         "median <= 30 min to booking",
@@ -63,6 +70,12 @@ ROWS: tuple[tuple[str, str, Callable[[dict], Any], str], ...] = (
     ("kg no rule lets anyone receive", "", lambda m: m["unplaceable_kg"], "kg"),
     ("placeable kg delivered before date", "", lambda m: m["placeable_delivered_kg"], "kg"),
     ("share of placeable kg placed (settled)", "*", lambda m: m["placed_share"], "pct"),
+    (
+        "  at most: no round or fetcher near, withdrawn",
+        "",
+        lambda m: m.get("placed_ceiling"),
+        "pct",
+    ),
     ("kg delivered (all)", "", lambda m: m["delivered_kg"], "kg"),
     ("  of which fetched by the beneficiary", "", lambda m: m["self_collected_kg"], "kg"),
     (
@@ -135,7 +148,11 @@ def verdicts(results: dict[str, dict[str, Any]], policy: str = "maillon") -> lis
                 beats.append(
                     f"vs {other}: {'better' if target.better(value, theirs) else 'NOT better'}"
                 )
-        lines.append(f"{'PASS' if ok else 'FAIL'}  {target.label}  [{'; '.join(beats)}]")
+        line = f"{'PASS' if ok else 'FAIL'}  {target.label}  [{'; '.join(beats)}]"
+        most = mine.get(target.ceiling) if target.ceiling else None
+        if most is not None:
+            line += f"  (within reach and not withdrawn: {_fmt(most, 'pct')})"
+        lines.append(line)
     return lines
 
 

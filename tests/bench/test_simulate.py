@@ -4,15 +4,16 @@ exceeds its lot; and the figures (bench/sim/metrics.py) of a case built by hand.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
-from bench.sim import metrics
+from bench.sim import metrics, report
 from bench.sim.engine import Simulation, local_midnight
 from bench.sim.policies import POLICIES
-from bench.sim.world import Beneficiary, Donor, Platform, Spec, World, road_km
+from bench.sim.world import Beneficiary, Donor, Platform, Round, Spec, World, road_km
 from surplus import clock
 from surplus.extensions import db
 from surplus.models import (
@@ -195,6 +196,7 @@ def test_three_days_of_each_policy_conserve_kilograms(app, daily_rounds, policy)
         assert 0 <= lot.remaining_g <= lot.weight_g
     assert figures["lots_booked"] > 0
     assert figures["booking_wait_median_min"] >= 0
+    assert figures["placed_share"] <= figures["placed_ceiling"] <= 1
     booked_at = db.session.execute(
         select(Event.at, Claim.lot_id)
         .join(Claim, Claim.id == Event.subject_id)
@@ -317,6 +319,74 @@ def test_figures_of_a_case_computed_by_hand(app, daily_rounds):
     delivered_day = figures["daily"][tuesday.isoformat()]["delivered_kg"]
     assert delivered_day == pytest.approx(10.0)
     assert local(tuesday, "12:00").astimezone(BRUSSELS).date() == tuesday
+
+
+def test_the_ceiling_of_the_share_placed_leaves_out_what_no_round_reaches_and_withdrawals(
+    app, daily_rounds
+):
+    """Lot A, 10 kg, can be picked up during Monday's round and expires unclaimed. Lot E,
+    4 kg, can be picked up only on Monday evening, when every round is back, and no
+    organisation fetches food itself: it expires, beyond transport. Lot W, 6 kg, is
+    withdrawn by its donor. Nothing is delivered: 0 % placed, of the 20 kg settled at most
+    the 10 kg of lot A could have been."""
+    w = daily_rounds
+    today = local_today()
+    monday = today - timedelta(days=today.weekday()) + timedelta(days=7)
+    spec = Spec("namur", 1, monday, 7)
+    world = replace(
+        sim_world(w, spec),
+        rounds=tuple(Round(w.template.id, w.platform.id, day, True, ()) for day in range(7)),
+    )
+    session = db.session
+    best = monday + timedelta(days=4)
+    try:
+        clock.set_time(local(monday, "07:00"))
+        for kg, start, end in ((10, "08:00", "17:00"), (4, "18:00", "21:00")):
+            lots.create_lot(
+                session,
+                w.donor_user,
+                draft(
+                    kg,
+                    "fruit_veg",
+                    "ambient",
+                    "best_before",
+                    best,
+                    local(monday, start),
+                    local(monday, end),
+                ),
+            )
+        lot_w, _ = lots.create_lot(
+            session,
+            w.donor_user,
+            draft(
+                6,
+                "fruit_veg",
+                "ambient",
+                "best_before",
+                best,
+                local(monday, "08:00"),
+                local(monday + timedelta(days=2), "17:00"),
+            ),
+        )
+        session.commit()
+        clock.set_time(local(monday, "12:00"))
+        lots.withdraw_lot(session, w.donor_user, lot_w, "sold at the market")
+        session.commit()
+        clock.set_time(local(monday + timedelta(days=4), "12:00"))
+        lots.expire_lots(session)
+        session.commit()
+        end = local_midnight(monday + timedelta(days=7))
+        figures = metrics.compute(session, world, monday, 7, end)
+    finally:
+        clock.set_time(None)
+
+    assert figures["expired_kg"][metrics.NEVER_CLAIMED] == 14.0
+    assert figures["lost_beyond_transport_kg"] == 4.0
+    assert figures["withdrawn_kg"] == 6.0
+    assert figures["placed_share"] == 0
+    assert figures["placed_ceiling"] == pytest.approx(10 / 20)
+    (placed,) = [line for line in report.verdicts({"maillon": figures}) if "placed" in line]
+    assert placed.startswith("FAIL") and "within reach and not withdrawn: 50.0 %" in placed
 
 
 def test_a_beneficiary_fetches_a_lot_within_its_radius_and_its_km_are_counted_apart(
