@@ -20,7 +20,7 @@ class Target:
     label: str
     ok: Callable[[float], bool]
     better: Callable[[float, float], bool]  # (maillon, baseline) -> maillon is better
-    ceiling: str | None = None  # the figure saying how far any policy could go
+    ceiling: str | None = None  # the figure saying how far the run could have gone
 
 
 TARGETS = (

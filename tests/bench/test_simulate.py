@@ -122,6 +122,14 @@ def local(day, hhmm: str) -> datetime:
     return runs.local_time(day, hhmm)
 
 
+def week_figures(session, world: World, monday, expire_at: datetime) -> dict:
+    """Expire what is due at ``expire_at``, then the figures of the week from ``monday``."""
+    clock.set_time(expire_at)
+    lots.expire_lots(session)
+    session.commit()
+    return metrics.compute(session, world, monday, 7, local_midnight(monday + timedelta(days=7)))
+
+
 @pytest.mark.parametrize("policy", ["fcfs", "greedy", "maillon"])
 def test_three_days_of_each_policy_conserve_kilograms(app, daily_rounds, policy):
     w = daily_rounds
@@ -277,11 +285,7 @@ def test_figures_of_a_case_computed_by_hand(app, daily_rounds):
                     unallocated={str(lot_a.id): [10.0, reason]},
                 )
             )
-        clock.set_time(local(monday + timedelta(days=6), "12:00"))
-        lots.expire_lots(session)
-        session.commit()
-        end = local_midnight(monday + timedelta(days=7))
-        figures = metrics.compute(session, world, monday, 7, end)
+        figures = week_figures(session, world, monday, local(monday + timedelta(days=6), "12:00"))
     finally:
         clock.set_time(None)
 
@@ -372,11 +376,7 @@ def test_the_ceiling_of_the_share_placed_leaves_out_what_no_round_reaches_and_wi
         clock.set_time(local(monday, "12:00"))
         lots.withdraw_lot(session, w.donor_user, lot_w, "sold at the market")
         session.commit()
-        clock.set_time(local(monday + timedelta(days=4), "12:00"))
-        lots.expire_lots(session)
-        session.commit()
-        end = local_midnight(monday + timedelta(days=7))
-        figures = metrics.compute(session, world, monday, 7, end)
+        figures = week_figures(session, world, monday, local(monday + timedelta(days=4), "12:00"))
     finally:
         clock.set_time(None)
 
